@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Thin launcher: the compiled CLI lives in ../dist. `npm start` / the bootstrap script builds it.
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const entry = fileURLToPath(new URL('../dist/cli/index.js', import.meta.url));
+if (!existsSync(entry)) {
+  console.error('earshot: the server is not built yet. Run `npm start` (or `npm run build`) from the repository root first.');
+  process.exit(1);
+}
+await import(pathToFileURL(entry).href);

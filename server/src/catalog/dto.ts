@@ -1,0 +1,144 @@
+/**
+ * The shapes of tracks, albums and artists in every JSON response (native API, search, playlists,
+ * history, shares). One schema each, so the OpenAPI document and the generated web client agree
+ * everywhere. `liked` is always the *current user's* flag (false for anonymous share viewers).
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import type { AlbumsTable, ArtistsTable, TracksTable } from '../db/schema.js';
+import type { Selectable } from 'kysely';
+
+export const SourceTypeSchema = Type.Union([
+  Type.Literal('local'),
+  Type.Literal('youtube'),
+  Type.Literal('soundcloud'),
+  Type.Literal('url'),
+]);
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+export const TrackSchema = Type.Object(
+  {
+    id: Type.String(),
+    title: Type.String(),
+    artist: Nullable(Type.String()),
+    album: Nullable(Type.String()),
+    albumArtist: Nullable(Type.String()),
+    albumId: Nullable(Type.String()),
+    artistId: Nullable(Type.String()),
+    trackNumber: Nullable(Type.Integer()),
+    discNumber: Nullable(Type.Integer()),
+    year: Nullable(Type.Integer()),
+    genre: Nullable(Type.String()),
+    duration: Nullable(Type.Number({ description: 'seconds' })),
+    format: Nullable(Type.String()),
+    bitrate: Nullable(Type.Integer({ description: 'kbps' })),
+    size: Nullable(Type.Integer()),
+    source: SourceTypeSchema,
+    remoteId: Nullable(Type.String()),
+    /** Local files are always playable from disk; remote tracks once cached. */
+    cached: Type.Boolean(),
+    artworkId: Nullable(Type.String()),
+    thumbnailUrl: Nullable(Type.String()),
+    addedAt: Type.Integer({ description: 'Unix ms' }),
+    liked: Type.Boolean(),
+  },
+  { $id: 'Track' },
+);
+export type TrackDto = Static<typeof TrackSchema>;
+
+export const AlbumSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    artist: Type.String(),
+    artistId: Nullable(Type.String()),
+    year: Nullable(Type.Integer()),
+    genre: Nullable(Type.String()),
+    compilation: Type.Boolean(),
+    trackCount: Type.Integer(),
+    discCount: Type.Integer(),
+    duration: Type.Number(),
+    artworkId: Nullable(Type.String()),
+    addedAt: Type.Integer(),
+    liked: Type.Boolean(),
+  },
+  { $id: 'Album' },
+);
+export type AlbumDto = Static<typeof AlbumSchema>;
+
+export const ArtistSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    albumCount: Type.Integer(),
+    trackCount: Type.Integer(),
+    artworkId: Nullable(Type.String()),
+    liked: Type.Boolean(),
+  },
+  { $id: 'Artist' },
+);
+export type ArtistDto = Static<typeof ArtistSchema>;
+
+export const PageQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+  offset: Type.Integer({ minimum: 0, default: 0 }),
+});
+
+export const pageOf = <T extends Parameters<typeof Type.Array>[0]>(item: T) =>
+  Type.Object({ items: Type.Array(item), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() });
+
+export function toTrackDto(row: Selectable<TracksTable>, liked: boolean): TrackDto {
+  return {
+    id: row.id,
+    title: row.title,
+    artist: row.artist,
+    album: row.album,
+    albumArtist: row.album_artist,
+    albumId: row.album_id,
+    artistId: row.artist_id,
+    trackNumber: row.track_number,
+    discNumber: row.disc_number,
+    year: row.year,
+    genre: row.genre,
+    duration: row.duration,
+    format: row.format,
+    bitrate: row.bitrate,
+    size: row.size,
+    source: row.source_type,
+    remoteId: row.remote_id,
+    cached: row.source_type === 'local' || row.is_cached === 1,
+    artworkId: row.artwork_id,
+    thumbnailUrl: row.thumbnail_url,
+    addedAt: row.added_at,
+    liked,
+  };
+}
+
+export function toAlbumDto(row: Selectable<AlbumsTable>, liked: boolean): AlbumDto {
+  return {
+    id: row.id,
+    name: row.name,
+    artist: row.album_artist,
+    artistId: row.artist_id,
+    year: row.year,
+    genre: row.genre,
+    compilation: row.compilation === 1,
+    trackCount: row.track_count,
+    discCount: row.disc_count,
+    duration: row.duration,
+    artworkId: row.artwork_id,
+    addedAt: row.added_at,
+    liked,
+  };
+}
+
+export function toArtistDto(row: Selectable<ArtistsTable>, liked: boolean): ArtistDto {
+  return {
+    id: row.id,
+    name: row.name,
+    albumCount: row.album_count,
+    trackCount: row.track_count,
+    artworkId: row.artwork_id,
+    liked,
+  };
+}

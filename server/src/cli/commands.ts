@@ -1,0 +1,8 @@
+/** The `earshot` command table. Each area adds its commands here (scan, user, backup, restore …). */
+import type { CliCommand } from './command.js';
+import { configCommand } from './commands/config.js';
+import { doctorCommand } from './commands/doctor.js';
+import { migrateCommand } from './commands/migrate.js';
+import { serveCommand } from './commands/serve.js';
+
+export const COMMANDS: CliCommand[] = [serveCommand, migrateCommand, configCommand, doctorCommand];

@@ -1,0 +1,58 @@
+import { createEarshot } from '../../main.js';
+import { type CliCommand, EXIT_CONFIG, loadConfigForCli } from '../command.js';
+
+export const serveCommand: CliCommand = {
+  name: 'serve',
+  summary: 'Start the server (the default command).',
+  async run(argv) {
+    const parsed = loadConfigForCli(argv);
+    if (!parsed) return EXIT_CONFIG;
+    const { config } = parsed.loaded;
+    const earshot = await createEarshot(config);
+    const { logger } = earshot;
+
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        logger.warn({ signal }, 'second %s: exiting now', signal);
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, 'received %s: shutting down (at most %d ms)', signal, config.shutdownTimeoutMs);
+      const hardStop = setTimeout(() => {
+        logger.error('shutdown took too long: exiting');
+        process.exit(1);
+      }, config.shutdownTimeoutMs + 5_000);
+      hardStop.unref();
+      earshot.close().then(
+        () => {
+          logger.info('stopped cleanly');
+          logger.flush?.();
+          setImmediate(() => process.exit(0));
+        },
+        (err) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+
+    try {
+      const address = await earshot.listen();
+      const shown = config.publicUrl ?? address.replace('://127.0.0.1', '://127.0.0.1');
+      logger.info({ address, musicDir: config.musicDir, dataDir: config.dataDir }, `Earshot is listening on ${address}`);
+      if (config.publicUrl) logger.info(`public URL: ${shown}`);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EADDRINUSE') logger.error(`Port ${config.port} is already in use. Stop the other program or set EARSHOT_PORT.`);
+      else if (e.code === 'EACCES') logger.error(`Not allowed to listen on ${config.host}:${config.port}. Use a port above 1024.`);
+      else logger.error({ err }, 'could not start listening');
+      await earshot.close();
+      return 1;
+    }
+    // Keep running until a signal arrives.
+    return new Promise<number>(() => {});
+  },
+};

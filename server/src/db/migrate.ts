@@ -1,0 +1,45 @@
+/**
+ * Numbered migrations, run at start-up and by `earshot migrate`. The list is static (imported
+ * modules, not a folder read at run time) so the compiled server and the tests see the same set.
+ */
+import { type Migration, type MigrationResultSet, Migrator } from 'kysely';
+import type { Db } from './database.js';
+import * as m0001 from './migrations/0001_initial.js';
+
+export const MIGRATIONS: Record<string, Migration> = {
+  '0001_initial': m0001,
+};
+
+export class MigrationError extends Error {}
+
+export function createMigrator(db: Db): Migrator {
+  return new Migrator({
+    db,
+    provider: { getMigrations: async () => MIGRATIONS },
+  });
+}
+
+export interface MigrationReport {
+  applied: string[];
+  alreadyApplied: string[];
+}
+
+export async function migrateToLatest(db: Db): Promise<MigrationReport> {
+  const migrator = createMigrator(db);
+  const before = new Set((await migrator.getMigrations()).filter((m) => m.executedAt).map((m) => m.name));
+  const { error, results }: MigrationResultSet = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new MigrationError(`Database migration ${failed} failed: ${(error as Error).message}`, { cause: error });
+  }
+  return {
+    applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName),
+    alreadyApplied: [...before],
+  };
+}
+
+/** Names of known migrations not yet applied (empty when the schema is current). */
+export async function pendingMigrations(db: Db): Promise<string[]> {
+  const all = await createMigrator(db).getMigrations();
+  return all.filter((m) => !m.executedAt).map((m) => m.name);
+}

@@ -1,0 +1,3 @@
+/** Tables added by the streaming area's own migrations (keep in step with db/migrations/). */
+// biome-ignore lint/suspicious/noEmptyInterface: filled in as the area adds tables
+export interface StreamingTables {}

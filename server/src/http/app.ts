@@ -1,0 +1,101 @@
+/**
+ * Builds the Fastify instance with the cross-cutting plugins every route relies on: request ids,
+ * logging, security headers, cookies, form bodies, authentication, error mapping, OpenAPI.
+ * Area routes are registered by the composition root (main.ts), not here.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Authenticator } from '../accounts/auth-context.js';
+import type { Logger } from '../shared/logger.js';
+import { registerErrorHandling } from './error-handler.js';
+import { registerSecurityHeaders } from './security-headers.js';
+
+export interface HttpOptions {
+  logger: Logger;
+  version: string;
+  publicUrl?: string;
+  authenticator: Authenticator;
+  /** Resolves the client address (trusted-proxy aware). Defaults to the socket address. */
+  clientIp?: (request: IncomingMessage) => string;
+  /** Test hook: extra options for Fastify. */
+  bodyLimit?: number;
+}
+
+export type App = FastifyInstance;
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
+
+export async function buildHttpApp(options: HttpOptions): Promise<App> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    // Accept a proxy's request id only when it looks like one; otherwise make our own.
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    bodyLimit: options.bodyLimit ?? 2 * 1024 * 1024,
+    // Slow-header and slow-body clients are cut (SECURITY.md 23); long responses (streams) are not.
+    connectionTimeout: 0,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 5_000,
+    http: { headersTimeout: 15_000 },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    ajv: { customOptions: { removeAdditional: true, coerceTypes: 'array', useDefaults: true, allErrors: true } },
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    return payload;
+  });
+
+  registerSecurityHeaders(app, { https: options.publicUrl?.startsWith('https://') ?? false });
+  registerErrorHandling(app);
+
+  await app.register(cookie);
+  await app.register(formbody);
+
+  const clientIp = options.clientIp ?? ((req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown');
+  app.decorateRequest('user', null);
+  app.decorateRequest('clientIp', '');
+  app.addHook('onRequest', async (request) => {
+    request.clientIp = clientIp(request.raw);
+    request.user = await options.authenticator.authenticate(request);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Earshot API',
+        version: options.version,
+        description:
+          'Native JSON API of Earshot, the self-hosted music server. Authenticate with the web session cookie or `Authorization: Bearer <access token>` from `POST /auth/token`.',
+      },
+      servers: options.publicUrl ? [{ url: options.publicUrl }] : [],
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'earshot_session' },
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        },
+      },
+      security: [{ session: [] }, { bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, {
+    routePrefix: '/api/v1/docs',
+    uiConfig: { docExpansion: 'list', deepLinking: true },
+    staticCSP: false,
+    // swagger-ui's bundle needs inline styles and its own initializer script from 'self'.
+    transformSpecificationClone: true,
+  });
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  return app;
+}

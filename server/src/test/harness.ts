@@ -1,0 +1,114 @@
+/**
+ * Test harness: a real Earshot (real SQLite file in a temp dir, real Fastify app) for integration
+ * tests through `app.inject()` or a real port. Every test file gets its own data dir.
+ *
+ * @example
+ *   const t = await startTestServer();
+ *   const alice = await t.createUser({ username: 'alice' });
+ *   const res = await t.app.inject({ url: '/api/v1/playlists', headers: await t.authHeaders(alice) });
+ *   await t.close();
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hash } from '@node-rs/argon2';
+import { pino } from 'pino';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { createEarshot, type Earshot } from '../main.js';
+import { newId } from '../shared/ids.js';
+import type { Clock } from '../shared/time.js';
+import { SESSION_COOKIE } from '../accounts/session-store.js';
+
+export interface TestUser {
+  id: string;
+  username: string;
+  password: string;
+  role: 'admin' | 'user';
+}
+
+export interface TestServer {
+  earshot: Earshot;
+  app: Earshot['app'];
+  config: Config;
+  dir: string;
+  createUser(input?: Partial<Pick<TestUser, 'username' | 'password' | 'role'>>): Promise<TestUser>;
+  /** Cookie header of a fresh web session for the user. */
+  authHeaders(user: TestUser): Promise<Record<string, string>>;
+  /** Starts listening on an ephemeral loopback port; returns the base URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Builds a config for tests: temp data dir, silent logs, no background work unless asked. */
+export function testConfig(dir: string, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    env: {
+      EARSHOT_DATA_DIR: dir,
+      EARSHOT_LOG_LEVEL: 'silent',
+      EARSHOT_PORT: '0',
+      EARSHOT_SCAN_ON_START: 'false',
+      EARSHOT_WATCH: 'false',
+      EARSHOT_FULL_SCAN_INTERVAL_MINUTES: '0',
+      EARSHOT_YTDLP: '/usr/bin/yt-dlp',
+      ...env,
+    },
+    argv: [],
+    envFile: null,
+    cwd: dir,
+  }).config;
+}
+
+// Cheap argon2 parameters for fixtures only; the accounts service uses OWASP parameters.
+const FIXTURE_HASH = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
+
+export async function startTestServer(
+  options: { env?: Record<string, string>; clock?: Clock; background?: boolean; dir?: string } = {},
+): Promise<TestServer> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'earshot-test-'));
+  const config = testConfig(dir, options.env);
+  const logger = pino({ level: process.env.EARSHOT_TEST_LOG ?? 'silent' });
+  const earshot = await createEarshot(config, { logger, clock: options.clock, background: options.background ?? false });
+  let counter = 0;
+  return {
+    earshot,
+    app: earshot.app,
+    config,
+    dir,
+    async createUser(input = {}) {
+      counter += 1;
+      const username = input.username ?? `user${counter}`;
+      const password = input.password ?? `pw-${username}-secret`;
+      const role = input.role ?? 'user';
+      const id = newId();
+      const now = Date.now();
+      await earshot.database.db
+        .insertInto('users')
+        .values({
+          id,
+          username,
+          username_key: username.toLowerCase(),
+          password_hash: await hash(password, FIXTURE_HASH),
+          role,
+          email: null,
+          display_name: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      return { id, username, password, role };
+    },
+    async authHeaders(user) {
+      const session = await earshot.sessions.create(user.id, { userAgent: 'vitest' });
+      return { cookie: `${SESSION_COOKIE}=${session.cookieValue}` };
+    },
+    async listen() {
+      const address = await earshot.app.listen({ host: '127.0.0.1', port: 0 });
+      return address;
+    },
+    async close() {
+      await earshot.close();
+      if (!options.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
