@@ -16,6 +16,7 @@ import { loadOrCreateServerKey } from './shared/server-key.js';
 import { type Clock, systemClock } from './shared/time.js';
 import { VERSION } from './shared/version.js';
 import { healthRoutes } from './system/health.routes.js';
+import { registerWebApp } from './http/web-app.js';
 import { createMetricsRegistry, registerMetrics } from './system/metrics.js';
 
 export interface EarshotOptions {
@@ -70,6 +71,9 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
 
   // ── Areas register below (services first, then their routes). ──
   void background;
+
+  // The web app (SPA fallback) is registered LAST so every API route above wins and API 404s stay JSON.
+  registerWebApp(app, { logger });
 
   let closing: Promise<void> | null = null;
   const earshot: Earshot = {

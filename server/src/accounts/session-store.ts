@@ -1,7 +1,11 @@
 /**
- * Server-side web sessions: the cookie carries a random secret; the DB keeps only its SHA-256.
- * Revoking a row ends the session at once (no waiting for a token to expire).
+ * Server-side sessions. Two kinds share the `sessions` table:
+ *  - `web`: the browser cookie; the cookie carries a random secret, the DB keeps only its SHA-256.
+ *  - `api`: a refresh-token family of an API client (see tokens.service.ts); its `token_hash` is the
+ *    hash of a secret nobody holds, so the row can never be used as a cookie.
+ * Revoking a row ends the session at once (cookie and access tokens are checked against it).
  */
+import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { newId, newSecret, sha256 } from '../shared/ids.js';
 import type { Clock } from '../shared/time.js';
@@ -10,11 +14,30 @@ import type { Role } from './auth-context.js';
 export const SESSION_COOKIE = 'earshot_session';
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 
+export type SessionKind = 'web' | 'api';
+
 export interface SessionUser {
   sessionId: string;
   userId: string;
   username: string;
   role: Role;
+}
+
+export interface SessionInfo {
+  id: string;
+  kind: SessionKind;
+  userAgent: string | null;
+  ip: string | null;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+}
+
+export interface SessionMeta {
+  userAgent?: string | null;
+  ip?: string | null;
+  kind?: SessionKind;
+  ttlMs?: number;
 }
 
 export class SessionStore {
@@ -24,10 +47,11 @@ export class SessionStore {
   ) {}
 
   /** Creates a session and returns the cookie value (shown once, never stored). */
-  async create(userId: string, meta: { userAgent?: string | null; ip?: string | null; kind?: string } = {}) {
+  async create(userId: string, meta: SessionMeta = {}) {
     const secret = newSecret(32);
     const now = this.clock.now();
     const id = newId();
+    const expiresAt = now + (meta.ttlMs ?? SESSION_TTL_MS);
     await this.db
       .insertInto('sessions')
       .values({
@@ -39,22 +63,32 @@ export class SessionStore {
         ip: meta.ip ?? null,
         created_at: now,
         last_seen_at: now,
-        expires_at: now + SESSION_TTL_MS,
+        expires_at: expiresAt,
         revoked_at: null,
       })
       .execute();
-    return { id, cookieValue: secret, expiresAt: now + SESSION_TTL_MS };
+    return { id, cookieValue: secret, expiresAt };
   }
 
+  /** The user behind a cookie value, or null (unknown, expired, revoked, disabled user). */
   async resolve(cookieValue: string): Promise<SessionUser | null> {
     if (!cookieValue || cookieValue.length > 200) return null;
+    return this.lookup('token_hash', sha256(cookieValue), 'web');
+  }
+
+  /** The user behind an active session id of the given kind (access tokens name their family). */
+  async resolveById(sessionId: string, kind: SessionKind): Promise<SessionUser | null> {
+    return this.lookup('id', sessionId, kind);
+  }
+
+  private async lookup(column: 'id' | 'token_hash', value: string, kind: SessionKind): Promise<SessionUser | null> {
     const now = this.clock.now();
     const row = await this.db
       .selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.user_id')
       .select(['sessions.id as sessionId', 'users.id as userId', 'users.username', 'users.role', 'sessions.last_seen_at'])
-      .where('sessions.token_hash', '=', sha256(cookieValue))
-      .where('sessions.kind', '=', 'web')
+      .where(`sessions.${column}`, '=', value)
+      .where('sessions.kind', '=', kind)
       .where('sessions.revoked_at', 'is', null)
       .where('sessions.expires_at', '>', now)
       .where('users.disabled', '=', 0)
@@ -67,12 +101,66 @@ export class SessionStore {
     return { sessionId: row.sessionId, userId: row.userId, username: row.username, role: row.role };
   }
 
-  async revoke(sessionId: string): Promise<void> {
-    await this.db
+  /** Active sessions (web and API clients) of one user, most recently used first. */
+  async listForUser(userId: string): Promise<SessionInfo[]> {
+    const rows = await this.db
+      .selectFrom('sessions')
+      .select(['id', 'kind', 'user_agent', 'ip', 'created_at', 'last_seen_at', 'expires_at'])
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', this.clock.now())
+      .orderBy('last_seen_at', 'desc')
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      kind: r.kind === 'api' ? 'api' : 'web',
+      userAgent: r.user_agent,
+      ip: r.ip,
+      createdAt: r.created_at,
+      lastSeenAt: r.last_seen_at,
+      expiresAt: r.expires_at,
+    }));
+  }
+
+  /** Owner of an active session, or undefined. */
+  async ownerOf(sessionId: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('sessions')
+      .select('user_id')
+      .where('id', '=', sessionId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return row?.user_id;
+  }
+
+  async revoke(sessionId: string): Promise<boolean> {
+    const result = await this.db
       .updateTable('sessions')
       .set({ revoked_at: this.clock.now() })
       .where('id', '=', sessionId)
       .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Revokes every session of a user (web and API families), optionally keeping one. */
+  async revokeAllForUser(userId: string, exceptSessionId?: string): Promise<number> {
+    const result = await this.db
+      .updateTable('sessions')
+      .set({ revoked_at: this.clock.now() })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('id', '!=', exceptSessionId ?? '')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /** Pushes an API family's expiry forward (each refresh extends it). */
+  async extend(sessionId: string, expiresAt: number): Promise<void> {
+    await this.db
+      .updateTable('sessions')
+      .set({ expires_at: sql<number>`max(expires_at, ${expiresAt})`, last_seen_at: this.clock.now() })
+      .where('id', '=', sessionId)
       .execute();
   }
 }

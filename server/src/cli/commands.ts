@@ -3,6 +3,7 @@ import type { CliCommand } from './command.js';
 import { configCommand } from './commands/config.js';
 import { doctorCommand } from './commands/doctor.js';
 import { migrateCommand } from './commands/migrate.js';
+import { openapiCommand } from './commands/openapi.js';
 import { serveCommand } from './commands/serve.js';
 
-export const COMMANDS: CliCommand[] = [serveCommand, migrateCommand, configCommand, doctorCommand];
+export const COMMANDS: CliCommand[] = [serveCommand, migrateCommand, configCommand, doctorCommand, openapiCommand];

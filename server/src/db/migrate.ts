@@ -5,9 +5,17 @@
 import { type Migration, type MigrationResultSet, Migrator } from 'kysely';
 import type { Db } from './database.js';
 import * as m0001 from './migrations/0001_initial.js';
+import * as m0004 from './migrations/0004_streaming.js';
+import * as m0003 from './migrations/0003_library.js';
+import * as m0002 from './migrations/0002_accounts.js';
+import * as m0005 from './migrations/0005_sources.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0004_streaming': m0004,
+  '0003_library': m0003,
+  '0002_accounts': m0002,
+  '0005_sources': m0005,
 };
 
 export class MigrationError extends Error {}

@@ -1,0 +1,222 @@
+#!/usr/bin/env node
+/**
+ * Dependency-free bootstrap behind the README's two commands:
+ *
+ *   npm start  → node scripts/bootstrap.mjs start [-- earshot flags]
+ *   npm test   → node scripts/bootstrap.mjs test  [-- vitest filters]
+ *
+ * It works on a fresh clone before `npm install` has ever run: it installs what is missing or
+ * stale (npm dependencies from the lockfile, the build, Debian's ffmpeg / yt-dlp — and chromium
+ * for tests — when running as root with apt), then starts the server or runs the whole suite.
+ * Only Node's standard library is used here.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const STAMPS = join(ROOT, 'node_modules', '.earshot');
+const isTTY = process.stdout.isTTY === true && !process.env.NO_COLOR;
+const c = (code) => (s) => (isTTY ? `\x1b[${code}m${s}\x1b[0m` : s);
+const bold = c(1);
+const dim = c(2);
+const yellow = c(33);
+const red = c(31);
+const green = c(32);
+
+function step(message) {
+  console.log(`${bold('earshot ›')} ${message}`);
+}
+
+function run(cmd, args, options = {}) {
+  console.log(dim(`  $ ${cmd} ${args.join(' ')}`));
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: process.env, ...options });
+  if (r.error) throw new Error(`${cmd} could not be started: ${r.error.message}`);
+  return r.status ?? 1;
+}
+
+function mustRun(cmd, args, what) {
+  const status = run(cmd, args);
+  if (status !== 0) {
+    console.error(red(`✗ ${what} failed (exit ${status}).`));
+    process.exit(status);
+  }
+}
+
+function hashFiles(paths) {
+  const h = createHash('sha256');
+  for (const p of paths) {
+    h.update(p);
+    h.update(existsSync(join(ROOT, p)) ? readFileSync(join(ROOT, p)) : '<missing>');
+  }
+  return h.digest('hex');
+}
+
+/** Hash of a source tree by path, size and mtime (fast; content changes always touch mtime). */
+function hashTree(dirs, skip = /(^|\/)(node_modules|dist|\.git)(\/|$)/) {
+  const h = createHash('sha256');
+  const walk = (dir) => {
+    if (!existsSync(dir)) return;
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = join(dir, entry.name);
+      const rel = relative(ROOT, full);
+      if (skip.test(rel)) continue;
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile()) {
+        const s = statSync(full);
+        h.update(`${rel}:${s.size}:${s.mtimeMs}\n`);
+      }
+    }
+  };
+  for (const d of dirs) {
+    const full = join(ROOT, d);
+    if (existsSync(full) && statSync(full).isFile()) {
+      const s = statSync(full);
+      h.update(`${d}:${s.size}:${s.mtimeMs}\n`);
+    } else walk(full);
+  }
+  return h.digest('hex');
+}
+
+function stampMatches(name, value) {
+  const file = join(STAMPS, name);
+  return existsSync(file) && readFileSync(file, 'utf8') === value;
+}
+
+function writeStamp(name, value) {
+  mkdirSync(STAMPS, { recursive: true });
+  writeFileSync(join(STAMPS, name), value);
+}
+
+function checkNode() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (major < 20 || (major === 20 && minor < 11)) {
+    console.error(red(`Earshot needs Node.js 20.11 or newer; this is ${process.versions.node}.`));
+    console.error('Install Node 20 LTS (e.g. `nvm install 20`, or NodeSource packages on Debian/Ubuntu) and try again.');
+    process.exit(1);
+  }
+}
+
+function ensureNpmDeps() {
+  const manifests = ['package-lock.json', 'package.json', 'server/package.json', 'web/package.json', 'e2e/package.json', 'bench/package.json'];
+  const want = hashFiles(manifests);
+  if (existsSync(join(ROOT, 'node_modules')) && stampMatches('deps', want)) return;
+  step('installing npm dependencies (first run builds better-sqlite3 from source: ~2 minutes)…');
+  const args = existsSync(join(ROOT, 'package-lock.json')) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'];
+  mustRun('npm', args, 'npm dependency installation');
+  writeStamp('deps', want);
+}
+
+function have(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Debian packages: installed when running as root with apt (or via passwordless sudo); otherwise
+ * a clear message. `required` ones stop the command when they cannot be installed.
+ */
+function ensureDebianPackages(packages, { required }) {
+  const missing = packages.filter((p) => !have(p.bin));
+  if (missing.length === 0) return true;
+  const names = missing.map((p) => p.pkg);
+  const isRoot = process.getuid?.() === 0;
+  const canSudo = !isRoot && have('sudo') && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
+  if (have('apt-get') && (isRoot || canSudo)) {
+    const prefix = isRoot ? [] : ['sudo', '-n'];
+    step(`installing Debian packages: ${names.join(', ')}…`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const exec = (args) => run(prefix[0] ?? args[0], prefix.length ? [...prefix.slice(1), ...args] : args.slice(1), { env });
+    if (exec(['apt-get', 'update', '-qq']) === 0 && exec(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...names]) === 0) {
+      const still = missing.filter((p) => !have(p.bin));
+      if (still.length === 0) return true;
+    }
+  }
+  const msg = `Missing: ${names.join(', ')}. Install with: sudo apt-get install -y ${names.join(' ')}` + ' (Termux: pkg install ' + names.join(' ') + ')';
+  if (required) {
+    console.error(red(`✗ ${msg}`));
+    return false;
+  }
+  console.warn(yellow(`! ${msg}`));
+  for (const p of missing) console.warn(yellow(`  without ${p.bin}: ${p.why}`));
+  return false;
+}
+
+function ensureBuild() {
+  const serverHash = hashTree(['server/src', 'server/tsconfig.json', 'server/tsconfig.build.json', 'tsconfig.base.json', 'server/package.json']);
+  if (!existsSync(join(ROOT, 'server/dist/cli/index.js')) || !stampMatches('build-server', serverHash)) {
+    step('building the server…');
+    rmSync(join(ROOT, 'server/dist'), { recursive: true, force: true });
+    mustRun('npm', ['run', 'build', '-w', 'server'], 'server build');
+    writeStamp('build-server', serverHash);
+  }
+  if (!existsSync(join(ROOT, 'web/package.json')) || !existsSync(join(ROOT, 'web/vite.config.ts'))) return;
+  const webHash = hashTree(['web', 'tsconfig.base.json']);
+  if (!existsSync(join(ROOT, 'web/dist/index.html')) || !stampMatches('build-web', webHash)) {
+    step('building the web app…');
+    mustRun('npm', ['run', 'build', '-w', 'web'], 'web app build');
+    writeStamp('build-web', webHash);
+  }
+}
+
+const RUNTIME_PACKAGES = [
+  { bin: 'ffmpeg', pkg: 'ffmpeg', why: 'no transcoding (original files still stream)' },
+  { bin: 'yt-dlp', pkg: 'yt-dlp', why: 'no YouTube / SoundCloud / URL playback' },
+];
+const TEST_PACKAGES = [...RUNTIME_PACKAGES, { bin: 'chromium', pkg: 'chromium', why: 'no browser tests' }];
+
+function start(args) {
+  checkNode();
+  ensureNpmDeps();
+  ensureDebianPackages(RUNTIME_PACKAGES, { required: false });
+  ensureBuild();
+  step(`starting Earshot ${dim('(Ctrl+C to stop)')}`);
+  const child = spawn(process.execPath, [join(ROOT, 'server/bin/earshot.js'), 'serve', ...args], { cwd: ROOT, stdio: 'inherit' });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
+function test(args) {
+  checkNode();
+  ensureNpmDeps();
+  if (!ensureDebianPackages(TEST_PACKAGES, { required: true })) process.exit(1);
+  ensureBuild();
+  const stages = [
+    ['lint', ['run', 'lint']],
+    ['types', ['run', 'check']],
+  ];
+  for (const [name, npmArgs] of stages) {
+    step(`${name}…`);
+    mustRun('npm', npmArgs, name);
+  }
+  step('unit, integration and end-to-end tests…');
+  const report = join(ROOT, 'node_modules', '.earshot', 'vitest-report.json');
+  rmSync(report, { force: true });
+  const status = run(process.execPath, [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args]);
+  let summary = null;
+  if (existsSync(report)) {
+    const r = JSON.parse(readFileSync(report, 'utf8'));
+    summary = { passed: r.numPassedTests, failed: r.numFailedTests, skipped: r.numPendingTests + r.numTodoTests };
+  }
+  if (summary) {
+    const line = `${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`;
+    console.log(status === 0 ? green(line) : red(line));
+  }
+  process.exit(status);
+}
+
+const [mode, ...rest] = process.argv.slice(2);
+const args = rest[0] === '--' ? rest.slice(1) : rest;
+if (mode === 'start') start(args);
+else if (mode === 'test') test(args);
+else if (mode === 'setup') {
+  checkNode();
+  ensureNpmDeps();
+  ensureDebianPackages(TEST_PACKAGES, { required: false });
+  ensureBuild();
+  step(green('ready.'));
+} else {
+  console.error('usage: node scripts/bootstrap.mjs start|test|setup [-- args]');
+  process.exit(64);
+}

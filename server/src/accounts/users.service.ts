@@ -1,0 +1,135 @@
+/**
+ * Users: creation (with the username and password rules), credential checks, password changes,
+ * roles and deletion. The last active admin can be neither demoted nor deleted — the guard is a
+ * single SQL statement, so two concurrent requests cannot both pass it.
+ */
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import { Conflict, Invalid, NotFound, Unauthorized } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import type { Logger } from '../shared/logger.js';
+import type { Clock } from '../shared/time.js';
+import type { Role } from './auth-context.js';
+import { checkPassword, checkUsername, type PasswordHasher, usernameKey } from './passwords.js';
+import type { SessionStore } from './session-store.js';
+import { type UserRow, UsersRepository } from './users.repository.js';
+
+export interface Me {
+  id: string;
+  username: string;
+  role: Role;
+  createdAt: number;
+}
+
+export function toMe(row: Pick<UserRow, 'id' | 'username' | 'role' | 'created_at'>): Me {
+  return { id: row.id, username: row.username, role: row.role, createdAt: row.created_at };
+}
+
+export class UsersService {
+  readonly repo: UsersRepository;
+
+  constructor(
+    private readonly db: Db,
+    private readonly hasher: PasswordHasher,
+    private readonly sessions: SessionStore,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {
+    this.repo = new UsersRepository(db);
+  }
+
+  count(): Promise<number> {
+    return this.repo.count();
+  }
+
+  async get(id: string): Promise<UserRow> {
+    const row = await this.repo.findById(id);
+    if (!row) throw new NotFound('user', id);
+    return row;
+  }
+
+  list(): Promise<UserRow[]> {
+    return this.repo.list();
+  }
+
+  /** Creates an account. Throws Invalid for bad names/passwords and Conflict when the name is taken. */
+  async create(input: { username: string; password: string; role?: Role }): Promise<UserRow> {
+    const username = checkUsername(input.username);
+    checkPassword(input.password);
+    const key = usernameKey(username);
+    if (await this.repo.findByKey(key)) throw new Conflict(`The username "${username}" is taken.`);
+    const passwordHash = await this.hasher.hash(input.password);
+    const id = newId();
+    try {
+      await this.repo.insert({ id, username, usernameKey: key, passwordHash, role: input.role ?? 'user', now: this.clock.now() });
+    } catch (err) {
+      // Two sign-ups racing for one name: the unique index decides.
+      if (String((err as Error).message).includes('UNIQUE')) throw new Conflict(`The username "${username}" is taken.`);
+      throw err;
+    }
+    this.logger.info({ area: 'accounts', userId: id, role: input.role ?? 'user' }, 'user created');
+    return (await this.repo.findById(id))!;
+  }
+
+  /** The user when the password matches; null otherwise (unknown user costs the same time). */
+  async checkCredentials(username: string, password: string): Promise<UserRow | null> {
+    const row = username.length <= 256 ? await this.repo.findByKey(usernameKey(username.trim())) : undefined;
+    const ok = await this.hasher.verify(row?.password_hash ?? null, password);
+    if (!ok || !row || row.disabled) return null;
+    return row;
+  }
+
+  /** Changes the caller's own password and signs out every other session and API client. */
+  async changeOwnPassword(userId: string, currentPassword: string, newPassword: string, keepSessionId?: string) {
+    const row = await this.get(userId);
+    if (!(await this.hasher.verify(row.password_hash, currentPassword))) {
+      throw new Unauthorized('The current password is wrong.');
+    }
+    checkPassword(newPassword, 'newPassword');
+    if (newPassword === currentPassword) throw new Invalid('The new password must differ from the current one.', { field: 'newPassword' });
+    await this.repo.setPassword(userId, await this.hasher.hash(newPassword), this.clock.now());
+    const revoked = await this.sessions.revokeAllForUser(userId, keepSessionId);
+    this.logger.info({ area: 'accounts', userId, revokedSessions: revoked }, 'password changed');
+    return { revokedSessions: revoked };
+  }
+
+  /** An admin (or the CLI) sets someone's password: all of that user's sessions end. */
+  async resetPassword(userId: string, newPassword: string): Promise<void> {
+    await this.get(userId);
+    checkPassword(newPassword);
+    await this.repo.setPassword(userId, await this.hasher.hash(newPassword), this.clock.now());
+    const revoked = await this.sessions.revokeAllForUser(userId);
+    this.logger.info({ area: 'accounts', userId, revokedSessions: revoked }, 'password reset');
+  }
+
+  async setRole(userId: string, role: Role): Promise<UserRow> {
+    const row = await this.get(userId);
+    if (row.role === role) return row;
+    const result = await sql`
+      update users set role = ${role}, updated_at = ${this.clock.now()}
+      where id = ${userId}
+        and (${role} = 'admin' or (select count(*) from users where role = 'admin' and disabled = 0 and id != ${userId}) > 0)
+    `.execute(this.db);
+    if (Number(result.numAffectedRows ?? 0) === 0) throw new Conflict('This is the last administrator; make someone else an administrator first.');
+    this.logger.info({ area: 'accounts', userId, role }, 'role changed');
+    return this.get(userId);
+  }
+
+  async delete(userId: string): Promise<void> {
+    await this.get(userId);
+    const result = await sql`
+      delete from users
+      where id = ${userId}
+        and (role != 'admin' or (select count(*) from users where role = 'admin' and disabled = 0 and id != ${userId}) > 0)
+    `.execute(this.db);
+    if (Number(result.numAffectedRows ?? 0) === 0) throw new Conflict('This is the last administrator and cannot be deleted.');
+    this.logger.info({ area: 'accounts', userId }, 'user deleted');
+  }
+
+  /** Resolves a username (case-folded, exact) for the CLI. */
+  async getByName(username: string): Promise<UserRow> {
+    const row = await this.repo.findByKey(usernameKey(username.trim()));
+    if (!row) throw new NotFound('user');
+    return row;
+  }
+}

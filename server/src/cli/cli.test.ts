@@ -1,0 +1,142 @@
+/**
+ * The built `earshot` binary as users run it: child processes, real signals, real files.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI_BIN } from '../test/build.js';
+
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'earshot-cli-'));
+  dirs.push(d);
+  return d;
+}
+
+function cli(args: string[], env: Record<string, string | undefined> = {}) {
+  const r = spawnSync(process.execPath, [CLI_BIN, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, EARSHOT_LOG_FORMAT: 'json', ...env },
+    timeout: 60_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** Waits for a log line matching `pattern` on the child's stdout. */
+function waitForLine(child: ChildProcess, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const line = buffer.split('\n').find((l) => pattern.test(l));
+      if (line) {
+        child.stdout?.off('data', onData);
+        resolve(line);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited (${code}) before logging ${pattern}:\n${buffer}`)));
+  });
+}
+
+describe('earshot CLI', () => {
+  it('serve refuses bad configuration, naming every problem, and exits non-zero', () => {
+    const r = cli(['serve'], { EARSHOT_PORT: 'abc', EARSHOT_HOST: '', EARSHOT_DATA_DIR: tempDir() });
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain('EARSHOT_PORT="abc"');
+    expect(r.err).toContain('EARSHOT_HOST=""');
+    expect(r.err).toContain('2 configuration problems');
+  });
+
+  it('config prints the effective configuration with sources and secrets redacted', () => {
+    const data = tempDir();
+    const secret = 's'.repeat(48);
+    const r = cli(['config', '--json'], { EARSHOT_DATA_DIR: data, EARSHOT_SECRET_KEY: secret, EARSHOT_PORT: '8123' });
+    expect(r.code).toBe(0);
+    expect(r.out).not.toContain(secret);
+    const rows = JSON.parse(r.out).settings as { env: string; value: string; source: string }[];
+    expect(rows.find((x) => x.env === 'EARSHOT_PORT')).toMatchObject({ value: '8123', source: 'environment' });
+    expect(rows.find((x) => x.env === 'EARSHOT_HOST')).toMatchObject({ value: '127.0.0.1', source: 'default' });
+    expect(rows.find((x) => x.env === 'EARSHOT_SECRET_KEY')).toMatchObject({ value: '<redacted>' });
+    expect(rows.find((x) => x.env === 'EARSHOT_MUSIC_DIR')).toMatchObject({ value: join(data, 'library') });
+  });
+
+  it('migrate creates and then reports an up-to-date database', () => {
+    const data = tempDir();
+    const first = cli(['migrate'], { EARSHOT_DATA_DIR: data });
+    expect(first.code).toBe(0);
+    expect(first.out).toContain('applied 0001_initial');
+    expect(existsSync(join(data, 'db', 'earshot.db'))).toBe(true);
+    const second = cli(['migrate'], { EARSHOT_DATA_DIR: data });
+    expect(second.code).toBe(0);
+    expect(second.out).toContain('Up to date');
+  });
+
+  it('doctor names a missing ffmpeg and the exact command to install it', () => {
+    const data = tempDir();
+    // PATH holds a folder with only `node` in it: ffmpeg and ffprobe cannot be found.
+    const bin = tempDir();
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const r = cli(['doctor'], { EARSHOT_DATA_DIR: data, PATH: bin });
+    expect(r.out).toContain('ffmpeg not found');
+    expect(r.out).toContain('sudo apt-get install -y ffmpeg');
+    expect(r.out).toMatch(/Music folder is writable/);
+    expect(r.code).toBe(0); // missing ffmpeg is a warning: the server still runs
+  });
+
+  it('doctor reports ffmpeg and yt-dlp versions and a healthy database', () => {
+    const data = tempDir();
+    expect(cli(['migrate'], { EARSHOT_DATA_DIR: data }).code).toBe(0);
+    const r = cli(['doctor'], { EARSHOT_DATA_DIR: data });
+    expect(r.out).toMatch(/✓ ffmpeg \d/);
+    expect(r.out).toMatch(/yt-dlp \d{4}\.\d{2}\.\d{2}/);
+    expect(r.out).toContain('Database passes quick_check');
+  });
+
+  it('serve stops cleanly on SIGTERM within the deadline, leaving a sound database', async () => {
+    const data = tempDir();
+    const child = spawn(process.execPath, [CLI_BIN, 'serve'], {
+      env: {
+        PATH: process.env.PATH,
+        EARSHOT_DATA_DIR: data,
+        EARSHOT_PORT: '0',
+        EARSHOT_LOG_FORMAT: 'json',
+        EARSHOT_SHUTDOWN_TIMEOUT_MS: '3000',
+        EARSHOT_SCAN_ON_START: 'false',
+        EARSHOT_WATCH: 'false',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    const line = await waitForLine(child, /Earshot is listening on/);
+    const address = JSON.parse(line).address as string;
+    const res = await fetch(`${address}/healthz`);
+    expect(res.status).toBe(200);
+    // A client stuck half-way through its request headers must not hold shutdown past the deadline.
+    const { port } = new URL(address);
+    const stuck = connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => stuck.once('connect', resolve));
+    stuck.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    stuck.on('error', () => {});
+    const started = Date.now();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    const code = await exited;
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(3000 + 4000);
+    stuck.destroy();
+    const db = new SQLite(join(data, 'db', 'earshot.db'), { readonly: true });
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+  });
+});

@@ -1,0 +1,219 @@
+/**
+ * Turns music-metadata's output into the fields Earshot stores, with the folder-name fallback
+ * and multi-valued artists/genres. Pure functions: used inside the tag-reading workers and
+ * unit-tested directly.
+ */
+import { basename, extname } from 'node:path';
+import type { IAudioMetadata } from 'music-metadata';
+
+export const UNKNOWN_ARTIST = 'Unknown Artist';
+export const UNKNOWN_ALBUM = 'Unknown Album';
+export const VARIOUS_ARTISTS = 'Various Artists';
+/** Lyrics longer than this are cut (a tag of megabytes is hostile, not a song). */
+export const LYRICS_MAX = 100_000;
+
+/** Extensions the scanner reads (music-metadata parses all of them). */
+export const AUDIO_EXTENSIONS = new Set([
+  '.mp3', '.flac', '.m4a', '.m4b', '.mp4', '.aac', '.alac', '.ogg', '.oga', '.opus', '.wav', '.wma', '.aif', '.aiff', '.ape', '.wv', '.mpc',
+]);
+
+/** Folder artwork names, in order of preference (any image extension, case-insensitive). */
+export const FOLDER_ART = /^(cover|folder|front)\.(jpe?g|png|webp|gif)$/i;
+const FOLDER_ART_RANK = ['cover', 'folder', 'front'];
+export function folderArtRank(name: string): number {
+  return FOLDER_ART_RANK.indexOf(name.slice(0, name.indexOf('.')).toLowerCase());
+}
+
+/** Names that contain a separator character but are one artist. */
+export const ARTIST_EXCEPTIONS = ['AC/DC', 'AC;DC', 'Ke$ha / Kesha', 'Simon & Garfunkel', 'Earth, Wind & Fire'];
+
+export interface TrackTags {
+  title: string;
+  artists: string[];
+  albumArtist: string;
+  album: string;
+  trackNumber: number | null;
+  trackTotal: number | null;
+  discNumber: number | null;
+  discTotal: number | null;
+  year: number | null;
+  date: string | null;
+  genres: string[];
+  compilation: boolean;
+  duration: number | null;
+  format: string;
+  codec: string | null;
+  bitrate: number | null;
+  sampleRate: number | null;
+  channels: number | null;
+  rgTrackGain: number | null;
+  rgTrackPeak: number | null;
+  rgAlbumGain: number | null;
+  rgAlbumPeak: number | null;
+  mbzTrackId: string | null;
+  mbzRecordingId: string | null;
+  mbzAlbumId: string | null;
+  mbzArtistId: string | null;
+  mbzAlbumArtistId: string | null;
+  lyrics: string | null;
+  comment: string | null;
+}
+
+/** Case-, width- and diacritics-folded key used to group names ("Beyoncé" = "beyonce"). */
+export function foldKey(name: string): string {
+  return name.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
+}
+
+const clean = (s: string | undefined | null, max = 1024): string | null => {
+  if (typeof s !== 'string') return null;
+  // Drop NULs and control characters some taggers leave behind; cap absurd values (SECURITY 21).
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  const t = s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '').trim();
+  return t.length === 0 ? null : t.slice(0, max);
+};
+
+/**
+ * Splits one tag value on the configured separators, keeping known names like "AC/DC" whole.
+ * @example splitNames('A; B / AC/DC', [';', ' / ']) → ['A', 'B', 'AC/DC']
+ */
+export function splitNames(value: string, separators: string[]): string[] {
+  let text = value;
+  const kept: string[] = [];
+  for (const name of ARTIST_EXCEPTIONS) {
+    const at = text.toLowerCase().indexOf(name.toLowerCase());
+    if (at >= 0 && separators.some((s) => name.includes(s))) {
+      kept.push(text.slice(at, at + name.length));
+      text = `${text.slice(0, at)}\u0001${kept.length - 1}\u0001${text.slice(at + name.length)}`;
+    }
+  }
+  let parts = [text];
+  for (const sep of separators) parts = parts.flatMap((p) => p.split(sep));
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const raw of parts) {
+    const restored = raw.replace(/\u0001(\d+)\u0001/g, (_, i: string) => kept[Number(i)]);
+    const name = clean(restored);
+    if (name && !seen.has(foldKey(name))) {
+      seen.add(foldKey(name));
+      out.push(name);
+    }
+  }
+  return out;
+}
+
+export function splitAll(values: (string | undefined)[] | undefined, separators: string[]): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const v of values ?? []) {
+    if (!v) continue;
+    for (const name of splitNames(v, separators)) {
+      if (!seen.has(foldKey(name))) {
+        seen.add(foldKey(name));
+        out.push(name);
+      }
+    }
+  }
+  return out;
+}
+
+export interface PathHints {
+  artist: string | null;
+  album: string | null;
+  title: string;
+  trackNumber: number | null;
+  discNumber: number | null;
+}
+
+const DISC_FOLDER = /^(?:cd|dis[ck])\s*[-_.]?\s*(\d{1,2})$/i;
+
+/**
+ * What the path says: `Artist/Album/NN - Title.ext`, `Artist/Album/CD1/NN - Title.ext`,
+ * `Artist - Title.ext`, `NN. Artist - Title.ext`. `rel` uses `/` separators.
+ */
+export function hintsFromPath(rel: string): PathHints {
+  const parts = rel.split('/');
+  const file = parts.pop() ?? rel;
+  let stem = basename(file, extname(file)).replace(/_/g, ' ').trim();
+  let discNumber: number | null = null;
+  const disc = parts.length > 0 ? DISC_FOLDER.exec(parts[parts.length - 1]) : null;
+  if (disc) {
+    discNumber = Number(disc[1]);
+    parts.pop();
+  }
+  let trackNumber: number | null = null;
+  const numbered = /^(?:(\d{1,2})[-.])?(\d{1,3})(?:\s*[-.)]\s*|\s+)(.+)$/.exec(stem);
+  if (numbered) {
+    if (numbered[1] && discNumber === null) discNumber = Number(numbered[1]);
+    trackNumber = Number(numbered[2]);
+    stem = numbered[3].trim();
+  }
+  let artist: string | null = parts.length >= 2 ? parts[parts.length - 2] : null;
+  const album: string | null = parts.length >= 1 ? parts[parts.length - 1] : null;
+  let title = stem;
+  const dash = stem.indexOf(' - ');
+  if (dash > 0 && (artist === null || parts.length < 2)) {
+    artist = stem.slice(0, dash).trim();
+    title = stem.slice(dash + 3).trim();
+  }
+  return { artist: clean(artist), album: clean(album), title: clean(title) ?? clean(stem) ?? file, trackNumber, discNumber };
+}
+
+const num = (n: number | null | undefined): number | null =>
+  typeof n === 'number' && Number.isFinite(n) && n >= 0 && n < 1e6 ? Math.trunc(n) : null;
+const real = (n: number | null | undefined): number | null => (typeof n === 'number' && Number.isFinite(n) ? n : null);
+
+/** Normalises parsed metadata (or none, for unreadable tags) with the path fallback. */
+export function normalizeTags(meta: IAudioMetadata, rel: string, separators: string[], sidecarLyrics: string | null): TrackTags {
+  const c = meta.common;
+  const f = meta.format;
+  const hints = hintsFromPath(rel);
+  let artists = c.artists && c.artists.length > 1 ? splitAll(c.artists, separators) : splitAll([c.artist], separators);
+  if (artists.length === 0) artists = hints.artist ? [hints.artist] : [UNKNOWN_ARTIST];
+  const tagAlbumArtist = clean(c.albumartist);
+  const compilation = c.compilation === true || (tagAlbumArtist !== null && /^various( artists)?$/i.test(tagAlbumArtist));
+  const albumArtist = tagAlbumArtist ?? (compilation ? VARIOUS_ARTISTS : artists[0]);
+  const date = clean(c.date) ?? (c.year ? String(c.year) : null);
+  const yearFromDate = date ? Number(/^(\d{4})/.exec(date)?.[1]) : Number.NaN;
+  const year = num(c.year) ?? (Number.isFinite(yearFromDate) ? yearFromDate : null);
+  const embeddedLyrics = (c.lyrics ?? [])
+    .map((l) => clean(l.text, LYRICS_MAX) ?? clean(l.syncText?.map((s) => s.text).join('\n'), LYRICS_MAX))
+    .find((t) => t !== null);
+  const comment = (c.comment ?? []).map((x) => clean(x.text, 4096)).find((t) => t !== null) ?? null;
+  const ext = extname(rel).slice(1).toLowerCase();
+  return {
+    title: clean(c.title) ?? hints.title,
+    artists,
+    albumArtist,
+    album: clean(c.album) ?? hints.album ?? UNKNOWN_ALBUM,
+    trackNumber: num(c.track?.no) ?? hints.trackNumber,
+    trackTotal: num(c.track?.of),
+    discNumber: num(c.disk?.no) ?? hints.discNumber,
+    discTotal: num(c.disk?.of),
+    year,
+    date,
+    genres: splitAll(c.genre, separators),
+    compilation,
+    duration: real(f.duration),
+    format: ext,
+    codec: clean(f.codec),
+    bitrate: f.bitrate ? Math.round(f.bitrate / 1000) : null,
+    sampleRate: num(f.sampleRate),
+    channels: num(f.numberOfChannels),
+    rgTrackGain: real(c.replaygain_track_gain?.dB),
+    rgTrackPeak: real(c.replaygain_track_peak?.ratio),
+    rgAlbumGain: real(c.replaygain_album_gain?.dB),
+    rgAlbumPeak: real(c.replaygain_album_peak?.ratio),
+    mbzTrackId: clean(c.musicbrainz_trackid),
+    mbzRecordingId: clean(c.musicbrainz_recordingid),
+    mbzAlbumId: clean(c.musicbrainz_albumid),
+    mbzArtistId: clean(c.musicbrainz_artistid?.[0]),
+    mbzAlbumArtistId: clean(c.musicbrainz_albumartistid?.[0]),
+    lyrics: sidecarLyrics ?? embeddedLyrics ?? null,
+    comment,
+  };
+}
+
+/** Album grouping key: folded album artist + album (+ MusicBrainz album id when present). */
+export function albumGroupKey(tags: Pick<TrackTags, 'albumArtist' | 'album' | 'mbzAlbumId'>): string {
+  return `${foldKey(tags.albumArtist)}\u001f${foldKey(tags.album)}${tags.mbzAlbumId ? `\u001f${tags.mbzAlbumId.toLowerCase()}` : ''}`;
+}

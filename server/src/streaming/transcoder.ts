@@ -1,0 +1,141 @@
+/**
+ * Runs ffmpeg for one transcoded stream and keeps a registry of the children it started, so a
+ * client disconnect kills its ffmpeg at once and shutdown kills them all. Output is teed to a temp
+ * file when the result is cacheable; the file is committed only when ffmpeg exits 0 and the client
+ * received everything.
+ */
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { EventEmitter, once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../shared/logger.js';
+import type { DiskLru } from './disk-lru.js';
+import { UnplayableMedia } from './errors.js';
+import { ffmpegArgs, type TranscodeSpec } from './transcode-profiles.js';
+
+type FfmpegChild = ChildProcessByStdio<null, Readable, Readable>;
+
+export interface CacheTarget {
+  cache: DiskLru;
+  name: string;
+}
+
+export interface RunningTranscode {
+  /** ffmpeg's stdout, already holding its first bytes. */
+  output: Readable;
+  pid: number;
+  /** Stops ffmpeg now (client gone); the partial cache file is discarded. */
+  abort(): void;
+  /** Resolves once ffmpeg has exited and any cache commit is done. */
+  done: Promise<void>;
+}
+
+export class Transcoder extends EventEmitter {
+  private readonly children = new Set<FfmpegChild>();
+
+  constructor(
+    private readonly ffmpegPath: string,
+    private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  /** Number of ffmpeg processes alive right now. */
+  get running(): number {
+    return this.children.size;
+  }
+
+  /** Pids of the live ffmpeg children (tests and the admin page). */
+  pids(): number[] {
+    return [...this.children].map((c) => c.pid ?? -1);
+  }
+
+  /** Kills every child (shutdown). */
+  async killAll(): Promise<void> {
+    const exits = [...this.children].map((c) => once(c, 'close').catch(() => undefined));
+    for (const c of this.children) c.kill('SIGKILL');
+    await Promise.all(exits);
+  }
+
+  /**
+   * Starts ffmpeg on `inputPath` and resolves when the first output bytes are ready (so a decode
+   * failure is still an HTTP error, not a truncated 200), or rejects with UnplayableMedia.
+   */
+  async start(inputPath: string, spec: TranscodeSpec, cacheTarget?: CacheTarget): Promise<RunningTranscode> {
+    const args = ffmpegArgs(inputPath, spec);
+    // No shell; stdin closed; the argument array is built only from allow-listed values.
+    const child = spawn(this.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'], shell: false }) as FfmpegChild;
+    this.children.add(child);
+    const log = this.logger.child({ area: 'streaming', pid: child.pid, format: spec.format, kbps: spec.kbps });
+    log.debug('ffmpeg started');
+
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
+      if (stderr.length < 4000) stderr += d;
+    });
+    const closed = new Promise<number | null>((resolve) => {
+      child.once('close', (code) => {
+        this.children.delete(child);
+        this.emit('exit', child.pid);
+        resolve(code);
+      });
+      child.once('error', (err) => {
+        log.warn({ err }, 'ffmpeg could not start');
+      });
+    });
+
+    let aborted = false;
+    const tmp = cacheTarget?.cache.enabled ? cacheTarget.cache.tempFor(cacheTarget.name) : null;
+    const file = tmp ? createWriteStream(tmp, { flags: 'wx' }) : null;
+    file?.on('error', (err) => {
+      log.warn({ err }, 'transcode cache write failed');
+      child.stdout.unpipe(file);
+    });
+    const fileFinished = file ? once(file, 'close').catch(() => undefined) : Promise.resolve();
+
+    const abort = () => {
+      if (aborted) return;
+      aborted = true;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (file) {
+        child.stdout.unpipe(file);
+        file.destroy();
+      }
+    };
+
+    const done = (async () => {
+      const code = await closed;
+      await fileFinished;
+      if (!tmp || !cacheTarget) return;
+      if (code === 0 && !aborted) {
+        try {
+          const { size } = await stat(tmp);
+          await cacheTarget.cache.commit(tmp, cacheTarget.name, size);
+          log.debug({ size }, 'transcode cached');
+          return;
+        } catch (err) {
+          log.warn({ err }, 'transcode cache commit failed');
+        }
+      }
+      await rm(tmp, { force: true });
+    })();
+
+    // Wait for the first bytes, or for ffmpeg to fail before producing any.
+    const firstBytes = once(child.stdout, 'readable').then(() => true);
+    const exitedEarly = closed.then(() => false);
+    const hasOutput = await Promise.race([firstBytes, exitedEarly]);
+    if (!hasOutput || child.stdout.readableLength === 0) {
+      const code = await closed;
+      if (code !== 0 || child.stdout.readableLength === 0) {
+        abort();
+        await done;
+        log.warn({ code, stderr: stderr.trim().slice(0, 500) }, 'ffmpeg produced no audio');
+        throw new UnplayableMedia('This track could not be transcoded (ffmpeg could not decode it).');
+      }
+    }
+    if (file) child.stdout.pipe(file);
+    return { output: child.stdout, pid: child.pid ?? -1, abort, done };
+  }
+}
