@@ -94,17 +94,28 @@ function checkNode() {
   const [major, minor] = process.versions.node.split('.').map(Number);
   if (major < 20 || (major === 20 && minor < 11)) {
     console.error(red(`Earshot needs Node.js 20.11 or newer; this is ${process.versions.node}.`));
-    console.error('Install Node 20 LTS (e.g. `nvm install 20`, or NodeSource packages on Debian/Ubuntu) and try again.');
+    console.error(
+      'Install Node 20 LTS (e.g. `nvm install 20`, or NodeSource packages on Debian/Ubuntu) and try again.',
+    );
     process.exit(1);
   }
 }
 
 function ensureNpmDeps() {
-  const manifests = ['package-lock.json', 'package.json', 'server/package.json', 'web/package.json', 'e2e/package.json', 'bench/package.json'];
+  const manifests = [
+    'package-lock.json',
+    'package.json',
+    'server/package.json',
+    'web/package.json',
+    'e2e/package.json',
+    'bench/package.json',
+  ];
   const want = hashFiles(manifests);
   if (existsSync(join(ROOT, 'node_modules')) && stampMatches('deps', want)) return;
   step('installing npm dependencies (first run builds better-sqlite3 from source: ~2 minutes)…');
-  const args = existsSync(join(ROOT, 'package-lock.json')) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'];
+  const args = existsSync(join(ROOT, 'package-lock.json'))
+    ? ['ci', '--no-audit', '--no-fund']
+    : ['install', '--no-audit', '--no-fund'];
   mustRun('npm', args, 'npm dependency installation');
   writeStamp('deps', want);
 }
@@ -127,13 +138,21 @@ function ensureDebianPackages(packages, { required }) {
     const prefix = isRoot ? [] : ['sudo', '-n'];
     step(`installing Debian packages: ${names.join(', ')}…`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const exec = (args) => run(prefix[0] ?? args[0], prefix.length ? [...prefix.slice(1), ...args] : args.slice(1), { env });
-    if (exec(['apt-get', 'update', '-qq']) === 0 && exec(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...names]) === 0) {
+    const exec = (args) =>
+      run(prefix[0] ?? args[0], prefix.length ? [...prefix.slice(1), ...args] : args.slice(1), { env });
+    if (
+      exec(['apt-get', 'update', '-qq']) === 0 &&
+      exec(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...names]) === 0
+    ) {
       const still = missing.filter((p) => !have(p.bin));
       if (still.length === 0) return true;
     }
   }
-  const msg = `Missing: ${names.join(', ')}. Install with: sudo apt-get install -y ${names.join(' ')}` + ' (Termux: pkg install ' + names.join(' ') + ')';
+  const msg =
+    `Missing: ${names.join(', ')}. Install with: sudo apt-get install -y ${names.join(' ')}` +
+    ' (Termux: pkg install ' +
+    names.join(' ') +
+    ')';
   if (required) {
     console.error(red(`✗ ${msg}`));
     return false;
@@ -144,7 +163,13 @@ function ensureDebianPackages(packages, { required }) {
 }
 
 function ensureBuild() {
-  const serverHash = hashTree(['server/src', 'server/tsconfig.json', 'server/tsconfig.build.json', 'tsconfig.base.json', 'server/package.json']);
+  const serverHash = hashTree([
+    'server/src',
+    'server/tsconfig.json',
+    'server/tsconfig.build.json',
+    'tsconfig.base.json',
+    'server/package.json',
+  ]);
   if (!existsSync(join(ROOT, 'server/dist/cli/index.js')) || !stampMatches('build-server', serverHash)) {
     step('building the server…');
     rmSync(join(ROOT, 'server/dist'), { recursive: true, force: true });
@@ -172,7 +197,10 @@ function start(args) {
   ensureDebianPackages(RUNTIME_PACKAGES, { required: false });
   ensureBuild();
   step(`starting Earshot ${dim('(Ctrl+C to stop)')}`);
-  const child = spawn(process.execPath, [join(ROOT, 'server/bin/earshot.js'), 'serve', ...args], { cwd: ROOT, stdio: 'inherit' });
+  const child = spawn(process.execPath, [join(ROOT, 'server/bin/earshot.js'), 'serve', ...args], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
@@ -193,7 +221,14 @@ function test(args) {
   step('unit, integration and end-to-end tests…');
   const report = join(ROOT, 'node_modules', '.earshot', 'vitest-report.json');
   rmSync(report, { force: true });
-  const status = run(process.execPath, [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args]);
+  const status = run(process.execPath, [
+    join(ROOT, 'node_modules/vitest/vitest.mjs'),
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+    ...args,
+  ]);
   let summary = null;
   if (existsSync(report)) {
     const r = JSON.parse(readFileSync(report, 'utf8'));

@@ -5,7 +5,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const entry = fileURLToPath(new URL('../dist/cli/index.js', import.meta.url));
 if (!existsSync(entry)) {
-  console.error('earshot: the server is not built yet. Run `npm start` (or `npm run build`) from the repository root first.');
+  console.error(
+    'earshot: the server is not built yet. Run `npm start` (or `npm run build`) from the repository root first.',
+  );
   process.exit(1);
 }
 await import(pathToFileURL(entry).href);

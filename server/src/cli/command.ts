@@ -1,4 +1,6 @@
+import type { TSchema } from '@sinclair/typebox';
 import { ConfigError, type LoadedConfig, loadConfig } from '../config/load.js';
+import { ConfigSchema, SETTINGS } from '../config/schema.js';
 import { red, yellow } from './output.js';
 
 export interface CliCommand {
@@ -24,10 +26,17 @@ export function loadConfigForCli(
   const own = new Set<string>();
   const configArgs: string[] = [];
   const rest: string[] = [];
-  for (const arg of argv) {
+  const valueFlags = new Set(
+    SETTINGS.filter((s) => (ConfigSchema.properties[s.key] as TSchema).type !== 'boolean').map((s) => s.flag),
+  );
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
     if (ownFlags.includes(arg)) own.add(arg);
-    else if (!arg.startsWith('-') && configArgs.length === 0) rest.push(arg);
-    else configArgs.push(arg);
+    else if (valueFlags.has(arg) && i + 1 < argv.length) {
+      configArgs.push(arg, argv[i + 1]);
+      i++;
+    } else if (arg.startsWith('-')) configArgs.push(arg);
+    else rest.push(arg);
   }
   try {
     const loaded = loadConfig({ argv: configArgs });
@@ -36,7 +45,9 @@ export function loadConfigForCli(
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(red(err.message));
-      console.error('Fix the values above (environment, .env or flags) and try again. `earshot config --help` lists every setting.');
+      console.error(
+        'Fix the values above (environment, .env or flags) and try again. `earshot config --help` lists every setting.',
+      );
       return null;
     }
     throw err;

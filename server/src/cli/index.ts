@@ -9,7 +9,9 @@ import { bold } from './output.js';
 function help(): void {
   console.log(`${bold('earshot')} — self-hosted music server\n\nUsage: earshot <command> [options]\n\nCommands:`);
   for (const c of COMMANDS) console.log(`  ${c.name.padEnd(10)} ${c.summary}`);
-  console.log('\nSettings come from EARSHOT_* environment variables, a .env file, or flags (see `earshot config --help`).');
+  console.log(
+    '\nSettings come from EARSHOT_* environment variables, a .env file, or flags (see `earshot config --help`).',
+  );
 }
 
 async function main(argv: string[]): Promise<number> {

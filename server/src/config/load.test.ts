@@ -34,12 +34,20 @@ describe('configuration', () => {
 
   it('reports every bad value at once, in plain words naming each variable', () => {
     const problems = problemsOf(() =>
-      load({ EARSHOT_PORT: 'abc', EARSHOT_HOST: '', EARSHOT_LOG_LEVEL: 'loud', EARSHOT_PUBLIC_URL: 'music.example.com', EARSHOT_WATCH: 'maybe' }),
+      load({
+        EARSHOT_PORT: 'abc',
+        EARSHOT_HOST: '',
+        EARSHOT_LOG_LEVEL: 'loud',
+        EARSHOT_PUBLIC_URL: 'music.example.com',
+        EARSHOT_WATCH: 'maybe',
+      }),
     );
     expect(problems).toHaveLength(5);
     expect(problems.join('\n')).toContain('EARSHOT_PORT="abc" must be a whole number from 0 to 65535');
     expect(problems.join('\n')).toContain('EARSHOT_HOST="" must not be empty');
-    expect(problems.join('\n')).toContain('EARSHOT_LOG_LEVEL="loud" must be one of: fatal, error, warn, info, debug, trace, silent');
+    expect(problems.join('\n')).toContain(
+      'EARSHOT_LOG_LEVEL="loud" must be one of: fatal, error, warn, info, debug, trace, silent',
+    );
     expect(problems.join('\n')).toContain('EARSHOT_PUBLIC_URL="music.example.com" must be an http(s) URL');
     expect(problems.join('\n')).toContain('EARSHOT_WATCH="maybe" must be true or false');
   });
@@ -57,7 +65,10 @@ describe('configuration', () => {
 
   it('flags beat the environment, which beats .env, which beats defaults', () => {
     const envFile = join(cwd, 'test.env');
-    writeFileSync(envFile, '# comment\nEARSHOT_PORT=8100\nexport EARSHOT_LOG_LEVEL="debug"\nEARSHOT_HOST=0.0.0.0 # LAN\n');
+    writeFileSync(
+      envFile,
+      '# comment\nEARSHOT_PORT=8100\nexport EARSHOT_LOG_LEVEL="debug"\nEARSHOT_HOST=0.0.0.0 # LAN\n',
+    );
     const { config, sources } = load({ EARSHOT_PORT: '8200' }, ['--port', '8300'], envFile);
     expect(config.port).toBe(8300);
     expect(sources.port).toBe('flag');
@@ -77,7 +88,13 @@ describe('configuration', () => {
   });
 
   it('parses flags in both forms, booleans and lists', () => {
-    const { config } = load({}, ['--port=9001', '--no-watch', '--metrics', '--trusted-proxies', '127.0.0.1, 10.0.0.0/8']);
+    const { config } = load({}, [
+      '--port=9001',
+      '--no-watch',
+      '--metrics',
+      '--trusted-proxies',
+      '127.0.0.1, 10.0.0.0/8',
+    ]);
     expect(config.port).toBe(9001);
     expect(config.watch).toBe(false);
     expect(config.metricsEnabled).toBe(true);

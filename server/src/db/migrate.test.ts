@@ -51,7 +51,10 @@ describe('migrations', () => {
     expect(tables).toEqual(Object.keys(SCHEMA_COLUMNS).sort());
     for (const table of tables) {
       const columns = (opened.sqlite.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name).sort();
-      expect({ table, columns }).toEqual({ table, columns: Object.keys(SCHEMA_COLUMNS[table as keyof typeof SCHEMA_COLUMNS]).sort() });
+      expect({ table, columns }).toEqual({
+        table,
+        columns: Object.keys(SCHEMA_COLUMNS[table as keyof typeof SCHEMA_COLUMNS]).sort(),
+      });
     }
     await opened.close();
   });

@@ -39,7 +39,12 @@ describe('error mapping', () => {
     const res = await t.app.inject({ url: '/test/not-found' });
     expect(res.statusCode).toBe(404);
     expect(res.headers['content-type']).toContain('application/problem+json');
-    expect(res.json()).toMatchObject({ status: 404, code: 'not_found', title: 'Not Found', detail: 'No playlist with id "abc".' });
+    expect(res.json()).toMatchObject({
+      status: 404,
+      code: 'not_found',
+      title: 'Not Found',
+      detail: 'No playlist with id "abc".',
+    });
     expect(res.json().requestId).toBe(res.headers['x-request-id']);
     expect((await t.app.inject({ url: '/test/conflict' })).json()).toMatchObject({ status: 409, code: 'conflict' });
   });
@@ -66,7 +71,10 @@ describe('error mapping', () => {
   it('lists every invalid field of a request body', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/test/validate', payload: { name: '', count: -1 } });
     expect(res.statusCode).toBe(400);
-    const fields = res.json().errors.map((e: { field: string }) => e.field).sort();
+    const fields = res
+      .json()
+      .errors.map((e: { field: string }) => e.field)
+      .sort();
     expect(fields).toEqual(['count', 'name']);
   });
 

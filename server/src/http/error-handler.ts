@@ -53,7 +53,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const fe = error as FastifyError;
     if (fe.validation) {
       const errors = fe.validation.map((v) => ({
-        field: (v.instancePath || (v.params as { missingProperty?: string })?.missingProperty || fe.validationContext || '')
+        field: (
+          v.instancePath ||
+          (v.params as { missingProperty?: string })?.missingProperty ||
+          fe.validationContext ||
+          ''
+        )
           .toString()
           .replace(/^\//, '')
           .replace(/\//g, '.'),

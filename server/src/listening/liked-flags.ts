@@ -6,7 +6,12 @@ import type { Db } from '../db/database.js';
 
 export type LikeableType = 'track' | 'album' | 'artist';
 
-export async function likedIds(db: Db, userId: string | null | undefined, type: LikeableType, ids: string[]): Promise<Set<string>> {
+export async function likedIds(
+  db: Db,
+  userId: string | null | undefined,
+  type: LikeableType,
+  ids: string[],
+): Promise<Set<string>> {
   if (!userId || ids.length === 0) return new Set();
   const unique = [...new Set(ids)];
   const liked = new Set<string>();

@@ -19,7 +19,11 @@ export const REDACT_PATHS = [
   '*.secretKey',
 ];
 
-export function createLogger(options: { level: string; format: 'auto' | 'json' | 'pretty'; destination?: number }): Logger {
+export function createLogger(options: {
+  level: string;
+  format: 'auto' | 'json' | 'pretty';
+  destination?: number;
+}): Logger {
   const pretty = options.format === 'pretty' || (options.format === 'auto' && process.stdout.isTTY === true);
   const base: LoggerOptions = {
     level: options.level,

@@ -8,7 +8,7 @@ import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import type { Logger } from '../shared/logger.js';
 import type { DiskLru } from './disk-lru.js';
 import { UnplayableMedia } from './errors.js';
@@ -122,20 +122,29 @@ export class Transcoder extends EventEmitter {
       await rm(tmp, { force: true });
     })();
 
-    // Wait for the first bytes, or for ffmpeg to fail before producing any.
-    const firstBytes = once(child.stdout, 'readable').then(() => true);
-    const exitedEarly = closed.then(() => false);
-    const hasOutput = await Promise.race([firstBytes, exitedEarly]);
-    if (!hasOutput || child.stdout.readableLength === 0) {
-      const code = await closed;
-      if (code !== 0 || child.stdout.readableLength === 0) {
-        abort();
-        await done;
-        log.warn({ code, stderr: stderr.trim().slice(0, 500) }, 'ffmpeg produced no audio');
-        throw new UnplayableMedia('This track could not be transcoded (ffmpeg could not decode it).');
-      }
-    }
+    // Both consumers are attached in the same tick, so neither misses the first chunk. The tap
+    // reports the first bytes, so a decode failure is still an HTTP error, not a truncated 200.
+    let sawBytes: () => void = () => {};
+    const firstBytes = new Promise<boolean>((resolve) => {
+      sawBytes = () => resolve(true);
+    });
+    const output = new Transform({
+      highWaterMark: 64 * 1024,
+      transform(chunk, _enc, callback) {
+        sawBytes();
+        callback(null, chunk);
+      },
+    });
+    child.stdout.pipe(output);
     if (file) child.stdout.pipe(file);
-    return { output: child.stdout, pid: child.pid ?? -1, abort, done };
+    const hasOutput = await Promise.race([firstBytes, closed.then(() => false)]);
+    if (!hasOutput) {
+      const code = await closed;
+      abort();
+      await done;
+      log.warn({ code, stderr: stderr.trim().slice(0, 500) }, 'ffmpeg produced no audio');
+      throw new UnplayableMedia('This track could not be transcoded (ffmpeg could not decode it).');
+    }
+    return { output, pid: child.pid ?? -1, abort, done };
   }
 }

@@ -6,7 +6,10 @@ import type { Db } from '../db/database.js';
 import { pendingMigrations } from '../db/migrate.js';
 
 const Check = Type.Object({ name: Type.String(), ok: Type.Boolean(), detail: Type.Optional(Type.String()) });
-const Readiness = Type.Object({ status: Type.Union([Type.Literal('ready'), Type.Literal('not ready')]), checks: Type.Array(Check) });
+const Readiness = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('not ready')]),
+  checks: Type.Array(Check),
+});
 
 export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Db; version: string }> = async (app, { db, version }) => {
   app.get(
@@ -15,7 +18,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Db; version: string }
       schema: {
         tags: ['system'],
         summary: 'Liveness: the process is up',
-        response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String(), uptimeSeconds: Type.Number() }) },
+        response: {
+          200: Type.Object({ status: Type.Literal('ok'), version: Type.String(), uptimeSeconds: Type.Number() }),
+        },
       },
     },
     async () => ({ status: 'ok' as const, version, uptimeSeconds: Math.round(process.uptime()) }),
@@ -23,7 +28,13 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Db; version: string }
 
   app.get(
     '/readyz',
-    { schema: { tags: ['system'], summary: 'Readiness: database reachable and migrated', response: { 200: Readiness, 503: Readiness } } },
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Readiness: database reachable and migrated',
+        response: { 200: Readiness, 503: Readiness },
+      },
+    },
     async (_request, reply) => {
       const checks: { name: string; ok: boolean; detail?: string }[] = [];
       try {

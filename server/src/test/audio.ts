@@ -45,13 +45,20 @@ export async function makeAudio(path: string, options: AudioOptions = {}): Promi
   const seconds = options.seconds ?? 2;
   const rate = options.sampleRate ?? (format === 'opus' ? 48000 : 44100);
   const args = [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', `sine=frequency=${options.frequency ?? 440}:sample_rate=${rate}:duration=${seconds}`,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=${options.frequency ?? 440}:sample_rate=${rate}:duration=${seconds}`,
   ];
   const withCover = options.coverPath && ['mp3', 'flac', 'm4a'].includes(format);
   if (withCover) args.push('-i', options.coverPath!);
   args.push('-map', '0:a');
-  if (withCover) args.push('-map', '1:v', '-c:v', format === 'm4a' ? 'mjpeg' : 'copy', '-disposition:v', 'attached_pic');
+  if (withCover)
+    args.push('-map', '1:v', '-c:v', format === 'm4a' ? 'mjpeg' : 'copy', '-disposition:v', 'attached_pic');
   args.push('-ac', String(options.channels ?? 2), ...codec);
   if (format === 'mp3' && options.id3v2Version) {
     const i = args.indexOf('-id3v2_version');
@@ -64,9 +71,28 @@ export async function makeAudio(path: string, options: AudioOptions = {}): Promi
 }
 
 /** A small JPEG/PNG made by ffmpeg (solid colour), for artwork tests. */
-export async function makeImage(path: string, options: { width?: number; height?: number; color?: string } = {}): Promise<string> {
+export async function makeImage(
+  path: string,
+  options: { width?: number; height?: number; color?: string } = {},
+): Promise<string> {
   await mkdir(dirname(path), { recursive: true });
   const size = `${options.width ?? 300}x${options.height ?? 300}`;
-  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `color=c=${options.color ?? 'red'}:s=${size}:d=1`, '-frames:v', '1', path], { timeout: 30_000 });
+  await run(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `color=c=${options.color ?? 'red'}:s=${size}:d=1`,
+      '-frames:v',
+      '1',
+      path,
+    ],
+    { timeout: 30_000 },
+  );
   return path;
 }

@@ -15,7 +15,8 @@ function newestMtime(dir: string): number {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestMtime(full));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(full).mtimeMs);
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts'))
+      newest = Math.max(newest, statSync(full).mtimeMs);
   }
   return newest;
 }
@@ -24,10 +25,14 @@ export function ensureServerBuilt(): void {
   const entry = join(SERVER_ROOT, 'dist', 'cli', 'index.js');
   if (existsSync(entry) && statSync(entry).mtimeMs >= newestMtime(join(SERVER_ROOT, 'src'))) return;
   try {
-    execFileSync(process.execPath, [join(SERVER_ROOT, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-      cwd: SERVER_ROOT,
-      stdio: 'pipe',
-    });
+    execFileSync(
+      process.execPath,
+      [join(SERVER_ROOT, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: SERVER_ROOT,
+        stdio: 'pipe',
+      },
+    );
   } catch (err) {
     // tsc still emits JavaScript when another area has a type error; only a missing entry is fatal.
     if (!existsSync(entry)) throw err;

@@ -68,7 +68,11 @@ export async function startTestServer(
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'earshot-test-'));
   const config = testConfig(dir, options.env);
   const logger = pino({ level: process.env.EARSHOT_TEST_LOG ?? 'silent' });
-  const earshot = await createEarshot(config, { logger, clock: options.clock, background: options.background ?? false });
+  const earshot = await createEarshot(config, {
+    logger,
+    clock: options.clock,
+    background: options.background ?? false,
+  });
   let counter = 0;
   return {
     earshot,

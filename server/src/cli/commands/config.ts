@@ -10,7 +10,17 @@ export const configCommand: CliCommand = {
   async run(argv) {
     if (argv.includes('--help')) {
       console.log('Every setting can be given as an environment variable, in a .env file, or as a flag:\n');
-      console.log(table([['ENVIRONMENT', 'FLAG', 'DEFAULT', 'MEANING'], ...SETTINGS.map((s) => [s.env, s.flag, typeof s.default === 'function' ? '(derived)' : (s.default ?? ''), s.description])]));
+      console.log(
+        table([
+          ['ENVIRONMENT', 'FLAG', 'DEFAULT', 'MEANING'],
+          ...SETTINGS.map((s) => [
+            s.env,
+            s.flag,
+            typeof s.default === 'function' ? '(derived)' : (s.default ?? ''),
+            s.description,
+          ]),
+        ]),
+      );
       return 0;
     }
     const parsed = loadConfigForCli(argv, ['--json']);
@@ -20,7 +30,9 @@ export const configCommand: CliCommand = {
       console.log(JSON.stringify({ envFile: parsed.loaded.envFile ?? null, settings: rows }, null, 2));
       return 0;
     }
-    console.log(bold('Effective Earshot configuration') + (parsed.loaded.envFile ? dim(` (.env: ${parsed.loaded.envFile})`) : ''));
+    console.log(
+      bold('Effective Earshot configuration') + (parsed.loaded.envFile ? dim(` (.env: ${parsed.loaded.envFile})`) : ''),
+    );
     console.log(table([['SETTING', 'VALUE', 'SOURCE'], ...rows.map((r) => [r.env, r.value, r.source])]));
     return 0;
   },

@@ -46,7 +46,11 @@ export const doctorCommand: CliCommand = {
     findings.push(
       major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1])
         ? { level: 'ok', what: `Node.js ${process.versions.node}` }
-        : { level: 'fail', what: `Node.js ${process.versions.node} is too old (need ${MIN_NODE.join('.')}+)`, fix: 'Install Node.js 20 LTS: https://nodejs.org/ or `nvm install 20`' },
+        : {
+            level: 'fail',
+            what: `Node.js ${process.versions.node} is too old (need ${MIN_NODE.join('.')}+)`,
+            fix: 'Install Node.js 20 LTS: https://nodejs.org/ or `nvm install 20`',
+          },
     );
 
     findings.push(checkWritable('Music folder', paths.musicDir));
@@ -62,10 +66,18 @@ export const doctorCommand: CliCommand = {
         findings.push(
           result.length === 1 && result[0] === 'ok'
             ? { level: 'ok', what: `Database passes quick_check: ${paths.dbFile}` }
-            : { level: 'fail', what: `Database is damaged: ${result.slice(0, 5).join('; ')}`, fix: 'Restore the latest backup: earshot restore <file>' },
+            : {
+                level: 'fail',
+                what: `Database is damaged: ${result.slice(0, 5).join('; ')}`,
+                fix: 'Restore the latest backup: earshot restore <file>',
+              },
         );
       } catch (err) {
-        findings.push({ level: 'fail', what: `Database cannot be opened: ${(err as Error).message}`, fix: 'Restore the latest backup: earshot restore <file>' });
+        findings.push({
+          level: 'fail',
+          what: `Database cannot be opened: ${(err as Error).message}`,
+          fix: 'Restore the latest backup: earshot restore <file>',
+        });
       }
     } else {
       findings.push({ level: 'ok', what: `Database not created yet (it will be at ${paths.dbFile})` });
@@ -73,7 +85,11 @@ export const doctorCommand: CliCommand = {
 
     for (const tool of probeTools(config)) {
       if (!tool.available) {
-        findings.push({ level: 'warn', what: `${tool.name} not found (${tool.path}): no ${tool.needed}`, fix: tool.install });
+        findings.push({
+          level: 'warn',
+          what: `${tool.name} not found (${tool.path}): no ${tool.needed}`,
+          fix: tool.install,
+        });
         continue;
       }
       findings.push({ level: 'ok', what: `${tool.name} ${tool.version}` });
@@ -97,7 +113,13 @@ export const doctorCommand: CliCommand = {
     }
     const fails = findings.filter((f) => f.level === 'fail').length;
     const warns = findings.filter((f) => f.level === 'warn').length;
-    console.log(fails ? red(`${fails} problem(s), ${warns} warning(s).`) : warns ? yellow(`No problems; ${warns} warning(s).`) : green('All good.'));
+    console.log(
+      fails
+        ? red(`${fails} problem(s), ${warns} warning(s).`)
+        : warns
+          ? yellow(`No problems; ${warns} warning(s).`)
+          : green('All good.'),
+    );
     return fails ? 1 : 0;
   },
 };

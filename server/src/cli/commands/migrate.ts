@@ -18,7 +18,8 @@ export const migrateCommand: CliCommand = {
     try {
       const report = await migrateToLatest(database.db);
       console.log(`${existed ? 'Database' : 'New database'}: ${paths.dbFile}`);
-      if (report.applied.length === 0) console.log(green(`Up to date (${report.alreadyApplied.length} migrations applied earlier).`));
+      if (report.applied.length === 0)
+        console.log(green(`Up to date (${report.alreadyApplied.length} migrations applied earlier).`));
       else for (const name of report.applied) console.log(green(`applied ${name}`));
       return 0;
     } catch (err) {

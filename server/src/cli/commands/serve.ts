@@ -1,4 +1,7 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createEarshot } from '../../main.js';
+import { PID_FILE } from '../../system/backup.js';
 import { type CliCommand, EXIT_CONFIG, loadConfigForCli } from '../command.js';
 
 export const serveCommand: CliCommand = {
@@ -41,13 +44,22 @@ export const serveCommand: CliCommand = {
 
     try {
       const address = await earshot.listen();
+      // Lets `earshot restore` refuse to swap the database under a running server.
+      const pidFile = join(config.dbDir, PID_FILE);
+      writeFileSync(pidFile, String(process.pid));
+      earshot.lifecycle.onStop('pid file', () => rmSync(pidFile, { force: true }));
       const shown = config.publicUrl ?? address.replace('://127.0.0.1', '://127.0.0.1');
-      logger.info({ address, musicDir: config.musicDir, dataDir: config.dataDir }, `Earshot is listening on ${address}`);
+      logger.info(
+        { address, musicDir: config.musicDir, dataDir: config.dataDir },
+        `Earshot is listening on ${address}`,
+      );
       if (config.publicUrl) logger.info(`public URL: ${shown}`);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      if (e.code === 'EADDRINUSE') logger.error(`Port ${config.port} is already in use. Stop the other program or set EARSHOT_PORT.`);
-      else if (e.code === 'EACCES') logger.error(`Not allowed to listen on ${config.host}:${config.port}. Use a port above 1024.`);
+      if (e.code === 'EADDRINUSE')
+        logger.error(`Port ${config.port} is already in use. Stop the other program or set EARSHOT_PORT.`);
+      else if (e.code === 'EACCES')
+        logger.error(`Not allowed to listen on ${config.host}:${config.port}. Use a port above 1024.`);
       else logger.error({ err }, 'could not start listening');
       await earshot.close();
       return 1;

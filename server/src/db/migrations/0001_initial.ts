@@ -157,7 +157,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create unique index tracks_remote on tracks(source_type, remote_id) where remote_id is not null`.execute(
     db,
   );
-  await db.schema.createIndex('tracks_album').on('tracks').columns(['album_id', 'disc_number', 'track_number']).execute();
+  await db.schema
+    .createIndex('tracks_album')
+    .on('tracks')
+    .columns(['album_id', 'disc_number', 'track_number'])
+    .execute();
   await db.schema.createIndex('tracks_artist').on('tracks').column('artist_id').execute();
   await db.schema.createIndex('tracks_added').on('tracks').column('added_at').execute();
   await db.schema.createIndex('tracks_hash').on('tracks').column('content_hash').execute();

@@ -1,0 +1,72 @@
+/** TypeBox schemas of the accounts routes (validation, serialization, OpenAPI). */
+import { Type } from '@sinclair/typebox';
+import { REGISTRATION_MODES } from '../config/schema.js';
+import { PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from './passwords.js';
+
+export const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('user')]);
+export const RegistrationModeSchema = Type.Union(REGISTRATION_MODES.map((m) => Type.Literal(m)));
+
+export const MeSchema = Type.Object(
+  {
+    id: Type.String(),
+    username: Type.String(),
+    role: RoleSchema,
+    createdAt: Type.Integer({ description: 'Unix ms' }),
+  },
+  { title: 'Me' },
+);
+
+// Length limits only; the content rules (and their friendly messages) live in passwords.ts.
+const Username = Type.String({ minLength: 1, maxLength: 256 });
+const Password = Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH * 4 });
+export const SecretParam = Type.String({ pattern: '^[A-Za-z0-9_-]{16,128}$' });
+
+export const AuthStatusSchema = Type.Object({
+  setupRequired: Type.Boolean(),
+  registration: RegistrationModeSchema,
+  user: Type.Union([MeSchema, Type.Null()]),
+});
+
+export const LoginBody = Type.Object({ username: Username, password: Password });
+export const SetupBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }), username: Username, password: Password });
+export const RegisterBody = Type.Object({
+  username: Username,
+  password: Password,
+  invite: Type.Optional(Type.String({ maxLength: 200 })),
+});
+
+export const TokenBody = Type.Object({
+  grant_type: Type.Union([Type.Literal('password'), Type.Literal('refresh_token')]),
+  username: Type.Optional(Username),
+  password: Type.Optional(Password),
+  refresh_token: Type.Optional(Type.String({ maxLength: 200 })),
+  scope: Type.Optional(Type.String({ maxLength: 200 })),
+  client_id: Type.Optional(Type.String({ maxLength: 200 })),
+});
+export const TokenResponse = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('bearer'),
+  expires_in: Type.Integer({ description: 'seconds until the access token expires' }),
+  refresh_token: Type.String(),
+});
+export const RevokeBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) });
+
+export const InviteCheckResponse = Type.Object({ valid: Type.Literal(true), expiresAt: Type.Integer() });
+
+export const ChangePasswordBody = Type.Object({ currentPassword: Password, newPassword: Password });
+
+export const SessionSchema = Type.Object(
+  {
+    id: Type.String(),
+    kind: Type.Union([Type.Literal('web'), Type.Literal('api')], { description: 'web = browser cookie, api = token client' }),
+    userAgent: Type.Union([Type.String(), Type.Null()]),
+    ip: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Type.Integer(),
+    lastSeenAt: Type.Integer(),
+    expiresAt: Type.Integer(),
+    current: Type.Boolean(),
+  },
+  { title: 'Session' },
+);
+
+export const UsernameLimit = USERNAME_MAX_LENGTH;

@@ -1,0 +1,69 @@
+/** `/api/v1/me`: the signed-in user, password change, own sessions. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { ID_PATTERN } from '../shared/ids.js';
+import { NotFound } from '../shared/errors.js';
+import { ChangePasswordBody, MeSchema, SessionSchema } from './accounts.schemas.js';
+import { requireUser } from './auth-context.js';
+import type { Accounts } from './index.js';
+import { toMe } from './users.service.js';
+
+const tags = ['me'];
+
+export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts }> = async (app, { accounts }) => {
+  app.get('/api/v1/me', { schema: { tags, summary: 'The signed-in user', response: { 200: MeSchema } } }, async (request) => {
+    const user = requireUser(request);
+    return toMe(await accounts.users.get(user.id));
+  });
+
+  app.put(
+    '/api/v1/me/password',
+    {
+      schema: {
+        tags,
+        summary: 'Change your password; every other session and API token is signed out',
+        body: ChangePasswordBody,
+        response: { 200: Type.Object({ revokedSessions: Type.Integer() }) },
+      },
+    },
+    async (request) => {
+      const user = requireUser(request);
+      const { currentPassword, newPassword } = request.body;
+      return accounts.users.changeOwnPassword(user.id, currentPassword, newPassword, user.sessionId);
+    },
+  );
+
+  app.get(
+    '/api/v1/me/sessions',
+    {
+      schema: {
+        tags,
+        summary: 'Your active sessions (browsers and API clients)',
+        response: { 200: Type.Object({ items: Type.Array(SessionSchema) }) },
+      },
+    },
+    async (request) => {
+      const user = requireUser(request);
+      const sessions = await accounts.sessions.listForUser(user.id);
+      return { items: sessions.map((s) => ({ ...s, current: s.id === user.sessionId })) };
+    },
+  );
+
+  app.delete(
+    '/api/v1/me/sessions/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Sign out one of your sessions (another user’s session id answers 404)',
+        params: Type.Object({ id: Type.String({ pattern: ID_PATTERN }) }),
+        response: { 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      const user = requireUser(request);
+      if ((await accounts.sessions.ownerOf(request.params.id)) !== user.id) throw new NotFound('session', request.params.id);
+      await accounts.sessions.revoke(request.params.id);
+      return reply.status(204).send();
+    },
+  );
+};

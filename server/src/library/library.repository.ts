@@ -1,0 +1,295 @@
+/**
+ * SQL of the scanner. The hot path (thousands of rows per second) uses prepared better-sqlite3
+ * statements in explicit transactions: Kysely's per-query promise costs more than the insert.
+ * Everything here is synchronous and bounded by the caller's batch size.
+ */
+import type SQLite from 'better-sqlite3';
+import { newId } from '../shared/ids.js';
+import type { TrackTags } from './tags.js';
+import { albumGroupKey, foldKey } from './tags.js';
+
+export interface KnownTrack {
+  id: string;
+  local_path: string;
+  size: number | null;
+  mtime: number | null;
+  content_hash: string | null;
+  duration: number | null;
+  title: string;
+  artist: string | null;
+  album: string | null;
+}
+
+export interface TrackWrite {
+  id: string;
+  rel: string;
+  size: number;
+  mtime: number;
+  fingerprint: string;
+  tags: TrackTags;
+  artworkId: string | null;
+  addedAt: number | null; // null: keep the row's
+}
+
+const TRACK_COLUMNS = [
+  'local_path', 'title', 'artist', 'album', 'album_artist', 'album_id', 'artist_id', 'track_number', 'track_total',
+  'disc_number', 'disc_total', 'year', 'date', 'genre', 'compilation', 'duration', 'format', 'codec', 'bitrate',
+  'sample_rate', 'channels', 'size', 'mtime', 'content_hash', 'rg_track_gain', 'rg_track_peak', 'rg_album_gain',
+  'rg_album_peak', 'mbz_track_id', 'mbz_recording_id', 'mbz_album_id', 'mbz_artist_id', 'mbz_album_artist_id',
+  'lyrics', 'comment', 'artwork_id', 'updated_at',
+] as const;
+
+export class LibraryRepository {
+  private readonly artistIds = new Map<string, string>();
+  private readonly genreIds = new Map<string, string>();
+  private readonly albumIds = new Map<string, string>();
+  private readonly artworkIds = new Set<string>();
+  private readonly stmt;
+
+  constructor(private readonly sqlite: SQLite.Database) {
+    const s = (q: string) => sqlite.prepare(q);
+    this.stmt = {
+      insertTrack: s(
+        `insert into tracks (id, source_type, added_at, ${TRACK_COLUMNS.join(', ')}) values (@id, 'local', @added_at, ${TRACK_COLUMNS.map((c) => `@${c}`).join(', ')})`,
+      ),
+      updateTrack: s(
+        `update tracks set ${TRACK_COLUMNS.map((c) => `${c} = @${c}`).join(', ')}, added_at = coalesce(@added_at, added_at) where id = @id`,
+      ),
+      clearArtists: s('delete from track_artists where track_id = ?'),
+      addArtist: s('insert or ignore into track_artists (track_id, artist_id, role, position) values (?, ?, ?, ?)'),
+      clearGenres: s('delete from track_genres where track_id = ?'),
+      addGenre: s('insert or ignore into track_genres (track_id, genre_id) values (?, ?)'),
+      insertArtist: s(
+        'insert into artists (id, name, name_key, mbz_artist_id, added_at, updated_at) values (?, ?, ?, ?, ?, ?)',
+      ),
+      insertGenre: s('insert into genres (id, name, name_key) values (?, ?, ?)'),
+      insertAlbum: s(
+        `insert into albums (id, name, group_key, album_artist, artist_id, year, genre, compilation, mbz_album_id, added_at, updated_at)
+         values (@id, @name, @group_key, @album_artist, @artist_id, @year, @genre, @compilation, @mbz_album_id, @now, @now)`,
+      ),
+      insertArtwork: s(
+        'insert or ignore into artwork (id, path, mime, size, source, created_at) values (?, ?, ?, ?, ?, ?)',
+      ),
+      deleteTrack: s("delete from tracks where id = ? and source_type = 'local'"),
+      upsertError: s(
+        `insert into scan_errors (local_path, reason, size, mtime, seen_at) values (?, ?, ?, ?, ?)
+         on conflict(local_path) do update set reason = excluded.reason, size = excluded.size, mtime = excluded.mtime, seen_at = excluded.seen_at`,
+      ),
+      deleteError: s('delete from scan_errors where local_path = ?'),
+    };
+  }
+
+  /** Loads the grouping caches (name keys → ids) once per scan. */
+  loadCaches(): void {
+    this.artistIds.clear();
+    this.genreIds.clear();
+    this.albumIds.clear();
+    this.artworkIds.clear();
+    for (const r of this.sqlite.prepare('select id, name_key from artists').iterate() as Iterable<{ id: string; name_key: string }>)
+      this.artistIds.set(r.name_key, r.id);
+    for (const r of this.sqlite.prepare('select id, name_key from genres').iterate() as Iterable<{ id: string; name_key: string }>)
+      this.genreIds.set(r.name_key, r.id);
+    for (const r of this.sqlite.prepare('select id, group_key from albums').iterate() as Iterable<{ id: string; group_key: string }>)
+      this.albumIds.set(r.group_key, r.id);
+    for (const r of this.sqlite.prepare('select id from artwork').iterate() as Iterable<{ id: string }>) this.artworkIds.add(r.id);
+  }
+
+  hasArtwork(id: string): boolean {
+    return this.artworkIds.has(id);
+  }
+
+  localTracks(): KnownTrack[] {
+    return this.sqlite
+      .prepare(
+        "select id, local_path, size, mtime, content_hash, duration, title, artist, album from tracks where source_type = 'local' and local_path is not null",
+      )
+      .all() as KnownTrack[];
+  }
+
+  scanErrors(): Map<string, { size: number; mtime: number }> {
+    const rows = this.sqlite.prepare('select local_path, size, mtime from scan_errors').all() as {
+      local_path: string;
+      size: number;
+      mtime: number;
+    }[];
+    return new Map(rows.map((r) => [r.local_path, { size: r.size, mtime: r.mtime }]));
+  }
+
+  /** Writes one batch of read files (new, changed or moved) and their groupings in one transaction. */
+  writeBatch(
+    batch: { insert: TrackWrite[]; update: TrackWrite[]; errors: { rel: string; reason: string; size: number; mtime: number }[] },
+    artwork: { id: string; path: string; mime: string; size: number; source: 'embedded' | 'file' }[],
+    readOk: string[],
+    now: number,
+  ): void {
+    this.sqlite.transaction(() => {
+      for (const a of artwork) {
+        this.stmt.insertArtwork.run(a.id, a.path, a.mime, a.size, a.source, now);
+        this.artworkIds.add(a.id);
+      }
+      for (const w of batch.insert) this.writeTrack(w, true, now);
+      for (const w of batch.update) this.writeTrack(w, false, now);
+      for (const e of batch.errors) this.stmt.upsertError.run(e.rel, e.reason, e.size, e.mtime, now);
+      for (const rel of readOk) this.stmt.deleteError.run(rel);
+    })();
+  }
+
+  private artistId(name: string, mbz: string | null, now: number): string {
+    const key = foldKey(name);
+    let id = this.artistIds.get(key);
+    if (!id) {
+      id = newId();
+      this.stmt.insertArtist.run(id, name, key, mbz, now, now);
+      this.artistIds.set(key, id);
+    }
+    return id;
+  }
+
+  private genreId(name: string): string {
+    const key = foldKey(name);
+    let id = this.genreIds.get(key);
+    if (!id) {
+      id = newId();
+      this.stmt.insertGenre.run(id, name, key);
+      this.genreIds.set(key, id);
+    }
+    return id;
+  }
+
+  private albumId(t: TrackTags, artistId: string, now: number): string {
+    const key = albumGroupKey(t);
+    let id = this.albumIds.get(key);
+    if (!id) {
+      id = newId();
+      this.stmt.insertAlbum.run({
+        id,
+        name: t.album,
+        group_key: key,
+        album_artist: t.albumArtist,
+        artist_id: artistId,
+        year: t.year,
+        genre: t.genres[0] ?? null,
+        compilation: t.compilation ? 1 : 0,
+        mbz_album_id: t.mbzAlbumId,
+        now,
+      });
+      this.albumIds.set(key, id);
+    }
+    return id;
+  }
+
+  private writeTrack(w: TrackWrite, insert: boolean, now: number): void {
+    const t = w.tags;
+    const artistIds = t.artists.map((name, i) => this.artistId(name, i === 0 ? t.mbzArtistId : null, now));
+    const albumArtistId = this.artistId(t.albumArtist, t.mbzAlbumArtistId, now);
+    const albumId = this.albumId(t, albumArtistId, now);
+    const row = {
+      id: w.id,
+      added_at: insert ? now : w.addedAt,
+      local_path: w.rel,
+      title: t.title,
+      artist: t.artists.join(', '),
+      album: t.album,
+      album_artist: t.albumArtist,
+      album_id: albumId,
+      artist_id: artistIds[0] ?? null,
+      track_number: t.trackNumber,
+      track_total: t.trackTotal,
+      disc_number: t.discNumber,
+      disc_total: t.discTotal,
+      year: t.year,
+      date: t.date,
+      genre: t.genres.length > 0 ? t.genres.join(', ') : null,
+      compilation: t.compilation ? 1 : 0,
+      duration: t.duration,
+      format: t.format,
+      codec: t.codec,
+      bitrate: t.bitrate,
+      sample_rate: t.sampleRate,
+      channels: t.channels,
+      size: w.size,
+      mtime: w.mtime,
+      content_hash: w.fingerprint,
+      rg_track_gain: t.rgTrackGain,
+      rg_track_peak: t.rgTrackPeak,
+      rg_album_gain: t.rgAlbumGain,
+      rg_album_peak: t.rgAlbumPeak,
+      mbz_track_id: t.mbzTrackId,
+      mbz_recording_id: t.mbzRecordingId,
+      mbz_album_id: t.mbzAlbumId,
+      mbz_artist_id: t.mbzArtistId,
+      mbz_album_artist_id: t.mbzAlbumArtistId,
+      lyrics: t.lyrics,
+      comment: t.comment,
+      artwork_id: w.artworkId,
+      updated_at: now,
+    };
+    if (insert) this.stmt.insertTrack.run(row);
+    else {
+      this.stmt.updateTrack.run(row);
+      this.stmt.clearArtists.run(w.id);
+      this.stmt.clearGenres.run(w.id);
+    }
+    artistIds.forEach((artistId, i) => this.stmt.addArtist.run(w.id, artistId, 'artist', i));
+    this.stmt.addArtist.run(w.id, albumArtistId, 'albumartist', 0);
+    for (const g of t.genres) this.stmt.addGenre.run(w.id, this.genreId(g));
+  }
+
+  deleteTracks(ids: string[]): void {
+    this.sqlite.transaction(() => {
+      for (const id of ids) this.stmt.deleteTrack.run(id);
+    })();
+  }
+
+  deleteErrorsNotIn(present: Set<string>): void {
+    const stale = [...this.scanErrors().keys()].filter((p) => !present.has(p));
+    this.sqlite.transaction(() => {
+      for (const p of stale) this.stmt.deleteError.run(p);
+    })();
+  }
+
+  /**
+   * Recomputes album and artist aggregates and removes empty albums/artists/genres. Runs after any
+   * change and after an interrupted scan (so a kill -9 never leaves stale counts for long).
+   */
+  regroup(now: number): void {
+    this.sqlite.transaction(() => {
+      this.sqlite.exec(`
+        delete from albums where not exists (select 1 from tracks t where t.album_id = albums.id);
+        update albums set
+          track_count = s.n, disc_count = max(1, s.discs), duration = s.dur, year = coalesce(s.yr, albums.year),
+          compilation = s.comp, updated_at = ${now}
+        from (select album_id, count(*) n, count(distinct coalesce(disc_number, 1)) discs, coalesce(sum(duration), 0) dur,
+                     max(year) yr, max(compilation) comp
+              from tracks where album_id is not null group by album_id) s
+        where s.album_id = albums.id
+          and (albums.track_count, albums.disc_count, albums.duration, albums.compilation) is not (s.n, max(1, s.discs), s.dur, s.comp);
+        update albums set artwork_id = (
+          select t.artwork_id from tracks t join artwork a on a.id = t.artwork_id
+          where t.album_id = albums.id
+          order by case a.source when 'file' then 0 else 1 end, coalesce(t.disc_number, 1), coalesce(t.track_number, 0), t.local_path
+          limit 1)
+        where artwork_id is not (
+          select t.artwork_id from tracks t join artwork a on a.id = t.artwork_id
+          where t.album_id = albums.id
+          order by case a.source when 'file' then 0 else 1 end, coalesce(t.disc_number, 1), coalesce(t.track_number, 0), t.local_path
+          limit 1);
+        delete from artists where not exists (select 1 from track_artists ta where ta.artist_id = artists.id)
+          and not exists (select 1 from albums al where al.artist_id = artists.id)
+          and not exists (select 1 from tracks t where t.artist_id = artists.id);
+        update artists set track_count = coalesce(s.tracks, 0), album_count = coalesce(s.albums, 0), updated_at = ${now}
+        from (select a.id, (select count(distinct ta.track_id) from track_artists ta where ta.artist_id = a.id) tracks,
+                     (select count(distinct t.album_id) from track_artists ta join tracks t on t.id = ta.track_id
+                       where ta.artist_id = a.id) albums
+              from artists a) s
+        where s.id = artists.id and (artists.track_count, artists.album_count) is not (coalesce(s.tracks, 0), coalesce(s.albums, 0));
+        delete from genres where not exists (select 1 from track_genres tg where tg.genre_id = genres.id);
+      `);
+    })();
+    // Keep the search index compact without a long blocking optimize.
+    for (const fts of ['tracks_fts', 'albums_fts', 'artists_fts', 'genres_fts']) {
+      this.sqlite.prepare(`insert into ${fts}(${fts}, rank) values ('merge', 200)`).run();
+    }
+    this.loadCaches();
+  }
+}

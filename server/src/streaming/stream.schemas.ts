@@ -1,0 +1,45 @@
+/** TypeBox schemas of the streaming routes (validation, serialization, OpenAPI). */
+import { Type } from '@sinclair/typebox';
+import { ID_PATTERN } from '../shared/ids.js';
+
+export const TrackIdParams = Type.Object({ trackId: Type.String({ pattern: ID_PATTERN }) });
+export const IdParams = Type.Object({ id: Type.String({ pattern: ID_PATTERN }) });
+
+// Strings on purpose: the values are checked by parseStreamQuery so a bad one gets a precise 400.
+export const StreamQuerySchema = Type.Object({
+  format: Type.Optional(Type.String({ maxLength: 32, description: 'raw | opus | mp3 | aac' })),
+  maxBitRate: Type.Optional(Type.String({ maxLength: 16, description: 'kbps; clamped to the format range; 0 = no limit' })),
+  timeOffset: Type.Optional(Type.String({ maxLength: 16, description: 'seconds to skip (transcodes only)' })),
+  estimateContentLength: Type.Optional(Type.Boolean({ description: 'send an estimated Content-Length on transcodes' })),
+  token: Type.Optional(Type.String({ maxLength: 400, description: 'stream token from POST /api/v1/tracks/{id}/stream-token' })),
+});
+
+export const MediaResponse = {
+  200: Type.String({ format: 'binary', description: 'The audio (whole file or transcode).' }),
+  206: Type.String({ format: 'binary', description: 'The requested byte range.' }),
+};
+
+export const StreamTokenResponse = Type.Object({
+  token: Type.String(),
+  url: Type.String({ description: 'Ready-to-play URL carrying the token.' }),
+  expiresAt: Type.Integer({ description: 'Unix ms' }),
+});
+
+const FormatPref = Type.Union([Type.Literal('raw'), Type.Literal('opus'), Type.Literal('mp3'), Type.Literal('aac')]);
+
+export const StreamPreferencesSchema = Type.Object(
+  {
+    defaultFormat: FormatPref,
+    defaultMaxBitRate: Type.Integer({ description: 'kbps for the default format' }),
+    lanOriginal: Type.Boolean({ description: 'original files on the LAN / loopback' }),
+    estimateContentLength: Type.Boolean(),
+  },
+  { $id: 'StreamPreferences' },
+);
+
+export const StreamPreferencesPatch = Type.Object({
+  defaultFormat: Type.Optional(FormatPref),
+  defaultMaxBitRate: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+  lanOriginal: Type.Optional(Type.Boolean()),
+  estimateContentLength: Type.Optional(Type.Boolean()),
+});

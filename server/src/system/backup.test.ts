@@ -1,0 +1,130 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../db/database.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { loadOrCreateServerKey } from '../shared/server-key.js';
+import { BackupError, backupDatabase, PID_FILE, restoreDatabase } from './backup.js';
+
+let root: string;
+let dbDir: string;
+let dbFile: string;
+
+async function seed(username: string) {
+  const opened = openDatabase(dbFile);
+  await migrateToLatest(opened.db);
+  const now = Date.now();
+  await opened.db
+    .insertInto('users')
+    .values({
+      id: username,
+      username,
+      username_key: username,
+      password_hash: null,
+      role: 'admin',
+      email: null,
+      display_name: null,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
+  return opened;
+}
+
+function usernames(file: string): string[] {
+  const db = new SQLite(file, { readonly: true });
+  const rows = db.prepare('select username from users order by username').all() as { username: string }[];
+  db.close();
+  return rows.map((r) => r.username);
+}
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'earshot-backup-'));
+  dbDir = join(root, 'db');
+  dbFile = join(dbDir, 'earshot.db');
+});
+
+describe('backup and restore', () => {
+  it('backs up a live database (open, with un-checkpointed WAL) into a verified file with the key', async () => {
+    const live = await seed('alice');
+    loadOrCreateServerKey(dbDir);
+    const result = await backupDatabase({ dbFile, dbDir, out: join(root, 'b', 'one.db') });
+    expect(result.file).toBe(join(root, 'b', 'one.db'));
+    expect(usernames(result.file)).toEqual(['alice']);
+    expect(readFileSync(result.keyFile!, 'utf8')).toBe(readFileSync(join(dbDir, 'server.key'), 'utf8'));
+    // No temp file is left beside it.
+    expect(existsSync(join(root, 'b'))).toBe(true);
+    await live.close();
+  });
+
+  it('defaults to a timestamped file under <data>/backups', async () => {
+    (await seed('bob')).close();
+    const result = await backupDatabase({ dbFile, dbDir, now: new Date('2026-01-02T03:04:05Z') });
+    expect(result.file).toBe(join(root, 'backups', 'earshot-20260102-030405Z.db'));
+  });
+
+  it('restores a backup, keeping the replaced database beside it', async () => {
+    const live = await seed('alice');
+    const { file } = await backupDatabase({ dbFile, dbDir, out: join(root, 'snap.db') });
+    await live.db
+      .insertInto('users')
+      .values({
+        id: 'x',
+        username: 'mallory',
+        username_key: 'mallory',
+        password_hash: null,
+        role: 'user',
+        email: null,
+        display_name: null,
+        created_at: 1,
+        updated_at: 1,
+      })
+      .execute();
+    await live.close();
+    const r = await restoreDatabase({ from: file, dbFile, dbDir });
+    expect(usernames(dbFile)).toEqual(['alice']);
+    expect(r.previous).toMatch(/^earshot\.db\.before-restore-/);
+    expect(usernames(join(dbDir, r.previous!))).toEqual(['alice', 'mallory']);
+  });
+
+  it('refuses a damaged backup and leaves the current database untouched', async () => {
+    (await seed('alice')).close();
+    const { file } = await backupDatabase({ dbFile, dbDir, out: join(root, 'snap.db') });
+    const bytes = readFileSync(file);
+    // Corrupt the b-tree page headers after the first page (not the file header), as a bad SD card would.
+    for (let page = 4096; page < bytes.length; page += 4096) bytes.fill(0x2a, page, page + 12);
+    writeFileSync(join(root, 'damaged.db'), bytes);
+    writeFileSync(join(root, 'text.db'), 'this is not a database');
+    await expect(restoreDatabase({ from: join(root, 'damaged.db'), dbFile, dbDir })).rejects.toThrow(BackupError);
+    await expect(restoreDatabase({ from: join(root, 'text.db'), dbFile, dbDir })).rejects.toThrow(
+      /not a readable SQLite database/,
+    );
+    await expect(restoreDatabase({ from: join(root, 'missing.db'), dbFile, dbDir })).rejects.toThrow(/does not exist/);
+    expect(usernames(dbFile)).toEqual(['alice']);
+  });
+
+  it('refuses a SQLite file that is not an Earshot database', async () => {
+    (await seed('alice')).close();
+    const other = new SQLite(join(root, 'other.db'));
+    other.exec('create table notes (x text)');
+    other.close();
+    await expect(restoreDatabase({ from: join(root, 'other.db'), dbFile, dbDir })).rejects.toThrow(
+      /not an Earshot database/,
+    );
+  });
+
+  it('refuses to restore under a running server', async () => {
+    (await seed('alice')).close();
+    const { file } = await backupDatabase({ dbFile, dbDir, out: join(root, 'snap.db') });
+    const server = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+    try {
+      writeFileSync(join(dbDir, PID_FILE), String(server.pid));
+      await expect(restoreDatabase({ from: file, dbFile, dbDir })).rejects.toThrow(/is running \(pid/);
+    } finally {
+      server.kill();
+    }
+  });
+});

@@ -1,0 +1,26 @@
+export interface Toast {
+  id: number;
+  message: string;
+  kind: 'info' | 'error';
+}
+
+class Toasts {
+  list = $state<Toast[]>([]);
+  #next = 1;
+
+  show(message: string, kind: Toast['kind'] = 'info') {
+    const id = this.#next++;
+    this.list.push({ id, message, kind });
+    setTimeout(() => this.dismiss(id), kind === 'error' ? 7000 : 3500);
+  }
+
+  error(err: unknown) {
+    this.show(err instanceof Error ? err.message : String(err), 'error');
+  }
+
+  dismiss(id: number) {
+    this.list = this.list.filter((t) => t.id !== id);
+  }
+}
+
+export const toasts = new Toasts();
