@@ -3,8 +3,17 @@
  * Nothing else constructs services. Each area adds its construction and route registration here.
  */
 import type { Config } from './config/schema.js';
-import { RequestAuthenticator } from './accounts/authenticator.js';
-import { SessionStore } from './accounts/session-store.js';
+import type { RequestAuthenticator } from './accounts/authenticator.js';
+import type { SessionStore } from './accounts/session-store.js';
+import { type Accounts, createAccounts, setupLink } from './accounts/index.js';
+import { authRoutes } from './accounts/auth.routes.js';
+import { createClientIpResolver } from './accounts/client-ip.js';
+import { registerCsrfProtection } from './accounts/csrf.js';
+import { meRoutes } from './accounts/me.routes.js';
+import { listeningRoutes } from './listening/index.js';
+import { adminRoutes } from './system/admin.routes.js';
+import { storageRoutes } from './system/storage.routes.js';
+import { StorageService } from './system/storage.service.js';
 import { type OpenedDatabase, openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { type App, buildHttpApp } from './http/app.js';
@@ -38,6 +47,8 @@ export interface Earshot {
   events: EventBus;
   sessions: SessionStore;
   authenticator: RequestAuthenticator;
+  /** Users, sessions, tokens, registration, the auth throttle (reuse it for /rest). */
+  accounts: Accounts;
   /** Starts listening; resolves with the address. */
   listen(): Promise<string>;
   /** Graceful stop: stop accepting, cut streams after the deadline, stop jobs, close the DB. */
@@ -61,15 +72,39 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
 
   // The signing key exists before any route is mounted.
   const serverKey = loadOrCreateServerKey(paths.dbDir, config.secretKey);
-  const sessions = new SessionStore(database.db, clock);
-  const authenticator = new RequestAuthenticator(sessions);
+  const accounts = createAccounts({ db: database.db, clock, logger, config, serverKey });
+  const { sessions, authenticator } = accounts;
 
-  const app = await buildHttpApp({ logger, version: VERSION, publicUrl: config.publicUrl, authenticator });
+  const app = await buildHttpApp({
+    logger,
+    version: VERSION,
+    publicUrl: config.publicUrl,
+    authenticator,
+    clientIp: createClientIpResolver(config.trustedProxies),
+  });
+  // Before any route: cookie-authenticated state changes must come from our own origin.
+  registerCsrfProtection(app, { publicUrl: config.publicUrl });
 
   if (config.metricsEnabled) registerMetrics(app, createMetricsRegistry());
   await app.register(healthRoutes, { db: database.db, version: VERSION });
 
   // ── Areas register below (services first, then their routes). ──
+  // Accounts and personal music (issue 3).
+  const startedAt = clock.now();
+  const storage = new StorageService({ db: database.db, paths, clock });
+  await app.register(authRoutes, { accounts, secureCookies: config.publicUrl?.startsWith('https://') ?? false });
+  await app.register(meRoutes, { accounts });
+  await app.register(listeningRoutes, { db: database.db, clock, events, logger, musicDir: paths.musicDir, publicUrl: config.publicUrl });
+  await app.register(storageRoutes, { storage });
+  await app.register(adminRoutes, { accounts, config, db: database.db, clock, startedAt, publicUrl: config.publicUrl });
+  // First run: while no account exists, each start prints a fresh one-time setup link.
+  const setup = await accounts.registration.issueSetupToken();
+  if (setup) {
+    logger.warn(
+      { area: 'accounts', setupUrl: setupLink(config, setup.token), expiresAt: new Date(setup.expiresAt).toISOString() },
+      `No account exists yet. Open this one-time link to create the administrator: ${setupLink(config, setup.token)}`,
+    );
+  }
   void background;
 
   // The web app (SPA fallback) is registered LAST so every API route above wins and API 404s stay JSON.
@@ -88,6 +123,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     events,
     sessions,
     authenticator,
+    accounts,
     async listen() {
       return app.listen({ host: config.host, port: config.port });
     },

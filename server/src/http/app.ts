@@ -90,7 +90,7 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
   });
   await app.register(swaggerUi, {
     routePrefix: '/api/v1/docs',
-    uiConfig: { docExpansion: 'list', deepLinking: true },
+    uiConfig: { docExpansion: 'list', deepLinking: true, validatorUrl: null },
     staticCSP: false,
     // swagger-ui's bundle needs inline styles and its own initializer script from 'self'.
     transformSpecificationClone: true,

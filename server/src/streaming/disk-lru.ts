@@ -6,7 +6,7 @@
  * the order survives restarts well enough for a cache.
  */
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { rm, utimes } from 'node:fs/promises';
+import { rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { commitFile, tempPathFor } from '../shared/atomic-file.js';
 
@@ -82,6 +82,19 @@ export class DiskLru {
     if (size === undefined) return;
     this.entries.delete(name);
     this.total -= size;
+  }
+
+  /** Stores `data` as a new entry (temp file, fsync, rename), then evicts down to the cap. */
+  async put(name: string, data: Uint8Array): Promise<string> {
+    const tmp = this.tempFor(name);
+    try {
+      await writeFile(tmp, data, { flag: 'wx' });
+      await this.commit(tmp, name, data.length);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    return this.pathOf(name);
   }
 
   /** fsyncs and renames a finished temp file into the cache, then evicts down to the cap. */

@@ -34,7 +34,6 @@ export const StreamPreferencesSchema = Type.Object(
     lanOriginal: Type.Boolean({ description: 'original files on the LAN / loopback' }),
     estimateContentLength: Type.Boolean(),
   },
-  { $id: 'StreamPreferences' },
 );
 
 export const StreamPreferencesPatch = Type.Object({

@@ -1,0 +1,157 @@
+/**
+ * Library control: starting scans (admin API, CLI, watcher, schedule), their status and history,
+ * unreadable files, and the background work (initial scan, watcher, periodic full scan).
+ */
+import type { Db } from '../db/database.js';
+import type { Logger } from '../shared/logger.js';
+import type { LibraryScanner, ScanProgress, ScanSummary } from './scanner.js';
+import { LibraryWatcher } from './watcher.js';
+
+export interface ScanRunView {
+  id: string;
+  kind: 'full' | 'incremental';
+  state: 'running' | 'done' | 'failed' | 'interrupted';
+  trigger: string;
+  filesTotal: number;
+  filesDone: number;
+  added: number;
+  updated: number;
+  moved: number;
+  removed: number;
+  unreadable: number;
+  deferred: number;
+  phaseMs: Record<string, number>;
+  error: string | null;
+  startedAt: number;
+  finishedAt: number | null;
+}
+
+export interface BackgroundOptions {
+  scanOnStart: boolean;
+  watch: boolean;
+  watchPolling: boolean;
+  fullScanIntervalMinutes: number;
+  musicDir: string;
+  debounceMs?: number;
+}
+
+export class LibraryService {
+  private watcher: LibraryWatcher | null = null;
+  private interval: NodeJS.Timeout | null = null;
+  private followUp: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly deps: { db: Db; scanner: LibraryScanner; logger: Logger; settleMs: number },
+  ) {}
+
+  get scanner(): LibraryScanner {
+    return this.deps.scanner;
+  }
+
+  /** Starts a scan in the background; Conflict (409) when one is running. */
+  startScan(options: { full?: boolean; trigger?: string }): ScanProgress {
+    const done = this.deps.scanner.start(options);
+    done.then((s) => this.afterScan(s)).catch((err) => this.deps.logger.error({ err }, 'scan failed'));
+    return this.deps.scanner.progress as ScanProgress;
+  }
+
+  /** Runs a scan and waits for its summary (CLI, tests). */
+  async runScan(options: { full?: boolean; trigger?: string }): Promise<ScanSummary> {
+    const summary = await this.deps.scanner.start(options);
+    this.afterScan(summary);
+    return summary;
+  }
+
+  async status(): Promise<{ running: boolean; progress: ScanProgress | null; lastRun: ScanRunView | null }> {
+    const row = await this.deps.db
+      .selectFrom('scan_runs')
+      .selectAll()
+      .where('state', '!=', 'running')
+      .orderBy('started_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return {
+      running: this.deps.scanner.running,
+      progress: this.deps.scanner.progress,
+      lastRun: row
+        ? {
+            id: row.id,
+            kind: row.kind,
+            state: row.state,
+            trigger: row.trigger,
+            filesTotal: row.files_total,
+            filesDone: row.files_done,
+            added: row.added,
+            updated: row.updated,
+            moved: row.moved,
+            removed: row.removed,
+            unreadable: row.unreadable,
+            deferred: row.deferred,
+            phaseMs: JSON.parse(row.phase_ms) as Record<string, number>,
+            error: row.error,
+            startedAt: row.started_at,
+            finishedAt: row.finished_at,
+          }
+        : null,
+    };
+  }
+
+  async errors(page: { limit: number; offset: number }) {
+    const [items, total] = await Promise.all([
+      this.deps.db
+        .selectFrom('scan_errors')
+        .selectAll()
+        .orderBy('local_path')
+        .limit(page.limit)
+        .offset(page.offset)
+        .execute(),
+      this.deps.db.selectFrom('scan_errors').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return {
+      items: items.map((e) => ({ path: e.local_path, reason: e.reason, size: e.size, mtime: e.mtime, seenAt: e.seen_at })),
+      total: Number(total.n),
+      ...page,
+    };
+  }
+
+  /** Initial scan, watcher and periodic full scans (only when the server runs with background work). */
+  async startBackground(options: BackgroundOptions): Promise<void> {
+    if (options.watch) {
+      this.watcher = new LibraryWatcher({
+        musicDir: options.musicDir,
+        polling: options.watchPolling,
+        debounceMs: options.debounceMs,
+        logger: this.deps.logger.child({ area: 'library' }),
+        rescan: () => this.scanWhenIdle('watch'),
+      });
+      await this.watcher.start();
+    }
+    if (options.fullScanIntervalMinutes > 0) {
+      this.interval = setInterval(() => void this.scanWhenIdle('schedule', true), options.fullScanIntervalMinutes * 60_000);
+      this.interval.unref();
+    }
+    if (options.scanOnStart) void this.scanWhenIdle('start');
+  }
+
+  async stopBackground(): Promise<void> {
+    if (this.interval) clearInterval(this.interval);
+    if (this.followUp) clearTimeout(this.followUp);
+    await this.watcher?.stop();
+    await this.deps.scanner.stop();
+  }
+
+  private async scanWhenIdle(trigger: string, full = false): Promise<void> {
+    await this.deps.scanner.idle();
+    if (this.deps.scanner.running) return; // someone else started one meanwhile; it covers our change
+    await this.runScan({ full, trigger }).catch((err) => this.deps.logger.warn({ err, trigger }, 'scan failed'));
+  }
+
+  /** Files skipped because they were still being written get another scan once they settle. */
+  private afterScan(summary: ScanSummary): void {
+    if (summary.deferred > 0 && this.watcher) {
+      if (this.followUp) clearTimeout(this.followUp);
+      this.followUp = setTimeout(() => this.watcher?.schedule(0), this.deps.settleMs + 100);
+      this.followUp.unref();
+    }
+  }
+}

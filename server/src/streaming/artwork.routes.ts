@@ -1,0 +1,97 @@
+/**
+ * Cover art: `GET /api/v1/artwork/{id}` (content-addressed, so cached forever), and the album /
+ * track cover URLs that fall back to a generated placeholder.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { requireUser } from '../accounts/auth-context.js';
+import { ID_PATTERN } from '../shared/ids.js';
+import type { ArtworkService, ImageFormat, RenderedImage } from './artwork.service.js';
+
+const IdParams = Type.Object({ id: Type.String({ pattern: ID_PATTERN }) });
+export const SizeQuery = Type.Object({
+  size: Type.Optional(
+    Type.Integer({ minimum: 1, description: 'Longest side in pixels; clamped to the source and 1200.' }),
+  ),
+});
+export const ImageResponse = {
+  200: Type.String({ format: 'binary', description: 'WebP (or JPEG when WebP is not accepted)' }),
+  304: Type.Null({ description: 'Not modified' }),
+};
+
+/** WebP unless the client says what it accepts and WebP is not in it. */
+export function imageFormatFor(request: FastifyRequest): ImageFormat {
+  const accept = request.headers.accept;
+  if (!accept || accept.includes('image/webp')) return 'webp';
+  return 'jpeg';
+}
+
+export function sendImage(request: FastifyRequest, reply: FastifyReply, image: RenderedImage, cacheControl: string) {
+  reply.header('etag', image.etag);
+  reply.header('cache-control', cacheControl);
+  reply.header('vary', 'Accept');
+  const inm = request.headers['if-none-match'];
+  if (inm && inm.split(',').some((t) => t.trim() === image.etag)) return reply.code(304).send();
+  return reply.type(image.contentType).send(image.data);
+}
+
+export const IMMUTABLE = 'public, max-age=31536000, immutable';
+/** Album/track cover URLs are not content-addressed: the art may change after a rescan. */
+const REVALIDATE = 'private, max-age=3600';
+
+export const artworkRoutes: FastifyPluginAsyncTypebox<{ artwork: ArtworkService }> = async (app, o) => {
+  app.get(
+    '/api/v1/artwork/:id',
+    {
+      schema: {
+        tags: ['artwork'],
+        summary: 'Cover art, resized',
+        params: IdParams,
+        querystring: SizeQuery,
+        response: ImageResponse,
+      },
+    },
+    async (request, reply) => {
+      requireUser(request);
+      const image = await o.artwork.artwork(request.params.id, request.query.size, imageFormatFor(request));
+      return sendImage(request, reply, image, IMMUTABLE);
+    },
+  );
+
+  app.get(
+    '/api/v1/albums/:id/cover',
+    {
+      schema: {
+        tags: ['artwork'],
+        summary: "An album's cover, or a generated placeholder",
+        params: IdParams,
+        querystring: SizeQuery,
+        response: ImageResponse,
+      },
+    },
+    async (request, reply) => {
+      requireUser(request);
+      const image = await o.artwork.albumCover(request.params.id, request.query.size, imageFormatFor(request));
+      return sendImage(request, reply, image, REVALIDATE);
+    },
+  );
+
+  app.get(
+    '/api/v1/tracks/:id/cover',
+    {
+      schema: {
+        tags: ['artwork'],
+        summary: "A track's cover (its own, its album's, or a generated placeholder)",
+        params: IdParams,
+        querystring: SizeQuery,
+        response: ImageResponse,
+      },
+    },
+    async (request, reply) => {
+      requireUser(request);
+      const image = await o.artwork.trackCover(request.params.id, request.query.size, imageFormatFor(request));
+      return sendImage(request, reply, image, REVALIDATE);
+    },
+  );
+};
