@@ -28,6 +28,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           root: './e2e',
+          globalSetup: ['global-setup.ts'],
           include: ['**/*.test.ts'],
           exclude: ['node_modules/**', 'artifacts/**'],
           testTimeout: 180_000,

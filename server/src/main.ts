@@ -6,6 +6,7 @@ import type { Config } from './config/schema.js';
 import type { RequestAuthenticator } from './accounts/authenticator.js';
 import type { SessionStore } from './accounts/session-store.js';
 import { type Accounts, createAccounts, setupLink } from './accounts/index.js';
+import { registerDtoSchemas } from './catalog/dto.js';
 import { authRoutes } from './accounts/auth.routes.js';
 import { createClientIpResolver } from './accounts/client-ip.js';
 import { registerCsrfProtection } from './accounts/csrf.js';
@@ -24,8 +25,14 @@ import { createLogger, type Logger } from './shared/logger.js';
 import { loadOrCreateServerKey } from './shared/server-key.js';
 import { type Clock, systemClock } from './shared/time.js';
 import { VERSION } from './shared/version.js';
+import { createStreaming, type Streaming } from './streaming/module.js';
+import { shareRoutes } from './listening/shares.routes.js';
+import { SharesRepository } from './listening/shares.repository.js';
+import { SharesService } from './listening/shares.service.js';
 import { healthRoutes } from './system/health.routes.js';
 import { registerWebApp } from './http/web-app.js';
+import { createLibrary, type Library } from './library/module.js';
+import { createSources, type Sources, startSourcesBackground } from './sources/module.js';
 import { createMetricsRegistry, registerMetrics } from './system/metrics.js';
 
 export interface EarshotOptions {
@@ -47,8 +54,14 @@ export interface Earshot {
   events: EventBus;
   sessions: SessionStore;
   authenticator: RequestAuthenticator;
+  /** Library scanner/watcher and catalog (browsing, `library.search` for the federated search). */
+  library: Library;
   /** Users, sessions, tokens, registration, the auth throttle (reuse it for /rest). */
   accounts: Accounts;
+  /** Streaming (issue 5): range serving, transcodes, artwork; `setRemoteHandler` for uncached remote tracks. */
+  streaming: Streaming;
+  /** Remote sources (issue 6): provider registry, caching proxy, federated search, offline jobs. */
+  sources: Sources;
   /** Starts listening; resolves with the address. */
   listen(): Promise<string>;
   /** Graceful stop: stop accepting, cut streams after the deadline, stop jobs, close the DB. */
@@ -84,11 +97,15 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   });
   // Before any route: cookie-authenticated state changes must come from our own origin.
   registerCsrfProtection(app, { publicUrl: config.publicUrl });
+  // Shared Track/Album/Artist schemas, referenced by `$ref` from every area's responses.
+  registerDtoSchemas(app);
 
   if (config.metricsEnabled) registerMetrics(app, createMetricsRegistry());
   await app.register(healthRoutes, { db: database.db, version: VERSION });
 
   // ── Areas register below (services first, then their routes). ──
+  // Library and catalog (issue 4): scanner, watcher, browsing, local search, scan control.
+  const library = await createLibrary({ app, config, database, paths, clock, logger, events, lifecycle, background });
   // Accounts and personal music (issue 3).
   const startedAt = clock.now();
   const storage = new StorageService({ db: database.db, paths, clock });
@@ -107,6 +124,41 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   }
   void background;
 
+  // Streaming, cover art and share links (issue 5).
+  const streaming = await createStreaming({
+    app,
+    config,
+    db: database.db,
+    paths,
+    clock,
+    logger,
+    lifecycle,
+    serverKey,
+    authenticator,
+  });
+  const shares = new SharesService(new SharesRepository(database.db), clock, serverKey, config.publicUrl);
+  await app.register(shareRoutes, {
+    shares,
+    artwork: streaming.artwork,
+    stream: streaming.responder,
+    publicUrl: config.publicUrl,
+  });
+
+  // Remote sources (issue 6): providers, federated search, caching proxy behind /stream, offline jobs.
+  const sources = await createSources({
+    app,
+    config,
+    db: database.db,
+    paths,
+    events,
+    clock,
+    logger,
+    lifecycle,
+    local: library.search,
+  });
+  streaming.setRemoteHandler(sources.cachingProxy);
+  if (background) app.addHook('onReady', () => startSourcesBackground(sources));
+
   // The web app (SPA fallback) is registered LAST so every API route above wins and API 404s stay JSON.
   registerWebApp(app, { logger });
 
@@ -124,6 +176,9 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     sessions,
     authenticator,
     accounts,
+    streaming,
+    library,
+    sources,
     async listen() {
       return app.listen({ host: config.host, port: config.port });
     },

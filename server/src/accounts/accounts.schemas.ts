@@ -27,8 +27,21 @@ export const AuthStatusSchema = Type.Object({
   user: Type.Union([MeSchema, Type.Null()]),
 });
 
-export const LoginBody = Type.Object({ username: Username, password: Password });
-export const SetupBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }), username: Username, password: Password });
+export const LoginBody = Type.Object({
+  username: Username,
+  password: Password,
+  returnTo: Type.Optional(
+    Type.String({
+      maxLength: 2000,
+      description: 'form posts only: same-origin path to redirect to (303) after signing in',
+    }),
+  ),
+});
+export const SetupBody = Type.Object({
+  token: Type.String({ minLength: 1, maxLength: 200 }),
+  username: Username,
+  password: Password,
+});
 export const RegisterBody = Type.Object({
   username: Username,
   password: Password,
@@ -58,7 +71,9 @@ export const ChangePasswordBody = Type.Object({ currentPassword: Password, newPa
 export const SessionSchema = Type.Object(
   {
     id: Type.String(),
-    kind: Type.Union([Type.Literal('web'), Type.Literal('api')], { description: 'web = browser cookie, api = token client' }),
+    kind: Type.Union([Type.Literal('web'), Type.Literal('api')], {
+      description: 'web = browser cookie, api = token client',
+    }),
     userAgent: Type.Union([Type.String(), Type.Null()]),
     ip: Type.Union([Type.String(), Type.Null()]),
     createdAt: Type.Integer(),

@@ -15,6 +15,7 @@ import {
   TokenResponse,
 } from './accounts.schemas.js';
 import type { Accounts } from './index.js';
+import { safeReturnTo } from './return-to.js';
 import { SESSION_COOKIE } from './session-store.js';
 import { toMe } from './users.service.js';
 
@@ -27,7 +28,10 @@ export interface AuthRoutesOptions {
 const tags = ['auth'];
 
 export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { accounts, secureCookies }) => {
-  const client = (request: FastifyRequest) => ({ ip: request.clientIp, userAgent: request.headers['user-agent'] ?? null });
+  const client = (request: FastifyRequest) => ({
+    ip: request.clientIp,
+    userAgent: request.headers['user-agent'] ?? null,
+  });
   const setCookie = (reply: FastifyReply, value: string, expiresAt: number) =>
     reply.setCookie(SESSION_COOKIE, value, {
       httpOnly: true,
@@ -52,7 +56,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         accounts.registration.setupRequired(),
         accounts.registration.mode(),
       ]);
-      const u = request.user && request.user.via !== 'stream-token' ? await accounts.users.repo.findById(request.user.id) : undefined;
+      const u =
+        request.user && request.user.via !== 'stream-token'
+          ? await accounts.users.repo.findById(request.user.id)
+          : undefined;
       return { setupRequired, registration, user: u ? toMe(u) : null };
     },
   );
@@ -81,25 +88,40 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       schema: {
         tags,
         summary: 'Sign in with username and password (JSON or form); sets the session cookie',
+        description:
+          'A form post (application/x-www-form-urlencoded) with `returnTo` is answered with a 303 redirect to that ' +
+          'path when it is a same-origin relative path (else to `/`); otherwise the answer is the signed-in user.',
         security: [],
+        consumes: ['application/json', 'application/x-www-form-urlencoded'],
         body: LoginBody,
-        response: { 200: MeSchema },
+        response: { 200: MeSchema, 303: Type.Null() },
       },
     },
     async (request, reply) => {
       const signIn = await accounts.auth.login(request.body, client(request));
       setCookie(reply, signIn.cookieValue, signIn.expiresAt);
+      const isForm = request.headers['content-type']?.startsWith('application/x-www-form-urlencoded') ?? false;
+      if (isForm && request.body.returnTo !== undefined) {
+        return reply.redirect(safeReturnTo(request.body.returnTo), 303);
+      }
       return toMe(signIn.user);
     },
   );
 
   app.post(
     '/auth/logout',
-    { schema: { tags, summary: 'Sign out: ends this session and clears the cookie', response: { 204: Type.Null() } } },
+    {
+      schema: {
+        tags,
+        summary: 'Sign out: ends this session (cookie, or the bearer token’s whole family) and clears the cookie',
+        response: { 204: Type.Null() },
+      },
+    },
     async (request, reply) => {
-      await accounts.auth.logout(request.user?.via === 'session' ? request.user.sessionId : undefined);
+      const via = request.user?.via;
+      await accounts.auth.logout(via === 'session' || via === 'bearer' ? request.user?.sessionId : undefined);
       reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: secureCookies });
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 
@@ -145,6 +167,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
           'Form (or JSON) body. `grant_type=password&username=…&password=…` or `grant_type=refresh_token&refresh_token=…`. ' +
           'A refresh token works once; presenting a used one revokes its whole session.',
         security: [],
+        consumes: ['application/x-www-form-urlencoded', 'application/json'],
         body: TokenBody,
         response: { 200: TokenResponse },
       },

@@ -33,7 +33,12 @@ export class AuthService {
   ) {}
 
   /** Checks a password with throttling; the user, or throws (401 / 429). */
-  async verifyPassword(username: string, password: string, client: ClientContext, wrong: () => Error): Promise<UserRow> {
+  async verifyPassword(
+    username: string,
+    password: string,
+    client: ClientContext,
+    wrong: () => Error,
+  ): Promise<UserRow> {
     const keys = { ip: client.ip, username };
     this.throttle.assertAllowed(keys);
     const user = await this.users.checkCredentials(username, password);
@@ -47,7 +52,12 @@ export class AuthService {
   }
 
   async login(input: { username: string; password: string }, client: ClientContext): Promise<WebSignIn> {
-    const user = await this.verifyPassword(input.username, input.password, client, () => new Unauthorized('Wrong username or password.'));
+    const user = await this.verifyPassword(
+      input.username,
+      input.password,
+      client,
+      () => new Unauthorized('Wrong username or password.'),
+    );
     return this.startWebSession(user, client);
   }
 
@@ -56,13 +66,17 @@ export class AuthService {
   }
 
   async passwordGrant(input: { username?: string; password?: string }, client: ClientContext): Promise<TokenPair> {
-    if (!input.username || !input.password) throw new Invalid('username and password are required for grant_type=password.', { error: 'invalid_request' });
-    const user = await this.verifyPassword(input.username, input.password, client, () => invalidGrant('Wrong username or password.'));
+    if (!input.username || !input.password)
+      throw new Invalid('username and password are required for grant_type=password.', { error: 'invalid_request' });
+    const user = await this.verifyPassword(input.username, input.password, client, () =>
+      invalidGrant('Wrong username or password.'),
+    );
     return this.tokens.issue(user.id, { userAgent: client.userAgent, ip: client.ip });
   }
 
   async refreshGrant(refreshToken: string | undefined, client: ClientContext): Promise<TokenPair> {
-    if (!refreshToken) throw new Invalid('refresh_token is required for grant_type=refresh_token.', { error: 'invalid_request' });
+    if (!refreshToken)
+      throw new Invalid('refresh_token is required for grant_type=refresh_token.', { error: 'invalid_request' });
     this.throttle.assertAllowed({ ip: client.ip });
     try {
       return await this.tokens.refresh(refreshToken);
@@ -77,7 +91,10 @@ export class AuthService {
     return this.startWebSession(user, client);
   }
 
-  async register(input: { username: string; password: string; invite?: string }, client: ClientContext): Promise<WebSignIn> {
+  async register(
+    input: { username: string; password: string; invite?: string },
+    client: ClientContext,
+  ): Promise<WebSignIn> {
     const user = await this.registration.register(input);
     this.logger.info({ area: 'accounts', userId: user.id, ip: client.ip }, 'user registered');
     return this.startWebSession(user, client);

@@ -35,8 +35,10 @@ export function registerCsrfProtection(app: FastifyInstance, options: { publicUr
   const publicOrigin = options.publicUrl ? new URL(options.publicUrl).origin.toLowerCase() : null;
   app.addHook('onRequest', async (request) => {
     if (SAFE_METHODS.has(request.method)) return;
-    const byCookie = request.user?.via === 'session';
-    if (!byCookie && !COOKIE_ISSUING.test(request.url)) return;
+    // Ambient credentials a browser attaches by itself: our cookie, or a trusted proxy's own
+    // session turned into identity headers. Bearer tokens and API keys are never ambient.
+    const ambient = request.user?.via === 'session' || request.user?.via === 'proxy';
+    if (!ambient && !COOKIE_ISSUING.test(request.url)) return;
     if (!isSameOriginRequest(request, publicOrigin)) {
       request.log.warn(
         { area: 'accounts', origin: request.headers.origin, secFetchSite: request.headers['sec-fetch-site'] },

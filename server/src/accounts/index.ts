@@ -55,7 +55,12 @@ export function createAccounts(options: AccountsOptions): Accounts {
 
 /** Where the first-run link points: the public URL, else the bind address (wildcards shown as localhost). */
 export function setupLink(config: Pick<Config, 'publicUrl' | 'host' | 'port'>, token: string): string {
-  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const host =
+    config.host === '0.0.0.0' || config.host === '::'
+      ? 'localhost'
+      : config.host.includes(':')
+        ? `[${config.host}]`
+        : config.host;
   const base = (config.publicUrl ?? `http://${host}:${config.port}`).replace(/\/+$/, '');
   return `${base}/setup?token=${encodeURIComponent(token)}`;
 }

@@ -11,10 +11,14 @@ import { toMe } from './users.service.js';
 const tags = ['me'];
 
 export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts }> = async (app, { accounts }) => {
-  app.get('/api/v1/me', { schema: { tags, summary: 'The signed-in user', response: { 200: MeSchema } } }, async (request) => {
-    const user = requireUser(request);
-    return toMe(await accounts.users.get(user.id));
-  });
+  app.get(
+    '/api/v1/me',
+    { schema: { tags, summary: 'The signed-in user', response: { 200: MeSchema } } },
+    async (request) => {
+      const user = requireUser(request);
+      return toMe(await accounts.users.get(user.id));
+    },
+  );
 
   app.put(
     '/api/v1/me/password',
@@ -61,9 +65,9 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts }> = async
     },
     async (request, reply) => {
       const user = requireUser(request);
-      if ((await accounts.sessions.ownerOf(request.params.id)) !== user.id) throw new NotFound('session', request.params.id);
-      await accounts.sessions.revoke(request.params.id);
-      return reply.status(204).send();
+      if (!(await accounts.sessions.revokeOwned(user.id, request.params.id)))
+        throw new NotFound('session', request.params.id);
+      return reply.status(204).send(null);
     },
   );
 };

@@ -77,7 +77,8 @@ export class RegistrationService {
       throw new Forbidden('This setup link has expired. Restart the server to get a new one in its log.');
     }
     // Claim the token before the slow password hash, so two racing requests cannot both win.
-    const claimed = await sql`delete from settings where key = ${SETUP_KEY} and value = ${JSON.stringify(stored)}`.execute(this.db);
+    const claimed =
+      await sql`delete from settings where key = ${SETUP_KEY} and value = ${JSON.stringify(stored)}`.execute(this.db);
     if (Number(claimed.numAffectedRows ?? 0) === 0) throw new Conflict('This setup link was just used.');
     try {
       const user = await this.users.create({ username: input.username, password: input.password, role: 'admin' });
@@ -104,7 +105,8 @@ export class RegistrationService {
   /** Self-service sign-up, honouring the mode. */
   async register(input: { username: string; password: string; invite?: string }): Promise<UserRow> {
     const mode = await this.mode();
-    if (await this.setupRequired()) throw new Forbidden('This server is not set up yet: use the setup link from the server log.');
+    if (await this.setupRequired())
+      throw new Forbidden('This server is not set up yet: use the setup link from the server log.');
     if (mode === 'closed') throw new Forbidden('Registration is closed. Ask the administrator for an account.');
     if (mode === 'open') return this.users.create({ username: input.username, password: input.password, role: 'user' });
     if (!input.invite) throw new Forbidden('Registration needs an invite link from the administrator.');
@@ -119,7 +121,8 @@ export class RegistrationService {
       .where('used_at', 'is', null)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) === 0) throw new Forbidden('This invite link is invalid, expired or already used.');
+    if (Number(claimed.numUpdatedRows) === 0)
+      throw new Forbidden('This invite link is invalid, expired or already used.');
     try {
       const user = await this.users.create({ username: input.username, password: input.password, role: 'user' });
       await this.db.updateTable('invites').set({ used_by: user.id }).where('id', '=', invite.id).execute();
@@ -140,7 +143,9 @@ export class RegistrationService {
   async createInvite(adminId: string, input: { expiresInHours?: number; note?: string }) {
     const hours = input.expiresInHours ?? INVITE_DEFAULT_TTL_HOURS;
     if (!(hours > 0 && hours <= INVITE_MAX_TTL_HOURS)) {
-      throw new Invalid(`An invite can last between 1 hour and ${INVITE_MAX_TTL_HOURS} hours.`, { field: 'expiresInHours' });
+      throw new Invalid(`An invite can last between 1 hour and ${INVITE_MAX_TTL_HOURS} hours.`, {
+        field: 'expiresInHours',
+      });
     }
     const token = newSecret(24);
     const id = newId();
@@ -189,7 +194,8 @@ export class RegistrationService {
       expiresAt: r.expires_at,
       usedAt: r.used_at,
       usedBy: r.usedBy,
-      state: r.revoked_at !== null ? 'revoked' : r.used_at !== null ? 'used' : r.expires_at <= now ? 'expired' : 'pending',
+      state:
+        r.revoked_at !== null ? 'revoked' : r.used_at !== null ? 'used' : r.expires_at <= now ? 'expired' : 'pending',
     }));
   }
 

@@ -86,7 +86,13 @@ export class SessionStore {
     const row = await this.db
       .selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.user_id')
-      .select(['sessions.id as sessionId', 'users.id as userId', 'users.username', 'users.role', 'sessions.last_seen_at'])
+      .select([
+        'sessions.id as sessionId',
+        'users.id as userId',
+        'users.username',
+        'users.role',
+        'sessions.last_seen_at',
+      ])
       .where(`sessions.${column}`, '=', value)
       .where('sessions.kind', '=', kind)
       .where('sessions.revoked_at', 'is', null)
@@ -122,15 +128,16 @@ export class SessionStore {
     }));
   }
 
-  /** Owner of an active session, or undefined. */
-  async ownerOf(sessionId: string): Promise<string | undefined> {
-    const row = await this.db
-      .selectFrom('sessions')
-      .select('user_id')
+  /** Revokes a session only when it belongs to `userId` (someone else's id looks unknown). */
+  async revokeOwned(userId: string, sessionId: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('sessions')
+      .set({ revoked_at: this.clock.now() })
       .where('id', '=', sessionId)
+      .where('user_id', '=', userId)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
-    return row?.user_id;
+    return Number(result.numUpdatedRows) > 0;
   }
 
   async revoke(sessionId: string): Promise<boolean> {

@@ -55,7 +55,12 @@ export class TokenService implements BearerVerifier {
     const session = await this.sessions.create(userId, { ...meta, kind: 'api', ttlMs: REFRESH_TOKEN_TTL_MS });
     const refresh = await this.newRefreshToken(session.id);
     this.logger.info({ area: 'accounts', userId, sessionId: session.id }, 'api token family created');
-    return { access_token: await this.sign(userId, session.id), token_type: 'bearer', expires_in: ACCESS_TOKEN_TTL_S, refresh_token: refresh };
+    return {
+      access_token: await this.sign(userId, session.id),
+      token_type: 'bearer',
+      expires_in: ACCESS_TOKEN_TTL_S,
+      refresh_token: refresh,
+    };
   }
 
   /** Exchanges a refresh token for a new pair (rotation); a replayed token revokes its family. */
@@ -89,7 +94,12 @@ export class TokenService implements BearerVerifier {
     }
     const next = await this.newRefreshToken(row.session_id);
     await this.sessions.extend(row.session_id, now + REFRESH_TOKEN_TTL_MS);
-    return { access_token: await this.sign(user.userId, row.session_id), token_type: 'bearer', expires_in: ACCESS_TOKEN_TTL_S, refresh_token: next };
+    return {
+      access_token: await this.sign(user.userId, row.session_id),
+      token_type: 'bearer',
+      expires_in: ACCESS_TOKEN_TTL_S,
+      refresh_token: next,
+    };
   }
 
   /** RFC 7009 revocation by the client itself: ends the refresh token's family. Unknown tokens are ignored. */
@@ -114,7 +124,13 @@ export class TokenService implements BearerVerifier {
       if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string') return null;
       const session = await this.sessions.resolveById(payload.sid, 'api');
       if (!session || session.userId !== payload.sub) return null;
-      return { id: session.userId, username: session.username, role: session.role, via: 'bearer', sessionId: session.sessionId };
+      return {
+        id: session.userId,
+        username: session.username,
+        role: session.role,
+        via: 'bearer',
+        sessionId: session.sessionId,
+      };
     } catch (err) {
       if (!(err instanceof joseErrors.JOSEError)) throw err;
       return null;
@@ -139,7 +155,14 @@ export class TokenService implements BearerVerifier {
     const now = this.clock.now();
     await this.db
       .insertInto('refresh_tokens')
-      .values({ id: newId(), session_id: sessionId, token_hash: sha256(secret), created_at: now, expires_at: now + REFRESH_TOKEN_TTL_MS, rotated_at: null })
+      .values({
+        id: newId(),
+        session_id: sessionId,
+        token_hash: sha256(secret),
+        created_at: now,
+        expires_at: now + REFRESH_TOKEN_TTL_MS,
+        rotated_at: null,
+      })
       .execute();
     return secret;
   }

@@ -61,7 +61,14 @@ export class UsersService {
     const passwordHash = await this.hasher.hash(input.password);
     const id = newId();
     try {
-      await this.repo.insert({ id, username, usernameKey: key, passwordHash, role: input.role ?? 'user', now: this.clock.now() });
+      await this.repo.insert({
+        id,
+        username,
+        usernameKey: key,
+        passwordHash,
+        role: input.role ?? 'user',
+        now: this.clock.now(),
+      });
     } catch (err) {
       // Two sign-ups racing for one name: the unique index decides.
       if (String((err as Error).message).includes('UNIQUE')) throw new Conflict(`The username "${username}" is taken.`);
@@ -86,7 +93,8 @@ export class UsersService {
       throw new Unauthorized('The current password is wrong.');
     }
     checkPassword(newPassword, 'newPassword');
-    if (newPassword === currentPassword) throw new Invalid('The new password must differ from the current one.', { field: 'newPassword' });
+    if (newPassword === currentPassword)
+      throw new Invalid('The new password must differ from the current one.', { field: 'newPassword' });
     await this.repo.setPassword(userId, await this.hasher.hash(newPassword), this.clock.now());
     const revoked = await this.sessions.revokeAllForUser(userId, keepSessionId);
     this.logger.info({ area: 'accounts', userId, revokedSessions: revoked }, 'password changed');
@@ -110,8 +118,18 @@ export class UsersService {
       where id = ${userId}
         and (${role} = 'admin' or (select count(*) from users where role = 'admin' and disabled = 0 and id != ${userId}) > 0)
     `.execute(this.db);
-    if (Number(result.numAffectedRows ?? 0) === 0) throw new Conflict('This is the last administrator; make someone else an administrator first.');
+    if (Number(result.numAffectedRows ?? 0) === 0)
+      throw new Conflict('This is the last administrator; make someone else an administrator first.');
     this.logger.info({ area: 'accounts', userId, role }, 'role changed');
+    return this.get(userId);
+  }
+
+  /** An admin's edit of a user: password reset and/or role change (validated before anything is written). */
+  async adminUpdate(userId: string, changes: { role?: Role; password?: string }): Promise<UserRow> {
+    const row = await this.get(userId);
+    if (changes.password !== undefined) checkPassword(changes.password);
+    if (changes.role !== undefined && changes.role !== row.role) await this.setRole(userId, changes.role);
+    if (changes.password !== undefined) await this.resetPassword(userId, changes.password);
     return this.get(userId);
   }
 
@@ -122,7 +140,8 @@ export class UsersService {
       where id = ${userId}
         and (role != 'admin' or (select count(*) from users where role = 'admin' and disabled = 0 and id != ${userId}) > 0)
     `.execute(this.db);
-    if (Number(result.numAffectedRows ?? 0) === 0) throw new Conflict('This is the last administrator and cannot be deleted.');
+    if (Number(result.numAffectedRows ?? 0) === 0)
+      throw new Conflict('This is the last administrator and cannot be deleted.');
     this.logger.info({ area: 'accounts', userId }, 'user deleted');
   }
 

@@ -142,3 +142,19 @@ export function toArtistDto(row: Selectable<ArtistsTable>, liked: boolean): Arti
     liked,
   };
 }
+
+/**
+ * `$ref`s to the shared schemas. A schema with `$id` may appear only once per response schema
+ * when inlined (fast-json-stringify: "reference resolves to more than one schema"), so responses
+ * that list tracks in several places use these refs; main.ts registers the schemas at the root
+ * with {@link registerDtoSchemas}, which also makes them named components in the OpenAPI document.
+ */
+export const TrackRef = Type.Unsafe<TrackDto>(Type.Ref('Track'));
+export const AlbumRef = Type.Unsafe<AlbumDto>(Type.Ref('Album'));
+export const ArtistRef = Type.Unsafe<ArtistDto>(Type.Ref('Artist'));
+
+export function registerDtoSchemas(app: { getSchema(id: string): unknown; addSchema(schema: unknown): unknown }): void {
+  for (const schema of [TrackSchema, AlbumSchema, ArtistSchema]) {
+    if (!app.getSchema(schema.$id!)) app.addSchema(schema);
+  }
+}

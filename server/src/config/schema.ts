@@ -49,6 +49,7 @@ export const ConfigSchema = Type.Object({
   transcodeMaxPerUser: PositiveInt,
   transcodeCacheMb: Type.Integer({ minimum: 0 }),
   artworkCacheMb: Type.Integer({ minimum: 0 }),
+  streamIdleTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
   // Remote sources.
   sourcesYoutube: Bool,
   sourcesSoundcloud: Bool,
@@ -256,6 +257,13 @@ export const SETTINGS: SettingSpec[] = [
     flag: '--artwork-cache-mb',
     default: '256',
     description: 'Size cap of the resized-artwork cache.',
+  },
+  {
+    key: 'streamIdleTimeoutMs',
+    env: 'EARSHOT_STREAM_IDLE_TIMEOUT_MS',
+    flag: '--stream-idle-timeout-ms',
+    default: '60000',
+    description: 'A streaming client that reads nothing for this long is disconnected (long streams are fine while data moves).',
   },
   {
     key: 'sourcesYoutube',

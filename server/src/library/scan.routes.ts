@@ -29,7 +29,6 @@ export const ScanProgressSchema = Type.Object(
     startedAt: Type.Integer(),
     elapsedMs: Type.Integer(),
   },
-  { $id: 'ScanProgress' },
 );
 
 export const ScanRunSchema = Type.Object(
@@ -44,13 +43,12 @@ export const ScanRunSchema = Type.Object(
     startedAt: Type.Integer(),
     finishedAt: Nullable(Type.Integer()),
   },
-  { $id: 'ScanRun' },
 );
 
 const ScanStatus = Type.Object({
   running: Type.Boolean(),
-  progress: Nullable(Type.Ref(ScanProgressSchema)),
-  lastRun: Nullable(Type.Ref(ScanRunSchema)),
+  progress: Nullable(ScanProgressSchema),
+  lastRun: Nullable(ScanRunSchema),
 });
 
 const ScanError = Type.Object({
@@ -62,9 +60,6 @@ const ScanError = Type.Object({
 });
 
 export const scanRoutes: FastifyPluginAsyncTypebox<{ library: LibraryService }> = async (app, { library }) => {
-  app.addSchema(ScanProgressSchema);
-  app.addSchema(ScanRunSchema);
-
   app.get(
     '/api/v1/scan',
     { schema: { tags: ['library'], summary: 'Scan status and the last run summary (admin)', response: { 200: ScanStatus } } },
@@ -81,7 +76,7 @@ export const scanRoutes: FastifyPluginAsyncTypebox<{ library: LibraryService }> 
         tags: ['library'],
         summary: 'Start a library scan (admin); 409 while one runs',
         body: Type.Optional(Type.Object({ full: Type.Optional(Type.Boolean({ description: 're-read every file' })) })),
-        response: { 202: Type.Ref(ScanProgressSchema) },
+        response: { 202: ScanProgressSchema },
       },
     },
     async (request, reply) => {

@@ -7,7 +7,7 @@
  * a scan killed half-way leaves a consistent DB and the next scan only does what is left. A run
  * left 'running' by a dead process is marked 'interrupted', which forces the group phase.
  */
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { EventEmitter } from 'node:events';
 import type { OpenedDatabase } from '../db/database.js';
@@ -255,8 +255,8 @@ export class LibraryScanner {
         const present = new Set(walked.files.map((f) => f.rel));
         this.repo.deleteErrorsNotIn(present);
         const gone = [...missing.values()].map((t) => t.id);
-        if (gone.length > 0 && walked.files.length === 0) {
-          // An empty walk over a non-empty library is almost always an unmounted share, not a deletion.
+        if (gone.length > 0 && walked.files.length === 0 && readdirSync(this.options.musicDir).length === 0) {
+          // An empty music folder under a non-empty library is almost always an unmounted share, not a deletion.
           this.log.warn({ tracks: gone.length }, 'music folder is empty: not removing any tracks (is the drive mounted?)');
           return;
         }

@@ -68,6 +68,31 @@ function checkDeclaredSizes(head: Buffer, size: number): void {
     const declared = ((b[0] << 21) | (b[1] << 14) | (b[2] << 7) | b[3]) + 10;
     if (declared > size) throw new Unreadable(`ID3v2 tag declares ${declared} bytes but the file has ${size}`);
   }
+  if (head.length >= 8 && head.toString('latin1', 0, 4) === 'fLaC') {
+    // Metadata blocks: 1 byte (last-flag + type), 3 bytes length. All must fit in the file.
+    let at = 4;
+    for (let i = 0; i < 1024 && at + 4 <= head.length; i++) {
+      const last = head[at] & 0x80;
+      const length = head.readUIntBE(at + 1, 3);
+      at += 4 + length;
+      if (at > size) throw new Unreadable(`truncated FLAC metadata block (type ${head[at - 4 - length] & 0x7f})`);
+      if (last) break;
+    }
+  }
+  if (head.length >= 8 && head.toString('latin1', 4, 8) === 'ftyp') {
+    // Top-level MP4 atoms: a zero or impossible size is corrupt, one past the end is truncated.
+    let at = 0;
+    for (let i = 0; i < 64 && at + 8 <= head.length; i++) {
+      let length = head.readUInt32BE(at);
+      if (length === 1 && at + 16 <= head.length) length = Number(head.readBigUInt64BE(at + 8));
+      const type = head.toString('latin1', at + 4, at + 8);
+      if (length === 0 && at === 0) throw new Unreadable('MP4 atom of size 0 at the start of the file');
+      if (length === 0) break; // "extends to the end of the file": legal for the last atom
+      if (length < 8) throw new Unreadable(`MP4 atom "${type}" has an invalid size ${length}`);
+      if (at + length > size) throw new Unreadable(`truncated MP4 file (atom "${type}" ends past the end of the file)`);
+      at += length;
+    }
+  }
 }
 
 function hasAudio(meta: IAudioMetadata): boolean {
@@ -144,6 +169,7 @@ export async function readTrack(job: ReadJob, separators: string[]): Promise<Rea
 if (parentPort) {
   const port = parentPort;
   const { separators } = workerData as TagWorkerData;
+  port.postMessage('ready');
   port.on('message', (job: ReadJob) => {
     readTrack(job, separators).then(
       (result) => {

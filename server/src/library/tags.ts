@@ -162,6 +162,19 @@ const num = (n: number | null | undefined): number | null =>
   typeof n === 'number' && Number.isFinite(n) && n >= 0 && n < 1e6 ? Math.trunc(n) : null;
 const real = (n: number | null | undefined): number | null => (typeof n === 'number' && Number.isFinite(n) ? n : null);
 
+/**
+ * A native tag music-metadata does not map to `common` (e.g. ffmpeg writes `TXXX:compilation` and
+ * `TXXX:comment` instead of TCMP/COMM).
+ */
+function nativeValue(meta: IAudioMetadata, id: RegExp): string | null {
+  for (const tags of Object.values(meta.native ?? {})) {
+    for (const tag of tags) {
+      if (id.test(tag.id) && (typeof tag.value === 'string' || typeof tag.value === 'number')) return String(tag.value);
+    }
+  }
+  return null;
+}
+
 /** Normalises parsed metadata (or none, for unreadable tags) with the path fallback. */
 export function normalizeTags(meta: IAudioMetadata, rel: string, separators: string[], sidecarLyrics: string | null): TrackTags {
   const c = meta.common;
@@ -170,7 +183,8 @@ export function normalizeTags(meta: IAudioMetadata, rel: string, separators: str
   let artists = c.artists && c.artists.length > 1 ? splitAll(c.artists, separators) : splitAll([c.artist], separators);
   if (artists.length === 0) artists = hints.artist ? [hints.artist] : [UNKNOWN_ARTIST];
   const tagAlbumArtist = clean(c.albumartist);
-  const compilation = c.compilation === true || (tagAlbumArtist !== null && /^various( artists)?$/i.test(tagAlbumArtist));
+  const compilationTag = nativeValue(meta, /^(?:TXXX:)?(?:compilation|itunescompilation|TCMP)$/i);
+  const compilation = c.compilation === true || compilationTag === '1' || compilationTag?.toLowerCase() === 'true' || (tagAlbumArtist !== null && /^various( artists)?$/i.test(tagAlbumArtist));
   const albumArtist = tagAlbumArtist ?? (compilation ? VARIOUS_ARTISTS : artists[0]);
   const date = clean(c.date) ?? (c.year ? String(c.year) : null);
   const yearFromDate = date ? Number(/^(\d{4})/.exec(date)?.[1]) : Number.NaN;
@@ -178,7 +192,9 @@ export function normalizeTags(meta: IAudioMetadata, rel: string, separators: str
   const embeddedLyrics = (c.lyrics ?? [])
     .map((l) => clean(l.text, LYRICS_MAX) ?? clean(l.syncText?.map((s) => s.text).join('\n'), LYRICS_MAX))
     .find((t) => t !== null);
-  const comment = (c.comment ?? []).map((x) => clean(x.text, 4096)).find((t) => t !== null) ?? null;
+  const comment =
+    (c.comment ?? []).map((x) => clean(x.text, 4096)).find((t) => t !== null) ??
+    clean(nativeValue(meta, /^TXXX:(?:comment|COMM)$/i), 4096);
   const ext = extname(rel).slice(1).toLowerCase();
   return {
     title: clean(c.title) ?? hints.title,
@@ -208,7 +224,7 @@ export function normalizeTags(meta: IAudioMetadata, rel: string, separators: str
     mbzAlbumId: clean(c.musicbrainz_albumid),
     mbzArtistId: clean(c.musicbrainz_artistid?.[0]),
     mbzAlbumArtistId: clean(c.musicbrainz_albumartistid?.[0]),
-    lyrics: sidecarLyrics ?? embeddedLyrics ?? null,
+    lyrics: sidecarLyrics ?? embeddedLyrics ?? clean(nativeValue(meta, /^(?:TXXX:)?(?:lyrics|unsyncedlyrics|USLT)$/i), LYRICS_MAX),
     comment,
   };
 }

@@ -19,20 +19,30 @@ export interface WorkerPoolOptions {
 
 interface Slot {
   worker: Worker;
-  job: { job: ReadJob; resolve: (r: ReadResult) => void; timer: NodeJS.Timeout } | null;
+  job: { job: ReadJob; resolve: (r: ReadResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null;
+  ready: boolean;
 }
 
 /** The compiled worker (dist) or, when running from sources (tests, bench via tsx), the .ts file through tsx. */
-function workerEntry(): { url: URL; execArgv: string[] } {
+function workerEntry(): { script: URL | string; eval: boolean } {
   const js = new URL('./tag-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { url: js, execArgv: [] };
-  return { url: new URL('./tag-worker.ts', import.meta.url), execArgv: ['--import', 'tsx'] };
+  if (existsSync(fileURLToPath(js))) return { script: js, eval: false };
+  // Sources only: register tsx's loader inside the worker thread, then load the TypeScript entry.
+  const ts = new URL('./tag-worker.ts', import.meta.url).href;
+  return {
+    script: `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ts)}); })`,
+    eval: true,
+  };
 }
+
+/** The readers cannot start at all (broken install): the scan fails instead of blaming every file. */
+export class ReaderUnavailable extends Error {}
 
 export class TagWorkerPool {
   private readonly slots: Slot[] = [];
-  private readonly queue: { job: ReadJob; resolve: (r: ReadResult) => void }[] = [];
+  private readonly queue: { job: ReadJob; resolve: (r: ReadResult) => void; reject: (e: Error) => void }[] = [];
   private closed = false;
+  private fatal: ReaderUnavailable | null = null;
   private readonly timeoutMs: number;
   private readonly entry = workerEntry();
 
@@ -51,9 +61,10 @@ export class TagWorkerPool {
   }
 
   read(job: ReadJob): Promise<ReadResult> {
+    if (this.fatal) return Promise.reject(this.fatal);
     if (this.closed) return Promise.resolve({ id: job.id, ok: false, reason: 'scan stopped' });
-    return new Promise((resolve) => {
-      this.queue.push({ job, resolve });
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job, resolve, reject });
       this.pump();
     });
   }
@@ -76,16 +87,25 @@ export class TagWorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.entry.url, {
+    const worker = new Worker(this.entry.script, {
+      eval: this.entry.eval,
       workerData: { separators: this.options.separators } satisfies TagWorkerData,
-      execArgv: this.entry.execArgv,
       resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb ?? 128, maxYoungGenerationSizeMb: 16 },
       stdout: false,
       stderr: false,
     });
-    const slot: Slot = { worker, job: null };
-    worker.on('message', (result: ReadResult) => this.finish(slot, result));
-    worker.on('error', (err) => this.crash(slot, `reader crashed: ${err.message.slice(0, 200)}`));
+    const slot: Slot = { worker, job: null, ready: false };
+    worker.on('message', (result: ReadResult | 'ready') => {
+      if (result === 'ready') {
+        slot.ready = true;
+        return;
+      }
+      this.finish(slot, result);
+    });
+    worker.on('error', (err) => {
+      if (!slot.ready) return this.broken(err);
+      this.crash(slot, `reader crashed: ${err.message.slice(0, 200)}`);
+    });
     worker.on('exit', () => {
       if (!this.closed && slot.job) this.crash(slot, 'reader exited unexpectedly');
     });
@@ -111,6 +131,18 @@ export class TagWorkerPool {
     slot.job = null;
     current.resolve(result);
     this.pump();
+  }
+
+  private broken(err: Error): void {
+    this.fatal = new ReaderUnavailable(`tag readers could not start: ${err.message}`, { cause: err });
+    for (const slot of this.slots) {
+      if (slot.job) {
+        clearTimeout(slot.job.timer);
+        slot.job.reject(this.fatal);
+        slot.job = null;
+      }
+    }
+    for (const q of this.queue.splice(0)) q.reject(this.fatal);
   }
 
   /** The file took the worker down (time budget, heap limit): report it and replace the worker. */

@@ -88,8 +88,15 @@ function findDisplayComma(s: string): number {
  * so a name like `a"; filename="x.html` cannot add a second parameter.
  */
 export function contentDisposition(filename: string): string {
-  const fallback = filename.replace(/[^\x20-\x7e]|["\\;%]/g, '_').replace(/\s+/g, ' ').trim() || 'download';
-  const encoded = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const fallback =
+    filename
+      .replace(/[^\x20-\x7e]|["\\;%]/g, '_')
+      .replace(/\s+/g, ' ')
+      .trim() || 'download';
+  const encoded = encodeURIComponent(filename).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
   return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 

@@ -6,16 +6,31 @@ import type { AlbumsTable, ArtistsTable, TracksTable } from '../db/schema.js';
 import { likedIds } from './liked-flags.js';
 
 export async function trackDtos(db: Db, userId: string, rows: Selectable<TracksTable>[]): Promise<TrackDto[]> {
-  const liked = await likedIds(db, userId, 'track', rows.map((r) => r.id));
+  const liked = await likedIds(
+    db,
+    userId,
+    'track',
+    rows.map((r) => r.id),
+  );
   return rows.map((r) => toTrackDto(r, liked.has(r.id)));
 }
 
 export async function albumDtos(db: Db, userId: string, rows: Selectable<AlbumsTable>[]): Promise<AlbumDto[]> {
-  const liked = await likedIds(db, userId, 'album', rows.map((r) => r.id));
+  const liked = await likedIds(
+    db,
+    userId,
+    'album',
+    rows.map((r) => r.id),
+  );
   return rows.map((r) => toAlbumDto(r, liked.has(r.id)));
 }
 
 export async function artistDtos(db: Db, userId: string, rows: Selectable<ArtistsTable>[]): Promise<ArtistDto[]> {
-  const liked = await likedIds(db, userId, 'artist', rows.map((r) => r.id));
+  const liked = await likedIds(
+    db,
+    userId,
+    'artist',
+    rows.map((r) => r.id),
+  );
   return rows.map((r) => toArtistDto(r, liked.has(r.id)));
 }

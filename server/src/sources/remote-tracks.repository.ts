@@ -45,7 +45,12 @@ export class RemoteTracksRepository {
     const out: TrackRow[] = [];
     for (const [source, ids] of bySource) {
       out.push(
-        ...(await this.db.selectFrom('tracks').selectAll().where('source_type', '=', source).where('remote_id', 'in', ids).execute()),
+        ...(await this.db
+          .selectFrom('tracks')
+          .selectAll()
+          .where('source_type', '=', source)
+          .where('remote_id', 'in', ids)
+          .execute()),
       );
     }
     return out;
@@ -131,7 +136,10 @@ export class RemoteTracksRepository {
     return rows.map((r) => ({ source: r.source_type, tracks: Number(r.tracks), bytes: Number(r.bytes ?? 0) }));
   }
 
-  async insertArtwork(row: { id: string; path: string; mime: string; width: number | null; height: number | null; size: number }, now: number): Promise<void> {
+  async insertArtwork(
+    row: { id: string; path: string; mime: string; width: number | null; height: number | null; size: number },
+    now: number,
+  ): Promise<void> {
     await this.db
       .insertInto('artwork')
       .values({ ...row, source: 'remote', created_at: now })
@@ -140,7 +148,11 @@ export class RemoteTracksRepository {
   }
 
   async canPlayUrls(userId: string): Promise<boolean> {
-    const row = await this.db.selectFrom('source_permissions').select('can_play_urls').where('user_id', '=', userId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('source_permissions')
+      .select('can_play_urls')
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     return row?.can_play_urls === 1;
   }
 

@@ -64,10 +64,11 @@ export class ArtworkService {
       await handle.close();
     }
     if (!kind) throw new UnplayableMedia('This artwork is not a JPEG, PNG, WebP or GIF image and is not served.');
-    // Header-only read: dimensions without decoding a single pixel.
+    // Header-only read: dimensions without decoding a single pixel (the limit is enforced below,
+    // with a clear message, and again by the resize pipeline).
     let meta: sharp.Metadata;
     try {
-      meta = await sharp(path, { limitInputPixels: ARTWORK_MAX_INPUT_PIXELS }).metadata();
+      meta = await sharp(path, { limitInputPixels: false }).metadata();
     } catch (err) {
       throw new UnplayableMedia('This artwork image is damaged and cannot be read.', { cause: err });
     }

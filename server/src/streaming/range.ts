@@ -1,6 +1,6 @@
 /**
- * Byte-range serving of a file on disk (RFC 9110 §14): single ranges → 206, unsatisfiable → 416
- * with `Content-Range: bytes */size`, `If-Range` (strong ETag or exact HTTP date), `ETag`,
+ * Byte-range serving of a file on disk (RFC 9110 §14): single ranges → 206, unsatisfiable ones →
+ * 416 with a `Content-Range` of star and the size, `If-Range` (strong ETag or exact HTTP date), `ETag`,
  * `Last-Modified`, `If-None-Match` → 304, `HEAD`. Multi-range and malformed or abusive headers are
  * ignored (200 with the whole body): a multipart response is never built (SECURITY.md 22).
  *
@@ -66,6 +66,10 @@ export function ifRangeMatches(ifRange: string | undefined, v: FileValidators): 
   return Number.isFinite(date) && date === Date.parse(v.lastModified);
 }
 
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
 function noneMatch(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   if (header.trim() === '*') return true;
@@ -113,7 +117,7 @@ export async function serveFile(request: FastifyRequest, reply: FastifyReply, op
       return reply.code(304).send();
     }
     let decision = parseRange(rangeHeader, size);
-    if (decision.kind !== 'full' && !ifRangeMatches(request.headers['if-range'], v)) decision = { kind: 'full' };
+    if (decision.kind !== 'full' && !ifRangeMatches(headerValue(request.headers['if-range']), v)) decision = { kind: 'full' };
     if (decision.kind === 'unsatisfiable') throw new RangeNotSatisfiable(size);
 
     const start = decision.kind === 'partial' ? decision.start : 0;

@@ -2,6 +2,7 @@
  * Executes a {@link StreamPlan} on a request/reply. Shared by `/stream/{id}` (signed-in listeners)
  * and `/share/{token}/stream/{id}` (anonymous share viewers).
  */
+import { Socket } from 'node:net';
 import { Transform } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser } from '../accounts/auth-context.js';
@@ -23,9 +24,10 @@ export type { StreamRepository };
 
 /** Drops a socket on which nothing moved for `ms` (a slow or stalled reader holds no fd forever). */
 function armIdleTimeout(reply: FastifyReply, ms: number): void {
-  // Without a callback Node destroys the socket when it fires; after the response the server's
-  // keep-alive timeout takes over again.
-  reply.raw.setTimeout(ms);
+  const socket = reply.raw.socket;
+  // No callback: Node's HTTP server then destroys the socket when the timer fires. After the
+  // response, the server's keep-alive timeout replaces this one. (Injected requests have no socket.)
+  if (socket instanceof Socket) socket.setTimeout(ms);
 }
 
 /** Passes exactly `length` bytes: trims an overlong transcode, pads a short one with zeros. */
@@ -89,10 +91,14 @@ export async function respondWithStream(
   if (request.method === 'HEAD') return reply.code(200).send();
 
   const abort = new AbortController();
-  const onClose = () => {
-    if (!reply.raw.writableFinished) abort.abort();
-  };
-  reply.raw.once('close', onClose);
+  let finished = false;
+  reply.raw.once('finish', () => {
+    finished = true;
+  });
+  // 'close' without 'finish' = the client went away mid-stream.
+  reply.raw.once('close', () => {
+    if (!finished) abort.abort();
+  });
   const running = await deps.service.startTranscode(plan, listener, abort.signal);
   // The client left while ffmpeg was starting, or leaves later: kill ffmpeg at once.
   if (abort.signal.aborted) running.abort();

@@ -23,7 +23,8 @@ interface Profile {
 // Containers browsers play from a progressive stream: Ogg Opus, MP3, ADTS AAC.
 export const PROFILES: Record<TranscodeFormat, Profile> = {
   opus: {
-    codec: ['-c:a', 'libopus', '-vbr', 'on', '-application', 'audio'],
+    // Constrained VBR: near-VBR quality with a bitrate a data plan (and the length estimate) can rely on.
+    codec: ['-c:a', 'libopus', '-vbr', 'constrained', '-application', 'audio'],
     muxer: ['-f', 'ogg', '-page_duration', '200000'],
     contentType: 'audio/ogg; codecs=opus',
     extension: 'opus',

@@ -33,6 +33,10 @@ export interface RunningTranscode {
 
 export class Transcoder extends EventEmitter {
   private readonly children = new Set<FfmpegChild>();
+  /** ffmpeg processes started since boot (metrics, tests). */
+  started = 0;
+  /** Transcodes whose ffmpeg or cache commit is not finished yet. */
+  private unsettled = 0;
 
   constructor(
     private readonly ffmpegPath: string,
@@ -51,6 +55,11 @@ export class Transcoder extends EventEmitter {
     return [...this.children].map((c) => c.pid ?? -1);
   }
 
+  /** Resolves when no transcode is running or committing (tests, shutdown). */
+  async whenIdle(): Promise<void> {
+    if (this.unsettled > 0) await once(this, 'idle');
+  }
+
   /** Kills every child (shutdown). */
   async killAll(): Promise<void> {
     const exits = [...this.children].map((c) => once(c, 'close').catch(() => undefined));
@@ -67,6 +76,8 @@ export class Transcoder extends EventEmitter {
     // No shell; stdin closed; the argument array is built only from allow-listed values.
     const child = spawn(this.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'], shell: false }) as FfmpegChild;
     this.children.add(child);
+    this.started += 1;
+    this.unsettled += 1;
     const log = this.logger.child({ area: 'streaming', pid: child.pid, format: spec.format, kbps: spec.kbps });
     log.debug('ffmpeg started');
 
@@ -105,22 +116,31 @@ export class Transcoder extends EventEmitter {
       }
     };
 
-    const done = (async () => {
+    const settle = async (): Promise<boolean> => {
       const code = await closed;
       await fileFinished;
-      if (!tmp || !cacheTarget) return;
+      if (!tmp || !cacheTarget) return false;
       if (code === 0 && !aborted) {
         try {
           const { size } = await stat(tmp);
           await cacheTarget.cache.commit(tmp, cacheTarget.name, size);
           log.debug({ size }, 'transcode cached');
-          return;
+          return true;
         } catch (err) {
           log.warn({ err }, 'transcode cache commit failed');
         }
       }
-      await rm(tmp, { force: true });
-    })();
+      await rm(tmp, { force: true }).catch(() => undefined);
+      return false;
+    };
+    // 'settled': ffmpeg is gone and the cache is consistent (committed or cleaned up).
+    const done = settle()
+      .catch(() => false)
+      .then((cached) => {
+        this.unsettled -= 1;
+        this.emit('settled', { pid: child.pid, cached, name: cacheTarget?.name ?? null });
+        if (this.unsettled === 0) this.emit('idle');
+      });
 
     // Both consumers are attached in the same tick, so neither misses the first chunk. The tap
     // reports the first bytes, so a decode failure is still an HTTP error, not a truncated 200.

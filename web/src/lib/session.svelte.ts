@@ -24,7 +24,7 @@ class SessionState {
       this.offline = true;
       const last = localStorage.getItem('earshot.lastUser');
       const user = last ? (JSON.parse(last) as Pick<User, 'username' | 'role'> | null) : null;
-      this.user = user ? { id: '', ...user } : null;
+      this.user = user ? { id: '', createdAt: 0, ...user } : null;
       this.status = { setupRequired: false, registration: 'closed', user: this.user };
     }
     this.loaded = true;

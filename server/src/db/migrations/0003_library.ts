@@ -60,6 +60,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('seen_at', 'integer', (c) => c.notNull())
     .execute();
 
+  // Browsing sorts (case-insensitive names, album artist) without a full sort per page.
+  await sql`create index albums_name on albums(name collate nocase)`.execute(db);
+  await sql`create index albums_artist_name on albums(album_artist collate nocase, name collate nocase)`.execute(db);
+  await sql`create index albums_added on albums(added_at)`.execute(db);
+  await sql`create index artists_name on artists(name collate nocase)`.execute(db);
+  await sql`create index tracks_title on tracks(title collate nocase)`.execute(db);
+
   await db.schema
     .createTable('search_keys')
     .addColumn('rowid', 'integer', (c) => c.primaryKey())

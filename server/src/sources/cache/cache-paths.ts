@@ -22,10 +22,13 @@ function truncateUtf8(text: string, maxBytes: number): string {
 }
 
 /** One safe path component, or `fallback` when nothing usable is left. */
-export function sanitizeComponent(input: string | null | undefined, fallback: string, maxBytes = MAX_COMPONENT_BYTES): string {
+export function sanitizeComponent(
+  input: string | null | undefined,
+  fallback: string,
+  maxBytes = MAX_COMPONENT_BYTES,
+): string {
   let text = (input ?? '')
     .normalize('NFC')
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is removed
     .replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, '_')
     .replace(/\s+/g, ' ')
     .trim()

@@ -30,5 +30,18 @@ export async function readCachedFileFacts(absolute: string, relative: string, ex
   } catch {
     // An unparsable container still plays; it keeps the service's metadata.
   }
-  return { localPath: relative, size: info.size, mtime: Math.round(info.mtimeMs), format, codec, bitrate, sampleRate, channels, duration, title, artist, album };
+  return {
+    localPath: relative,
+    size: info.size,
+    mtime: Math.round(info.mtimeMs),
+    format,
+    codec,
+    bitrate,
+    sampleRate,
+    channels,
+    duration,
+    title,
+    artist,
+    album,
+  };
 }

@@ -46,6 +46,8 @@ export class RemoteDownload extends EventEmitter {
   private holders = 0;
   private graceTimer: NodeJS.Timeout | null = null;
   private writeChain: Promise<void> = Promise.resolve();
+  /** Set when failing: no more writes, cleanup in progress. */
+  private closing = false;
   /** Resolves when the download is complete and committed; rejects when it failed. */
   readonly finished: Promise<void>;
   private settle!: { resolve: () => void; reject: (e: DownloadFailed) => void };
@@ -65,10 +67,6 @@ export class RemoteDownload extends EventEmitter {
     this.finished.catch(() => {}); // observed through events/await by holders
   }
 
-  get contentType(): string | null {
-    return this.ext;
-  }
-
   /** Adds a holder; the returned function releases it (idempotent). */
   hold(): () => void {
     this.holders += 1;
@@ -81,7 +79,8 @@ export class RemoteDownload extends EventEmitter {
       this.holders -= 1;
       if (this.holders === 0 && this.state === 'running') {
         this.graceTimer = setTimeout(() => {
-          if (this.holders === 0 && this.state === 'running') this.cancel(new DownloadFailed('cancelled: every listener left', true));
+          if (this.holders === 0 && this.state === 'running')
+            this.cancel(new DownloadFailed('cancelled: every listener left', true));
         }, this.limits.idleGraceMs);
         this.graceTimer.unref();
       }
@@ -89,7 +88,7 @@ export class RemoteDownload extends EventEmitter {
   }
 
   cancel(reason: DownloadFailed): void {
-    if (this.state !== 'running') return;
+    if (this.state !== 'running' || this.closing) return;
     this.onCancel(reason);
     void this.fail(reason);
   }
@@ -101,9 +100,14 @@ export class RemoteDownload extends EventEmitter {
   }
 
   private async doWrite(chunk: Buffer): Promise<void> {
-    if (this.state !== 'running') return;
+    if (this.state !== 'running' || this.closing) return;
     if (this.written + this.headSize + chunk.length > this.limits.maxBytes) {
-      this.cancel(new DownloadFailed(`the remote file is larger than the ${Math.round(this.limits.maxBytes / 1048576)} MB limit`, true));
+      this.cancel(
+        new DownloadFailed(
+          `the remote file is larger than the ${Math.round(this.limits.maxBytes / 1048576)} MB limit`,
+          true,
+        ),
+      );
       return;
     }
     if (!this.fh) {
@@ -133,38 +137,47 @@ export class RemoteDownload extends EventEmitter {
   }
 
   /** The producer finished cleanly: flush, fsync, rename. `afterCommit` records it in the DB. */
-  async complete(afterCommit: (location: CacheLocation, ext: string) => Promise<void>): Promise<void> {
+  async complete(afterCommit: (location: CacheLocation, ext: string) => Promise<void>): Promise<boolean> {
     await this.writeChain;
-    if (this.state !== 'running') return;
+    if (this.state !== 'running' || this.closing) return false;
     try {
       if (!this.fh && this.headSize > 0) await this.openPart();
-      if (!this.fh || !this.location || !this.ext || this.written === 0) throw new DownloadFailed('the source sent no audio');
+      if (!this.fh || !this.location || !this.ext || this.written === 0)
+        throw new DownloadFailed('the source sent no audio');
       await this.fh.sync();
       await this.fh.close();
       this.fh = null;
       await commitFile(this.location.partAbsolute, this.location.absolute);
       await afterCommit(this.location, this.ext);
     } catch (err) {
-      await this.fail(err instanceof DownloadFailed ? err : new DownloadFailed(`could not store the download: ${(err as Error).message}`, true));
-      return;
+      await this.fail(
+        err instanceof DownloadFailed
+          ? err
+          : new DownloadFailed(`could not store the download: ${(err as Error).message}`, true),
+      );
+      return false;
     }
     this.state = 'done';
     this.emit('progress');
     this.settle.resolve();
+    return true;
   }
 
   async fail(reason: DownloadFailed): Promise<void> {
-    if (this.state !== 'running') return;
-    this.state = 'failed';
-    this.error = reason;
+    if (this.state !== 'running' || this.closing) return;
+    // Stop writing first; listeners learn of the failure only once the part file is gone, so
+    // whoever sees the error also sees a clean cache.
+    this.closing = true;
     if (this.graceTimer) clearTimeout(this.graceTimer);
-    this.emit('progress');
-    this.settle.reject(reason);
     await this.writeChain.catch(() => {});
     const fh = this.fh;
     this.fh = null;
     await fh?.close().catch(() => {});
-    if (this.location) await rm(this.location.partAbsolute, { force: true });
+    if (this.location) await rm(this.location.partAbsolute, { force: true }).catch(() => {});
+    this.state = 'failed';
+    this.error = reason;
+    this.emit('progress');
+    this.settle.reject(reason);
   }
 
   /** Resolves once at least one byte is readable (or the download ended); rejects if it failed first. */
@@ -220,7 +233,9 @@ class DownloadReader extends Readable {
       for (;;) {
         const limit = this.end === undefined ? this.dl.written : Math.min(this.dl.written, this.end + 1);
         if (this.pos < limit) {
-          this.fh ??= await open(this.dl.location!.partAbsolute, 'r');
+          const loc = this.dl.location!;
+          // The part may have just been renamed to its final name (the open fd would survive it).
+          this.fh ??= await open(loc.partAbsolute, 'r').catch(() => open(loc.absolute, 'r'));
           const length = Math.min(256 * 1024, limit - this.pos);
           const buf = Buffer.allocUnsafe(length);
           const { bytesRead } = await this.fh.read(buf, 0, length, this.pos);
@@ -249,7 +264,11 @@ class DownloadReader extends Readable {
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
     const fh = this.fh;
     this.fh = null;
-    if (fh) fh.close().then(() => cb(err), () => cb(err));
+    if (fh)
+      fh.close().then(
+        () => cb(err),
+        () => cb(err),
+      );
     else cb(err);
   }
 }

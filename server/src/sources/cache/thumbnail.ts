@@ -16,7 +16,12 @@ const MAX_BYTES = 5 * 1024 * 1024;
 const MAX_REDIRECTS = 3;
 const MIME: Record<string, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif' };
 
-async function getOnce(url: URL, policy: AddressPolicy, lookup: LookupFn | undefined, signal: AbortSignal): Promise<IncomingMessage> {
+async function getOnce(
+  url: URL,
+  policy: AddressPolicy,
+  lookup: LookupFn | undefined,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
   const pinned = await resolveChecked(url.hostname, urlPort(url), policy, lookup);
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
@@ -24,7 +29,10 @@ async function getOnce(url: URL, policy: AddressPolicy, lookup: LookupFn | undef
       signal,
       // Connect to the checked address, whatever DNS says a moment later.
       lookup: (_host, opts, cb) => {
-        if ((opts as { all?: boolean }).all) (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: pinned.address, family: pinned.family }]);
+        if ((opts as { all?: boolean }).all)
+          (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [
+            { address: pinned.address, family: pinned.family },
+          ]);
         else cb(null, pinned.address, pinned.family);
       },
       headers: { 'user-agent': 'Earshot', accept: 'image/*' },
@@ -35,7 +43,11 @@ async function getOnce(url: URL, policy: AddressPolicy, lookup: LookupFn | undef
   });
 }
 
-export async function fetchImage(input: string, policy: AddressPolicy, options: { lookup?: LookupFn; timeoutMs?: number } = {}): Promise<Buffer> {
+export async function fetchImage(
+  input: string,
+  policy: AddressPolicy,
+  options: { lookup?: LookupFn; timeoutMs?: number } = {},
+): Promise<Buffer> {
   const signal = AbortSignal.timeout(options.timeoutMs ?? 10_000);
   let url = parseSourceUrl(input);
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {

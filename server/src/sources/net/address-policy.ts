@@ -46,7 +46,9 @@ export function parseSourceUrl(input: unknown): URL {
     throw new Invalid('url is not a valid absolute http(s) URL', { field: 'url' });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new Invalid(`Only http and https URLs can be played (got ${url.protocol.replace(/:$/, '')}).`, { field: 'url' });
+    throw new Invalid(`Only http and https URLs can be played (got ${url.protocol.replace(/:$/, '')}).`, {
+      field: 'url',
+    });
   }
   if (url.username || url.password) throw new Invalid('URLs with credentials are not accepted.', { field: 'url' });
   if (!url.hostname) throw new Invalid('url has no host', { field: 'url' });
@@ -90,7 +92,7 @@ function v4Blocked(ip: string): string | null {
   const n = ipv4ToInt(ip);
   for (const [base, bits, reason] of V4_BLOCKED) {
     const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    if (((n & mask) >>> 0) === ((ipv4ToInt(base) & mask) >>> 0)) return reason;
+    if ((n & mask) >>> 0 === (ipv4ToInt(base) & mask) >>> 0) return reason;
   }
   return null;
 }
@@ -175,11 +177,15 @@ export async function resolveChecked(
   if (isIP(host)) {
     addresses = [{ address: host, family: isIP(host) }];
   } else {
-    if (host.length > 253 || !/^[a-z0-9.-]+$/i.test(host)) throw new Forbidden(`The host "${host.slice(0, 80)}" is not allowed.`);
+    if (host.length > 253 || !/^[a-z0-9.-]+$/i.test(host))
+      throw new Forbidden(`The host "${host.slice(0, 80)}" is not allowed.`);
     try {
       addresses = await lookup(host);
     } catch (err) {
-      throw new Invalid(`The host "${host}" could not be resolved.`, { field: 'url', reason: (err as NodeJS.ErrnoException).code });
+      throw new Invalid(`The host "${host}" could not be resolved.`, {
+        field: 'url',
+        reason: (err as NodeJS.ErrnoException).code,
+      });
     }
     if (addresses.length === 0) throw new Invalid(`The host "${host}" could not be resolved.`, { field: 'url' });
   }
@@ -191,7 +197,11 @@ export async function resolveChecked(
 }
 
 /** Full check of a user-supplied URL before anything runs: scheme, shape, and every resolved address. */
-export async function checkSourceUrl(input: unknown, policy: AddressPolicy, lookup?: LookupFn): Promise<{ url: URL; pinned: CheckedAddress }> {
+export async function checkSourceUrl(
+  input: unknown,
+  policy: AddressPolicy,
+  lookup?: LookupFn,
+): Promise<{ url: URL; pinned: CheckedAddress }> {
   const url = parseSourceUrl(input);
   const pinned = await resolveChecked(url.hostname, urlPort(url), policy, lookup);
   return { url, pinned };

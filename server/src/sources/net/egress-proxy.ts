@@ -14,11 +14,23 @@
  * requests without a live token are refused, so other local programs cannot use the proxy.
  */
 import { randomBytes } from 'node:crypto';
-import { type IncomingMessage, type Server, type ServerResponse, createServer, request as httpRequest } from 'node:http';
+import {
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  createServer,
+  request as httpRequest,
+} from 'node:http';
 import { type Socket, connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../shared/logger.js';
-import { type AddressPolicy, type CheckedAddress, type LookupFn, resolveChecked, systemLookup } from './address-policy.js';
+import {
+  type AddressPolicy,
+  type CheckedAddress,
+  type LookupFn,
+  resolveChecked,
+  systemLookup,
+} from './address-policy.js';
 
 export interface EgressSession {
   /** Value for yt-dlp's `--proxy`. */
@@ -84,7 +96,11 @@ export class EgressProxy {
     return this.starting;
   }
 
-  async openSession(options: { policy: AddressPolicy; maxBytes: number; pinned?: CheckedAddress[] }): Promise<EgressSession> {
+  async openSession(options: {
+    policy: AddressPolicy;
+    maxBytes: number;
+    pinned?: CheckedAddress[];
+  }): Promise<EgressSession> {
     await this.ensureStarted();
     const token = randomBytes(18).toString('hex');
     const state: SessionState = {

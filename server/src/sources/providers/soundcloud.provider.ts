@@ -10,7 +10,10 @@ const TRACK_ID = /^\d{1,20}$/;
 
 /** Search text becomes part of one argument after `--`; newlines and NULs are dropped, length bounded. */
 export function searchKey(prefix: 'scsearch' | 'ytsearch', query: string, limit: number): string {
-  const clean = query.replace(/[\0\r\n]+/g, ' ').trim().slice(0, 200);
+  const clean = query
+    .replace(/[\0\r\n]+/g, ' ')
+    .trim()
+    .slice(0, 200);
   return `${prefix}${Math.max(1, Math.min(limit, 50))}:${clean}`;
 }
 
@@ -23,7 +26,10 @@ export class SoundCloudProvider implements RemoteProvider {
   ) {}
 
   async search(query: string, limit: number, signal: AbortSignal): Promise<RemoteMetadata[]> {
-    const raw = await this.ytdlp.json('search', searchKey('scsearch', query, limit), { signal, timeoutMs: this.timeoutMs });
+    const raw = await this.ytdlp.json('search', searchKey('scsearch', query, limit), {
+      signal,
+      timeoutMs: this.timeoutMs,
+    });
     return mapYtDlpSearch(raw, 'soundcloud').slice(0, limit);
   }
 

@@ -44,7 +44,11 @@ export function mapYtMusicItem(item: YtMusicItem): RemoteMetadata | null {
   };
 }
 
-type MusicClient = { music: { search(q: string, f: { type: 'song' }): Promise<{ songs?: { contents?: YtMusicItem[] }; contents?: unknown[] }> } };
+type MusicClient = {
+  music: {
+    search(q: string, f: { type: 'song' }): Promise<{ songs?: { contents?: YtMusicItem[] }; contents?: unknown[] }>;
+  };
+};
 
 export class YouTubeProvider implements RemoteProvider {
   readonly name = 'youtube' as const;
@@ -57,7 +61,13 @@ export class YouTubeProvider implements RemoteProvider {
 
   private innertube(): Promise<MusicClient> {
     this.client ??= import('youtubei.js')
-      .then(({ Innertube }) => Innertube.create({ retrieve_player: false, generate_session_locally: true }) as unknown as Promise<MusicClient>)
+      .then(
+        ({ Innertube }) =>
+          Innertube.create({
+            retrieve_player: false,
+            generate_session_locally: true,
+          }) as unknown as Promise<MusicClient>,
+      )
       .catch((err) => {
         this.client = null; // retry on the next search
         throw err;
@@ -71,7 +81,10 @@ export class YouTubeProvider implements RemoteProvider {
     const result = await yt.music.search(query, { type: 'song' });
     signal.throwIfAborted();
     const items = result.songs?.contents ?? [];
-    return items.map(mapYtMusicItem).filter((m): m is RemoteMetadata => m !== null).slice(0, limit);
+    return items
+      .map(mapYtMusicItem)
+      .filter((m): m is RemoteMetadata => m !== null)
+      .slice(0, limit);
   }
 
   async resolve(remoteId: string, signal?: AbortSignal): Promise<RemoteMetadata> {

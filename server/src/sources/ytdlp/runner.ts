@@ -84,7 +84,10 @@ export class YtDlpError extends Error {
 
 /** yt-dlp's own last "ERROR:" line is the clearest explanation; fall back to the last stderr line. */
 export function errorFromStderr(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const error = [...lines].reverse().find((l) => l.startsWith('ERROR:'));
   const line = (error ?? lines.at(-1) ?? 'yt-dlp failed').replace(/^ERROR:\s*/, '');
   // Never echo proxy credentials back.
@@ -110,7 +113,11 @@ export class YtDlpRunner {
   }
 
   private async start(kind: YtDlpKind, target: string, pinned?: CheckedAddress[]) {
-    const session = await this.options.proxy.openSession({ policy: this.options.policy, maxBytes: this.options.maxBytes, pinned });
+    const session = await this.options.proxy.openSession({
+      policy: this.options.policy,
+      maxBytes: this.options.maxBytes,
+      pinned,
+    });
     let args: string[];
     try {
       args = buildYtDlpArgs(kind, target, session.proxyUrl, this.options.socketTimeoutSeconds);
@@ -141,7 +148,11 @@ export class YtDlpRunner {
   }
 
   /** Runs `-J` (or a flat search) and parses the JSON. Aborting the signal kills the process. */
-  async json(kind: 'json' | 'search', target: string, options: { signal?: AbortSignal; timeoutMs: number; pinned?: CheckedAddress[] }): Promise<unknown> {
+  async json(
+    kind: 'json' | 'search',
+    target: string,
+    options: { signal?: AbortSignal; timeoutMs: number; pinned?: CheckedAddress[] },
+  ): Promise<unknown> {
     options.signal?.throwIfAborted();
     const { child, session, exited } = await this.start(kind, target, options.pinned);
     const chunks: Buffer[] = [];

@@ -1,29 +1,36 @@
 /**
- * The service layer: one function per server operation. Components import `api` and never call
- * fetch themselves. URLs and payloads follow the native API (openapi.json in this folder).
+ * The service layer: one function per server operation, typed from the generated schema. Components
+ * import `api` and never call fetch themselves.
  */
 import { del, get, patch, post, put, request } from './client.js';
 import type {
-  Album,
+  AdminUser,
+  AlbumSort,
   AlbumWithTracks,
-  Artist,
   ArtistDetail,
   AuthStatus,
+  BodyOf,
+  CacheStats,
   Discover,
-  Genre,
-  HistoryEntry,
   Invite,
+  LocalSearchResult,
+  NewInvite,
   OfflineProgress,
-  Page,
   Playlist,
+  PlaylistChanges,
   PlaylistSummary,
+  RemoteTrackRequest,
+  ResponseOf,
   ScanStatus,
   SearchResult,
-  Session,
+  ServerInfo,
   Share,
+  ShareKind,
   StorageReport,
   StreamingPrefs,
   Track,
+  TrackDetail,
+  TrackSort,
   User,
 } from './types.js';
 
@@ -31,119 +38,117 @@ export * from './types.js';
 export { ApiError, OfflineError, errorMessage, onUnauthorized } from './client.js';
 
 export type LikeType = 'track' | 'album' | 'artist';
-export type AlbumSort = 'name' | 'artist' | 'year' | 'recent' | 'random';
-export type TrackSort = 'title' | 'artist' | 'album' | 'year' | 'recent' | 'duration';
-
-/** Lists may come back as a bare array or a page; components always get an array. */
-function items<T>(value: T[] | Page<T> | { items: T[] }): T[] {
-  return Array.isArray(value) ? value : value.items;
-}
 
 const enc = encodeURIComponent;
 
 export const api = {
   auth: {
     status: () => request<AuthStatus>('GET', '/auth/status'),
-    setup: (token: string, username: string, password: string) => post<unknown>('/auth/setup', { token, username, password }),
-    login: (username: string, password: string) => post<unknown>('/auth/login', { username, password }),
+    setup: (body: BodyOf<'/auth/setup', 'post'>) => post<ResponseOf<'/auth/setup', 'post'>>('/auth/setup', body),
+    login: (body: BodyOf<'/auth/login', 'post'>) => post<ResponseOf<'/auth/login', 'post'>>('/auth/login', body),
     logout: () => post<unknown>('/auth/logout'),
-    register: (username: string, password: string, invite?: string) =>
-      post<unknown>('/auth/register', { username, password, ...(invite ? { invite } : {}) }),
-    invite: (token: string) => request<{ valid?: boolean; role?: string; expiresAt?: number | null }>('GET', `/auth/invite/${enc(token)}`),
+    register: (body: BodyOf<'/auth/register', 'post'>) => post<ResponseOf<'/auth/register', 'post'>>('/auth/register', body),
+    invite: (token: string) => request<ResponseOf<'/auth/invite/{token}', 'get'>>('GET', `/auth/invite/${enc(token)}`),
   },
   me: {
     get: () => get<User>('/api/v1/me', undefined, { offline: false }),
-    changePassword: (currentPassword: string, newPassword: string) => put<unknown>('/api/v1/me/password', { currentPassword, newPassword }),
-    sessions: async () => items(await get<Session[] | Page<Session>>('/api/v1/me/sessions', undefined, { offline: false })),
+    changePassword: (body: BodyOf<'/api/v1/me/password', 'put'>) =>
+      put<ResponseOf<'/api/v1/me/password', 'put'>>('/api/v1/me/password', body),
+    sessions: async () => (await get<ResponseOf<'/api/v1/me/sessions', 'get'>>('/api/v1/me/sessions', undefined, { offline: false })).items,
     revokeSession: (id: string) => del<unknown>(`/api/v1/me/sessions/${enc(id)}`),
     streaming: () => get<StreamingPrefs>('/api/v1/me/streaming', undefined, { offline: false }),
-    setStreaming: (prefs: StreamingPrefs) => put<StreamingPrefs>('/api/v1/me/streaming', prefs),
+    setStreaming: (prefs: BodyOf<'/api/v1/me/streaming', 'put'>) => put<StreamingPrefs>('/api/v1/me/streaming', prefs),
   },
   library: {
     discover: () => get<Discover>('/api/v1/discover'),
     albums: (q: { sort?: AlbumSort; limit?: number; offset?: number; genre?: string; artistId?: string } = {}) =>
-      get<Page<Album>>('/api/v1/albums', q),
+      get<ResponseOf<'/api/v1/albums', 'get'>>('/api/v1/albums', q),
     album: (id: string) => get<AlbumWithTracks>(`/api/v1/albums/${enc(id)}`),
-    artists: (q: { limit?: number; offset?: number } = {}) => get<Page<Artist>>('/api/v1/artists', q),
+    artists: (q: { limit?: number; offset?: number; sort?: 'name' | 'albumCount' | 'recent' } = {}) =>
+      get<ResponseOf<'/api/v1/artists', 'get'>>('/api/v1/artists', q),
     artist: (id: string) => get<ArtistDetail>(`/api/v1/artists/${enc(id)}`),
-    tracks: (q: { sort?: TrackSort; limit?: number; offset?: number; genre?: string } = {}, signal?: AbortSignal) =>
-      get<Page<Track>>('/api/v1/tracks', q, { signal }),
-    track: (id: string) => get<Track>(`/api/v1/tracks/${enc(id)}`),
-    genres: async () => items(await get<Genre[] | Page<Genre>>('/api/v1/genres')),
+    tracks: (q: { sort?: TrackSort; limit?: number; offset?: number; albumId?: string; artistId?: string; genreId?: string } = {}, signal?: AbortSignal) =>
+      get<ResponseOf<'/api/v1/tracks', 'get'>>('/api/v1/tracks', q, { signal }),
+    track: (id: string) => get<TrackDetail>(`/api/v1/tracks/${enc(id)}`),
+    genres: async () => (await get<ResponseOf<'/api/v1/genres', 'get'>>('/api/v1/genres', { limit: 500 })).items,
   },
   search: {
     all: (q: string, signal?: AbortSignal) => get<SearchResult>('/api/v1/search', { q }, { signal, offline: false }),
-    local: (q: string, signal?: AbortSignal) => get<SearchResult['local']>('/api/v1/search/local', { q }, { signal }),
+    local: (q: string, signal?: AbortSignal) => get<LocalSearchResult>('/api/v1/search/local', { q }, { signal }),
     /** Makes a remote result a real track (so it can be played, liked, added to playlists). */
-    resolveRemote: (provider: string, remoteId: string) => post<Track>('/api/v1/remote/tracks', { provider, remoteId }),
+    resolveRemote: (body: RemoteTrackRequest) => post<Track>('/api/v1/remote/tracks', body),
   },
   likes: {
     set: (type: LikeType, id: string, liked: boolean) =>
       liked ? put<unknown>(`/api/v1/likes/${type}/${enc(id)}`) : del<unknown>(`/api/v1/likes/${type}/${enc(id)}`),
-    tracks: async () => items(await get<Track[] | Page<Track>>('/api/v1/likes/tracks', { limit: 500 })),
-    albums: async () => items(await get<Album[] | Page<Album>>('/api/v1/likes/albums', { limit: 500 })),
-    artists: async () => items(await get<Artist[] | Page<Artist>>('/api/v1/likes/artists', { limit: 500 })),
+    tracks: async () => (await get<ResponseOf<'/api/v1/likes/tracks', 'get'>>('/api/v1/likes/tracks', { limit: 500 })).items,
+    albums: async () => (await get<ResponseOf<'/api/v1/likes/albums', 'get'>>('/api/v1/likes/albums', { limit: 500 })).items,
+    artists: async () => (await get<ResponseOf<'/api/v1/likes/artists', 'get'>>('/api/v1/likes/artists', { limit: 500 })).items,
   },
   plays: {
-    report: (trackId: string, secondsPlayed: number) => post<unknown>('/api/v1/plays', { trackId, secondsPlayed: Math.round(secondsPlayed) }),
+    report: (trackId: string, secondsPlayed: number) =>
+      post<unknown>('/api/v1/plays', { trackId, secondsPlayed: Math.round(secondsPlayed) } satisfies BodyOf<'/api/v1/plays', 'post'>),
     history: async (q: { limit?: number; offset?: number } = {}) =>
-      items(await get<HistoryEntry[] | Page<HistoryEntry>>('/api/v1/history', q)),
+      (await get<ResponseOf<'/api/v1/history', 'get'>>('/api/v1/history', q)).items,
   },
   playlists: {
-    list: async () => items(await get<PlaylistSummary[] | Page<PlaylistSummary>>('/api/v1/playlists')),
+    list: async () => (await get<ResponseOf<'/api/v1/playlists', 'get'>>('/api/v1/playlists', { limit: 500 })).items,
     get: (id: string) => get<Playlist>(`/api/v1/playlists/${enc(id)}`),
-    create: (name: string, description?: string) => post<Playlist>('/api/v1/playlists', { name, ...(description ? { description } : {}) }),
-    update: (id: string, changes: Partial<{ name: string; description: string; isPublic: boolean; isOffline: boolean }>) =>
-      patch<Playlist>(`/api/v1/playlists/${enc(id)}`, changes),
+    create: (body: BodyOf<'/api/v1/playlists', 'post'>) => post<PlaylistSummary>('/api/v1/playlists', body),
+    update: (id: string, changes: PlaylistChanges) => patch<PlaylistSummary>(`/api/v1/playlists/${enc(id)}`, changes),
     remove: (id: string) => del<unknown>(`/api/v1/playlists/${enc(id)}`),
     addTracks: (id: string, trackIds: string[], position?: number) =>
-      post<Playlist>(`/api/v1/playlists/${enc(id)}/tracks`, { trackIds, ...(position === undefined ? {} : { position }) }),
+      post<ResponseOf<'/api/v1/playlists/{id}/tracks', 'post'>>(`/api/v1/playlists/${enc(id)}/tracks`, {
+        trackIds,
+        ...(position === undefined ? {} : { position }),
+      }),
     removeEntry: (id: string, entryId: string) => del<unknown>(`/api/v1/playlists/${enc(id)}/tracks/${enc(entryId)}`),
     move: (id: string, entryId: string, toPosition: number) =>
-      post<Playlist>(`/api/v1/playlists/${enc(id)}/move`, { entryId, toPosition }),
+      post<unknown>(`/api/v1/playlists/${enc(id)}/move`, { entryId, toPosition } satisfies BodyOf<'/api/v1/playlists/{id}/move', 'post'>),
     offline: (id: string) => get<OfflineProgress>(`/api/v1/playlists/${enc(id)}/offline`, undefined, { offline: false }),
     exportUrl: (id: string) => `/api/v1/playlists/${enc(id)}/export.m3u8`,
   },
   shares: {
-    create: (kind: Share['kind'], id: string, expiresInDays?: number) =>
-      post<Share>('/api/v1/shares', { kind, id, ...(expiresInDays ? { expiresInDays } : {}) }),
-    list: async () => items(await get<Share[] | Page<Share>>('/api/v1/shares', undefined, { offline: false })),
+    create: (kind: ShareKind, id: string, expiresInDays?: number) =>
+      post<Share>('/api/v1/shares', { kind, id, ...(expiresInDays ? { expiresInDays } : {}) } satisfies BodyOf<'/api/v1/shares', 'post'>),
+    list: async () => (await get<ResponseOf<'/api/v1/shares', 'get'>>('/api/v1/shares', undefined, { offline: false })).items,
     remove: (id: string) => del<unknown>(`/api/v1/shares/${enc(id)}`),
   },
   admin: {
     storage: () => get<StorageReport>('/system/storage', undefined, { offline: false }),
-    server: () => get<Record<string, unknown>>('/api/v1/admin/server', undefined, { offline: false }),
-    users: async () => items(await get<User[] | Page<User>>('/api/v1/admin/users', undefined, { offline: false })),
-    createUser: (username: string, password: string, role: User['role']) => post<User>('/api/v1/admin/users', { username, password, role }),
-    updateUser: (id: string, changes: Partial<{ role: User['role']; password: string; disabled: boolean }>) =>
-      patch<User>(`/api/v1/admin/users/${enc(id)}`, changes),
+    server: () => get<ServerInfo>('/api/v1/admin/server', undefined, { offline: false }),
+    users: async () => (await get<ResponseOf<'/api/v1/admin/users', 'get'>>('/api/v1/admin/users', undefined, { offline: false })).items,
+    createUser: (body: BodyOf<'/api/v1/admin/users', 'post'>) => post<AdminUser>('/api/v1/admin/users', body),
+    updateUser: (id: string, changes: BodyOf<'/api/v1/admin/users/{id}', 'patch'>) => patch<AdminUser>(`/api/v1/admin/users/${enc(id)}`, changes),
     deleteUser: (id: string) => del<unknown>(`/api/v1/admin/users/${enc(id)}`),
-    registration: () => get<{ mode: string }>('/api/v1/admin/registration', undefined, { offline: false }),
-    setRegistration: (mode: string) => put<{ mode: string }>('/api/v1/admin/registration', { mode }),
-    invites: async () => items(await get<Invite[] | Page<Invite>>('/api/v1/admin/invites', undefined, { offline: false })),
-    createInvite: (role: User['role'] = 'user', expiresInDays?: number) =>
-      post<Invite>('/api/v1/admin/invites', { role, ...(expiresInDays ? { expiresInDays } : {}) }),
+    registration: () => get<ResponseOf<'/api/v1/admin/registration', 'get'>>('/api/v1/admin/registration', undefined, { offline: false }),
+    setRegistration: (body: BodyOf<'/api/v1/admin/registration', 'put'>) =>
+      put<ResponseOf<'/api/v1/admin/registration', 'put'>>('/api/v1/admin/registration', body),
+    invites: async () => (await get<ResponseOf<'/api/v1/admin/invites', 'get'>>('/api/v1/admin/invites', undefined, { offline: false })).items,
+    createInvite: (body: BodyOf<'/api/v1/admin/invites', 'post'>) => post<NewInvite>('/api/v1/admin/invites', body),
     deleteInvite: (id: string) => del<unknown>(`/api/v1/admin/invites/${enc(id)}`),
     scan: () => get<ScanStatus>('/api/v1/scan', undefined, { offline: false }),
-    startScan: (full = false) => post<ScanStatus>('/api/v1/scan', { full }),
-    scanErrors: async () => items(await get<unknown[] | Page<unknown>>('/api/v1/scan/errors', undefined, { offline: false })),
+    startScan: (full = false) => post<ResponseOf<'/api/v1/scan', 'post'>>('/api/v1/scan', { full }),
     scanEventsUrl: '/api/v1/scan/events',
-    cache: () => get<Record<string, unknown>>('/api/v1/admin/cache', undefined, { offline: false }),
+    cache: () => get<CacheStats>('/api/v1/admin/cache', undefined, { offline: false }),
   },
   urls: {
     stream: (trackId: string) => `/stream/${enc(trackId)}`,
     albumCover: (albumId: string, size = 300) => `/api/v1/albums/${enc(albumId)}/cover?size=${size}`,
+    trackCover: (trackId: string, size = 300) => `/api/v1/tracks/${enc(trackId)}/cover?size=${size}`,
     artwork: (artworkId: string, size = 300) => `/api/v1/artwork/${enc(artworkId)}?size=${size}`,
   },
 };
 
-/** Cover image for a track: its artwork, else its album's cover (art or placeholder), else the remote thumbnail. */
-export function trackCover(t: Pick<Track, 'artworkId' | 'albumId' | 'thumbnailUrl'>, size = 300): string | null {
+export type { Invite };
+
+/** Cover image for a track: its artwork, else its album's cover, else the server's track cover (art or placeholder). */
+export function trackCover(t: Pick<Track, 'id' | 'artworkId' | 'albumId'>, size = 300): string {
   if (t.artworkId) return api.urls.artwork(t.artworkId, size);
   if (t.albumId) return api.urls.albumCover(t.albumId, size);
-  return t.thumbnailUrl && t.thumbnailUrl.startsWith('/') ? t.thumbnailUrl : null;
+  return api.urls.trackCover(t.id, size);
 }
 
-export function albumCover(a: Pick<Album, 'id' | 'artworkId'>, size = 300): string {
+export function albumCover(a: { id: string; artworkId: string | null }, size = 300): string {
   return a.artworkId ? api.urls.artwork(a.artworkId, size) : api.urls.albumCover(a.id, size);
 }

@@ -1,241 +1,80 @@
 /**
- * Shapes of the native API's JSON, as the service layer hands them to components. They mirror the
- * server's TypeBox schemas (server/src/catalog/dto.ts and each area's *.schemas.ts), which are
- * published in openapi.json; schema.d.ts is the generated form of the same document.
+ * Types of the native API, taken from the generated schema.d.ts (openapi-typescript over the
+ * committed openapi.json). When a route's shape changes and `npm run openapi` is re-run, these
+ * follow — and svelte-check points at every component that no longer fits.
  */
-export type Source = 'local' | 'youtube' | 'soundcloud' | 'url';
+import type { paths } from './schema.js';
 
-export interface Track {
-  id: string;
-  title: string;
-  artist: string | null;
-  album: string | null;
-  albumArtist: string | null;
-  albumId: string | null;
-  artistId: string | null;
-  trackNumber: number | null;
-  discNumber: number | null;
-  year: number | null;
-  genre: string | null;
-  duration: number | null;
-  format: string | null;
-  bitrate: number | null;
-  size: number | null;
-  source: Source;
-  remoteId: string | null;
-  cached: boolean;
-  artworkId: string | null;
-  thumbnailUrl: string | null;
-  addedAt: number;
-  liked: boolean;
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+type JsonOf<R> = R extends { content: { 'application/json': infer J } } ? J : never;
+/** The JSON body of a route's success response (200, 201 or 202). */
+export type ResponseOf<P extends keyof paths, M extends Method> = paths[P][M] extends { responses: infer R }
+  ? R extends { 200: infer A }
+    ? JsonOf<A>
+    : R extends { 201: infer B }
+      ? JsonOf<B>
+      : R extends { 202: infer C }
+        ? JsonOf<C>
+        : undefined
+  : never;
+/** The JSON request body of a route. */
+export type BodyOf<P extends keyof paths, M extends Method> = paths[P][M] extends {
+  requestBody?: { content: { 'application/json': infer B } };
 }
+  ? B
+  : never;
+/** A route's query parameters. */
+export type QueryOf<P extends keyof paths, M extends Method> = paths[P][M] extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
 
-export interface Album {
-  id: string;
-  name: string;
-  artist: string;
-  artistId: string | null;
-  year: number | null;
-  genre: string | null;
-  compilation: boolean;
-  trackCount: number;
-  discCount: number;
-  duration: number;
-  artworkId: string | null;
-  addedAt: number;
-  liked: boolean;
-}
+type Item<T> = T extends { items: (infer I)[] } ? I : never;
 
-export interface AlbumWithTracks extends Album {
-  tracks: Track[];
-}
-
-export interface Artist {
-  id: string;
-  name: string;
-  albumCount: number;
-  trackCount: number;
-  artworkId: string | null;
-  liked: boolean;
-}
-
-export interface ArtistDetail extends Artist {
-  albums: Album[];
-  topTracks?: Track[];
-}
-
-export interface Genre {
-  id?: string;
-  name: string;
-  trackCount?: number;
-  albumCount?: number;
-}
-
+export type Track = Item<ResponseOf<'/api/v1/tracks', 'get'>>;
+export type TrackDetail = ResponseOf<'/api/v1/tracks/{id}', 'get'>;
+export type Source = Track['source'];
+export type Album = Item<ResponseOf<'/api/v1/albums', 'get'>>;
+export type AlbumWithTracks = ResponseOf<'/api/v1/albums/{id}', 'get'>;
+export type Artist = Item<ResponseOf<'/api/v1/artists', 'get'>>;
+export type ArtistDetail = ResponseOf<'/api/v1/artists/{id}', 'get'>;
+export type Genre = Item<ResponseOf<'/api/v1/genres', 'get'>>;
 export interface Page<T> {
   items: T[];
   total: number;
   limit: number;
   offset: number;
 }
+export type AlbumSort = NonNullable<QueryOf<'/api/v1/albums', 'get'>['sort']>;
+export type TrackSort = NonNullable<QueryOf<'/api/v1/tracks', 'get'>['sort']>;
 
-export type Role = 'admin' | 'user';
+export type AuthStatus = ResponseOf<'/auth/status', 'get'>;
+export type User = ResponseOf<'/api/v1/me', 'get'>;
+export type Role = User['role'];
+export type RegistrationMode = AuthStatus['registration'];
+export type Session = Item<ResponseOf<'/api/v1/me/sessions', 'get'>>;
+export type StreamingPrefs = ResponseOf<'/api/v1/me/streaming', 'get'>;
 
-export interface User {
-  id: string;
-  username: string;
-  role: Role;
-  displayName?: string | null;
-  email?: string | null;
-  createdAt?: number;
-  lastSeenAt?: number | null;
-  disabled?: boolean;
-}
+export type PlaylistSummary = Item<ResponseOf<'/api/v1/playlists', 'get'>>;
+export type Playlist = ResponseOf<'/api/v1/playlists/{id}', 'get'>;
+export type PlaylistEntry = Playlist['entries'][number];
+export type PlaylistChanges = BodyOf<'/api/v1/playlists/{id}', 'patch'>;
+export type OfflineProgress = ResponseOf<'/api/v1/playlists/{id}/offline', 'get'>;
 
-export type RegistrationMode = 'closed' | 'invite' | 'open';
+export type HistoryEntry = Item<ResponseOf<'/api/v1/history', 'get'>>;
+export type Discover = ResponseOf<'/api/v1/discover', 'get'>;
 
-export interface AuthStatus {
-  setupRequired: boolean;
-  registration: RegistrationMode | string;
-  user: User | null;
-}
+export type SearchResult = ResponseOf<'/api/v1/search', 'get'>;
+export type LocalSearchResult = ResponseOf<'/api/v1/search/local', 'get'>;
+export type RemoteSection = SearchResult['remote'][number];
+export type RemoteItem = RemoteSection['items'][number];
+export type RemoteTrackRequest = BodyOf<'/api/v1/remote/tracks', 'post'>;
 
-export interface Session {
-  id: string;
-  userAgent?: string | null;
-  ip?: string | null;
-  createdAt: number;
-  lastSeenAt?: number | null;
-  expiresAt?: number | null;
-  current?: boolean;
-}
+export type Share = ResponseOf<'/api/v1/shares', 'post'>;
+export type ShareKind = Share['kind'];
 
-export interface PlaylistSummary {
-  id: string;
-  name: string;
-  description: string | null;
-  isPublic: boolean;
-  isOffline: boolean;
-  trackCount: number;
-  duration: number;
-  ownerId?: string;
-  owner?: string | null;
-  ownerName?: string | null;
-  createdAt?: number;
-  updatedAt?: number;
-  artworkIds?: string[];
-}
-
-export interface PlaylistEntry {
-  entryId: string;
-  position: number;
-  /** null when the track was deleted: the snapshot fields below still show what it was. */
-  track: Track | null;
-  title?: string;
-  artist?: string | null;
-  album?: string | null;
-  duration?: number | null;
-  available?: boolean;
-  addedAt?: number;
-}
-
-export interface Playlist extends PlaylistSummary {
-  entries: PlaylistEntry[];
-  editable?: boolean;
-}
-
-export interface OfflineProgress {
-  playlistId?: string;
-  isOffline?: boolean;
-  total: number;
-  cached: number;
-  pending?: number;
-  failed?: number;
-  bytes?: number;
-  state?: string;
-}
-
-export interface HistoryEntry {
-  id?: string;
-  playedAt: number;
-  secondsPlayed?: number;
-  track: Track;
-}
-
-export interface Discover {
-  recentlyAdded: Album[];
-  mostPlayedWeek: Track[];
-  mostPlayedMonth: Track[];
-  recentlyPlayed: Track[];
-  liked: Track[];
-}
-
-export interface RemoteItem {
-  source: string;
-  remoteId: string;
-  title: string;
-  artist: string | null;
-  duration: number | null;
-  thumbnail: string | null;
-  cached: boolean;
-  trackId?: string | null;
-  liked?: boolean;
-  url?: string;
-}
-
-export interface RemoteSection {
-  provider: string;
-  status: string;
-  message?: string;
-  items: RemoteItem[];
-}
-
-export interface SearchResult {
-  query: string;
-  local: { tracks: Track[]; albums: Album[]; artists: Artist[] };
-  remote: RemoteSection[];
-}
-
-export interface Share {
-  id: string;
-  token?: string;
-  kind: 'track' | 'album' | 'playlist';
-  itemId?: string;
-  url: string;
-  name?: string | null;
-  expiresAt: number | null;
-  createdAt: number;
-  views?: number;
-}
-
-export interface StreamingPrefs {
-  [key: string]: unknown;
-}
-
-export interface StorageVolume {
-  path?: string;
-  used: number;
-  available?: number;
-  total?: number;
-  [key: string]: unknown;
-}
-
-export type StorageReport = Record<string, unknown>;
-
-export interface ScanStatus {
-  running?: boolean;
-  state?: string;
-  phase?: string | null;
-  [key: string]: unknown;
-}
-
-export interface Invite {
-  id: string;
-  token?: string;
-  url?: string;
-  link?: string;
-  role?: Role;
-  createdAt: number;
-  expiresAt: number | null;
-  usedAt?: number | null;
-  usedBy?: string | null;
-}
+export type StorageReport = ResponseOf<'/system/storage', 'get'>;
+export type ScanStatus = ResponseOf<'/api/v1/scan', 'get'>;
+export type ScanProgress = NonNullable<ScanStatus['progress']>;
+export type AdminUser = Item<ResponseOf<'/api/v1/admin/users', 'get'>>;
+export type Invite = Item<ResponseOf<'/api/v1/admin/invites', 'get'>>;
+export type NewInvite = ResponseOf<'/api/v1/admin/invites', 'post'>;
+export type CacheStats = ResponseOf<'/api/v1/admin/cache', 'get'>;
+export type ServerInfo = ResponseOf<'/api/v1/admin/server', 'get'>;

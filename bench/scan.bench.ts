@@ -1,0 +1,226 @@
+/**
+ * Scan + search benchmark on a generated library (see genlib.ts).
+ *
+ *   npm run bench:scan -- --files 50000 [--runs 3] [--lib DIR] [--clients 16] [--queries 3000]
+ *
+ * Each run: a fresh data dir, a full scan (files/s, peak RSS, event-loop lag p99 during the scan),
+ * a no-change rescan (seconds), idle RSS after, DB size; then local search latency over HTTP with
+ * N concurrent clients. Prints each run and the medians. Uses the compiled server (server/dist)
+ * when it is built, like production; otherwise the sources through tsx.
+ */
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+import { generateLibrary } from './genlib.ts';
+
+interface Args {
+  files: number;
+  runs: number;
+  lib: string;
+  clients: number;
+  queries: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const get = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const files = Number(get('files') ?? 10000);
+  return {
+    files,
+    runs: Number(get('runs') ?? 1),
+    lib: get('lib') ?? join(tmpdir(), `earshot-bench-${files >= 1000 ? `${files / 1000}k` : files}`),
+    clients: Number(get('clients') ?? 16),
+    queries: Number(get('queries') ?? 3000),
+  };
+}
+
+const serverRoot = new URL('../server/', import.meta.url);
+async function load<T>(rel: string): Promise<T> {
+  const dist = new URL(`dist/${rel}.js`, serverRoot);
+  const src = new URL(`src/${rel}.ts`, serverRoot);
+  return (await import(existsSync(dist) ? dist.href : src.href)) as T;
+}
+
+const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+interface RunFigures {
+  filesPerSecond: number;
+  fullScanSeconds: number;
+  rescanSeconds: number;
+  peakRss: number;
+  idleRss: number;
+  dbBytes: number;
+  lagP99Ms: number;
+  searchP50Ms: number;
+  searchP99Ms: number;
+  tracks: number;
+}
+
+type MainModule = typeof import('../server/src/main.ts');
+type LoadModule = typeof import('../server/src/config/load.ts');
+
+async function oneRun(args: Args, run: number): Promise<RunFigures> {
+  const { createEarshot } = await load<MainModule>('main');
+  const { loadConfig } = await load<LoadModule>('config/load');
+  const dataDir = mkdtempSync(join(tmpdir(), 'earshot-bench-data-'));
+  const { config } = loadConfig({
+    env: {
+      EARSHOT_DATA_DIR: dataDir,
+      EARSHOT_MUSIC_DIR: args.lib,
+      EARSHOT_LOG_LEVEL: 'warn',
+      EARSHOT_LOG_FORMAT: 'json',
+      EARSHOT_PORT: '0',
+      EARSHOT_SCAN_ON_START: 'false',
+      EARSHOT_WATCH: 'false',
+      EARSHOT_FULL_SCAN_INTERVAL_MINUTES: '0',
+      EARSHOT_METRICS: 'false',
+    },
+    argv: [],
+    envFile: null,
+    cwd: dataDir,
+  });
+  const { pino } = await import('pino');
+  const earshot = await createEarshot(config, { background: false, logger: pino({ level: 'warn' }) });
+  try {
+    // ── full scan, with RSS and event-loop lag sampled throughout ──
+    global.gc?.();
+    let peak = process.memoryUsage.rss();
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage.rss());
+    }, 25);
+    const lag = monitorEventLoopDelay({ resolution: 5 });
+    lag.enable();
+    const t0 = performance.now();
+    const full = await earshot.library.service.runScan({ trigger: 'bench' });
+    const fullSeconds = (performance.now() - t0) / 1000;
+    lag.disable();
+    clearInterval(sampler);
+    if (full.state !== 'done') throw new Error(`scan ${full.state}: ${full.error}`);
+
+    // ── no-change rescan ──
+    const t1 = performance.now();
+    const again = await earshot.library.service.runScan({ trigger: 'bench' });
+    const rescanSeconds = (performance.now() - t1) / 1000;
+    if (again.added + again.updated + again.removed > 0) throw new Error('the no-change rescan changed something');
+
+    // ── idle RSS ──
+    global.gc?.();
+    await new Promise((r) => setTimeout(r, 1500));
+    global.gc?.();
+    const idleRss = process.memoryUsage.rss();
+    earshot.database.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+    const dbBytes = statSync(earshot.paths.dbFile).size;
+
+    // ── search latency over HTTP, N concurrent clients ──
+    const userId = 'benchuser000000000001';
+    const now = Date.now();
+    await earshot.database.db
+      .insertInto('users')
+      .values({ id: userId, username: 'bench', username_key: 'bench', password_hash: null, role: 'user', email: null, display_name: null, created_at: now, updated_at: now })
+      .execute();
+    const session = await earshot.sessions.create(userId, { userAgent: 'bench' });
+    const cookieName = (await load<{ SESSION_COOKIE: string }>('accounts/session-store')).SESSION_COOKIE;
+    const address = await earshot.app.listen({ host: '127.0.0.1', port: 0 });
+    const rows = earshot.database.sqlite
+      .prepare('select title, artist, album from tracks order by rowid limit 2000')
+      .all() as { title: string; artist: string | null; album: string | null }[];
+    const queries: string[] = [];
+    for (let i = 0; i < args.queries; i++) {
+      const r = rows[(i * 7919) % rows.length];
+      const source = [r.title, r.artist ?? r.title, r.album ?? r.title][i % 3];
+      const word = source.split(/\s+/)[0] ?? source;
+      // Mix of whole words, prefixes (as typed) and two-word queries.
+      queries.push(i % 4 === 0 ? word.slice(0, Math.max(2, Math.ceil(word.length / 2))) : i % 4 === 1 ? source : word);
+    }
+    const agent = new Agent({ keepAlive: true, maxSockets: args.clients });
+    const latencies: number[] = [];
+    let next = 0;
+    const client = async () => {
+      while (next < queries.length) {
+        const q = queries[next++];
+        const started = performance.now();
+        await new Promise<void>((resolve, reject) => {
+          const req = request(
+            `${address}/api/v1/search/local?q=${encodeURIComponent(q)}&limit=20`,
+            { agent, headers: { cookie: `${cookieName}=${session.cookieValue}` } },
+            (res) => {
+              if (res.statusCode !== 200) reject(new Error(`search ${q}: HTTP ${res.statusCode}`));
+              res.resume();
+              res.on('end', () => resolve());
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        });
+        latencies.push(performance.now() - started);
+      }
+    };
+    await Promise.all(Array.from({ length: args.clients }, client));
+    agent.destroy();
+    const figures: RunFigures = {
+      filesPerSecond: full.filesFound / fullSeconds,
+      fullScanSeconds: fullSeconds,
+      rescanSeconds,
+      peakRss: peak,
+      idleRss,
+      dbBytes,
+      lagP99Ms: lag.percentile(99) / 1e6,
+      searchP50Ms: percentile(latencies, 50),
+      searchP99Ms: percentile(latencies, 99),
+      tracks: full.added,
+    };
+    console.log(
+      `run ${run}: ${full.filesFound} files, ${full.added} tracks, ${full.unreadable} unreadable — full scan ${fullSeconds.toFixed(1)} s ` +
+        `(${figures.filesPerSecond.toFixed(0)} files/s; phases ${JSON.stringify(full.phaseMs)}), rescan ${rescanSeconds.toFixed(2)} s, ` +
+        `peak RSS ${mb(peak)}, idle RSS ${mb(idleRss)}, DB ${mb(dbBytes)}, lag p99 ${figures.lagP99Ms.toFixed(1)} ms, ` +
+        `search p50 ${figures.searchP50Ms.toFixed(1)} ms / p99 ${figures.searchP99Ms.toFixed(1)} ms (${args.clients} clients)`,
+    );
+    return figures;
+  } finally {
+    await earshot.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (!existsSync(args.lib)) {
+    console.log(`generating a ${args.files}-file library in ${args.lib} …`);
+    const stats = generateLibrary({ files: args.files, out: args.lib, seed: 1 });
+    console.log(`generated ${stats.files} files in ${stats.seconds.toFixed(1)} s`);
+    // The scanner leaves files younger than 2 s for a later pass (still being copied).
+    await new Promise((r) => setTimeout(r, 2500));
+  }
+  console.log(
+    `scan bench: ${args.lib}, ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ` +
+      `node ${process.version}, server from ${existsSync(new URL('dist/main.js', serverRoot)) ? 'dist' : 'sources (tsx)'}`,
+  );
+  const runs: RunFigures[] = [];
+  for (let i = 1; i <= args.runs; i++) runs.push(await oneRun(args, i));
+  const m = (k: keyof RunFigures) => median(runs.map((r) => r[k]));
+  console.log(`\nmedians over ${runs.length} run(s), ${args.files} files:`);
+  console.log(`  full scan            ${m('filesPerSecond').toFixed(0)} files/s   (${m('fullScanSeconds').toFixed(1)} s)   target ≥ 1500 files/s`);
+  console.log(`  no-change rescan     ${m('rescanSeconds').toFixed(2)} s                 target ≤ 2 s`);
+  console.log(`  peak RSS (scan)      ${mb(m('peakRss'))}                  target ≤ 300 MB`);
+  console.log(`  idle RSS (after)     ${mb(m('idleRss'))}                  target ≤ 120 MB`);
+  console.log(`  DB size              ${mb(m('dbBytes'))}`);
+  console.log(`  event-loop lag p99   ${m('lagP99Ms').toFixed(1)} ms (during the scan)`);
+  console.log(`  search p50 / p99     ${m('searchP50Ms').toFixed(1)} / ${m('searchP99Ms').toFixed(1)} ms at ${args.clients} clients   target p99 ≤ 20 ms`);
+  console.log(`  load average after   ${loadavg().map((l) => l.toFixed(2)).join(' ')} (the machine is shared)`);
+}
+
+await main();
+

@@ -1,0 +1,207 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeAudio } from '../test/audio.js';
+import { startTestServer, type TestServer, type TestUser } from '../test/harness.js';
+
+let t: TestServer;
+let alice: TestUser;
+let admin: TestUser;
+let as: Record<string, string>;
+let asAdmin: Record<string, string>;
+
+const get = async (url: string, headers = as) => {
+  const res = await t.app.inject({ url, headers });
+  return { status: res.statusCode, body: res.json() };
+};
+
+beforeAll(async () => {
+  t = await startTestServer();
+  const m = t.config.musicDir;
+  await Promise.all([
+    makeAudio(join(m, 'Beyonce/I Am/01.mp3'), { frequency: 200, tags: { title: 'Halo', artist: 'Beyoncé', album: 'I Am... Sasha Fierce', date: '2008', genre: 'Pop', track: '1', disc: '1' } }),
+    makeAudio(join(m, 'Beyonce/I Am/02.mp3'), { frequency: 210, tags: { title: 'Disappear', artist: 'Beyoncé', album: 'I Am... Sasha Fierce', date: '2008', genre: 'Pop', track: '2', disc: '1' } }),
+    makeAudio(join(m, 'Beyonce/I Am/03.mp3'), { frequency: 220, tags: { title: 'Ave Maria', artist: 'Beyoncé', album: 'I Am... Sasha Fierce', date: '2008', genre: 'Pop', track: '1', disc: '2', lyrics: 'Ave Maria lyrics' } }),
+    makeAudio(join(m, 'Live/Halo Live/01.mp3'), { frequency: 230, tags: { title: 'Intro', artist: 'Somebody', album: 'Halo Live', date: '1999', genre: 'Rock' } }),
+    makeAudio(join(m, 'ACDC/Back in Black/01.mp3'), { frequency: 240, tags: { title: 'Hells Bells', artist: 'AC/DC', album: 'Back in Black', date: '1980', genre: 'Rock' } }),
+    makeAudio(join(m, 'Quotes/q.mp3'), { frequency: 250, tags: { title: 'Say "NEAR" -me OR *you*', artist: 'Tricky', album: 'Syntax' } }),
+  ]);
+  writeFileSync(join(m, 'Quotes/broken.mp3'), 'not audio');
+  await new Promise((r) => setTimeout(r, 2100)); // let the files settle (the scanner skips files still being written)
+  alice = await t.createUser({ username: 'alice' });
+  admin = await t.createUser({ username: 'root', role: 'admin' });
+  as = await t.authHeaders(alice);
+  asAdmin = await t.authHeaders(admin);
+  await t.earshot.library.service.runScan({ trigger: 'test' });
+}, 120_000);
+
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('catalog API', () => {
+  it('requires a signed-in user', async () => {
+    for (const url of ['/api/v1/artists', '/api/v1/albums', '/api/v1/tracks', '/api/v1/genres', '/api/v1/search/local?q=halo']) {
+      expect((await t.app.inject({ url })).statusCode).toBe(401);
+    }
+  });
+
+  it('lists artists by name, album count and recency, with liked flags', async () => {
+    const { body } = await get('/api/v1/artists?sort=name');
+    expect(body.items.map((a: { name: string }) => a.name)).toEqual(['AC/DC', 'Beyoncé', 'Somebody', 'Tricky']);
+    const beyonce = body.items[1];
+    expect(beyonce).toMatchObject({ albumCount: 1, trackCount: 3, liked: false });
+    await t.earshot.database.db
+      .insertInto('user_activity')
+      .values({ user_id: alice.id, item_type: 'artist', item_id: beyonce.id, is_liked: 1, liked_at: Date.now() })
+      .execute();
+    const again = await get('/api/v1/artists?sort=albumCount&limit=2');
+    expect(again.body).toMatchObject({ total: 4, limit: 2, offset: 0 });
+    const liked = (await get('/api/v1/artists')).body.items.find((a: { id: string }) => a.id === beyonce.id);
+    expect(liked.liked).toBe(true);
+    // Likes are per user.
+    const other = (await get('/api/v1/artists', asAdmin)).body.items.find((a: { id: string }) => a.id === beyonce.id);
+    expect(other.liked).toBe(false);
+    const detail = await get(`/api/v1/artists/${beyonce.id}`);
+    expect(detail.body.albums.map((a: { name: string }) => a.name)).toEqual(['I Am... Sasha Fierce']);
+  });
+
+  it('lists albums with sorts and filters; album detail orders tracks by disc then track', async () => {
+    const byYear = await get('/api/v1/albums?sort=year');
+    expect(byYear.body.items.map((a: { year: number | null }) => a.year)).toEqual([1980, 1999, 2008, null]);
+    const byArtist = await get('/api/v1/albums?sort=artist');
+    expect(byArtist.body.items[0].artist).toBe('AC/DC');
+    const rock = await get('/api/v1/albums?genre=rock&sort=name');
+    expect(rock.body.items.map((a: { name: string }) => a.name)).toEqual(['Back in Black', 'Halo Live']);
+    const random = await get('/api/v1/albums?sort=random&limit=10');
+    expect(random.body.total).toBe(4);
+    const sasha = byYear.body.items[2];
+    expect(sasha).toMatchObject({ discCount: 2, trackCount: 3 });
+    const detail = await get(`/api/v1/albums/${sasha.id}`);
+    expect(detail.body.tracks.map((x: { title: string }) => x.title)).toEqual(['Halo', 'Disappear', 'Ave Maria']);
+    const byArtistId = await get(`/api/v1/albums?artistId=${sasha.artistId}`);
+    expect(byArtistId.body.items.map((a: { id: string }) => a.id)).toEqual([sasha.id]);
+  });
+
+  it('lists tracks with sorts and filters; track detail has all tags and the path for admins only', async () => {
+    const all = await get('/api/v1/tracks?sort=title');
+    expect(all.body.total).toBe(6);
+    expect(all.body.items[0].title).toBe('Ave Maria');
+    const genres = await get('/api/v1/genres');
+    const rock = genres.body.items.find((g: { name: string }) => g.name === 'Rock');
+    expect(rock).toMatchObject({ trackCount: 2, albumCount: 2 });
+    const rockTracks = await get(`/api/v1/tracks?genreId=${rock.id}&sort=recent`);
+    expect(rockTracks.body.items.map((x: { title: string }) => x.title).sort()).toEqual(['Hells Bells', 'Intro']);
+    const ave = all.body.items[0];
+    const detail = await get(`/api/v1/tracks/${ave.id}`);
+    expect(detail.body).toMatchObject({ title: 'Ave Maria', discNumber: 2, lyrics: 'Ave Maria lyrics', genres: [{ name: 'Pop' }], artists: [{ name: 'Beyoncé' }] });
+    expect(detail.body.path).toBeUndefined();
+    const asAdminDetail = await get(`/api/v1/tracks/${ave.id}`, asAdmin);
+    expect(asAdminDetail.body.path).toBe('Beyonce/I Am/03.mp3');
+  });
+
+  it('rejects sort keys outside the allow-list and odd ids, never a 500 (SECURITY.md 1, 3)', async () => {
+    for (const url of [
+      '/api/v1/tracks?sort=title;DROP%20TABLE%20tracks',
+      '/api/v1/tracks?sort=password',
+      "/api/v1/albums?sort=name'%20OR%201=1--",
+      '/api/v1/artists?sort=id',
+      '/api/v1/tracks?limit=100000',
+      '/api/v1/albums?artistId=..%2F..%2Fetc%2Fpasswd',
+    ]) {
+      expect((await get(url)).status, url).toBe(400);
+    }
+    for (const url of ['/api/v1/tracks/..%2F..%2Fetc%2Fpasswd', '/api/v1/albums/%2e%2e%2f', '/api/v1/artists/..%5c', '/api/v1/tracks/%00']) {
+      expect([400, 404]).toContain((await get(url)).status);
+    }
+    expect((await get('/api/v1/tracks/doesNotExist')).status).toBe(404);
+    // Unknown parameters are ignored, not an error.
+    expect((await get('/api/v1/tracks?sort=title&password=x&isAdmin=1')).status).toBe(200);
+    expect((await t.earshot.database.db.selectFrom('tracks').select('id').execute()).length).toBe(6);
+  });
+});
+
+describe('local search', () => {
+  const search = async (q: string) => get(`/api/v1/search/local?q=${encodeURIComponent(q)}`);
+
+  it('folds diacritics, matches prefixes and returns typed sections', async () => {
+    const plain = await search('beyonce');
+    expect(plain.body.artists.map((a: { name: string }) => a.name)).toEqual(['Beyoncé']);
+    expect(plain.body.tracks).toHaveLength(3);
+    const prefix = await search('sash fie');
+    expect(prefix.body.albums.map((a: { name: string }) => a.name)).toEqual(['I Am... Sasha Fierce']);
+    const genre = await search('roc');
+    expect(genre.body.genres.map((g: { name: string }) => g.name)).toEqual(['Rock']);
+    expect(genre.body.genres[0].trackCount).toBe(2);
+    const accented = await search('BEYONCÉ halo');
+    expect(accented.body.tracks.map((x: { title: string }) => x.title)).toEqual(['Halo']);
+  });
+
+  it('ranks a title match above an album match (bm25)', async () => {
+    const res = await search('halo');
+    expect(res.body.tracks.map((x: { title: string }) => x.title)).toEqual(['Halo', 'Intro']);
+    expect(res.body.tracks[0]).toMatchObject({ artist: 'Beyoncé', liked: false, source: 'local' });
+  });
+
+  it('treats FTS syntax and SQL injection as literal text, never a 500 (SECURITY.md 3)', async () => {
+    for (const q of ['"', '*', 'NEAR', 'NEAR(a b)', '-', '- halo', 'title:halo', "' OR 1=1--", '"; DROP TABLE tracks; --', 'halo OR x', '^', '()', '\u0000', 'AND', 'a'.repeat(400)]) {
+      const res = await search(q);
+      expect(res.status, q).toBe(200);
+      expect(res.body).toHaveProperty('tracks');
+    }
+    const near = await search('NEAR');
+    expect(near.body.tracks.map((x: { title: string }) => x.title)).toEqual(['Say "NEAR" -me OR *you*']);
+    const quoted = await search('"near" -me');
+    expect(quoted.body.tracks).toHaveLength(1);
+    expect((await search("' OR 1=1--")).body.tracks).toEqual([]);
+    expect((await search('')).body).toEqual({ tracks: [], albums: [], artists: [], genres: [] });
+    expect((await t.earshot.database.db.selectFrom('tracks').select('id').execute()).length).toBe(6);
+  });
+
+  it('is a service the federated search can call', async () => {
+    const result = await t.earshot.library.search.search('hells', alice.id, { tracks: 5, albums: 0, artists: 0, genres: 0 });
+    expect(result.tracks.map((x) => x.title)).toEqual(['Hells Bells']);
+    expect(result.albums).toEqual([]);
+  });
+});
+
+describe('scan control (admin)', () => {
+  it('is admin-only', async () => {
+    expect((await get('/api/v1/scan')).status).toBe(403);
+    expect((await t.app.inject({ method: 'POST', url: '/api/v1/scan', headers: as, payload: {} })).statusCode).toBe(403);
+    expect((await get('/api/v1/scan/errors')).status).toBe(403);
+    expect((await t.app.inject({ url: '/api/v1/scan' })).statusCode).toBe(401);
+  });
+
+  it('shows status, the last run and unreadable files with reasons', async () => {
+    const status = await get('/api/v1/scan', asAdmin);
+    expect(status.body).toMatchObject({ running: false, progress: null, lastRun: { state: 'done', added: 6, unreadable: 1 } });
+    expect(Object.keys(status.body.lastRun.phaseMs)).toEqual(expect.arrayContaining(['walk', 'diff', 'read', 'prune', 'group']));
+    const errors = await get('/api/v1/scan/errors', asAdmin);
+    expect(errors.body).toMatchObject({ total: 1, items: [{ path: 'Quotes/broken.mp3' }] });
+    expect(errors.body.items[0].reason).toMatch(/no audio|unreadable/);
+  });
+
+  it('starts a scan (409 while one runs) and streams progress as server-sent events', async () => {
+    const base = await t.listen();
+    const events = await fetch(`${base}/api/v1/scan/events`, { headers: asAdmin });
+    expect(events.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = events.body!.getReader();
+    const started = await t.app.inject({ method: 'POST', url: '/api/v1/scan', headers: asAdmin, payload: { full: true, kind: 'evil', isAdmin: true } });
+    expect(started.statusCode).toBe(202);
+    expect(started.json()).toMatchObject({ kind: 'full', trigger: 'api' });
+    const again = await t.app.inject({ method: 'POST', url: '/api/v1/scan', headers: asAdmin, payload: {} });
+    expect(again.statusCode).toBe(409);
+    let text = '';
+    const decoder = new TextDecoder();
+    while (!text.includes('event: done')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value);
+    }
+    await reader.cancel();
+    expect(text).toMatch(/^event: status\n/);
+    const done = JSON.parse(/event: done\ndata: (.*)\n/.exec(text)![1]);
+    expect(done).toMatchObject({ state: 'done', kind: 'full', updated: 6, added: 0 });
+  });
+});

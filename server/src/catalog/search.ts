@@ -1,0 +1,93 @@
+/**
+ * Local search over the FTS5 index (SQLite `unicode61 remove_diacritics 2`, prefix indexes,
+ * bm25 ranking) in typed sections. Used by `/api/v1/search/local` and by the federated search.
+ *
+ * User text never reaches FTS syntax (SECURITY.md 3): it is cut into letter/digit words, and each
+ * word becomes a quoted prefix term (`"beyon"*`), so `"`, `*`, `NEAR`, `-`, `OR` and SQL fragments
+ * are searched as plain words. Queries are prepared statements with bound parameters.
+ */
+import type SQLite from 'better-sqlite3';
+import type { Selectable } from 'kysely';
+import type { AlbumsTable, ArtistsTable, TracksTable } from '../db/schema.js';
+import { likedIds } from '../listening/liked-flags.js';
+import type { Db } from '../db/database.js';
+import { type AlbumDto, type ArtistDto, type TrackDto, toAlbumDto, toArtistDto, toTrackDto } from './dto.js';
+
+export interface GenreDto {
+  id: string;
+  name: string;
+  trackCount: number;
+  albumCount: number;
+}
+
+export interface SearchSections {
+  tracks: TrackDto[];
+  albums: AlbumDto[];
+  artists: ArtistDto[];
+  genres: GenreDto[];
+}
+
+export interface SearchLimits {
+  tracks?: number;
+  albums?: number;
+  artists?: number;
+  genres?: number;
+}
+
+const MAX_TERMS = 8;
+
+/** `"Beyoncé – Halo*"` → `"Beyoncé"* "Halo"*` (every word a quoted prefix); null when no words. */
+export function toFtsQuery(q: string): string | null {
+  const words = q.normalize('NFKC').match(/[\p{L}\p{N}]+/gu);
+  if (!words) return null;
+  return words
+    .slice(0, MAX_TERMS)
+    .map((w) => `"${w.slice(0, 64)}"*`)
+    .join(' ');
+}
+
+export class CatalogSearch {
+  private readonly stmt;
+
+  constructor(
+    private readonly deps: { db: Db; sqlite: SQLite.Database },
+  ) {
+    const s = (q: string) => deps.sqlite.prepare(q);
+    // Title matches weigh most, then artist, album, genre (bm25: lower is better).
+    this.stmt = {
+      tracks: s(`select t.* from tracks_fts f join search_keys k on k.rowid = f.rowid join tracks t on t.id = k.item_id
+                 where tracks_fts match ? order by bm25(tracks_fts, 10.0, 5.0, 3.0, 1.0) limit ?`),
+      albums: s(`select a.* from albums_fts f join search_keys k on k.rowid = f.rowid join albums a on a.id = k.item_id
+                 where albums_fts match ? order by bm25(albums_fts, 10.0, 4.0, 1.0) limit ?`),
+      artists: s(`select a.* from artists_fts f join search_keys k on k.rowid = f.rowid join artists a on a.id = k.item_id
+                  where artists_fts match ? order by bm25(artists_fts), a.track_count desc limit ?`),
+      genres: s(`select g.id, g.name,
+                   (select count(*) from track_genres tg where tg.genre_id = g.id) trackCount,
+                   (select count(distinct t.album_id) from track_genres tg join tracks t on t.id = tg.track_id where tg.genre_id = g.id) albumCount
+                 from genres_fts f join search_keys k on k.rowid = f.rowid join genres g on g.id = k.item_id
+                 where genres_fts match ? order by bm25(genres_fts) limit ?`),
+    };
+  }
+
+  async search(q: string, userId: string | null, limits: SearchLimits = {}): Promise<SearchSections> {
+    const match = toFtsQuery(q);
+    if (!match) return { tracks: [], albums: [], artists: [], genres: [] };
+    const n = (v: number | undefined, d: number) => Math.max(0, Math.min(v ?? d, 200));
+    const run = <T>(stmt: SQLite.Statement, limit: number): T[] => (limit === 0 ? [] : (stmt.all(match, limit) as T[]));
+    const tracks = run<Selectable<TracksTable>>(this.stmt.tracks, n(limits.tracks, 20));
+    const albums = run<Selectable<AlbumsTable>>(this.stmt.albums, n(limits.albums, 10));
+    const artists = run<Selectable<ArtistsTable>>(this.stmt.artists, n(limits.artists, 10));
+    const genres = run<GenreDto>(this.stmt.genres, n(limits.genres, 5));
+    const [likedTracks, likedAlbums, likedArtists] = await Promise.all([
+      likedIds(this.deps.db, userId, 'track', tracks.map((t) => t.id)),
+      likedIds(this.deps.db, userId, 'album', albums.map((a) => a.id)),
+      likedIds(this.deps.db, userId, 'artist', artists.map((a) => a.id)),
+    ]);
+    return {
+      tracks: tracks.map((t) => toTrackDto(t, likedTracks.has(t.id))),
+      albums: albums.map((a) => toAlbumDto(a, likedAlbums.has(a.id))),
+      artists: artists.map((a) => toArtistDto(a, likedArtists.has(a.id))),
+      genres,
+    };
+  }
+}

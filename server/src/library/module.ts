@@ -1,0 +1,74 @@
+/**
+ * Builds the library + catalog areas from the composition root: scanner, library service
+ * (watcher, schedule), catalog browsing and search, their routes and shutdown hooks.
+ */
+import type { Config } from '../config/schema.js';
+import type { OpenedDatabase } from '../db/database.js';
+import type { App } from '../http/app.js';
+import { catalogRoutes } from '../catalog/catalog.routes.js';
+import { CatalogService } from '../catalog/catalog.service.js';
+import { CatalogSearch } from '../catalog/search.js';
+import type { EventBus } from '../shared/events.js';
+import type { DataPaths } from '../shared/fs-paths.js';
+import type { Lifecycle } from '../shared/lifecycle.js';
+import type { Logger } from '../shared/logger.js';
+import type { Clock } from '../shared/time.js';
+import { LibraryService } from './library.service.js';
+import { scanRoutes } from './scan.routes.js';
+import { LibraryScanner } from './scanner.js';
+
+export interface LibraryDeps {
+  app: App;
+  config: Config;
+  database: OpenedDatabase;
+  paths: DataPaths;
+  clock: Clock;
+  logger: Logger;
+  events: EventBus;
+  lifecycle: Lifecycle;
+  background: boolean;
+}
+
+export interface Library {
+  service: LibraryService;
+  scanner: LibraryScanner;
+  catalog: CatalogService;
+  search: CatalogSearch;
+}
+
+/** Files younger than this are still being copied in; the scanner reads them on a later pass. */
+export const SETTLE_MS = 2000;
+
+export async function createLibrary(deps: LibraryDeps): Promise<Library> {
+  const { config, database, paths, clock, logger, events, lifecycle } = deps;
+  const scanner = new LibraryScanner({
+    database,
+    musicDir: paths.musicDir,
+    artworkDir: paths.artworkDir,
+    cacheDir: paths.cacheDir,
+    separators: config.artistSeparators,
+    workers: config.scanWorkers,
+    logger,
+    clock,
+    events,
+    settleMs: SETTLE_MS,
+  });
+  const service = new LibraryService({ db: database.db, scanner, logger, settleMs: SETTLE_MS });
+  const catalog = new CatalogService(database.db);
+  const search = new CatalogSearch({ db: database.db, sqlite: database.sqlite });
+  lifecycle.onStop('library', () => service.stopBackground());
+  await deps.app.register(catalogRoutes, { catalog, search });
+  await deps.app.register(scanRoutes, { library: service });
+  if (deps.background) {
+    deps.app.addHook('onReady', async () => {
+      await service.startBackground({
+        scanOnStart: config.scanOnStart,
+        watch: config.watch,
+        watchPolling: config.watchPolling,
+        fullScanIntervalMinutes: config.fullScanIntervalMinutes,
+        musicDir: paths.musicDir,
+      });
+    });
+  }
+  return { service, scanner, catalog, search };
+}

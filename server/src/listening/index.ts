@@ -1,0 +1,31 @@
+/** Registers the listening area (playlists, likes, plays, history, discovery); shares register separately. */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Db } from '../db/database.js';
+import type { EventBus } from '../shared/events.js';
+import type { Logger } from '../shared/logger.js';
+import type { Clock } from '../shared/time.js';
+import { activityRoutes } from './activity.routes.js';
+import { ActivityService } from './activity.service.js';
+import { playlistRoutes } from './playlists.routes.js';
+import { PlaylistsService } from './playlists.service.js';
+
+export interface ListeningOptions {
+  db: Db;
+  clock: Clock;
+  events: EventBus;
+  logger: Logger;
+  musicDir: string;
+  publicUrl?: string;
+}
+
+export const listeningRoutes: FastifyPluginAsync<ListeningOptions> = async (app, options) => {
+  await app.register(playlistRoutes, { playlists: new PlaylistsService(options) });
+  const activity = new ActivityService(options.db, options.clock);
+  const unsubscribe = options.events.on('library.tracksRemoved', ({ trackIds }) => {
+    activity
+      .forgetTracks(trackIds)
+      .catch((err) => options.logger.error({ err, area: 'listening' }, 'could not drop activity of removed tracks'));
+  });
+  app.addHook('onClose', async () => unsubscribe());
+  await app.register(activityRoutes, { activity });
+};

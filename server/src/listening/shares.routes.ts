@@ -1,0 +1,222 @@
+/**
+ * Share links. Owner API under `/api/v1/shares`; the public side under `/share/{token}` (page,
+ * JSON data, per-track streams with Range, cover) needs no account and dies with the share.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { requireUser } from '../accounts/auth-context.js';
+import { ID_PATTERN } from '../shared/ids.js';
+import type { ArtworkService } from '../streaming/artwork.service.js';
+import { imageFormatFor, ImageResponse, SizeQuery, sendImage } from '../streaming/artwork.routes.js';
+import { isLanAddress } from '../streaming/network.js';
+import { DEFAULT_PREFERENCES } from '../streaming/preferences.service.js';
+import { respondWithStream, type StreamResponderDeps } from '../streaming/stream-responder.js';
+import { MediaResponse, StreamQuerySchema } from '../streaming/stream.schemas.js';
+import { parseStreamQuery } from '../streaming/transcode-profiles.js';
+import { renderSharePage } from './shares.page.js';
+import { MAX_SHARE_DAYS, SHARE_TOKEN_PATTERN, type SharesService } from './shares.service.js';
+
+const Kind = Type.Union([Type.Literal('track'), Type.Literal('album'), Type.Literal('playlist')]);
+
+const ShareSchema = Type.Object({
+  id: Type.String(),
+  kind: Kind,
+  itemId: Type.String(),
+  title: Type.String(),
+  token: Type.String(),
+  url: Type.String({ description: 'The public link (absolute when EARSHOT_PUBLIC_URL is set).' }),
+  createdAt: Type.Integer(),
+  expiresAt: Type.Union([Type.Integer(), Type.Null()]),
+  expired: Type.Boolean(),
+  viewCount: Type.Integer(),
+});
+
+const CreateShareBody = Type.Object({
+  kind: Kind,
+  id: Type.String({ pattern: ID_PATTERN }),
+  expiresInDays: Type.Optional(
+    // One type list (not anyOf): AJV's coercion then leaves null and 0 as they are, instead of
+    // turning null into 0 or 0 into null. Bounds are checked by the service.
+    Type.Unsafe<number | null>({
+      type: ['integer', 'null'],
+      description: `Default 30; 1–${MAX_SHARE_DAYS}; null = never expires.`,
+    }),
+  ),
+});
+
+const SharedTrack = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  artist: Type.Union([Type.String(), Type.Null()]),
+  album: Type.Union([Type.String(), Type.Null()]),
+  duration: Type.Union([Type.Number(), Type.Null()]),
+  streamUrl: Type.String(),
+});
+
+const ShareData = Type.Object({
+  kind: Kind,
+  title: Type.String(),
+  subtitle: Type.Union([Type.String(), Type.Null()]),
+  coverUrl: Type.String(),
+  expiresAt: Type.Union([Type.Integer(), Type.Null()]),
+  tracks: Type.Array(SharedTrack),
+});
+
+const TokenParams = Type.Object({ token: Type.String({ pattern: SHARE_TOKEN_PATTERN }) });
+const TokenTrackParams = Type.Object({
+  token: Type.String({ pattern: SHARE_TOKEN_PATTERN }),
+  trackId: Type.String({ pattern: ID_PATTERN }),
+});
+
+export interface ShareRoutesOptions {
+  shares: SharesService;
+  artwork: ArtworkService;
+  stream: StreamResponderDeps;
+  publicUrl?: string;
+}
+
+export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async (app, o) => {
+  const origin = o.publicUrl?.replace(/\/$/, '') ?? '';
+
+  app.post(
+    '/api/v1/shares',
+    {
+      schema: {
+        tags: ['shares'],
+        summary: 'Share a track, album or playlist as a public link',
+        body: CreateShareBody,
+        response: { 201: ShareSchema },
+      },
+    },
+    async (request, reply) => {
+      const share = await o.shares.create(requireUser(request), request.body);
+      return reply.code(201).send(share);
+    },
+  );
+
+  app.get(
+    '/api/v1/shares',
+    {
+      schema: {
+        tags: ['shares'],
+        summary: 'My share links (revoked ones are gone; expired ones are flagged)',
+        response: { 200: Type.Object({ items: Type.Array(ShareSchema) }) },
+      },
+    },
+    async (request) => ({ items: await o.shares.list(requireUser(request)) }),
+  );
+
+  app.delete(
+    '/api/v1/shares/:id',
+    {
+      schema: {
+        tags: ['shares'],
+        summary: 'Revoke a share link (its page and streams stop working at once)',
+        params: Type.Object({ id: Type.String({ pattern: ID_PATTERN }) }),
+        response: { 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      await o.shares.revoke(requireUser(request), request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/share/:token',
+    {
+      schema: {
+        tags: ['shares'],
+        summary: 'Public share page (HTML)',
+        params: TokenParams,
+        response: { 200: Type.String({ description: 'text/html' }) },
+      },
+    },
+    async (request, reply) => {
+      const view = await o.shares.view(request.params.token, true);
+      const signedIn = request.user !== null && request.user.via !== 'stream-token';
+      reply.header('cache-control', 'private, no-store');
+      reply.header('referrer-policy', 'no-referrer');
+      return reply
+        .type('text/html; charset=utf-8')
+        .send(renderSharePage(view, { token: request.params.token, origin, signedIn }));
+    },
+  );
+
+  app.get(
+    '/share/:token/data',
+    {
+      schema: {
+        tags: ['shares'],
+        summary: 'Public share contents (JSON)',
+        params: TokenParams,
+        response: { 200: ShareData },
+      },
+    },
+    async (request, reply) => {
+      const base = `/share/${request.params.token}`;
+      const view = await o.shares.view(request.params.token, false);
+      reply.header('cache-control', 'private, no-store');
+      return {
+        kind: view.kind,
+        title: view.title,
+        subtitle: view.subtitle,
+        coverUrl: `${base}/cover`,
+        expiresAt: view.expiresAt,
+        tracks: view.tracks.map((t) => ({ ...t, streamUrl: `${base}/stream/${t.id}` })),
+      };
+    },
+  );
+
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/share/:token/stream/:trackId',
+    exposeHeadRoute: false,
+    schema: {
+      tags: ['shares'],
+      summary: 'Stream a track of a public share (Range; optional transcoding)',
+      params: TokenTrackParams,
+      querystring: StreamQuerySchema,
+      response: MediaResponse,
+    },
+    handler: async (request, reply) => {
+      const { token, trackId } = request.params;
+      const share = await o.shares.streamableTrack(token, trackId);
+      const query = { ...parseStreamQuery(request.query), estimateContentLength: request.query.estimateContentLength };
+      const track = await o.stream.service.findTrack(trackId);
+      // Anonymous listeners share one concurrency bucket per link, with the default quality.
+      const listener = {
+        key: `share:${share.id}`,
+        preferences: DEFAULT_PREFERENCES,
+        onLan: isLanAddress(request.clientIp),
+      };
+      return respondWithStream(o.stream, request, reply, track, query, listener, null);
+    },
+  });
+
+  app.get(
+    '/share/:token/cover',
+    {
+      schema: {
+        tags: ['shares'],
+        summary: 'Cover image of a public share',
+        params: TokenParams,
+        querystring: SizeQuery,
+        response: ImageResponse,
+      },
+    },
+    async (request, reply) => {
+      const view = await o.shares.view(request.params.token, false);
+      const format = imageFormatFor(request);
+      const size = request.query.size;
+      const image =
+        view.kind === 'album' && view.albumId
+          ? await o.artwork.albumCover(view.albumId, size, format)
+          : view.kind === 'track' && view.coverTrackId
+            ? await o.artwork.trackCover(view.coverTrackId, size, format)
+            : await o.artwork.placeholder(view.share.item_id, view.title, size, format);
+      // Short private caching: the image must stop being reachable soon after the link dies.
+      return sendImage(request, reply, image, 'private, max-age=300');
+    },
+  );
+};

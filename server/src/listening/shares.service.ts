@@ -1,0 +1,205 @@
+/**
+ * Share links: a signed-in user shares a track, album or playlist as `/share/{token}` for people
+ * without an account. Links expire (default 30 days) and can be revoked; an expired or revoked
+ * link kills its page, its data and its stream URLs alike (SECURITY.md 26). Another user's share is
+ * "not found" (SECURITY.md 12). The token is `<id>.<HMAC(server key, id)>`: nothing secret is
+ * stored, and the owner can copy the link again at any time.
+ */
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import type { AuthUser } from '../accounts/auth-context.js';
+import type { ShareKind } from '../db/tables/streaming.js';
+import { DomainError, Invalid, NotFound } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import type { Clock } from '../shared/time.js';
+import type { SharedTrackRow, ShareRow, SharesRepository } from './shares.repository.js';
+
+export const DEFAULT_SHARE_DAYS = 30;
+export const MAX_SHARE_DAYS = 3650;
+const DAY_MS = 86_400_000;
+export const SHARE_TOKEN_PATTERN = '^[A-Za-z0-9]{22}\\.[A-Za-z0-9_-]{32}$';
+
+/** The link existed but is no longer valid (expired or revoked). */
+export class ShareGone extends DomainError {
+  readonly status = 410;
+  readonly code = 'share_gone';
+}
+
+export interface ShareInfo {
+  id: string;
+  kind: ShareKind;
+  itemId: string;
+  title: string;
+  token: string;
+  url: string;
+  createdAt: number;
+  expiresAt: number | null;
+  expired: boolean;
+  viewCount: number;
+}
+
+export interface PublicShare {
+  share: ShareRow;
+  kind: ShareKind;
+  title: string;
+  /** Artist / owner line under the title. */
+  subtitle: string | null;
+  tracks: SharedTrackRow[];
+  /** Seed and label of the cover (album id + name for the placeholder). */
+  coverTrackId: string | null;
+  albumId: string | null;
+  expiresAt: number | null;
+}
+
+export class SharesService {
+  private readonly key: Buffer;
+
+  constructor(
+    private readonly repo: SharesRepository,
+    private readonly clock: Clock,
+    serverKey: Buffer,
+    private readonly publicUrl?: string,
+  ) {
+    this.key = Buffer.from(hkdfSync('sha256', serverKey, Buffer.alloc(0), 'earshot share-link v1', 32));
+  }
+
+  tokenFor(id: string): string {
+    return `${id}.${createHmac('sha256', this.key).update(id).digest('base64url').slice(0, 32)}`;
+  }
+
+  urlFor(token: string): string {
+    return `${this.publicUrl?.replace(/\/$/, '') ?? ''}/share/${token}`;
+  }
+
+  async create(user: AuthUser, input: { kind: ShareKind; id: string; expiresInDays?: number | null }): Promise<ShareInfo> {
+    const title = await this.visibleItemTitle(user, input.kind, input.id);
+    const days = input.expiresInDays === undefined ? DEFAULT_SHARE_DAYS : input.expiresInDays;
+    if (days !== null && (!Number.isInteger(days) || days < 1 || days > MAX_SHARE_DAYS)) {
+      throw new Invalid(`expiresInDays must be a whole number from 1 to ${MAX_SHARE_DAYS}, or null for no expiry.`, {
+        field: 'expiresInDays',
+      });
+    }
+    const now = this.clock.now();
+    const row: ShareRow = {
+      id: newId(),
+      owner_id: user.id,
+      kind: input.kind,
+      item_id: input.id,
+      created_at: now,
+      expires_at: days === null ? null : now + days * DAY_MS,
+      revoked_at: null,
+      view_count: 0,
+      last_viewed_at: null,
+    };
+    await this.repo.insert(row);
+    return this.info(row, title);
+  }
+
+  async list(user: AuthUser): Promise<ShareInfo[]> {
+    const rows = await this.repo.listByOwner(user.id);
+    const out: ShareInfo[] = [];
+    for (const row of rows) out.push(this.info(row, (await this.itemTitle(row.kind, row.item_id)) ?? '(deleted)'));
+    return out;
+  }
+
+  async revoke(user: AuthUser, id: string): Promise<void> {
+    if (!(await this.repo.revoke(id, user.id, this.clock.now()))) throw new NotFound('share', id);
+  }
+
+  /** The live share behind a public token: 404 unknown or forged, 410 expired/revoked/item gone. */
+  async resolve(token: string): Promise<ShareRow> {
+    const dot = token.indexOf('.');
+    const id = token.slice(0, dot);
+    const expected = Buffer.from(this.tokenFor(id));
+    const given = Buffer.from(token);
+    if (dot <= 0 || expected.length !== given.length || !timingSafeEqual(expected, given)) throw new NotFound('share');
+    const row = await this.repo.findById(id);
+    if (!row) throw new NotFound('share');
+    if (row.revoked_at !== null) throw new ShareGone('This share link was revoked by its owner.');
+    if (row.expires_at !== null && row.expires_at <= this.clock.now()) throw new ShareGone('This share link has expired.');
+    return row;
+  }
+
+  /** Everything the public page shows. `countView` is true for page loads (not data/stream calls). */
+  async view(token: string, countView: boolean): Promise<PublicShare> {
+    const share = await this.resolve(token);
+    const gone = () => new ShareGone('The shared item no longer exists.');
+    let title: string;
+    let subtitle: string | null = null;
+    let tracks: SharedTrackRow[];
+    let albumId: string | null = null;
+    if (share.kind === 'track') {
+      const t = await this.repo.findTrack(share.item_id);
+      if (!t) throw gone();
+      title = t.title;
+      subtitle = [t.artist, t.album].filter(Boolean).join(' — ') || null;
+      tracks = [t];
+      albumId = t.album_id;
+    } else if (share.kind === 'album') {
+      const a = await this.repo.findAlbum(share.item_id);
+      if (!a) throw gone();
+      title = a.name;
+      subtitle = [a.album_artist, a.year].filter(Boolean).join(' · ') || null;
+      tracks = await this.repo.albumTracks(a.id);
+      albumId = a.id;
+    } else {
+      const p = await this.repo.findPlaylist(share.item_id);
+      if (!p) throw gone();
+      title = p.name;
+      const owner = await this.repo.ownerName(p.owner_id);
+      subtitle = owner ? `Playlist by ${owner.display_name ?? owner.username}` : 'Playlist';
+      tracks = await this.repo.playlistTracks(p.id);
+    }
+    if (countView) await this.repo.countView(share.id, this.clock.now());
+    return {
+      share,
+      kind: share.kind,
+      title,
+      subtitle,
+      tracks,
+      coverTrackId: tracks[0]?.id ?? null,
+      albumId,
+      expiresAt: share.expires_at,
+    };
+  }
+
+  /** The share exists, is live, and exposes this track (else 404/410). */
+  async streamableTrack(token: string, trackId: string): Promise<ShareRow> {
+    const share = await this.resolve(token);
+    if (!(await this.repo.containsTrack(share.kind, share.item_id, trackId))) throw new NotFound('track', trackId);
+    return share;
+  }
+
+  private info(row: ShareRow, title: string): ShareInfo {
+    const token = this.tokenFor(row.id);
+    return {
+      id: row.id,
+      kind: row.kind,
+      itemId: row.item_id,
+      title,
+      token,
+      url: this.urlFor(token),
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+      expired: row.expires_at !== null && row.expires_at <= this.clock.now(),
+      viewCount: row.view_count,
+    };
+  }
+
+  private async itemTitle(kind: ShareKind, id: string): Promise<string | null> {
+    if (kind === 'track') return (await this.repo.findTrack(id))?.title ?? null;
+    if (kind === 'album') return (await this.repo.findAlbum(id))?.name ?? null;
+    return (await this.repo.findPlaylist(id))?.name ?? null;
+  }
+
+  /** Title of an item the user may share; NotFound when it is missing or someone else's private playlist. */
+  private async visibleItemTitle(user: AuthUser, kind: ShareKind, id: string): Promise<string> {
+    if (kind === 'playlist') {
+      const p = await this.repo.findPlaylist(id);
+      if (!p || (p.owner_id !== user.id && p.is_public !== 1)) throw new NotFound('playlist', id);
+      return p.name;
+    }
+    const title = await this.itemTitle(kind, id);
+    if (title === null) throw new NotFound(kind, id);
+    return title;
+  }
+}

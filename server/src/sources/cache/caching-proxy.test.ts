@@ -1,0 +1,218 @@
+/**
+ * The transparent caching proxy end to end: real yt-dlp (generic extractor) against a loopback
+ * origin serving generated audio, the real Fastify app on a real port, a real SQLite file.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeAudio } from '../../test/audio.js';
+import { startTestServer, type TestServer, type TestUser } from '../../test/harness.js';
+import { type Origin, startOrigin } from '../test-support/origin.js';
+
+let t: TestServer;
+let origin: Origin;
+let base: string;
+let admin: TestUser;
+let headers: Record<string, string>;
+let song: Buffer;
+let songPath: string;
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
+
+async function addUrl(url: string): Promise<{ id: string; cached: boolean; source: string; title: string }> {
+  const res = await t.app.inject({ method: 'POST', url: '/api/v1/remote/tracks', headers, payload: { url } });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json();
+}
+
+function cachedEvent(trackId: string): Promise<void> {
+  return new Promise((resolve) => {
+    const off = t.earshot.events.on('sources.cached', (e) => {
+      if (e.trackId === trackId) {
+        off();
+        resolve();
+      }
+    });
+  });
+}
+
+async function row(id: string) {
+  return t.earshot.database.db.selectFrom('tracks').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+beforeAll(async () => {
+  process.env.EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES = '1';
+  origin = await startOrigin();
+  t = await startTestServer();
+  delete process.env.EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES;
+  base = await t.listen();
+  admin = await t.createUser({ username: 'admin', role: 'admin' });
+  headers = await t.authHeaders(admin);
+  songPath = await makeAudio(join(t.dir, 'fixtures', 'song.mp3'), {
+    seconds: 4,
+    tags: { title: 'Real Title', artist: 'Real Artist', album: 'Real Album' },
+  });
+  song = readFileSync(songPath);
+});
+
+afterAll(async () => {
+  await t?.close();
+  await origin?.close();
+});
+
+describe('caching proxy', () => {
+  it('streams the first play while caching it, then serves the cached file with Range', async () => {
+    const track = await addUrl(origin.set('/first.mp3', { kind: 'file', path: songPath }));
+    expect(track).toMatchObject({ source: 'url', cached: false });
+
+    const cached = cachedEvent(track.id);
+    const first = await fetch(`${base}/stream/${track.id}`, { headers });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-earshot-cache')).toBe('miss');
+    expect(first.headers.get('content-type')).toBe('audio/mpeg');
+    expect(Buffer.from(await first.arrayBuffer()).equals(song)).toBe(true);
+    await cached;
+
+    const r = await row(track.id);
+    expect(r.is_cached).toBe(1);
+    expect(r.local_path).toMatch(/^url\/Unknown Artist\/Unknown Album\/first \[[0-9a-f]{16}\]\.mp3$/);
+    // Real tags and duration from the file now describe the track.
+    expect(r.title).toBe('Real Title');
+    expect(r.album).toBe('Real Album');
+    expect(r.duration).toBeGreaterThan(3.5);
+    expect(r.size).toBe(song.length);
+    const file = join(t.config.cacheDir, r.local_path!);
+    expect(readFileSync(file).equals(song)).toBe(true);
+    expect(filesUnder(join(t.config.cacheDir, 'url')).filter((f) => f.endsWith('.part'))).toEqual([]);
+
+    const downloadsBefore = t.earshot.sources.runner.started.audio;
+    const second = await fetch(`${base}/stream/${track.id}`, { headers: { ...headers, range: 'bytes=100-1099' } });
+    expect(second.status).toBe(206);
+    expect(second.headers.get('content-range')).toBe(`bytes 100-1099/${song.length}`);
+    expect(Buffer.from(await second.arrayBuffer()).equals(song.subarray(100, 1100))).toBe(true);
+    expect(t.earshot.sources.runner.started.audio).toBe(downloadsBefore);
+
+    // Search shows it as cached for everybody.
+    const bob = await t.createUser({ username: 'bob' });
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/remote/tracks',
+      headers: await t.authHeaders(admin),
+      payload: { url: origin.set('/first.mp3', { kind: 'file', path: songPath }) },
+    });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ id: track.id, cached: true });
+    const asBob = await fetch(`${base}/stream/${track.id}`, { headers: await t.authHeaders(bob) });
+    expect(asBob.status).toBe(200);
+    expect(Buffer.from(await asBob.arrayBuffer()).equals(song)).toBe(true);
+  });
+
+  it('two concurrent listeners share one download (one yt-dlp process)', async () => {
+    const track = await addUrl(origin.set('/shared.mp3', { kind: 'slow', path: songPath, chunk: 8192, everyMs: 15 }));
+    const before = t.earshot.sources.runner.started.audio;
+    const cached = cachedEvent(track.id);
+    const [a, b] = await Promise.all([
+      fetch(`${base}/stream/${track.id}`, { headers }),
+      fetch(`${base}/stream/${track.id}`, { headers }),
+    ]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const [ba, bb] = await Promise.all([a.arrayBuffer(), b.arrayBuffer()]);
+    expect(Buffer.from(ba).equals(song)).toBe(true);
+    expect(Buffer.from(bb).equals(song)).toBe(true);
+    await cached;
+    expect(t.earshot.sources.runner.started.audio - before).toBe(1);
+  });
+
+  it('a Range request during the download gets the bytes already on disk (206 …/*) ', async () => {
+    const track = await addUrl(origin.set('/ranged.mp3', { kind: 'slow', path: songPath, chunk: 4096, everyMs: 20 }));
+    const cached = cachedEvent(track.id);
+    const live = await fetch(`${base}/stream/${track.id}`, { headers });
+    const reader = live.body!.getReader();
+    let got = 0;
+    while (got < 20_000) got += (await reader.read()).value?.length ?? 0;
+    const part = await fetch(`${base}/stream/${track.id}`, { headers: { ...headers, range: 'bytes=1000-' } });
+    expect(part.status).toBe(206);
+    const range = part.headers.get('content-range')!;
+    expect(range).toMatch(/^bytes 1000-\d+\/\*$/);
+    const end = Number(/-(\d+)\//.exec(range)![1]);
+    expect(Buffer.from(await part.arrayBuffer()).equals(song.subarray(1000, end + 1))).toBe(true);
+    while (!(await reader.read()).done);
+    await cached;
+  });
+
+  it('the origin dropping mid-file leaves no file, is_cached=0 and a cut response', async () => {
+    const track = await addUrl(origin.set('/drop.mp3', { kind: 'file', path: songPath }));
+    origin.set('/drop.mp3', { kind: 'drop', path: songPath, afterBytes: 20_000 });
+    const res = await fetch(`${base}/stream/${track.id}`, { headers });
+    expect(res.status).toBe(200);
+    await expect(res.arrayBuffer()).rejects.toThrow();
+    // The failure is settled (part deleted) before the response is cut.
+    const r = await row(track.id);
+    expect(r.is_cached).toBe(0);
+    expect(r.local_path).toBeNull();
+    expect(filesUnder(join(t.config.cacheDir, 'url')).filter((f) => f.includes('drop'))).toEqual([]);
+  });
+
+  it('an origin failing before any byte answers 502 problem JSON with the reason', async () => {
+    const track = await addUrl(origin.set('/gone.mp3', { kind: 'file', path: songPath }));
+    origin.set('/gone.mp3', { kind: 'status', status: 500 });
+    const res = await fetch(`${base}/stream/${track.id}`, { headers });
+    expect(res.status).toBe(502);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    const body = (await res.json()) as { code: string; detail: string };
+    expect(body.code).toBe('bad_gateway');
+    expect(body.detail).toMatch(/HTTP Error 500/);
+    expect((await row(track.id)).is_cached).toBe(0);
+  });
+
+  it('a listener leaving stops its yt-dlp (after the grace period) and nothing is kept', async () => {
+    t.earshot.sources.hub.limits.idleGraceMs = 50;
+    const track = await addUrl(origin.set('/leave.mp3', { kind: 'slow', path: songPath, chunk: 2048, everyMs: 50 }));
+    const controller = new AbortController();
+    const res = await fetch(`${base}/stream/${track.id}`, { headers, signal: controller.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    const dl = t.earshot.sources.hub.current(track.id)!;
+    expect(dl).not.toBeNull();
+    controller.abort();
+    await expect(dl.finished).rejects.toThrow(/every listener left/);
+    expect(t.earshot.sources.runner.activeCount).toBe(0);
+    expect((await row(track.id)).is_cached).toBe(0);
+    expect(filesUnder(join(t.config.cacheDir, 'url')).filter((f) => f.includes('leave'))).toEqual([]);
+  });
+
+  it('DELETE /tracks/:id/cache removes the file and resets is_cached (admin or who added it)', async () => {
+    const track = await addUrl(origin.set('/del.mp3', { kind: 'file', path: songPath }));
+    const cached = cachedEvent(track.id);
+    await (await fetch(`${base}/stream/${track.id}`, { headers })).arrayBuffer();
+    await cached;
+    const file = join(t.config.cacheDir, (await row(track.id)).local_path!);
+    expect(existsSync(file)).toBe(true);
+
+    const carol = await t.createUser({ username: 'carol' });
+    const denied = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/tracks/${track.id}/cache`,
+      headers: await t.authHeaders(carol),
+    });
+    expect(denied.statusCode).toBe(403);
+    expect(existsSync(file)).toBe(true);
+
+    const res = await t.app.inject({ method: 'DELETE', url: `/api/v1/tracks/${track.id}/cache`, headers });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ id: track.id, cached: false });
+    expect(existsSync(file)).toBe(false);
+    expect((await row(track.id)).is_cached).toBe(0);
+
+    const summary = await t.app.inject({ url: '/api/v1/admin/cache', headers });
+    expect(summary.statusCode).toBe(200);
+    expect(summary.json().files).toBe(filesUnder(join(t.config.cacheDir, 'url')).length);
+    const forbidden = await t.app.inject({ url: '/api/v1/admin/cache', headers: await t.authHeaders(carol) });
+    expect(forbidden.statusCode).toBe(403);
+  });
+});

@@ -1,0 +1,175 @@
+/**
+ * Starts and shares downloads of remote tracks: at most one per track, whoever asks (a listener on
+ * `/stream`, a second listener, an offline-playlist job) joins the same {@link RemoteDownload}.
+ * The entry is registered synchronously before any await, so concurrent requests cannot race two
+ * yt-dlp processes into existence (SECURITY.md 27).
+ */
+import { Unavailable } from '../../shared/errors.js';
+import type { EventBus } from '../../shared/events.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Clock } from '../../shared/time.js';
+import type { AddressPolicy, LookupFn } from '../net/address-policy.js';
+import type { RemoteSource } from '../providers/provider.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { RemoteTracksRepository, TrackRow } from '../remote-tracks.repository.js';
+import { errorFromStderr, type YtDlpRunner } from '../ytdlp/runner.js';
+import { cacheLocation } from './cache-paths.js';
+import { readCachedFileFacts } from './file-facts.js';
+import { DownloadFailed, RemoteDownload } from './remote-download.js';
+import { fetchImage, storeArtwork } from './thumbnail.js';
+
+export interface DownloadHubOptions {
+  cacheDir: string;
+  runner: YtDlpRunner;
+  registry: ProviderRegistry;
+  repo: RemoteTracksRepository;
+  events: EventBus;
+  clock: Clock;
+  logger: Logger;
+  policy: AddressPolicy;
+  lookup?: LookupFn;
+  maxBytes: number;
+  timeoutMs: number;
+  idleGraceMs: number;
+  maxListenerDownloads: number;
+  maxDownloadsPerUser: number;
+}
+
+export class DownloadHub {
+  private readonly active = new Map<string, RemoteDownload>();
+  /** Downloads started by listeners: track id → user id (null for share links). */
+  private readonly starters = new Map<string, string | null>();
+  private stopped = false;
+
+  /** Live limits of downloads (shared by reference; tests shorten the grace period). */
+  readonly limits: { maxBytes: number; idleGraceMs: number };
+
+  constructor(private readonly o: DownloadHubOptions) {
+    this.limits = { maxBytes: o.maxBytes, idleGraceMs: o.idleGraceMs };
+  }
+
+  /** The in-flight download of a track, if any. */
+  current(trackId: string): RemoteDownload | null {
+    return this.active.get(trackId) ?? null;
+  }
+
+  get inFlight(): number {
+    return this.active.size;
+  }
+
+  /**
+   * Joins the track's download, starting it when none is running. New downloads started by
+   * listeners are capped server-wide and per user (no process storm from one client); jobs have
+   * their own bound (cacheJobsConcurrency).
+   */
+  join(track: TrackRow, by: { kind: 'listener' | 'job'; userId: string | null }): RemoteDownload {
+    const existing = this.active.get(track.id);
+    if (existing) return existing;
+    if (track.source_type === 'local' || !track.remote_id) throw new Error('not a remote track');
+    if (by.kind === 'listener') {
+      const mine = [...this.starters.values()].filter((u) => u === by.userId).length;
+      if (
+        this.starters.size >= this.o.maxListenerDownloads ||
+        (by.userId !== null && mine >= this.o.maxDownloadsPerUser)
+      ) {
+        throw new Unavailable('Too many remote tracks are being fetched right now; try again in a moment.', {
+          retryAfterSeconds: 5,
+        });
+      }
+    }
+    const source = track.source_type as RemoteSource;
+    const remoteId = track.remote_id;
+    const dl = new RemoteDownload(
+      track.id,
+      {
+        locate: (ext) =>
+          cacheLocation(
+            this.o.cacheDir,
+            { source, remoteId, artist: track.artist, album: track.album, title: track.title },
+            ext,
+          ),
+      },
+      this.limits,
+    );
+    this.active.set(track.id, dl);
+    if (by.kind === 'listener') this.starters.set(track.id, by.userId);
+    const forget = () => {
+      if (this.active.get(track.id) === dl) this.active.delete(track.id);
+      this.starters.delete(track.id);
+    };
+    dl.finished.then(forget, forget);
+    if (this.stopped) void dl.fail(new DownloadFailed('the server is shutting down', true));
+    else void this.run(dl, track, source, remoteId);
+    return dl;
+  }
+
+  private async run(dl: RemoteDownload, track: TrackRow, source: RemoteSource, remoteId: string): Promise<void> {
+    const log = this.o.logger.child({ area: 'sources', trackId: track.id, source });
+    const provider = this.o.registry.get(source);
+    if (!provider) {
+      await dl.fail(new DownloadFailed(`The ${source} source is disabled on this server.`, true));
+      return;
+    }
+    let proc: Awaited<ReturnType<YtDlpRunner['audio']>>;
+    try {
+      // For URL sources this re-checks every address now (DNS may have changed since the row was added).
+      const { target, pinned } = await provider.playTarget(remoteId);
+      if (dl.state !== 'running') return;
+      proc = await this.o.runner.audio(target, pinned);
+    } catch (err) {
+      await dl.fail(new DownloadFailed((err as Error).message, true));
+      return;
+    }
+    const { child, session, exited } = proc;
+    log.info({ pid: child.pid }, 'caching remote track');
+    dl.onCancel = () => child.kill('SIGKILL');
+    const timer = setTimeout(() => dl.cancel(new DownloadFailed('the download took too long', true)), this.o.timeoutMs);
+    timer.unref();
+    child.stdout.on('data', (chunk: Buffer) => {
+      child.stdout.pause();
+      dl.write(chunk).then(
+        () => child.stdout.resume(),
+        (err) => dl.cancel(new DownloadFailed(`could not write the cache file: ${(err as Error).message}`, true)),
+      );
+    });
+    // Wait for stdout to drain as well as for the exit: 'close' fires after both.
+    const { code, signal, stderr } = await exited;
+    clearTimeout(timer);
+    if (dl.state !== 'running') return;
+    if (code !== 0) {
+      const reason = session.refusal ? `refused: ${session.refusal}` : errorFromStderr(stderr);
+      log.warn({ code, signal, reason }, 'remote download failed');
+      await dl.fail(new DownloadFailed(reason));
+      return;
+    }
+    const stored = await dl.complete(async (location, ext) => {
+      const facts = await readCachedFileFacts(location.absolute, location.relative, ext);
+      await this.o.repo.markCached(track.id, facts, this.o.clock.now());
+      await this.storeThumbnail(track, log);
+      log.info({ path: location.relative, bytes: facts.size }, 'remote track cached');
+    });
+    if (stored) this.o.events.emit('sources.cached', { trackId: track.id });
+  }
+
+  private async storeThumbnail(track: TrackRow, log: Logger): Promise<void> {
+    if (!track.thumbnail_url || track.artwork_id) return;
+    try {
+      const bytes = await fetchImage(track.thumbnail_url, this.o.policy, { lookup: this.o.lookup });
+      const art = await storeArtwork(this.o.cacheDir, bytes);
+      const now = this.o.clock.now();
+      await this.o.repo.insertArtwork(art, now);
+      await this.o.repo.setArtwork(track.id, art.id, now);
+    } catch (err) {
+      // The audio is what matters; a missing thumbnail only means no cover.
+      log.info({ err: (err as Error).message }, 'thumbnail not stored');
+    }
+  }
+
+  /** Cancels every download (shutdown): parts are deleted, rows stay `is_cached=0`. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const all = [...this.active.values()];
+    for (const dl of all) dl.cancel(new DownloadFailed('the server is shutting down', true));
+    await Promise.all(all.map((dl) => dl.finished.catch(() => {})));
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * SECURITY.md 27 and "Reliability": `kill -9` of the real server binary in the middle of an
+ * offline-playlist download. After the restart no file exists under a final name until the resumed
+ * job has completed it, the row was never marked cached by the dead process, and the job finishes.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import SQLite from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../shared/ids.js';
+import { makeAudio } from '../test/audio.js';
+import { CLI_BIN } from '../test/build.js';
+import { startTestServer } from '../test/harness.js';
+import { type Origin, startOrigin } from './test-support/origin.js';
+
+let dir: string;
+let origin: Origin;
+const children: ChildProcess[] = [];
+
+function filesUnder(root: string): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
+
+/** Starts `earshot serve` as a child process; resolves with a function waiting for a log message. */
+function serve(): { child: ChildProcess; waitForLog: (pattern: RegExp) => Promise<Record<string, unknown>> } {
+  const child = spawn(process.execPath, [CLI_BIN, 'serve'], {
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      EARSHOT_DATA_DIR: dir,
+      EARSHOT_PORT: '0',
+      EARSHOT_LOG_FORMAT: 'json',
+      EARSHOT_LOG_LEVEL: 'info',
+      EARSHOT_SCAN_ON_START: 'false',
+      EARSHOT_WATCH: 'false',
+      EARSHOT_FULL_SCAN_INTERVAL_MINUTES: '0',
+      EARSHOT_SOURCES_YOUTUBE: 'false',
+      EARSHOT_SOURCES_SOUNDCLOUD: 'false',
+      EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const lines: Record<string, unknown>[] = [];
+  const waiters: { pattern: RegExp; resolve: (l: Record<string, unknown>) => void }[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      return;
+    }
+    lines.push(parsed);
+    for (const w of [...waiters]) {
+      if (w.pattern.test(String(parsed.msg))) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(parsed);
+      }
+    }
+  });
+  return {
+    child,
+    waitForLog: (pattern) => {
+      const seen = lines.find((l) => pattern.test(String(l.msg)));
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        waiters.push({ pattern, resolve });
+        child.once('exit', (code) => reject(new Error(`server exited (${code}) before logging ${pattern}`)));
+      });
+    },
+  };
+}
+
+function partAppears(root: string): Promise<string> {
+  return new Promise((resolve) => {
+    const existing = filesUnder(root).find((f) => f.endsWith('.part'));
+    if (existing) return resolve(existing);
+    const watcher = watch(root, { recursive: true }, () => {
+      const part = filesUnder(root).find((f) => f.endsWith('.part'));
+      if (part) {
+        watcher.close();
+        resolve(part);
+      }
+    });
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'earshot-crash-'));
+  origin = await startOrigin();
+});
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await origin?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('kill -9 during a remote download', () => {
+  it('leaves no file under a final name and the offline job resumes and completes after restart', async () => {
+    const songPath = await makeAudio(join(dir, 'fixtures', 'long.mp3'), { seconds: 6, tags: { title: 'Survivor' } });
+    const song = readFileSync(songPath);
+    const url = origin.set('/long.mp3', { kind: 'file', path: songPath });
+
+    // Prepare state with an in-process server: a user, the remote track, an offline playlist with a queued job.
+    process.env.EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES = '1';
+    const t = await startTestServer({ dir });
+    delete process.env.EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES;
+    const admin = await t.createUser({ username: 'admin', role: 'admin' });
+    const add = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/remote/tracks',
+      headers: await t.authHeaders(admin),
+      payload: { url },
+    });
+    expect(add.statusCode, add.body).toBe(201);
+    const trackId: string = add.json().id;
+    const playlistId = newId();
+    const now = Date.now();
+    await t.earshot.database.db
+      .insertInto('playlists')
+      .values({ id: playlistId, owner_id: admin.id, name: 'Offline', is_offline: 1, created_at: now, updated_at: now })
+      .execute();
+    await t.earshot.database.db
+      .insertInto('playlist_tracks')
+      .values({ id: newId(), playlist_id: playlistId, position: 0, track_id: trackId, title: 'long', added_at: now })
+      .execute();
+    t.earshot.events.emit('playlist.offlineChanged', { playlistId, ownerId: admin.id, isOffline: true });
+    await t.earshot.sources.offline.flush();
+    await t.close();
+
+    // The real server picks the job up; the origin dribbles so the download is still running when killed.
+    origin.set('/long.mp3', { kind: 'slow', path: songPath, chunk: 1024, everyMs: 100 });
+    const cacheUrlDir = join(dir, 'cache', 'url');
+    const first = serve();
+    await first.waitForLog(/caching remote track/);
+    const part = await partAppears(dir);
+    expect(part).toMatch(/\.mp3\.part$/);
+    first.child.kill('SIGKILL');
+    await new Promise((resolve) => first.child.once('exit', resolve));
+
+    // Dead mid-download: only the part exists; nothing under a final name; the row is not cached.
+    const afterKill = filesUnder(cacheUrlDir);
+    expect(afterKill.filter((f) => !f.endsWith('.part'))).toEqual([]);
+    const db = new SQLite(join(dir, 'db', 'earshot.db'), { readonly: true });
+    expect(db.prepare('select is_cached, local_path from tracks where id = ?').get(trackId)).toEqual({
+      is_cached: 0,
+      local_path: null,
+    });
+    expect(db.prepare('select state from jobs where dedupe_key = ?').get(trackId)).toEqual({ state: 'running' });
+    db.close();
+
+    // Restart: leftovers are removed at start-up, the interrupted job is queued again and completes.
+    origin.set('/long.mp3', { kind: 'file', path: songPath });
+    const second = serve();
+    const cleaned = await second.waitForLog(/cleaned up after an interrupted download/);
+    expect(cleaned.partsRemoved).toBe(1);
+    await second.waitForLog(/resuming jobs interrupted by a restart/);
+    await second.waitForLog(/remote track cached/);
+    second.child.kill('SIGTERM');
+    await new Promise((resolve) => second.child.once('exit', resolve));
+
+    const files = filesUnder(cacheUrlDir);
+    expect(files.filter((f) => f.endsWith('.part'))).toEqual([]);
+    expect(files).toHaveLength(1);
+    expect(readFileSync(files[0]).equals(song)).toBe(true);
+    const check = new SQLite(join(dir, 'db', 'earshot.db'), { readonly: true });
+    expect(check.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(check.prepare('select is_cached from tracks where id = ?').get(trackId)).toEqual({ is_cached: 1 });
+    expect(check.prepare('select state, attempts from jobs where dedupe_key = ?').get(trackId)).toEqual({
+      state: 'done',
+      attempts: 2,
+    });
+    check.close();
+  }, 90_000);
+});

@@ -1,0 +1,164 @@
+/**
+ * Runs persistent jobs of given types with bounded concurrency. Work survives restarts: jobs live in
+ * SQLite; on start, jobs left `running` by a crash are queued again. A failed attempt is retried
+ * with exponential backoff (base × 2^(attempt-1), capped) until `max_attempts`, then marked failed.
+ * Started by main.ts only when `background` is true; tests start it explicitly.
+ */
+import type { Logger } from '../../shared/logger.js';
+import type { Clock } from '../../shared/time.js';
+import type { JobRow, JobsRepository } from './jobs.repository.js';
+
+export interface JobContext {
+  signal: AbortSignal;
+  progress(fraction: number): Promise<void>;
+}
+
+export type JobHandler = (job: JobRow, ctx: JobContext) => Promise<void>;
+
+/** A failure that retrying cannot fix (e.g. the track was deleted). */
+export class PermanentJobError extends Error {}
+
+export interface JobRunnerOptions {
+  repo: JobsRepository;
+  clock: Clock;
+  logger: Logger;
+  concurrency: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+export class JobRunner {
+  private readonly handlers = new Map<string, JobHandler>();
+  private readonly running = new Map<string, AbortController>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private started = false;
+  private stopping = false;
+  private timer: NodeJS.Timeout | null = null;
+  private pumping = false;
+  private pumpAgain = false;
+  private readonly idleWaiters: (() => void)[] = [];
+
+  /** Retry delays (mutable so tests need not wait 30 s). */
+  readonly backoff: { baseMs: number; maxMs: number };
+
+  constructor(private readonly o: JobRunnerOptions) {
+    this.backoff = { baseMs: o.backoffBaseMs ?? 30_000, maxMs: o.backoffMaxMs ?? 3_600_000 };
+  }
+
+  register(type: string, handler: JobHandler): void {
+    this.handlers.set(type, handler);
+  }
+
+  get isStarted(): boolean {
+    return this.started;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.stopping = false;
+    const requeued = await this.o.repo.requeueAllRunning([...this.handlers.keys()], this.o.clock.now());
+    if (requeued) this.o.logger.info({ area: 'jobs', requeued }, 'resuming jobs interrupted by a restart');
+    this.wake();
+  }
+
+  /** Stops claiming, aborts running jobs and puts them back in the queue. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const c of this.running.values()) c.abort(new Error('shutting down'));
+    await Promise.allSettled([...this.inFlight]);
+    this.started = false;
+  }
+
+  /** New work was queued: look for it now. */
+  wake(): void {
+    if (!this.started || this.stopping) return;
+    void this.pump();
+  }
+
+  /** Resolves when nothing is running and nothing is due (tests wait on this instead of sleeping). */
+  whenIdle(): Promise<void> {
+    if (this.running.size === 0 && !this.pumping) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        const types = [...this.handlers.keys()];
+        while (!this.stopping && this.running.size < this.o.concurrency) {
+          const job = await this.o.repo.claimNext(types, this.o.clock.now());
+          if (!job) break;
+          this.launch(job);
+        }
+      } while (this.pumpAgain && !this.stopping);
+      await this.scheduleNext();
+    } catch (err) {
+      this.o.logger.error({ area: 'jobs', err }, 'job queue failed');
+    } finally {
+      this.pumping = false;
+      this.notifyIdle();
+    }
+  }
+
+  private async scheduleNext(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.stopping || this.running.size >= this.o.concurrency) return;
+    const next = await this.o.repo.nextRunAfter([...this.handlers.keys()]);
+    if (next === null) return;
+    const delay = Math.max(10, Math.min(next - this.o.clock.now(), 60_000));
+    this.timer = setTimeout(() => this.wake(), delay);
+    this.timer.unref();
+  }
+
+  private notifyIdle(): void {
+    if (this.running.size === 0 && !this.pumping) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private launch(job: JobRow): void {
+    const handler = this.handlers.get(job.type);
+    const controller = new AbortController();
+    this.running.set(job.id, controller);
+    const log = this.o.logger.child({ area: 'jobs', jobId: job.id, type: job.type, attempt: job.attempts });
+    const task = (async () => {
+      try {
+        if (!handler) throw new PermanentJobError(`no handler for job type ${job.type}`);
+        await handler(job, {
+          signal: controller.signal,
+          progress: (f) => this.o.repo.setProgress(job.id, Math.max(0, Math.min(1, f)), this.o.clock.now()),
+        });
+        await this.o.repo.finish(job.id, this.o.clock.now());
+        log.info('job done');
+      } catch (err) {
+        const now = this.o.clock.now();
+        const message = (err as Error).message ?? String(err);
+        if (controller.signal.aborted && this.stopping) {
+          await this.o.repo.requeue(job.id, now);
+        } else if (err instanceof PermanentJobError || job.attempts >= job.max_attempts) {
+          await this.o.repo.fail(job.id, message, now);
+          log.warn({ err: message }, 'job failed for good');
+        } else {
+          const delay = Math.min(this.backoff.baseMs * 2 ** (job.attempts - 1), this.backoff.maxMs);
+          await this.o.repo.retryLater(job.id, message, now + delay, now);
+          log.info({ err: message, retryInMs: delay }, 'job failed; will retry');
+        }
+      } finally {
+        this.running.delete(job.id);
+      }
+    })();
+    this.inFlight.add(task);
+    void task.finally(() => {
+      this.inFlight.delete(task);
+      if (!this.stopping) this.wake();
+      this.notifyIdle();
+    });
+  }
+}

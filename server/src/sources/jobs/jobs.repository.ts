@@ -1,0 +1,162 @@
+/** SQL over the persistent `jobs` table (0001): enqueue with dedupe, claim, finish, retry, recover. */
+import type { Selectable } from 'kysely';
+import type { Db } from '../../db/database.js';
+import type { JobsTable } from '../../db/schema.js';
+import { newId } from '../../shared/ids.js';
+
+export type JobRow = Selectable<JobsTable>;
+
+export class JobsRepository {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Queues a job unless a live one (queued/running) with the same (type, dedupe key) exists —
+   * the partial unique index `jobs_dedupe` makes that check atomic. Returns true when queued.
+   */
+  async enqueue(
+    job: { type: string; dedupeKey: string; payload: unknown; ownerId: string | null; maxAttempts?: number },
+    now: number,
+  ): Promise<boolean> {
+    // OR IGNORE: a conflict target cannot name a partial index with bound parameters in SQLite.
+    const result = await this.db
+      .insertInto('jobs')
+      .orIgnore()
+      .values({
+        id: newId(),
+        type: job.type,
+        dedupe_key: job.dedupeKey,
+        payload: JSON.stringify(job.payload),
+        state: 'queued',
+        max_attempts: job.maxAttempts ?? 5,
+        run_after: now,
+        owner_id: job.ownerId,
+        created_at: now,
+        updated_at: now,
+      })
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  /** Atomically moves the next due job of these types to `running` and returns it. */
+  async claimNext(types: string[], now: number): Promise<JobRow | null> {
+    return this.db.transaction().execute(async (trx) => {
+      const next = await trx
+        .selectFrom('jobs')
+        .selectAll()
+        .where('state', '=', 'queued')
+        .where('type', 'in', types)
+        .where('run_after', '<=', now)
+        .orderBy('run_after')
+        .orderBy('created_at')
+        .limit(1)
+        .executeTakeFirst();
+      if (!next) return null;
+      await trx
+        .updateTable('jobs')
+        .set({ state: 'running', attempts: next.attempts + 1, updated_at: now })
+        .where('id', '=', next.id)
+        .where('state', '=', 'queued')
+        .execute();
+      return { ...next, state: 'running' as const, attempts: next.attempts + 1 };
+    });
+  }
+
+  /** When the next queued job becomes due (to sleep until then), or null when none is queued. */
+  async nextRunAfter(types: string[]): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('jobs')
+      .select((eb) => eb.fn.min<number>('run_after').as('next'))
+      .where('state', '=', 'queued')
+      .where('type', 'in', types)
+      .executeTakeFirst();
+    return row?.next ?? null;
+  }
+
+  async finish(id: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('jobs')
+      .set({ state: 'done', progress: 1, last_error: null, updated_at: now })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async retryLater(id: string, error: string, runAfter: number, now: number): Promise<void> {
+    await this.db
+      .updateTable('jobs')
+      .set({ state: 'queued', last_error: error.slice(0, 500), run_after: runAfter, updated_at: now })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async fail(id: string, error: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('jobs')
+      .set({ state: 'failed', last_error: error.slice(0, 500), updated_at: now })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Puts a running job back in the queue without counting the attempt (shutdown, crash recovery). */
+  async requeue(id: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('jobs')
+      .set((eb) => ({
+        state: 'queued',
+        attempts: eb
+          .case()
+          .when('attempts', '>', 0)
+          .then(eb('attempts', '-', 1))
+          .else(0)
+          .end(),
+        run_after: now,
+        updated_at: now,
+      }))
+      .where('id', '=', id)
+      .where('state', '=', 'running')
+      .execute();
+  }
+
+  /** After a crash, jobs left `running` belong to no one: queue them again. Returns how many. */
+  async requeueAllRunning(types: string[], now: number): Promise<number> {
+    const result = await this.db
+      .updateTable('jobs')
+      .set({ state: 'queued', run_after: now, updated_at: now })
+      .where('state', '=', 'running')
+      .where('type', 'in', types)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  async setProgress(id: string, progress: number, now: number): Promise<void> {
+    await this.db.updateTable('jobs').set({ progress, updated_at: now }).where('id', '=', id).execute();
+  }
+
+  list(filter: {
+    types?: string[];
+    states?: JobRow['state'][];
+    dedupeKeys?: string[];
+    limit: number;
+    offset: number;
+  }): Promise<JobRow[]> {
+    let q = this.db.selectFrom('jobs').selectAll();
+    if (filter.types?.length) q = q.where('type', 'in', filter.types);
+    if (filter.states?.length) q = q.where('state', 'in', filter.states);
+    if (filter.dedupeKeys) {
+      if (filter.dedupeKeys.length === 0) return Promise.resolve([]);
+      q = q.where('dedupe_key', 'in', filter.dedupeKeys);
+    }
+    return q.orderBy('updated_at', 'desc').orderBy('id').limit(filter.limit).offset(filter.offset).execute();
+  }
+
+  async countByState(types: string[]): Promise<Record<JobRow['state'], number>> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select((eb) => ['state', eb.fn.countAll<number>().as('n')])
+      .where('type', 'in', types)
+      .groupBy('state')
+      .execute();
+    const out: Record<JobRow['state'], number> = { queued: 0, running: 0, done: 0, failed: 0 };
+    for (const r of rows) out[r.state] = Number(r.n);
+    return out;
+  }
+}

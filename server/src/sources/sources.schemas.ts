@@ -1,0 +1,134 @@
+/** TypeBox schemas of the remote-sources routes (validation, serialization, OpenAPI). */
+import { type Static, Type } from '@sinclair/typebox';
+import { AlbumRef, ArtistRef, TrackRef } from '../catalog/dto.js';
+import { ID_PATTERN } from '../shared/ids.js';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+export const RemoteSourceSchema = Type.Union([
+  Type.Literal('youtube'),
+  Type.Literal('soundcloud'),
+  Type.Literal('url'),
+]);
+export const SectionStatusSchema = Type.Union([
+  Type.Literal('ok'),
+  Type.Literal('timeout'),
+  Type.Literal('error'),
+  Type.Literal('disabled'),
+]);
+
+export const SearchQuery = Type.Object({
+  q: Type.String({ minLength: 1, maxLength: 200, description: 'What to look for (a URL searches the `url` source).' }),
+  limit: Type.Integer({ minimum: 1, maximum: 50, default: 10, description: 'Items per section.' }),
+});
+export type SearchQueryT = Static<typeof SearchQuery>;
+
+export const RemoteItemSchema = Type.Object({
+  source: RemoteSourceSchema,
+  remoteId: Type.String(),
+  title: Type.String(),
+  artist: Nullable(Type.String()),
+  album: Nullable(Type.String()),
+  duration: Nullable(Type.Number({ description: 'seconds' })),
+  thumbnailUrl: Nullable(Type.String()),
+  cached: Type.Boolean({ description: 'Already cached on this server: plays locally.' }),
+  trackId: Nullable(Type.String({ description: 'The catalog track when it was already played, liked or added.' })),
+  liked: Type.Boolean(),
+});
+
+export const RemoteSectionSchema = Type.Object({
+  provider: RemoteSourceSchema,
+  status: SectionStatusSchema,
+  error: Type.Optional(Type.String()),
+  tookMs: Type.Integer(),
+  items: Type.Array(RemoteItemSchema),
+});
+
+export const LocalSectionSchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
+  error: Type.Optional(Type.String()),
+  tookMs: Type.Integer(),
+  tracks: Type.Array(TrackRef),
+  albums: Type.Array(AlbumRef),
+  artists: Type.Array(ArtistRef),
+});
+
+export const SearchResponseSchema = Type.Object({
+  query: Type.String(),
+  local: LocalSectionSchema,
+  remote: Type.Array(RemoteSectionSchema),
+});
+
+export const UpsertRemoteBody = Type.Union([
+  Type.Object({
+    provider: Type.Union([Type.Literal('youtube'), Type.Literal('soundcloud')]),
+    remoteId: Type.String({ minLength: 1, maxLength: 64 }),
+  }),
+  Type.Object({ url: Type.String({ minLength: 1, maxLength: 2048 }) }),
+]);
+export type UpsertRemoteBodyT = Static<typeof UpsertRemoteBody>;
+
+export const IdParams = Type.Object({ id: Type.String({ pattern: ID_PATTERN }) });
+
+export const OfflineJobSchema = Type.Object({
+  id: Type.String(),
+  trackId: Nullable(Type.String()),
+  state: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
+  attempts: Type.Integer(),
+  maxAttempts: Type.Integer(),
+  progress: Type.Number(),
+  lastError: Nullable(Type.String()),
+  runAfter: Type.Integer({ description: 'Unix ms: when a queued job may run next.' }),
+  updatedAt: Type.Integer(),
+});
+
+export const OfflineStatusSchema = Type.Object({
+  playlistId: Type.String(),
+  isOffline: Type.Boolean(),
+  total: Type.Integer({ description: 'Remote tracks in the playlist.' }),
+  cached: Type.Integer(),
+  queued: Type.Integer(),
+  running: Type.Integer(),
+  failed: Type.Integer(),
+  jobs: Type.Array(OfflineJobSchema),
+});
+
+export const CacheSummarySchema = Type.Object({
+  bytes: Type.Integer(),
+  files: Type.Integer(),
+  bySource: Type.Array(Type.Object({ source: Type.String(), tracks: Type.Integer(), bytes: Type.Integer() })),
+  downloadsInFlight: Type.Integer(),
+  jobs: Type.Object({ queued: Type.Integer(), running: Type.Integer(), done: Type.Integer(), failed: Type.Integer() }),
+});
+
+export const JobsQuery = Type.Object({
+  state: Type.Optional(
+    Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
+  ),
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  offset: Type.Integer({ minimum: 0, default: 0 }),
+});
+
+export const JobsPageSchema = Type.Object({
+  items: Type.Array(
+    Type.Intersect([
+      OfflineJobSchema,
+      Type.Object({ type: Type.String(), ownerId: Nullable(Type.String()), createdAt: Type.Integer() }),
+    ]),
+  ),
+  counts: Type.Object({
+    queued: Type.Integer(),
+    running: Type.Integer(),
+    done: Type.Integer(),
+    failed: Type.Integer(),
+  }),
+  limit: Type.Integer(),
+  offset: Type.Integer(),
+});
+
+export const UrlPermissionBody = Type.Object({ canPlayUrls: Type.Boolean() });
+
+export const SourcesInfoSchema = Type.Object({
+  providers: Type.Array(Type.Object({ name: RemoteSourceSchema, enabled: Type.Boolean() })),
+  canPlayUrls: Type.Boolean({ description: 'Whether the current user may add/play arbitrary URLs.' }),
+});
