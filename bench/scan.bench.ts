@@ -97,7 +97,8 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
   try {
     // ── full scan, with RSS and event-loop lag sampled throughout ──
     global.gc?.();
-    let peak = process.memoryUsage.rss();
+    const baselineRss = process.memoryUsage.rss();
+    let peak = baselineRss;
     const sampler = setInterval(() => {
       peak = Math.max(peak, process.memoryUsage.rss());
     }, 25);
@@ -114,7 +115,7 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
     const t1 = performance.now();
     const again = await earshot.library.service.runScan({ trigger: 'bench' });
     const rescanSeconds = (performance.now() - t1) / 1000;
-    if (again.added + again.updated + again.removed > 0) throw new Error('the no-change rescan changed something');
+    if (again.added + again.updated + again.removed > 0) throw new Error(`the no-change rescan changed something: ${JSON.stringify(again)}`);
 
     // ── idle RSS ──
     global.gc?.();
@@ -185,7 +186,7 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
     console.log(
       `run ${run}: ${full.filesFound} files, ${full.added} tracks, ${full.unreadable} unreadable — full scan ${fullSeconds.toFixed(1)} s ` +
         `(${figures.filesPerSecond.toFixed(0)} files/s; phases ${JSON.stringify(full.phaseMs)}), rescan ${rescanSeconds.toFixed(2)} s, ` +
-        `peak RSS ${mb(peak)}, idle RSS ${mb(idleRss)}, DB ${mb(dbBytes)}, lag p99 ${figures.lagP99Ms.toFixed(1)} ms, ` +
+        `RSS before ${mb(baselineRss)}, peak RSS ${mb(peak)}, idle RSS ${mb(idleRss)}, DB ${mb(dbBytes)}, lag p99 ${figures.lagP99Ms.toFixed(1)} ms, ` +
         `search p50 ${figures.searchP50Ms.toFixed(1)} ms / p99 ${figures.searchP99Ms.toFixed(1)} ms (${args.clients} clients)`,
     );
     return figures;

@@ -10,13 +10,15 @@
  *
  *   cd /work/main && npx tsx bench/sources.bench.ts [--runs 15]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { RemoteMetadata, RemoteProvider } from '../server/src/sources/providers/provider.js';
 import { startOrigin } from '../server/src/sources/test-support/origin.js';
 import { makeAudio } from '../server/src/test/audio.js';
 import { startTestServer } from '../server/src/test/harness.js';
 
+const run = (args: string[]) => promisify(execFile)('/usr/bin/yt-dlp', args).catch(() => undefined);
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 15;
 
 function stats(values: number[]): string {
@@ -52,11 +54,16 @@ class HangingYouTube implements RemoteProvider {
 async function main() {
   process.env.EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES = '1';
   const origin = await startOrigin();
-  const t = await startTestServer({ env: { EARSHOT_PROVIDER_TIMEOUT_MS: '3000', EARSHOT_SOURCES_SOUNDCLOUD: 'false' } });
+  const t = await startTestServer({
+    env: { EARSHOT_PROVIDER_TIMEOUT_MS: '3000', EARSHOT_SOURCES_SOUNDCLOUD: 'false' },
+  });
   const base = await t.listen();
   const admin = await t.createUser({ username: 'bench', role: 'admin' });
   const headers = await t.authHeaders(admin);
-  const song = await makeAudio(join(t.dir, 'fixtures', 'bench.mp3'), { seconds: 30, tags: { title: 'Bench Song', artist: 'Bench Artist' } });
+  const song = await makeAudio(join(t.dir, 'fixtures', 'bench.mp3'), {
+    seconds: 30,
+    tags: { title: 'Bench Song', artist: 'Bench Artist' },
+  });
   console.log(`yt-dlp ${execFileSync('/usr/bin/yt-dlp', ['--version']).toString().trim()} · node ${process.version}`);
 
   // ── yt-dlp start-up ──
@@ -66,14 +73,24 @@ async function main() {
   origin.set('/probe.mp3', { kind: 'file', path: song });
   for (let i = 0; i < Math.min(runs, 8); i++) {
     let t0 = performance.now();
-    spawnSync('/usr/bin/yt-dlp', ['--version']);
+    await run(['--version']);
     ytVersion.push(performance.now() - t0);
     t0 = performance.now();
-    spawnSync('/usr/bin/yt-dlp', ['--ignore-config', '--no-playlist', '-J', '--', `${origin.base}/probe.mp3`]);
+    await run(['--ignore-config', '--no-playlist', '-J', '--', `${origin.base}/probe.mp3`]);
     ytJson.push(performance.now() - t0);
     // No network here: this is process start + extractor load up to the (failing) first request.
     t0 = performance.now();
-    spawnSync('/usr/bin/yt-dlp', ['--ignore-config', '--flat-playlist', '-J', '--retries', '0', '--extractor-retries', '0', '--', 'ytsearch5:test']);
+    await run([
+      '--ignore-config',
+      '--flat-playlist',
+      '-J',
+      '--retries',
+      '0',
+      '--extractor-retries',
+      '0',
+      '--',
+      'ytsearch5:test',
+    ]);
     ytSearch.push(performance.now() - t0);
   }
   console.log(`yt-dlp --version:                         ${stats(ytVersion)}`);
@@ -84,14 +101,23 @@ async function main() {
   const imported = performance.now() - i0;
   const s0 = performance.now();
   await Innertube.create({ retrieve_player: false, generate_session_locally: true });
-  console.log(`youtubei.js: import ${imported.toFixed(0)} ms once, session ${(performance.now() - s0).toFixed(0)} ms once; then one API call per search`);
+  console.log(
+    `youtubei.js: import ${imported.toFixed(0)} ms once, session ${(performance.now() - s0).toFixed(0)} ms once; then one API call per search`,
+  );
 
   // ── federated search with a hanging provider ──
   const now = Date.now();
   for (let i = 0; i < 200; i++) {
     await t.earshot.database.db
       .insertInto('tracks')
-      .values({ id: `local${i}`, title: `Halo ${i}`, artist: 'Local Artist', local_path: `a/${i}.mp3`, added_at: now, updated_at: now })
+      .values({
+        id: `local${i}`,
+        title: `Halo ${i}`,
+        artist: 'Local Artist',
+        local_path: `a/${i}.mp3`,
+        added_at: now,
+        updated_at: now,
+      })
       .execute();
   }
   t.earshot.sources.registry.set(new HangingYouTube());
@@ -111,14 +137,21 @@ async function main() {
   const whole = performance.now();
   const full = await (await fetch(`${base}/api/v1/search?q=halo`, { headers })).json();
   console.log(`search/stream: local section reaches the client in ${stats(firstLine)} (YouTube hanging)`);
-  console.log(`search: local search itself ${stats(localTook)}; whole JSON answer ${(performance.now() - whole).toFixed(0)} ms (= the 3 s provider timeout), youtube status ${full.remote[0].status}`);
+  console.log(
+    `search: local search itself ${stats(localTook)}; whole JSON answer ${(performance.now() - whole).toFixed(0)} ms (= the 3 s provider timeout), youtube status ${full.remote[0].status}`,
+  );
 
   // ── uncached first byte (yt-dlp start-up dominates) and cached first byte ──
   const uncached: number[] = [];
   const cachedFb: number[] = [];
   const ids: string[] = [];
   for (let i = 0; i < Math.min(runs, 8); i++) {
-    const add = await t.app.inject({ method: 'POST', url: '/api/v1/remote/tracks', headers, payload: { url: origin.set(`/u${i}.mp3`, { kind: 'file', path: song }) } });
+    const add = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/remote/tracks',
+      headers,
+      payload: { url: origin.set(`/u${i}.mp3`, { kind: 'file', path: song }) },
+    });
     ids.push(add.json().id);
   }
   for (const id of ids) {

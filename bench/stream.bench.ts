@@ -57,7 +57,17 @@ async function serve(): Promise<void> {
   const now = Date.now();
   await earshot.database.db
     .insertInto('users')
-    .values({ id: userId, username: 'bench', username_key: 'bench', password_hash: null, role: 'admin', email: null, display_name: null, created_at: now, updated_at: now })
+    .values({
+      id: userId,
+      username: 'bench',
+      username_key: 'bench',
+      password_hash: null,
+      role: 'admin',
+      email: null,
+      display_name: null,
+      created_at: now,
+      updated_at: now,
+    })
     .execute();
   const session = await earshot.sessions.create(userId, { userAgent: 'bench' });
   const direct = join(config.musicDir, 'Bench/Album/01 - Direct.mp3');
@@ -146,7 +156,9 @@ async function main(): Promise<void> {
   const info = JSON.parse(line) as ServerInfo;
   try {
     console.log(`Earshot stream bench — server pid ${info.pid} at ${info.base}`);
-    console.log(`library: direct MP3 ${(info.directSize / 1e6).toFixed(2)} MB (180 s), noise FLAC ${info.noiseSeconds} s\n`);
+    console.log(
+      `library: direct MP3 ${(info.directSize / 1e6).toFixed(2)} MB (180 s), noise FLAC ${info.noiseSeconds} s\n`,
+    );
 
     // Warm-up (JIT, page cache, first session lookup).
     const warm = new Agent({ keepAlive: true, maxSockets: clients });
@@ -182,10 +194,14 @@ async function main(): Promise<void> {
     );
     const rangeSeconds = Number(process.hrtime.bigint() - r0) / 1e9;
     ttfbs.sort((a, b) => a - b);
-    console.log(`direct streams, time to first byte: ${clients} concurrent clients × ${rounds * 2} Range requests of 256 KiB, paced at 512 KiB/s each`);
+    console.log(
+      `direct streams, time to first byte: ${clients} concurrent clients × ${rounds * 2} Range requests of 256 KiB, paced at 512 KiB/s each`,
+    );
     console.log(`  TTFB p50       ${percentile(ttfbs, 50).toFixed(2)} ms`);
     console.log(`  TTFB p99       ${percentile(ttfbs, 99).toFixed(2)} ms   (target ≤ 20 ms)`);
-    console.log(`  TTFB max       ${ttfbs[ttfbs.length - 1].toFixed(2)} ms   (${(ttfbs.length / rangeSeconds).toFixed(0)} req/s)\n`);
+    console.log(
+      `  TTFB max       ${ttfbs[ttfbs.length - 1].toFixed(2)} ms   (${(ttfbs.length / rangeSeconds).toFixed(0)} req/s)\n`,
+    );
 
     // 1b. Throughput: every client downloads the whole file as fast as it can (loopback, so the
     // load generator competes with the server for the same 2 cores).
@@ -207,8 +223,12 @@ async function main(): Promise<void> {
     const cpu1 = cpuOf(info.pid);
     full.sort((a, b) => a - b);
     console.log(`direct streams, throughput: ${clients} concurrent clients × ${rounds} full-file downloads`);
-    console.log(`  throughput     ${((bytes * 8) / seconds / 1e6).toFixed(0)} Mbit/s (${(bytes / seconds / 1e6).toFixed(1)} MB/s, ${(full.length / seconds).toFixed(0)} files/s)`);
-    console.log(`  TTFB p50/p99   ${percentile(full, 50).toFixed(2)} / ${percentile(full, 99).toFixed(2)} ms while saturated`);
+    console.log(
+      `  throughput     ${((bytes * 8) / seconds / 1e6).toFixed(0)} Mbit/s (${(bytes / seconds / 1e6).toFixed(1)} MB/s, ${(full.length / seconds).toFixed(0)} files/s)`,
+    );
+    console.log(
+      `  TTFB p50/p99   ${percentile(full, 50).toFixed(2)} / ${percentile(full, 99).toFixed(2)} ms while saturated`,
+    );
     console.log(`  server CPU     ${(((cpu1.self - cpu0.self) / seconds) * 100).toFixed(0)}% of one core\n`);
 
     // 2. Transcode time-to-first-byte (uncached: a non-zero offset is never cached).
@@ -221,7 +241,9 @@ async function main(): Promise<void> {
     }
     tc.sort((a, b) => a - b);
     console.log('transcode (Opus 128 kbps, FLAC source, 10 sequential uncached requests)');
-    console.log(`  first bytes p50 ${percentile(tc, 50).toFixed(1)} ms, max ${tc[tc.length - 1].toFixed(1)} ms   (target ≤ 300 ms)\n`);
+    console.log(
+      `  first bytes p50 ${percentile(tc, 50).toFixed(1)} ms, max ${tc[tc.length - 1].toFixed(1)} ms   (target ≤ 300 ms)\n`,
+    );
 
     // 3. ffmpeg CPU per real-time Opus stream: whole-track transcodes, children's CPU / audio time.
     const before = cpuOf(info.pid).children;
@@ -233,7 +255,9 @@ async function main(): Promise<void> {
     const audioSeconds = runs * (info.noiseSeconds - 0.002);
     const perStream = cpuSeconds / audioSeconds;
     console.log('ffmpeg CPU per real-time Opus 128 kbps stream (44.1 kHz stereo FLAC source)');
-    console.log(`  ${(perStream * 100).toFixed(2)}% of one core  (${cpuSeconds.toFixed(2)} CPU s for ${audioSeconds.toFixed(0)} s of audio)`);
+    console.log(
+      `  ${(perStream * 100).toFixed(2)}% of one core  (${cpuSeconds.toFixed(2)} CPU s for ${audioSeconds.toFixed(0)} s of audio)`,
+    );
     console.log(`  ≈ ${Math.floor(1 / perStream)} real-time streams per core`);
   } finally {
     child.kill('SIGTERM');

@@ -71,7 +71,7 @@ export function pwaPlugin(): Plugin {
         hash.update(item.type === 'chunk' ? item.code : typeof item.source === 'string' ? item.source : Buffer.from(item.source));
       }
       const version = hash.digest('hex').slice(0, 16);
-      const shell = ['/', '/index.html', '/icons/icon.svg', ...files.filter((f) => f !== 'index.html').map((f) => `/${f}`)];
+      const shell = ['/index.html', '/icons/icon.svg', ...files.filter((f) => f !== 'index.html').map((f) => `/${f}`)];
       const template = readFileSync(join(ROOT, 'build/sw.template.js'), 'utf8');
       const sw = template.replace('__VERSION__', version).replace('__SHELL__', JSON.stringify(shell));
       this.emitFile({ type: 'asset', fileName: 'sw.js', source: sw });

@@ -51,7 +51,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         response: { 200: AuthStatusSchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      // The web app asks this on every load: re-send the cookie so a sliding session's new expiry reaches the browser.
+      const cookie = request.cookies[SESSION_COOKIE];
+      if (request.user?.via === 'session' && request.user.sessionId && cookie) {
+        const expiresAt = await accounts.sessions.expiryOf(request.user.sessionId);
+        if (expiresAt) setCookie(reply, cookie, expiresAt);
+      }
       const [setupRequired, registration] = await Promise.all([
         accounts.registration.setupRequired(),
         accounts.registration.mode(),

@@ -287,6 +287,27 @@ describe('login and logout', () => {
   });
 });
 
+describe('session lifetime', () => {
+  it('slides: a session used regularly outlives the 30 days, an idle one expires', async () => {
+    const clock = new ManualClock();
+    t = await startTestServer({ clock });
+    await t.createUser({ username: 'alice', password: 'alice-password' });
+    const login = () =>
+      t!.app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: 'alice-password' } });
+    const active = cookieHeader(await login());
+    const idle = cookieHeader(await login());
+    const day = 24 * 3600 * 1000;
+    clock.advance(20 * day);
+    const status = await t.app.inject({ url: '/auth/status', headers: active });
+    expect(status.json().user).toMatchObject({ username: 'alice' });
+    const expires = /Expires=([^;]+)/.exec(sessionSetCookie(status) ?? '')?.[1];
+    expect(new Date(expires!).getTime()).toBe(Math.floor((clock.now() + 30 * day) / 1000) * 1000);
+    clock.advance(15 * day); // 35 days after sign-in
+    expect((await t.app.inject({ url: '/api/v1/me', headers: active })).statusCode).toBe(200);
+    expect((await t.app.inject({ url: '/api/v1/me', headers: idle })).statusCode).toBe(401);
+  });
+});
+
 describe('CSRF origin check', () => {
   it('refuses cross-site state changes made with the cookie, allows same-origin and bearer', async () => {
     t = await startTestServer({ env: { EARSHOT_PUBLIC_URL: 'https://music.example.com' } });

@@ -92,6 +92,7 @@ export class SessionStore {
         'users.username',
         'users.role',
         'sessions.last_seen_at',
+        'sessions.expires_at',
       ])
       .where(`sessions.${column}`, '=', value)
       .where('sessions.kind', '=', kind)
@@ -102,7 +103,14 @@ export class SessionStore {
     if (!row) return null;
     // Touch at most once a minute: keeps "last seen" useful without a write per request.
     if (now - row.last_seen_at > 60_000) {
-      await this.db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', row.sessionId).execute();
+      // Web sessions slide: once half the lifetime is used, the session gets a full lifetime again
+      // (GET /auth/status then re-sends the cookie with the new expiry). API families extend on refresh.
+      const slide = kind === 'web' && row.expires_at - now < SESSION_TTL_MS / 2;
+      await this.db
+        .updateTable('sessions')
+        .set(slide ? { last_seen_at: now, expires_at: now + SESSION_TTL_MS } : { last_seen_at: now })
+        .where('id', '=', row.sessionId)
+        .execute();
     }
     return { sessionId: row.sessionId, userId: row.userId, username: row.username, role: row.role };
   }
@@ -126,6 +134,17 @@ export class SessionStore {
       lastSeenAt: r.last_seen_at,
       expiresAt: r.expires_at,
     }));
+  }
+
+  /** When an active session ends (to refresh the cookie's Expires), or undefined. */
+  async expiryOf(sessionId: string): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('sessions')
+      .select('expires_at')
+      .where('id', '=', sessionId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return row?.expires_at;
   }
 
   /** Revokes a session only when it belongs to `userId` (someone else's id looks unknown). */

@@ -54,18 +54,18 @@ export class CatalogSearch {
   ) {
     const s = (q: string) => deps.sqlite.prepare(q);
     // Title matches weigh most, then artist, album, genre (bm25: lower is better).
+    // Rank inside the FTS table first (LIMIT applied there), then join the few winners.
+    const ranked = (fts: string, weights: string) =>
+      `(select rowid, bm25(${fts}${weights}) as score from ${fts} where ${fts} match ? order by score limit ?) f
+       join search_keys k on k.rowid = f.rowid`;
     this.stmt = {
-      tracks: s(`select t.* from tracks_fts f join search_keys k on k.rowid = f.rowid join tracks t on t.id = k.item_id
-                 where tracks_fts match ? order by bm25(tracks_fts, 10.0, 5.0, 3.0, 1.0) limit ?`),
-      albums: s(`select a.* from albums_fts f join search_keys k on k.rowid = f.rowid join albums a on a.id = k.item_id
-                 where albums_fts match ? order by bm25(albums_fts, 10.0, 4.0, 1.0) limit ?`),
-      artists: s(`select a.* from artists_fts f join search_keys k on k.rowid = f.rowid join artists a on a.id = k.item_id
-                  where artists_fts match ? order by bm25(artists_fts), a.track_count desc limit ?`),
+      tracks: s(`select t.* from ${ranked('tracks_fts', ', 10.0, 5.0, 3.0, 1.0')} join tracks t on t.id = k.item_id order by f.score`),
+      albums: s(`select a.* from ${ranked('albums_fts', ', 10.0, 4.0, 1.0')} join albums a on a.id = k.item_id order by f.score`),
+      artists: s(`select a.* from ${ranked('artists_fts', '')} join artists a on a.id = k.item_id order by f.score, a.track_count desc`),
       genres: s(`select g.id, g.name,
                    (select count(*) from track_genres tg where tg.genre_id = g.id) trackCount,
                    (select count(distinct t.album_id) from track_genres tg join tracks t on t.id = tg.track_id where tg.genre_id = g.id) albumCount
-                 from genres_fts f join search_keys k on k.rowid = f.rowid join genres g on g.id = k.item_id
-                 where genres_fts match ? order by bm25(genres_fts) limit ?`),
+                 from ${ranked('genres_fts', '')} join genres g on g.id = k.item_id order by f.score`),
     };
   }
 

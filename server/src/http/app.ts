@@ -70,6 +70,10 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
   });
 
   await app.register(swagger, {
+    // Shared schemas (Track, Album, Artist …) become named components instead of def-0, def-1 ….
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
     openapi: {
       openapi: '3.1.0',
       info: {

@@ -55,6 +55,14 @@ describe('web app serving', () => {
     expect(again.statusCode).toBe(304);
   });
 
+  it('serves the shell at / and /index.html to plain fetches too (service worker precache)', async () => {
+    for (const url of ['/', '/index.html']) {
+      const res = await app.inject({ url, headers: { accept: '*/*' } });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.headers['cache-control']).toBe('no-cache');
+    }
+  });
+
   it('never caches the service worker or the manifest', async () => {
     const sw = await app.inject({ url: '/sw.js' });
     expect(sw.statusCode).toBe(200);

@@ -129,8 +129,11 @@ export function registerWebApp(app: FastifyInstance, options: WebAppOptions): vo
   app.get('/*', { schema: { hide: true } }, (request, reply) => {
     const path = decodeURIComponentSafe(request.url.split('?')[0] ?? '/');
     if (path === null || isServerPath(path)) return reply.callNotFound();
+    // The app shell itself is always index.html, whatever the Accept header (the service worker
+    // precaches it with a plain fetch).
+    if (path === '/' || path === '/index.html') return send(request, reply, index);
     const file = files.get(path);
-    if (file && path !== '/index.html') return send(request, reply, file);
+    if (file) return send(request, reply, file);
     // Missing hashed asset or a file-looking path: a real 404, never index.html (a stale tab
     // asking for an old chunk must fail loudly, not parse HTML as JavaScript).
     if (path.startsWith('/assets/') || !acceptsHtml(request)) return reply.callNotFound();

@@ -69,7 +69,10 @@ export interface ScannerOptions {
   fileTimeoutMs?: number;
 }
 
-const BATCH = 400;
+/** Rows per write transaction: small enough that one batch never holds the event loop for long. */
+const BATCH = 100;
+/** Read jobs in flight: enough that the workers stay busy while the main thread writes a batch. */
+const IN_FLIGHT = 256;
 const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class LibraryScanner {
@@ -213,29 +216,44 @@ export class LibraryScanner {
         const size = this.options.workers > 0 ? this.options.workers : Math.max(1, Math.min(availableParallelism(), 8));
         pool = new TagWorkerPool({ size, separators: this.options.separators, timeoutMs: this.options.fileTimeoutMs });
         const readPool = pool;
+        // Keep the workers busy (a few jobs queued per worker); results are collected as they
+        // arrive, also while a batch is being written.
         let next = 0;
-        const inFlight = new Map<number, Promise<{ file: WalkedFile; result: ReadResult }>>();
+        let outstanding = 0;
+        let arrived: { file: WalkedFile; result: ReadResult }[] = [];
+        let wake: (() => void) | null = null;
         const launch = () => {
-          while (next < toRead.length && inFlight.size < readPool.size * 6) {
-            const i = next++;
-            const file = toRead[i];
-            inFlight.set(
-              i,
-              readPool.read({ id: i, abs: file.abs, rel: file.rel, size: file.size, lrc: file.lrc }).then((result) => {
-                inFlight.delete(i);
-                return { file, result };
-              }),
+          while (next < toRead.length && outstanding < IN_FLIGHT) {
+            const file = toRead[next];
+            const id = next++;
+            outstanding++;
+            void readPool.read({ id, abs: file.abs, rel: file.rel, size: file.size, lrc: file.lrc }).then(
+              (result) => {
+                outstanding--;
+                arrived.push({ file, result });
+                wake?.();
+              },
+              (err: unknown) => {
+                outstanding--;
+                readFailure ??= err instanceof Error ? err : new Error(String(err));
+                wake?.();
+              },
             );
           }
         };
+        let readFailure: Error | null = null;
         let pending: { file: WalkedFile; result: ReadResult }[] = [];
-        launch();
         const t0 = performance.now();
-        while (inFlight.size > 0) {
+        launch();
+        while (outstanding > 0 || arrived.length > 0 || pending.length > 0) {
           if (signal.aborted) throw signal.reason;
-          pending.push(await Promise.race(inFlight.values()));
+          if (readFailure) throw readFailure;
+          if (arrived.length === 0 && outstanding > 0) await new Promise<void>((resolve) => (wake = resolve));
+          wake = null;
+          pending = pending.concat(arrived);
+          arrived = [];
           launch();
-          if (pending.length >= BATCH || inFlight.size === 0) {
+          if (pending.length >= BATCH || (outstanding === 0 && arrived.length === 0)) {
             const batch = pending;
             pending = [];
             await this.writeResults(batch, p, known, missing, missingByHash, missingByTags, walked.folderArt, phaseMs);
@@ -243,6 +261,7 @@ export class LibraryScanner {
             await yieldNow();
           }
         }
+        if (readFailure) throw readFailure;
         phaseMs.read = Math.round(performance.now() - t0);
         await pool.close();
         pool = null;
@@ -332,7 +351,7 @@ export class LibraryScanner {
   private async writeResults(
     batch: { file: WalkedFile; result: ReadResult }[],
     p: ScanProgress,
-    known: Map<string, KnownTrack>,
+    knownTracks: Map<string, KnownTrack>,
     missing: Map<string, KnownTrack>,
     missingByHash: Map<string, KnownTrack>,
     missingByTags: Map<string, KnownTrack | null>,
@@ -345,6 +364,33 @@ export class LibraryScanner {
     const readOk: string[] = [];
     const artworkRows = new Map<string, StoredArtwork>();
     const t0 = performance.now();
+    // Artwork first, all new images of the batch written concurrently (each write fsyncs).
+    const embedded = new Map<string, Promise<StoredArtwork | null>>();
+    const folders = new Map<string, Promise<{ id: string | null; row: StoredArtwork | null }>>();
+    const known = (id: string) => this.repo.hasArtwork(id);
+    for (const { file, result } of batch) {
+      if (!result.ok) continue;
+      const pic = result.picture;
+      if (pic && !known(pic.hash) && pic.data && !embedded.has(pic.hash)) {
+        embedded.set(pic.hash, this.artwork.store(pic.hash, pic.data, 'embedded'));
+      }
+      const dir = dirOf(file.rel);
+      const image = folderArt.get(dir);
+      if (image && !folders.has(dir)) folders.set(dir, this.artwork.storeFolderImage(image, known));
+    }
+    const folderIds = new Map<string, string | null>();
+    await Promise.all([
+      ...[...embedded.values()].map(async (stored) => {
+        const row = await stored;
+        if (row) artworkRows.set(row.id, row);
+      }),
+      ...[...folders.entries()].map(async ([dir, stored]) => {
+        const { id, row } = await stored;
+        if (row) artworkRows.set(row.id, row);
+        folderIds.set(dir, id);
+      }),
+    ]);
+    phaseMs.artwork = Math.round((phaseMs.artwork ?? 0) + performance.now() - t0);
     for (const { file, result } of batch) {
       p.filesDone += 1;
       // The file changed while it was read (still being copied): leave it for a later scan.
@@ -360,26 +406,9 @@ export class LibraryScanner {
         continue;
       }
       readOk.push(file.rel);
-      let artworkId: string | null = null;
-      if (result.picture) {
-        const { hash, data } = result.picture;
-        if (this.repo.hasArtwork(hash) || artworkRows.has(hash)) artworkId = hash;
-        else if (data) {
-          const row = await this.artwork.store(hash, data, 'embedded');
-          if (row) {
-            artworkRows.set(hash, row);
-            artworkId = hash;
-          }
-        }
-      }
-      if (!artworkId) {
-        const image = folderArt.get(dirOf(file.rel));
-        if (image) {
-          const stored = await this.artwork.storeFolderImage(image, (id) => this.repo.hasArtwork(id) || artworkRows.has(id));
-          if (stored.row) artworkRows.set(stored.row.id, stored.row);
-          artworkId = stored.id;
-        }
-      }
+      const hash = result.picture?.hash;
+      const artworkId =
+        hash && (known(hash) || artworkRows.has(hash)) ? hash : (folderIds.get(dirOf(file.rel)) ?? null);
       const write: TrackWrite = {
         id: '',
         rel: file.rel,
@@ -390,7 +419,7 @@ export class LibraryScanner {
         artworkId,
         addedAt: null,
       };
-      const existing = known.get(file.rel);
+      const existing = knownTracks.get(file.rel);
       if (existing) {
         write.id = existing.id;
         update.push(write);
@@ -415,7 +444,6 @@ export class LibraryScanner {
         p.added += 1;
       }
     }
-    phaseMs.artwork = Math.round((phaseMs.artwork ?? 0) + performance.now() - t0);
     const t1 = performance.now();
     this.repo.writeBatch({ insert, update, errors }, [...artworkRows.values()], readOk, this.options.clock.now());
     phaseMs.write = Math.round((phaseMs.write ?? 0) + performance.now() - t1);

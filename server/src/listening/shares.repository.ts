@@ -104,11 +104,7 @@ export class SharesRepository {
   }
 
   ownerName(userId: string) {
-    return this.db
-      .selectFrom('users')
-      .select(['username', 'display_name'])
-      .where('id', '=', userId)
-      .executeTakeFirst();
+    return this.db.selectFrom('users').select(['username', 'display_name']).where('id', '=', userId).executeTakeFirst();
   }
 
   /** Is `trackId` one of the tracks a share of this kind/item exposes? (One indexed query.) */

@@ -136,7 +136,6 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
       const view = await o.shares.view(request.params.token, true);
       const signedIn = request.user !== null && request.user.via !== 'stream-token';
       reply.header('cache-control', 'private, no-store');
-      reply.header('referrer-policy', 'no-referrer');
       return reply
         .type('text/html; charset=utf-8')
         .send(renderSharePage(view, { token: request.params.token, origin, signedIn }));

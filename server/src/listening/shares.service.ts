@@ -70,7 +70,10 @@ export class SharesService {
     return `${this.publicUrl?.replace(/\/$/, '') ?? ''}/share/${token}`;
   }
 
-  async create(user: AuthUser, input: { kind: ShareKind; id: string; expiresInDays?: number | null }): Promise<ShareInfo> {
+  async create(
+    user: AuthUser,
+    input: { kind: ShareKind; id: string; expiresInDays?: number | null },
+  ): Promise<ShareInfo> {
     const title = await this.visibleItemTitle(user, input.kind, input.id);
     const days = input.expiresInDays === undefined ? DEFAULT_SHARE_DAYS : input.expiresInDays;
     if (days !== null && (!Number.isInteger(days) || days < 1 || days > MAX_SHARE_DAYS)) {
@@ -115,7 +118,8 @@ export class SharesService {
     const row = await this.repo.findById(id);
     if (!row) throw new NotFound('share');
     if (row.revoked_at !== null) throw new ShareGone('This share link was revoked by its owner.');
-    if (row.expires_at !== null && row.expires_at <= this.clock.now()) throw new ShareGone('This share link has expired.');
+    if (row.expires_at !== null && row.expires_at <= this.clock.now())
+      throw new ShareGone('This share link has expired.');
     return row;
   }
 

@@ -17,7 +17,12 @@ describe('share links', () => {
   let albumId: string;
   let albumTrack: TrackFixture;
   let outsider: TrackFixture;
-  const clock = { ms: Date.now(), now() { return this.ms; } };
+  const clock = {
+    ms: Date.now(),
+    now() {
+      return this.ms;
+    },
+  };
 
   async function addPlaylist(ownerId: string, name: string, isPublic: 0 | 1, trackIds: string[]): Promise<string> {
     const id = newId();
@@ -29,7 +34,17 @@ describe('share links', () => {
     for (const [i, trackId] of trackIds.entries()) {
       await t.earshot.database.db
         .insertInto('playlist_tracks')
-        .values({ id: newId(), playlist_id: id, position: i, track_id: trackId, title: 'x', artist: null, album: null, duration: null, added_at: now })
+        .values({
+          id: newId(),
+          playlist_id: id,
+          position: i,
+          track_id: trackId,
+          title: 'x',
+          artist: null,
+          album: null,
+          duration: null,
+          added_at: now,
+        })
         .execute();
     }
     return id;
@@ -44,7 +59,12 @@ describe('share links', () => {
     bob = await t.createUser({ username: 'bob' });
     aliceH = await t.authHeaders(alice);
     bobH = await t.authHeaders(bob);
-    evil = await addLocalTrack(t.earshot, 'x/evil.mp3', { seconds: 2 }, { title: XSS_TITLE, artist: XSS_ARTIST, album: '&amp; <b>' });
+    evil = await addLocalTrack(
+      t.earshot,
+      'x/evil.mp3',
+      { seconds: 2 },
+      { title: XSS_TITLE, artist: XSS_ARTIST, album: '&amp; <b>' },
+    );
     albumId = await addAlbum(t.earshot, 'Album <i>One</i>');
     albumTrack = await addLocalTrack(t.earshot, 'a/01.mp3', { seconds: 1 }, { title: 'First', albumId });
     outsider = await addLocalTrack(t.earshot, 'b/02.mp3', { seconds: 1 }, { title: 'Elsewhere' });
@@ -59,7 +79,9 @@ describe('share links', () => {
     expect(s.url).toBe(`/share/${s.token}`);
     expect(s.expiresAt - clock.now()).toBe(30 * 86_400_000);
     // Mass assignment: the share is still alice's.
-    expect((await t.app.inject({ url: '/api/v1/shares', headers: aliceH })).json().items.map((x: { id: string }) => x.id)).toContain(s.id);
+    expect(
+      (await t.app.inject({ url: '/api/v1/shares', headers: aliceH })).json().items.map((x: { id: string }) => x.id),
+    ).toContain(s.id);
 
     const page = await t.app.inject({ url: s.url });
     expect(page.statusCode).toBe(200);
@@ -88,8 +110,16 @@ describe('share links', () => {
     expect(cover.headers['content-type']).toBe('image/webp');
 
     const data = await t.app.inject({ url: `/share/${s.token}/data` });
-    expect(data.json()).toMatchObject({ kind: 'track', title: XSS_TITLE, tracks: [{ id: evil.id, streamUrl: `/share/${s.token}/stream/${evil.id}` }] });
-    expect((await t.app.inject({ url: '/api/v1/shares', headers: aliceH })).json().items.find((x: { id: string }) => x.id === s.id).viewCount).toBe(1);
+    expect(data.json()).toMatchObject({
+      kind: 'track',
+      title: XSS_TITLE,
+      tracks: [{ id: evil.id, streamUrl: `/share/${s.token}/stream/${evil.id}` }],
+    });
+    expect(
+      (await t.app.inject({ url: '/api/v1/shares', headers: aliceH }))
+        .json()
+        .items.find((x: { id: string }) => x.id === s.id).viewCount,
+    ).toBe(1);
   });
 
   it('signed-in viewers get a deep link into the app', async () => {
@@ -157,13 +187,19 @@ describe('share links', () => {
   it('revocation kills page and stream; other users cannot see or revoke it (SECURITY.md 12, 26)', async () => {
     const s = (await share(aliceH, { kind: 'track', id: evil.id })).json();
     expect((await t.app.inject({ url: '/api/v1/shares', headers: bobH })).json().items).toEqual([]);
-    expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/shares/${s.id}`, headers: bobH })).statusCode).toBe(404);
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/shares/${s.id}`, headers: bobH })).statusCode).toBe(
+      404,
+    );
     expect((await t.app.inject({ url: `${s.url}/stream/${evil.id}` })).statusCode).toBe(200);
 
-    expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/shares/${s.id}`, headers: aliceH })).statusCode).toBe(204);
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/shares/${s.id}`, headers: aliceH })).statusCode).toBe(
+      204,
+    );
     expect((await t.app.inject({ url: s.url })).statusCode).toBe(410);
     expect((await t.app.inject({ url: `${s.url}/stream/${evil.id}` })).statusCode).toBe(410);
-    expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/shares/${s.id}`, headers: aliceH })).statusCode).toBe(404);
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/shares/${s.id}`, headers: aliceH })).statusCode).toBe(
+      404,
+    );
     const mine = (await t.app.inject({ url: '/api/v1/shares', headers: aliceH })).json().items;
     expect(mine.map((x: { id: string }) => x.id)).not.toContain(s.id);
   });

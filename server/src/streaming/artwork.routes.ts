@@ -32,7 +32,7 @@ export function sendImage(request: FastifyRequest, reply: FastifyReply, image: R
   reply.header('cache-control', cacheControl);
   reply.header('vary', 'Accept');
   const inm = request.headers['if-none-match'];
-  if (inm && inm.split(',').some((t) => t.trim() === image.etag)) return reply.code(304).send();
+  if (inm?.split(',').some((t) => t.trim() === image.etag)) return reply.code(304).send();
   return reply.type(image.contentType).send(image.data);
 }
 

@@ -45,9 +45,7 @@ function sniffImage(head: Buffer): 'jpeg' | 'png' | 'webp' | 'gif' | null {
 export class ArtworkService {
   private readonly inFlight = new Map<string, Promise<RenderedImage>>();
 
-  constructor(
-    private readonly o: { repo: StreamRepository; cacheDir: string; cache: DiskLru; logger: Logger },
-  ) {}
+  constructor(private readonly o: { repo: StreamRepository; cacheDir: string; cache: DiskLru; logger: Logger }) {}
 
   /** A stored artwork, resized to fit `requested`×`requested` (clamped). */
   async artwork(id: string, requested: number | undefined, format: ImageFormat): Promise<RenderedImage> {
@@ -89,7 +87,12 @@ export class ArtworkService {
   }
 
   /** Generated cover for an item without art: colour from `seed`, initials of `label`. */
-  async placeholder(seed: string, label: string, requested: number | undefined, format: ImageFormat): Promise<RenderedImage> {
+  async placeholder(
+    seed: string,
+    label: string,
+    requested: number | undefined,
+    format: ImageFormat,
+  ): Promise<RenderedImage> {
     const size = Math.min(requested ?? PLACEHOLDER_DEFAULT_SIZE, ARTWORK_MAX_SIZE);
     const key = createHash('sha256').update(`${seed}\0${label}`).digest('hex').slice(0, 32);
     const name = `ph-${key}-${size}.${format === 'webp' ? 'webp' : 'jpg'}`;

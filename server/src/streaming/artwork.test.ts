@@ -50,12 +50,17 @@ describe('cover art', () => {
   beforeAll(async () => {
     t = await startTestServer({ env: { EARSHOT_ARTWORK_CACHE_MB: '5' } });
     headers = await t.authHeaders(await t.createUser());
-    const file = await makeImage(join(t.earshot.paths.artworkDir, 'ab', 'cover.jpg'), { width: 800, height: 600, color: 'blue' });
+    const file = await makeImage(join(t.earshot.paths.artworkDir, 'ab', 'cover.jpg'), {
+      width: 800,
+      height: 600,
+      color: 'blue',
+    });
     art = await addArtworkRow(t.earshot, file);
   });
   afterAll(() => t.close());
 
-  const get = (url: string, extra: Record<string, string> = {}) => t.app.inject({ url, headers: { ...headers, ...extra } });
+  const get = (url: string, extra: Record<string, string> = {}) =>
+    t.app.inject({ url, headers: { ...headers, ...extra } });
 
   it('needs a signed-in user', async () => {
     expect((await t.app.inject({ url: `/api/v1/artwork/${art}` })).statusCode).toBe(401);
@@ -137,7 +142,15 @@ describe('cover art', () => {
     const id = 'outsideArtwork1';
     await t.earshot.database.db
       .insertInto('artwork')
-      .values({ id, path: '../../../etc/passwd', mime: 'image/jpeg', width: 1, height: 1, size: 1, created_at: Date.now() })
+      .values({
+        id,
+        path: '../../../etc/passwd',
+        mime: 'image/jpeg',
+        width: 1,
+        height: 1,
+        size: 1,
+        created_at: Date.now(),
+      })
       .execute();
     expect((await get(`/api/v1/artwork/${id}`)).statusCode).toBe(404);
   });

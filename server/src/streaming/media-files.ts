@@ -44,6 +44,16 @@ export function isInside(root: string, child: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && !rel.startsWith(`..${sep}`));
 }
 
+/** Roots are resolved once (one fewer filesystem call per stream); a root that moves is re-read. */
+const realRoots = new Map<string, string>();
+async function realRootOf(root: string): Promise<string> {
+  const known = realRoots.get(root);
+  if (known !== undefined) return known;
+  const real = await realpath(root);
+  realRoots.set(root, real);
+  return real;
+}
+
 /**
  * Absolute real path of `relPath` under `root`, or NotFound when it is missing or escapes the root
  * (absolute paths, `..`, NUL bytes, symlinks pointing outside).
@@ -53,7 +63,7 @@ export async function resolveInside(root: string, relPath: string | null | undef
   let realRoot: string;
   let real: string;
   try {
-    realRoot = await realpath(root);
+    realRoot = await realRootOf(root);
     const candidate = resolve(realRoot, relPath);
     if (!isInside(realRoot, candidate)) throw new NotFound('file');
     real = await realpath(candidate);
@@ -61,6 +71,9 @@ export async function resolveInside(root: string, relPath: string | null | undef
     if (err instanceof NotFound) throw err;
     throw new NotFound('file');
   }
-  if (!isInside(realRoot, real)) throw new NotFound('file');
+  if (!isInside(realRoot, real)) {
+    realRoots.delete(root);
+    throw new NotFound('file');
+  }
   return real;
 }

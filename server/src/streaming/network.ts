@@ -3,7 +3,9 @@ import { isIPv4 } from 'node:net';
 
 function v4InLan(ip: string): boolean {
   const [a, b] = ip.split('.').map(Number);
-  return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
+  return (
+    a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254)
+  );
 }
 
 export function isLanAddress(ip: string | undefined): boolean {

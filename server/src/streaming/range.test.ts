@@ -126,7 +126,11 @@ describe('GET /stream/:id byte ranges (SECURITY.md 22)', () => {
     expect(head.headers['content-length']).toBe(String(bytes.length));
     expect(head.headers['accept-ranges']).toBe('bytes');
     expect(head.rawPayload.length).toBe(0);
-    const ranged = await t.app.inject({ method: 'HEAD', url: `/stream/${track.id}`, headers: { ...headers, range: 'bytes=0-9' } });
+    const ranged = await t.app.inject({
+      method: 'HEAD',
+      url: `/stream/${track.id}`,
+      headers: { ...headers, range: 'bytes=0-9' },
+    });
     expect(ranged.statusCode).toBe(206);
     expect(ranged.headers['content-range']).toBe(`bytes 0-9/${bytes.length}`);
     expect(ranged.rawPayload.length).toBe(0);

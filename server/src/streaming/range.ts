@@ -90,7 +90,11 @@ export interface ServeFileOptions {
  * bytes come from that descriptor, so a file replaced mid-request cannot produce a torn answer.
  * Throws NotFound when the file is missing (the caller decides whether that is a 404 or a re-fetch).
  */
-export async function serveFile(request: FastifyRequest, reply: FastifyReply, options: ServeFileOptions): Promise<FastifyReply> {
+export async function serveFile(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: ServeFileOptions,
+): Promise<FastifyReply> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(options.path, 'r');
@@ -117,7 +121,8 @@ export async function serveFile(request: FastifyRequest, reply: FastifyReply, op
       return reply.code(304).send();
     }
     let decision = parseRange(rangeHeader, size);
-    if (decision.kind !== 'full' && !ifRangeMatches(headerValue(request.headers['if-range']), v)) decision = { kind: 'full' };
+    if (decision.kind !== 'full' && !ifRangeMatches(headerValue(request.headers['if-range']), v))
+      decision = { kind: 'full' };
     if (decision.kind === 'unsatisfiable') throw new RangeNotSatisfiable(size);
 
     const start = decision.kind === 'partial' ? decision.start : 0;
@@ -132,7 +137,7 @@ export async function serveFile(request: FastifyRequest, reply: FastifyReply, op
       reply.code(200);
     }
     if (request.method === 'HEAD' || length === 0) return reply.send();
-    const stream = createReadStream('', { fd: handle, start, end, autoClose: true, highWaterMark: 64 * 1024 });
+    const stream = createReadStream('', { fd: handle, start, end, autoClose: true, highWaterMark: 256 * 1024 });
     handedOff = true;
     return reply.send(stream);
   } finally {

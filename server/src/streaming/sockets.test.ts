@@ -89,8 +89,19 @@ async function setup(env: Record<string, string>): Promise<Setup> {
   // 20 minutes of 16 kHz PCM (38 MB): larger than every socket buffer between us and the server.
   const longFile = join(t.earshot.paths.musicDir, 'long.wav');
   await run('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=220:sample_rate=16000:duration=1200',
-    '-ac', '1', '-c:a', 'pcm_s16le', longFile,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=220:sample_rate=16000:duration=1200',
+    '-ac',
+    '1',
+    '-c:a',
+    'pcm_s16le',
+    longFile,
   ]);
   const long = await insertTrackRow(t.earshot, longFile, { duration: 1200 });
   const short = await addLocalTrack(t.earshot, 'short.flac', { seconds: 2 });
@@ -160,7 +171,6 @@ describe('transcode caps and disconnects over real sockets (SECURITY.md 24)', ()
     expect(served.status).toBe(200);
     await t.earshot.streaming.transcoder.whenIdle();
   });
-
 });
 
 describe('stalled readers and descriptor hygiene (SECURITY.md 23)', () => {
@@ -193,6 +203,30 @@ describe('stalled readers and descriptor hygiene (SECURITY.md 23)', () => {
     expect(t.earshot.streaming.transcoder.running).toBe(0);
   });
 
+  it('200 idle keep-alive sockets are closed by the server', async () => {
+    const before = serverSockets.length;
+    const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 200 });
+    await Promise.all(
+      Array.from(
+        { length: 200 },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const req = request(`${base}/stream/${short.id}`, { method: 'HEAD', agent, headers: alice }, (res) => {
+              res.resume();
+              res.on('end', resolve);
+            });
+            req.on('error', reject);
+            req.end();
+          }),
+      ),
+    );
+    const opened = serverSockets.slice(before);
+    expect(opened.length).toBe(200);
+    // Nobody sends anything more: the keep-alive timeout must close every one of them.
+    await Promise.all(opened.map((s) => (s.destroyed ? undefined : once(s, 'close'))));
+    agent.destroy();
+  });
+
   it('file descriptors and ffmpeg children return to baseline after many aborted streams', async () => {
     const warm = await openStream(base, `/stream/${short.id}`, alice);
     warm.res.resume();
@@ -216,5 +250,20 @@ describe('stalled readers and descriptor hygiene (SECURITY.md 23)', () => {
     await t.earshot.streaming.transcoder.whenIdle();
     await until(() => openFds() <= fdBaseline, `fds back to ${fdBaseline} (now ${openFds()})`);
     expect(ffmpegChildren()).toBe(ffBaseline);
+  });
+});
+
+describe('shutdown', () => {
+  it('kills running ffmpeg children and cuts streams after the deadline', async () => {
+    const s = await setup({ EARSHOT_SHUTDOWN_TIMEOUT_MS: '300' });
+    const baseline = ffmpegChildren();
+    const o = await openStream(s.base, `/stream/${s.long.id}?format=mp3&maxBitRate=320`, s.alice);
+    expect(o.res.statusCode).toBe(200);
+    expect(ffmpegChildren()).toBe(baseline + 1);
+    o.socket.on('error', () => undefined);
+    await s.t.close();
+    expect(s.t.earshot.streaming.transcoder.running).toBe(0);
+    await until(() => ffmpegChildren() === baseline, 'ffmpeg to be reaped');
+    o.socket.destroy();
   });
 });

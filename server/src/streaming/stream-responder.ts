@@ -70,10 +70,9 @@ export async function respondWithStream(
   if (plan.kind === 'remote') {
     const handler = deps.remoteHandler();
     if (!handler) {
-      throw new Unavailable(
-        'This remote track is not cached yet, and remote playback is not enabled on this server.',
-        { retryAfterSeconds: 60 },
-      );
+      throw new Unavailable('This remote track is not cached yet, and remote playback is not enabled on this server.', {
+        retryAfterSeconds: 60,
+      });
     }
     armIdleTimeout(reply, deps.idleTimeoutMs);
     await handler.serveUncached(track, request, reply, user);

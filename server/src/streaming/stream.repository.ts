@@ -73,11 +73,18 @@ export class StreamRepository {
   }
 
   async upsertPreferences(row: StreamPreferencesRow): Promise<void> {
-    const { user_id, ...rest } = row;
     await this.db
       .insertInto('stream_preferences')
       .values(row)
-      .onConflict((oc) => oc.column('user_id').doUpdateSet(rest))
+      .onConflict((oc) =>
+        oc.column('user_id').doUpdateSet({
+          default_format: row.default_format,
+          default_max_bitrate: row.default_max_bitrate,
+          lan_original: row.lan_original,
+          estimate_content_length: row.estimate_content_length,
+          updated_at: row.updated_at,
+        }),
+      )
       .execute();
   }
 }

@@ -119,7 +119,10 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
 };
 
 /** Auth strategy for `?token=` on `/stream/` URLs only (added with `authenticator.use`). */
-export function streamTokenStrategy(tokens: StreamTokens, findUser: (id: string) => Promise<{ id: string; username: string; role: 'admin' | 'user' } | undefined>) {
+export function streamTokenStrategy(
+  tokens: StreamTokens,
+  findUser: (id: string) => Promise<{ id: string; username: string; role: 'admin' | 'user' } | undefined>,
+) {
   return async (request: FastifyRequest): Promise<AuthUser | null> => {
     if (!request.url.startsWith('/stream/')) return null;
     const token = (request.query as { token?: unknown } | undefined)?.token;

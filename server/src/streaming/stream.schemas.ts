@@ -8,10 +8,14 @@ export const IdParams = Type.Object({ id: Type.String({ pattern: ID_PATTERN }) }
 // Strings on purpose: the values are checked by parseStreamQuery so a bad one gets a precise 400.
 export const StreamQuerySchema = Type.Object({
   format: Type.Optional(Type.String({ maxLength: 32, description: 'raw | opus | mp3 | aac' })),
-  maxBitRate: Type.Optional(Type.String({ maxLength: 16, description: 'kbps; clamped to the format range; 0 = no limit' })),
+  maxBitRate: Type.Optional(
+    Type.String({ maxLength: 16, description: 'kbps; clamped to the format range; 0 = no limit' }),
+  ),
   timeOffset: Type.Optional(Type.String({ maxLength: 16, description: 'seconds to skip (transcodes only)' })),
   estimateContentLength: Type.Optional(Type.Boolean({ description: 'send an estimated Content-Length on transcodes' })),
-  token: Type.Optional(Type.String({ maxLength: 400, description: 'stream token from POST /api/v1/tracks/{id}/stream-token' })),
+  token: Type.Optional(
+    Type.String({ maxLength: 400, description: 'stream token from POST /api/v1/tracks/{id}/stream-token' }),
+  ),
 });
 
 export const MediaResponse = {
@@ -27,14 +31,12 @@ export const StreamTokenResponse = Type.Object({
 
 const FormatPref = Type.Union([Type.Literal('raw'), Type.Literal('opus'), Type.Literal('mp3'), Type.Literal('aac')]);
 
-export const StreamPreferencesSchema = Type.Object(
-  {
-    defaultFormat: FormatPref,
-    defaultMaxBitRate: Type.Integer({ description: 'kbps for the default format' }),
-    lanOriginal: Type.Boolean({ description: 'original files on the LAN / loopback' }),
-    estimateContentLength: Type.Boolean(),
-  },
-);
+export const StreamPreferencesSchema = Type.Object({
+  defaultFormat: FormatPref,
+  defaultMaxBitRate: Type.Integer({ description: 'kbps for the default format' }),
+  lanOriginal: Type.Boolean({ description: 'original files on the LAN / loopback' }),
+  estimateContentLength: Type.Boolean(),
+});
 
 export const StreamPreferencesPatch = Type.Object({
   defaultFormat: Type.Optional(FormatPref),

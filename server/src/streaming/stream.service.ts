@@ -123,7 +123,8 @@ export class StreamService {
       kbps = query.maxBitRate ?? (format === preferredCodec ? prefs.defaultMaxBitRate : undefined);
     } else if (query.maxBitRate !== undefined && query.maxBitRate > 0) {
       // Subsonic semantics: a bitrate cap alone transcodes only what exceeds it.
-      if (track.bitrate !== null && track.bitrate <= query.maxBitRate && BROWSER_PLAYABLE.has(sourceFormat)) return null;
+      if (track.bitrate !== null && track.bitrate <= query.maxBitRate && BROWSER_PLAYABLE.has(sourceFormat))
+        return null;
       format = preferredCodec;
       kbps = query.maxBitRate;
     } else {

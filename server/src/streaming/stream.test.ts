@@ -9,7 +9,12 @@ describe('/stream/:id — auth, ids, formats', () => {
   let alice: TestUser;
   let headers: Record<string, string>;
   let mp3: TrackFixture;
-  const clock = { ms: Date.now(), now() { return this.ms; } };
+  const clock = {
+    ms: Date.now(),
+    now() {
+      return this.ms;
+    },
+  };
 
   beforeAll(async () => {
     t = await startTestServer({ clock });
@@ -45,8 +50,8 @@ describe('/stream/:id — auth, ids, formats', () => {
   });
 
   it('a stored path escaping the music dir (.. or a symlink) is not served', async () => {
-    const escape = await insertTrackRow(t.earshot, null, { localPath: '../../../../etc/passwd', format: 'mp3' });
-    expect((await t.app.inject({ url: `/stream/${escape.id}`, headers })).statusCode).toBe(404);
+    const escaping = await insertTrackRow(t.earshot, null, { localPath: '../../../../etc/passwd', format: 'mp3' });
+    expect((await t.app.inject({ url: `/stream/${escaping.id}`, headers })).statusCode).toBe(404);
     const absolute = await insertTrackRow(t.earshot, null, { localPath: '/etc/passwd', format: 'mp3' });
     expect((await t.app.inject({ url: `/stream/${absolute.id}`, headers })).statusCode).toBe(404);
     const link = join(t.earshot.paths.musicDir, 'evil.mp3');
@@ -132,7 +137,9 @@ describe('/stream/:id — auth, ids, formats', () => {
 
       // Tampered → 401.
       const tampered = token.slice(0, -2) + (token.endsWith('A') ? 'BB' : 'AA');
-      expect((await t.app.inject({ url: `/stream/${mp3.id}?token=${encodeURIComponent(tampered)}` })).statusCode).toBe(401);
+      expect((await t.app.inject({ url: `/stream/${mp3.id}?token=${encodeURIComponent(tampered)}` })).statusCode).toBe(
+        401,
+      );
 
       const saved = clock.ms;
       clock.ms = expiresAt + 1;
@@ -146,7 +153,9 @@ describe('/stream/:id — auth, ids, formats', () => {
     });
 
     it('are only issued to signed-in users, for existing tracks', async () => {
-      expect((await t.app.inject({ method: 'POST', url: `/api/v1/tracks/${mp3.id}/stream-token` })).statusCode).toBe(401);
+      expect((await t.app.inject({ method: 'POST', url: `/api/v1/tracks/${mp3.id}/stream-token` })).statusCode).toBe(
+        401,
+      );
       expect(
         (await t.app.inject({ method: 'POST', url: '/api/v1/tracks/nosuchtrack/stream-token', headers })).statusCode,
       ).toBe(404);
@@ -158,7 +167,12 @@ describe('/stream/:id — auth, ids, formats', () => {
       const bob = await t.createUser({ username: 'bob' });
       const h = await t.authHeaders(bob);
       const get = await t.app.inject({ url: '/api/v1/me/streaming', headers: h });
-      expect(get.json()).toEqual({ defaultFormat: 'opus', defaultMaxBitRate: 128, lanOriginal: true, estimateContentLength: false });
+      expect(get.json()).toEqual({
+        defaultFormat: 'opus',
+        defaultMaxBitRate: 128,
+        lanOriginal: true,
+        estimateContentLength: false,
+      });
       const put = await t.app.inject({
         method: 'PUT',
         url: '/api/v1/me/streaming',
@@ -169,7 +183,12 @@ describe('/stream/:id — auth, ids, formats', () => {
       // Clamped to the format's range; the smuggled userId is ignored (mass assignment).
       expect(put.json()).toMatchObject({ defaultFormat: 'mp3', defaultMaxBitRate: 320 });
       expect((await t.app.inject({ url: '/api/v1/me/streaming', headers })).json().defaultFormat).toBe('opus');
-      const bad = await t.app.inject({ method: 'PUT', url: '/api/v1/me/streaming', headers: h, payload: { defaultFormat: 'wma' } });
+      const bad = await t.app.inject({
+        method: 'PUT',
+        url: '/api/v1/me/streaming',
+        headers: h,
+        payload: { defaultFormat: 'wma' },
+      });
       expect(bad.statusCode).toBe(400);
     });
   });

@@ -12,7 +12,18 @@ const run = promisify(execFile);
 
 /** Mean volume (dB) of the first `seconds` of an audio file. */
 async function meanVolume(path: string, seconds: number): Promise<number> {
-  const { stderr } = await run('ffmpeg', ['-hide_banner', '-t', String(seconds), '-i', path, '-af', 'volumedetect', '-f', 'null', '-']);
+  const { stderr } = await run('ffmpeg', [
+    '-hide_banner',
+    '-t',
+    String(seconds),
+    '-i',
+    path,
+    '-af',
+    'volumedetect',
+    '-f',
+    'null',
+    '-',
+  ]);
   const m = /mean_volume:\s*(-?[\d.]+|-inf) dB/.exec(stderr);
   return !m || m[1] === '-inf' ? -120 : Number(m[1]);
 }
@@ -34,8 +45,17 @@ describe('transcoding', () => {
     // Silent for 6 s, then a loud tone: where a transcode starts is audible.
     const markerFile = join(t.earshot.paths.musicDir, 'marker.flac');
     await run('ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi',
-      '-i', 'aevalsrc=if(gt(t\\,6)\\,0.8*sin(2*PI*440*t)\\,0):s=44100:d=10', '-c:a', 'flac', markerFile,
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'aevalsrc=if(gt(t\\,6)\\,0.8*sin(2*PI*440*t)\\,0):s=44100:d=10',
+      '-c:a',
+      'flac',
+      markerFile,
     ]);
     marker = await insertTrackRow(t.earshot, markerFile, { duration: 10, bitrate: 700 });
   });
@@ -49,21 +69,24 @@ describe('transcoding', () => {
     ['opus', 160, 'opus', 'ogg', 'audio/ogg; codecs=opus'],
     ['mp3', 128, 'mp3', 'mp3', 'audio/mpeg'],
     ['aac', 128, 'aac', 'aac', 'audio/aac'],
-  ])('format=%s maxBitRate=%i decodes cleanly and is within ±15%% of the bitrate', async (format, kbps, codec, container, type) => {
-    const res = await t.app.inject({ url: `/stream/${noise.id}?format=${format}&maxBitRate=${kbps}`, headers });
-    expect(res.statusCode).toBe(200);
-    expect(res.headers['content-type']).toBe(type);
-    expect(res.headers['accept-ranges']).toBe('none');
-    const file = join(out, `out-${format}-${kbps}`);
-    await writeFile(file, res.rawPayload);
-    const probe = await ffprobe(file);
-    expect(probe.codec).toBe(codec);
-    expect(probe.container).toBe(container);
-    expect(await decodeErrors(file)).toBe('');
-    const actualKbps = (res.rawPayload.length * 8) / SECONDS / 1000;
-    expect(actualKbps).toBeGreaterThan(kbps * 0.85);
-    expect(actualKbps).toBeLessThan(kbps * 1.15);
-  });
+  ])(
+    'format=%s maxBitRate=%i decodes cleanly and is within ±15%% of the bitrate',
+    async (format, kbps, codec, container, type) => {
+      const res = await t.app.inject({ url: `/stream/${noise.id}?format=${format}&maxBitRate=${kbps}`, headers });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe(type);
+      expect(res.headers['accept-ranges']).toBe('none');
+      const file = join(out, `out-${format}-${kbps}`);
+      await writeFile(file, res.rawPayload);
+      const probe = await ffprobe(file);
+      expect(probe.codec).toBe(codec);
+      expect(probe.container).toBe(container);
+      expect(await decodeErrors(file)).toBe('');
+      const actualKbps = (res.rawPayload.length * 8) / SECONDS / 1000;
+      expect(actualKbps).toBeGreaterThan(kbps * 0.85);
+      expect(actualKbps).toBeLessThan(kbps * 1.15);
+    },
+  );
 
   it('clamps an out-of-range bitrate to the format maximum', async () => {
     const res = await t.app.inject({ url: `/stream/${noise.id}?format=mp3&maxBitRate=999999`, headers });
@@ -162,7 +185,11 @@ describe('transcoding', () => {
     expect(remote.headers['x-earshot-transcode']).toBe('opus;128kbps');
     const lan = await t.app.inject({ url: `/stream/${noise.id}`, headers, remoteAddress: '192.168.1.20' });
     expect(lan.headers['content-type']).toBe('audio/flac');
-    const capped = await t.app.inject({ url: `/stream/${noise.id}?maxBitRate=2000`, headers, remoteAddress: '203.0.113.9' });
+    const capped = await t.app.inject({
+      url: `/stream/${noise.id}?maxBitRate=2000`,
+      headers,
+      remoteAddress: '203.0.113.9',
+    });
     expect(capped.headers['content-type']).toBe('audio/flac');
   });
 

@@ -87,13 +87,19 @@ export class Transcoder extends EventEmitter {
       if (stderr.length < 4000) stderr += d;
     });
     const closed = new Promise<number | null>((resolve) => {
-      child.once('close', (code) => {
+      let ended = false;
+      const end = (code: number | null) => {
+        if (ended) return;
+        ended = true;
         this.children.delete(child);
         this.emit('exit', child.pid);
         resolve(code);
-      });
+      };
+      child.once('close', (code) => end(code));
+      // A spawn failure (binary vanished, EMFILE) may not be followed by 'close'.
       child.once('error', (err) => {
         log.warn({ err }, 'ffmpeg could not start');
+        if (child.pid === undefined) end(null);
       });
     });
 

@@ -24,12 +24,29 @@ export async function makeNoiseAudio(path: string, seconds: number): Promise<str
   await run(
     'ffmpeg',
     [
-      '-hide_banner', '-loglevel', 'error', '-y',
-      '-f', 'lavfi', '-i', `anoisesrc=color=pink:amplitude=0.4:sample_rate=44100:duration=${seconds}`,
-      '-f', 'lavfi', '-i', `sine=frequency=330:sample_rate=44100:duration=${seconds}`,
-      '-f', 'lavfi', '-i', `sine=frequency=1250:sample_rate=44100:duration=${seconds}`,
-      '-filter_complex', '[0:a][1:a][2:a]amix=inputs=3,aformat=channel_layouts=stereo[a]',
-      '-map', '[a]', '-c:a', 'flac', path,
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `anoisesrc=color=pink:amplitude=0.4:sample_rate=44100:duration=${seconds}`,
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=frequency=330:sample_rate=44100:duration=${seconds}`,
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=frequency=1250:sample_rate=44100:duration=${seconds}`,
+      '-filter_complex',
+      '[0:a][1:a][2:a]amix=inputs=3,aformat=channel_layouts=stereo[a]',
+      '-map',
+      '[a]',
+      '-c:a',
+      'flac',
+      path,
     ],
     { timeout: 60_000 },
   );
@@ -52,7 +69,11 @@ export interface InsertTrackOptions {
 }
 
 /** Inserts a `tracks` row for an existing file under the music dir (or cache dir for remote). */
-export async function insertTrackRow(earshot: Earshot, absPath: string | null, o: InsertTrackOptions = {}): Promise<TrackFixture> {
+export async function insertTrackRow(
+  earshot: Earshot,
+  absPath: string | null,
+  o: InsertTrackOptions = {},
+): Promise<TrackFixture> {
   const id = newId();
   const now = Date.now();
   const root = o.sourceType === 'youtube' ? earshot.paths.cacheDir : earshot.paths.musicDir;
@@ -166,8 +187,13 @@ export async function addArtworkRow(earshot: Earshot, absPath: string, mime = 'i
 /** Probes a file or buffer path with ffprobe: codec, container, duration, bitrate. */
 export async function ffprobe(path: string) {
   const { stdout } = await run('ffprobe', [
-    '-v', 'error', '-show_entries', 'format=format_name,duration,bit_rate:stream=codec_name,sample_rate',
-    '-of', 'json', path,
+    '-v',
+    'error',
+    '-show_entries',
+    'format=format_name,duration,bit_rate:stream=codec_name,sample_rate',
+    '-of',
+    'json',
+    path,
   ]);
   const j = JSON.parse(stdout) as {
     format: { format_name: string; duration?: string; bit_rate?: string };

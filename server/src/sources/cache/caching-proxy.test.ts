@@ -70,6 +70,11 @@ describe('caching proxy', () => {
     const track = await addUrl(origin.set('/first.mp3', { kind: 'file', path: songPath }));
     expect(track).toMatchObject({ source: 'url', cached: false });
 
+    // HEAD describes the stream without starting a download.
+    const head = await fetch(`${base}/stream/${track.id}`, { method: 'HEAD', headers });
+    expect(head.status).toBe(200);
+    expect(t.earshot.sources.runner.started.audio).toBe(0);
+
     const cached = cachedEvent(track.id);
     const first = await fetch(`${base}/stream/${track.id}`, { headers });
     expect(first.status).toBe(200);

@@ -65,6 +65,15 @@ export class CachingProxy implements RemoteStreamHandler {
       await this.serveCached(request, reply, row.local_path, row.format);
       return;
     }
+    if (request.method === 'HEAD' && !this.hub.current(row.id)) {
+      // Describing the stream must not start a download (a HEAD flood would spawn yt-dlp).
+      reply
+        .header('x-earshot-cache', 'miss')
+        .header('accept-ranges', 'bytes')
+        .header('cache-control', 'private, no-store');
+      reply.type(audioContentType(row.format)).code(200).send();
+      return;
+    }
     const dl = this.hub.join(row, { kind: 'listener', userId: user?.id ?? null });
     const release = dl.hold();
     reply.raw.once('close', release);
