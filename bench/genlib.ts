@@ -27,16 +27,84 @@ function mulberry32(seed: number) {
 }
 
 const WORDS = [
-  'Blue', 'Night', 'Echo', 'River', 'Glass', 'Summer', 'Velvet', 'Ghost', 'Golden', 'Neon', 'Silent', 'Wild', 'Paper',
-  'Stone', 'Electric', 'Midnight', 'Fire', 'Ocean', 'Crystal', 'Shadow', 'Dream', 'Heart', 'Rain', 'Star', 'Moon',
-  'Café', 'Señor', 'Ångström', 'Über', 'Naïve', 'Fiancée', 'Smörgås', 'Mañana', 'Øresund', 'Garçon', 'Piñata',
+  'Blue',
+  'Night',
+  'Echo',
+  'River',
+  'Glass',
+  'Summer',
+  'Velvet',
+  'Ghost',
+  'Golden',
+  'Neon',
+  'Silent',
+  'Wild',
+  'Paper',
+  'Stone',
+  'Electric',
+  'Midnight',
+  'Fire',
+  'Ocean',
+  'Crystal',
+  'Shadow',
+  'Dream',
+  'Heart',
+  'Rain',
+  'Star',
+  'Moon',
+  'Café',
+  'Señor',
+  'Ångström',
+  'Über',
+  'Naïve',
+  'Fiancée',
+  'Smörgås',
+  'Mañana',
+  'Øresund',
+  'Garçon',
+  'Piñata',
 ];
 const ARTISTS_SEED = [
-  'Beyoncé', 'Sigur Rós', 'Björk', 'Mötley Crüe', 'Motörhead', 'Zoë Keating', 'Hüsker Dü', 'Queensrÿche', 'AC/DC',
-  'Ludovico Einaudi', 'Daft Punk', 'Simon & Garfunkel', 'Nina Simone', 'Ólafur Arnalds', 'Café Tacvba', 'Jean-Michel Jarre',
-  '坂本龍一', 'Земфира', 'Μίκης Θεοδωράκης', 'Fela Kuti', 'Los Ángeles Azules', 'Amadou & Mariam',
+  'Beyoncé',
+  'Sigur Rós',
+  'Björk',
+  'Mötley Crüe',
+  'Motörhead',
+  'Zoë Keating',
+  'Hüsker Dü',
+  'Queensrÿche',
+  'AC/DC',
+  'Ludovico Einaudi',
+  'Daft Punk',
+  'Simon & Garfunkel',
+  'Nina Simone',
+  'Ólafur Arnalds',
+  'Café Tacvba',
+  'Jean-Michel Jarre',
+  '坂本龍一',
+  'Земфира',
+  'Μίκης Θεοδωράκης',
+  'Fela Kuti',
+  'Los Ángeles Azules',
+  'Amadou & Mariam',
 ];
-const GENRES = ['Rock', 'Pop', 'Jazz', 'Electronic', 'Hip-Hop', 'Classical', 'Folk', 'Metal', 'Soul', 'Ambient', 'Reggae', 'Blues', 'Latin', 'Indie', 'Punk'];
+const GENRES = [
+  'Rock',
+  'Pop',
+  'Jazz',
+  'Electronic',
+  'Hip-Hop',
+  'Classical',
+  'Folk',
+  'Metal',
+  'Soul',
+  'Ambient',
+  'Reggae',
+  'Blues',
+  'Latin',
+  'Indie',
+  'Punk',
+];
 
 interface Args {
   files: number;
@@ -64,7 +132,9 @@ function parseArgs(argv: string[]): Args {
 
 // ── base clips (ffmpeg, once) ──
 function ffmpeg(args: string[]): void {
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 interface Bases {
@@ -79,20 +149,60 @@ interface Bases {
 
 function makeBases(dir: string): Bases {
   mkdirSync(dir, { recursive: true });
-  const clip = (i: number) => ['-f', 'lavfi', '-i', `sine=frequency=${220 + i * 110}:sample_rate=22050:duration=${1.5 + i * 0.5}`];
+  const clip = (i: number) => [
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=${220 + i * 110}:sample_rate=22050:duration=${1.5 + i * 0.5}`,
+  ];
   const bases: Bases = { mp3: [], flac: [], ogg: [], opus: [], jpeg: Buffer.alloc(0), png: Buffer.alloc(0), dir };
   for (let i = 0; i < 3; i++) {
     const mp3 = join(dir, `b${i}.mp3`);
-    if (!existsSync(mp3)) ffmpeg([...clip(i), '-map', '0:a', '-ac', '1', '-c:a', 'libmp3lame', '-b:a', '64k', '-id3v2_version', '0', '-write_id3v1', '0', '-map_metadata', '-1', mp3]);
+    if (!existsSync(mp3))
+      ffmpeg([
+        ...clip(i),
+        '-map',
+        '0:a',
+        '-ac',
+        '1',
+        '-c:a',
+        'libmp3lame',
+        '-b:a',
+        '64k',
+        '-id3v2_version',
+        '0',
+        '-write_id3v1',
+        '0',
+        '-map_metadata',
+        '-1',
+        mp3,
+      ]);
     bases.mp3.push(stripId3(readFileSync(mp3)));
     const flac = join(dir, `b${i}.flac`);
     if (!existsSync(flac)) ffmpeg([...clip(i), '-map', '0:a', '-ac', '1', '-c:a', 'flac', '-map_metadata', '-1', flac]);
     bases.flac.push(splitFlac(readFileSync(flac)));
     const ogg = join(dir, `b${i}.ogg`);
-    if (!existsSync(ogg)) ffmpeg([...clip(i), '-map', '0:a', '-ac', '1', '-c:a', 'libvorbis', '-q:a', '0', '-map_metadata', '-1', ogg]);
+    if (!existsSync(ogg))
+      ffmpeg([...clip(i), '-map', '0:a', '-ac', '1', '-c:a', 'libvorbis', '-q:a', '0', '-map_metadata', '-1', ogg]);
     bases.ogg.push(readFileSync(ogg));
     const opus = join(dir, `b${i}.opus`);
-    if (!existsSync(opus)) ffmpeg([...clip(i), '-map', '0:a', '-ac', '1', '-ar', '48000', '-c:a', 'libopus', '-b:a', '32k', '-map_metadata', '-1', opus]);
+    if (!existsSync(opus))
+      ffmpeg([
+        ...clip(i),
+        '-map',
+        '0:a',
+        '-ac',
+        '1',
+        '-ar',
+        '48000',
+        '-c:a',
+        'libopus',
+        '-b:a',
+        '32k',
+        '-map_metadata',
+        '-1',
+        opus,
+      ]);
     bases.opus.push(readFileSync(opus));
   }
   const jpeg = join(dir, 'art.jpg');
@@ -178,7 +288,10 @@ export function id3v2(tags: Tags, version: 3 | 4): Buffer {
   if (tags.genres?.length) frame('TCON', text(version === 4 ? tags.genres : [tags.genres.join('; ')]));
   if (tags.compilation) frame('TCMP', text(['1']));
   if (tags.comment) {
-    const body = version === 4 ? Buffer.from(`\u0003eng\u0000${tags.comment}`, 'utf8') : Buffer.concat([Buffer.from([0]), Buffer.from(`eng\u0000${tags.comment}`, 'latin1')]);
+    const body =
+      version === 4
+        ? Buffer.from(`\u0003eng\u0000${tags.comment}`, 'utf8')
+        : Buffer.concat([Buffer.from([0]), Buffer.from(`eng\u0000${tags.comment}`, 'latin1')]);
     frame('COMM', body);
   }
   if (tags.picture) {
@@ -230,7 +343,10 @@ const u32le = (n: number) => {
 };
 
 function flacFile(base: { streaminfo: Buffer; frames: Buffer }, tags: Tags): Buffer {
-  const blocks: { type: number; body: Buffer }[] = [{ type: 0, body: base.streaminfo }, { type: 4, body: vorbisComments(tags) }];
+  const blocks: { type: number; body: Buffer }[] = [
+    { type: 0, body: base.streaminfo },
+    { type: 4, body: vorbisComments(tags) },
+  ];
   if (tags.picture) {
     const mime = Buffer.from('image/jpeg', 'latin1');
     const pic = Buffer.alloc(32 + mime.length);
@@ -285,7 +401,13 @@ function parseOgg(buf: Buffer): OggPage[] {
     const segments = [...buf.subarray(at + 27, at + 27 + n)];
     const len = segments.reduce((a, b) => a + b, 0);
     const start = at + 27 + n;
-    pages.push({ flags: buf[at + 5], granule: buf.subarray(at + 6, at + 14), serial: buf.readUInt32LE(at + 14), segments, data: buf.subarray(start, start + len) });
+    pages.push({
+      flags: buf[at + 5],
+      granule: buf.subarray(at + 6, at + 14),
+      serial: buf.readUInt32LE(at + 14),
+      segments,
+      data: buf.subarray(start, start + len),
+    });
     at = start + len;
   }
   return pages;
@@ -322,7 +444,13 @@ function packetPages(packets: Buffer[], serial: number): OggPage[] {
     for (let i = 0; i < lacing.length; i += 255) {
       const segs = lacing.slice(i, i + 255);
       const len = segs.reduce((a, b) => a + b, 0);
-      pages.push({ flags: first ? 0 : 1, granule: Buffer.alloc(8), serial, segments: segs, data: packet.subarray(offset, offset + len) });
+      pages.push({
+        flags: first ? 0 : 1,
+        granule: Buffer.alloc(8),
+        serial,
+        segments: segs,
+        data: packet.subarray(offset, offset + len),
+      });
       offset += len;
       first = false;
     }
@@ -368,12 +496,48 @@ function pick<T>(rand: () => number, list: readonly T[]): T {
   return list[Math.floor(rand() * list.length)];
 }
 
+const SYLLABLES = [
+  'ka',
+  'lo',
+  'mi',
+  'ren',
+  'sa',
+  'tor',
+  'vi',
+  'el',
+  'dra',
+  'no',
+  'phe',
+  'lu',
+  'ston',
+  'ma',
+  'ri',
+  'quel',
+  'bo',
+  'zan',
+  'té',
+  'ñu',
+  'ös',
+  'gar',
+  'li',
+  'ven',
+];
+/** Coined words (1–3 syllables): real libraries have thousands of distinct title words, not a few dozen. */
+function coined(rand: () => number): string {
+  const n = 1 + Math.floor(rand() * 3);
+  const w = Array.from({ length: n }, () => pick(rand, SYLLABLES)).join('');
+  return w[0].toUpperCase() + w.slice(1);
+}
+
 function words(rand: () => number, n: number): string {
-  return Array.from({ length: n }, () => pick(rand, WORDS)).join(' ');
+  return Array.from({ length: n }, () => (rand() < 0.35 ? pick(rand, WORDS) : coined(rand))).join(' ');
 }
 
 function safeName(s: string): string {
-  return s.replace(/[/\\:*?"<>|]/g, '_').replace(/^\.+/, '_').slice(0, 80);
+  return s
+    .replace(/[/\\:*?"<>|]/g, '_')
+    .replace(/^\.+/, '_')
+    .slice(0, 80);
 }
 
 export interface GenStats {
@@ -390,7 +554,9 @@ export function generateLibrary(args: Args): GenStats {
   mkdirSync(args.out, { recursive: true });
   const bases = makeBases(join(args.out, '.genlib-base'));
   const artistCount = Math.max(4, Math.round(args.files / 45));
-  const artists = Array.from({ length: artistCount }, (_, i) => (i < ARTISTS_SEED.length ? ARTISTS_SEED[i] : `${words(rand, 2)} ${i}`));
+  const artists = Array.from({ length: artistCount }, (_, i) =>
+    i < ARTISTS_SEED.length ? ARTISTS_SEED[i] : `${words(rand, 2)} ${i}`,
+  );
   let written = 0;
   let albums = 0;
   let corrupt = 0;
@@ -406,11 +572,23 @@ export function generateLibrary(args: Args): GenStats {
     const discs = rand() < 0.1 ? 2 : 1;
     const perDisc = 6 + Math.floor(rand() * 9);
     const formatRoll = rand();
-    let format = formatRoll < 0.8 ? 'mp3' : formatRoll < 0.88 ? 'flac' : formatRoll < 0.93 ? 'ogg' : formatRoll < 0.985 ? 'opus' : 'm4a';
+    let format =
+      formatRoll < 0.8
+        ? 'mp3'
+        : formatRoll < 0.88
+          ? 'flac'
+          : formatRoll < 0.93
+            ? 'ogg'
+            : formatRoll < 0.985
+              ? 'opus'
+              : 'm4a';
     // ffmpeg per M4A file is slow: a few dozen are enough to exercise the format.
     if (format === 'm4a' && m4aJobs.length >= 40) format = 'mp3';
     const id3: 3 | 4 = rand() < 0.25 ? 3 : 4;
-    const genres = rand() < 0.15 ? [pick(rand, GENRES), pick(rand, GENRES)].filter((g, i, a) => a.indexOf(g) === i) : [pick(rand, GENRES)];
+    const genres =
+      rand() < 0.15
+        ? [pick(rand, GENRES), pick(rand, GENRES)].filter((g, i, a) => a.indexOf(g) === i)
+        : [pick(rand, GENRES)];
     const art = rand();
     const picture = art < 0.3 ? uniqueJpeg(bases.jpeg, `album ${albums}`) : undefined;
     const dir = compilation
@@ -440,7 +618,8 @@ export function generateLibrary(args: Args): GenStats {
                 artists: trackArtists.filter((a, i, all) => all.indexOf(a) === i),
                 artistJoin: rand() < 0.5 ? '; ' : undefined,
                 album,
-                albumArtist: compilation || trackArtists.length > 1 ? albumArtist : rand() < 0.5 ? albumArtist : undefined,
+                albumArtist:
+                  compilation || trackArtists.length > 1 ? albumArtist : rand() < 0.5 ? albumArtist : undefined,
                 track: `${n}/${perDisc}`,
                 disc: discs > 1 ? `${d}/${discs}` : undefined,
                 year,
@@ -451,7 +630,11 @@ export function generateLibrary(args: Args): GenStats {
               };
         const fileTitle = compilation ? `${trackArtists[0]} - ${title}` : title;
         const path = join(discDir, `${String(n).padStart(2, '0')} - ${safeName(fileTitle)}.${format}`);
-        if (format === 'mp3') writeFileSync(path, Buffer.concat([Object.keys(tags).length ? id3v2(tags, id3) : Buffer.alloc(0), bases.mp3[clip]]));
+        if (format === 'mp3')
+          writeFileSync(
+            path,
+            Buffer.concat([Object.keys(tags).length ? id3v2(tags, id3) : Buffer.alloc(0), bases.mp3[clip]]),
+          );
         else if (format === 'flac') writeFileSync(path, flacFile(bases.flac[clip], tags));
         else if (format === 'ogg') writeFileSync(path, oggFile(bases.ogg[clip], tags, 'vorbis'));
         else if (format === 'opus') writeFileSync(path, oggFile(bases.opus[clip], tags, 'opus'));
@@ -469,7 +652,15 @@ export function generateLibrary(args: Args): GenStats {
     const path = join(bad, `broken ${i}.${kind === 3 ? 'flac' : 'mp3'}`);
     if (kind === 0) writeFileSync(path, '');
     else if (kind === 1) writeFileSync(path, 'This is a text file, not music.\n'.repeat(50));
-    else if (kind === 2) writeFileSync(path, Buffer.concat([Buffer.from('ID3\u0004\u0000\u0000', 'latin1'), Buffer.from([0x7f, 0x7f, 0x7f, 0x7f]), Buffer.alloc(500)]));
+    else if (kind === 2)
+      writeFileSync(
+        path,
+        Buffer.concat([
+          Buffer.from('ID3\u0004\u0000\u0000', 'latin1'),
+          Buffer.from([0x7f, 0x7f, 0x7f, 0x7f]),
+          Buffer.alloc(500),
+        ]),
+      );
     else writeFileSync(path, flacFile(bases.flac[0], { title: 'cut', picture: bases.jpeg }).subarray(0, 200));
     corrupt++;
   }
@@ -484,7 +675,22 @@ export function generateLibrary(args: Args): GenStats {
     if (t.track) meta.push('-metadata', `track=${t.track}`);
     if (t.year) meta.push('-metadata', `date=${t.year}`);
     if (t.genres) meta.push('-metadata', `genre=${t.genres.join('; ')}`);
-    ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=330:sample_rate=22050:duration=1', '-map', '0:a', '-ac', '1', '-c:a', 'aac', '-b:a', '32k', ...meta, job.path]);
+    ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=330:sample_rate=22050:duration=1',
+      '-map',
+      '0:a',
+      '-ac',
+      '1',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '32k',
+      ...meta,
+      job.path,
+    ]);
     m4a++;
   }
   return { files: written + corrupt, albums, corrupt, m4a, seconds: (performance.now() - started) / 1000 };

@@ -45,12 +45,26 @@ beforeAll(async () => {
   await makeAudio(join(lib, 'E2E Artist', 'Night Drive', '01 Opening.mp3'), {
     seconds: 300,
     frequency: 330,
-    tags: { title: 'Opening Long Track', artist: 'E2E Artist', album: 'Night Drive', track: '1', date: '2024', genre: 'Synthwave' },
+    tags: {
+      title: 'Opening Long Track',
+      artist: 'E2E Artist',
+      album: 'Night Drive',
+      track: '1',
+      date: '2024',
+      genre: 'Synthwave',
+    },
   });
   await makeAudio(join(lib, 'E2E Artist', 'Night Drive', '02 Second.mp3'), {
     seconds: 20,
     frequency: 440,
-    tags: { title: 'Second Song', artist: 'E2E Artist', album: 'Night Drive', track: '2', date: '2024', genre: 'Synthwave' },
+    tags: {
+      title: 'Second Song',
+      artist: 'E2E Artist',
+      album: 'Night Drive',
+      track: '2',
+      date: '2024',
+      genre: 'Synthwave',
+    },
   });
   await makeAudio(join(lib, 'E2E Artist', 'Night Drive', '03 Xss.mp3'), {
     seconds: 10,
@@ -83,7 +97,8 @@ beforeAll(async () => {
     void d.dismiss();
   });
   page.on('request', (r) => {
-    if (new URL(r.url()).pathname.startsWith('/stream/')) streamRequests.push({ url: r.url(), range: r.headers().range });
+    if (new URL(r.url()).pathname.startsWith('/stream/'))
+      streamRequests.push({ url: r.url(), range: r.headers().range });
   });
 }, 300_000);
 
@@ -118,7 +133,9 @@ describe('web app in Chromium', () => {
   it('browses albums, opens one and plays: currentTime advances', async () => {
     // The start-up scan runs in the background; the albums grid fills once it has committed.
     await expect
-      .poll(async () => page.evaluate(async () => (await (await fetch('/api/v1/albums')).json()).total), { timeout: 60_000 })
+      .poll(async () => page.evaluate(async () => (await (await fetch('/api/v1/albums')).json()).total), {
+        timeout: 60_000,
+      })
       .toBe(2);
     await page.getByRole('navigation', { name: 'Main' }).first().getByRole('link', { name: 'Albums' }).click();
     await page.getByRole('link', { name: 'Night Drive by E2E Artist' }).waitFor();
@@ -174,14 +191,19 @@ describe('web app in Chromium', () => {
     await page.getByRole('button', { name: 'New playlist' }).click();
     await page.getByLabel('Name').fill('Road Trip');
     await page.getByRole('button', { name: 'Create', exact: true }).click();
-    await expect.poll(() => page.locator('[data-testid="playlist-name"]').innerText(), { timeout: 10_000 }).toBe('Road Trip');
+    await expect
+      .poll(() => page.locator('[data-testid="playlist-name"]').innerText(), { timeout: 10_000 })
+      .toBe('Road Trip');
 
     await page.getByRole('navigation', { name: 'Main' }).first().getByRole('link', { name: 'Albums' }).click();
     await page.getByRole('link', { name: 'Night Drive by E2E Artist' }).click();
     for (const title of ['Second Song', 'Opening Long Track']) {
       await page.getByRole('button', { name: `More actions for ${title}` }).click();
       await page.getByRole('menuitem', { name: 'Add to playlist…' }).click();
-      await page.getByRole('dialog').getByRole('button', { name: /^Road Trip/ }).click();
+      await page
+        .getByRole('dialog')
+        .getByRole('button', { name: /^Road Trip/ })
+        .click();
       await page.getByText('Added to Road Trip').first().waitFor();
     }
 
@@ -193,7 +215,9 @@ describe('web app in Chromium', () => {
     await expect.poll(() => entries.allInnerTexts()).toEqual(['Opening Long Track', 'Second Song']);
     // The server has the new order too (a reload shows it).
     await page.reload();
-    await expect.poll(() => entries.allInnerTexts(), { timeout: 10_000 }).toEqual(['Opening Long Track', 'Second Song']);
+    await expect
+      .poll(() => entries.allInnerTexts(), { timeout: 10_000 })
+      .toEqual(['Opening Long Track', 'Second Song']);
     await shot('07-playlist');
   });
 
@@ -202,7 +226,11 @@ describe('web app in Chromium', () => {
     await page.getByRole('link', { name: 'Night Drive by E2E Artist' }).click();
     const like = page.getByRole('button', { name: 'Like Second Song' });
     await like.click();
-    await expect.poll(() => page.getByRole('button', { name: 'Remove Second Song from Liked' }).first().getAttribute('aria-pressed')).toBe('true');
+    await expect
+      .poll(() =>
+        page.getByRole('button', { name: 'Remove Second Song from Liked' }).first().getAttribute('aria-pressed'),
+      )
+      .toBe('true');
     await page.getByRole('link', { name: 'Liked songs' }).first().click();
     await page.getByRole('list', { name: 'Liked songs' }).getByRole('button', { name: 'Play Second Song' }).waitFor();
   });
@@ -213,7 +241,7 @@ describe('web app in Chromium', () => {
     await page.getByRole('button', { name: 'Share Night Drive' }).click();
     await page.getByRole('button', { name: 'Create link' }).click();
     const link = await page.locator('[data-testid="share-url"]').inputValue();
-    expect(link).toMatch(/\/share\/[A-Za-z0-9_-]+$/);
+    expect(link).toMatch(/\/share\/[A-Za-z0-9._-]+$/);
     await shot('08-share-dialog');
     await page.keyboard.press('Escape');
 
@@ -244,7 +272,9 @@ describe('web app in Chromium', () => {
     await page.goto(`${server.base}/admin`);
     const storage = page.locator('[data-testid="storage"]');
     await storage.waitFor({ timeout: 15_000 });
-    await expect.poll(() => storage.innerText()).toMatch(/\d+(\.\d)? (B|KB|MB|GB|TB) of \d+(\.\d)? (B|KB|MB|GB|TB) used/);
+    await expect
+      .poll(() => storage.innerText())
+      .toMatch(/\d+(\.\d)? (B|KB|MB|GB|TB) of \d+(\.\d)? (B|KB|MB|GB|TB) used/);
     await expect.poll(() => page.locator('[data-testid="scan-status"]').innerText()).toMatch(/scan|Scanning/);
     await shot('10-admin');
   });
@@ -256,10 +286,46 @@ describe('web app in Chromium', () => {
     await page.getByRole('button', { name: `Play ${XSS}` }).click();
     await expect.poll(nowTitle).toBe(XSS);
     await page.goto(`${server.base}/search?q=${encodeURIComponent('onerror')}`);
-    await page.getByRole('list', { name: 'Songs in your library' }).getByText(XSS, { exact: true }).waitFor({ timeout: 15_000 });
+    await page
+      .getByRole('list', { name: 'Songs in your library' })
+      .getByText(XSS, { exact: true })
+      .waitFor({ timeout: 15_000 });
     expect(await page.locator('img[src="x"]').count()).toBe(0);
+
+    // Playlist names and descriptions too (SECURITY.md 14): markup and entities stay literal text.
+    const name = '"><svg onload=alert(2)>';
+    const description = '&lt;script&gt;alert(3)&lt;/script&gt;';
+    const id = await page.evaluate(
+      async ({ name, description }) => {
+        const res = await fetch('/api/v1/playlists', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name, description }),
+        });
+        return ((await res.json()) as { id: string }).id;
+      },
+      { name, description },
+    );
+    await page.goto(`${server.base}/playlist/${id}`);
+    await expect.poll(() => page.locator('[data-testid="playlist-name"]').innerText(), { timeout: 10_000 }).toBe(name);
+    await expect.poll(() => page.locator('.hero .desc').innerText()).toBe(description);
+    await page.getByRole('navigation', { name: 'Main' }).first().getByRole('link', { name }).waitFor();
+    expect(await page.locator('svg[onload], script:not([src])').count()).toBe(0);
     expect(dialogs).toEqual([]);
     await shot('11-xss-as-text');
+  });
+
+  it('starts playback from a deep link /?track={id} and remembers the queue across a reload', async () => {
+    const id = await page.evaluate(async () => {
+      const res = await fetch('/api/v1/search/local?q=Morning');
+      return ((await res.json()) as { tracks: { id: string }[] }).tracks[0]!.id;
+    });
+    await page.goto(`${server.base}/?track=${id}`);
+    await expect.poll(nowTitle, { timeout: 15_000 }).toBe('Morning');
+    await expect.poll(playingTime, { timeout: 20_000 }).toBeGreaterThan(0.3);
+    await expect.poll(() => new URL(page.url()).search).toBe('');
+    await page.reload();
+    await expect.poll(nowTitle, { timeout: 15_000 }).toBe('Morning');
   });
 
   it('fits a 390×844 phone screen', async () => {
@@ -276,15 +342,19 @@ describe('web app in Chromium', () => {
   it('opens offline from the service worker and browses the last-synced library', async () => {
     await page.goto(`${server.base}/albums`);
     await page.getByRole('link', { name: 'Night Drive by E2E Artist' }).waitFor();
-    await page.evaluate(async () => {
-      await navigator.serviceWorker.ready;
-    });
-    await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null), { timeout: 15_000 }).toBe(true);
+    const swState = () =>
+      page.evaluate(async () => {
+        const reg = await navigator.serviceWorker.getRegistration();
+        return `${reg?.active?.state ?? 'no active worker'}${navigator.serviceWorker.controller ? ', controlling' : ''}`;
+      });
+    await expect.poll(swState, { timeout: 30_000 }).toBe('activated, controlling');
 
     await server.stop();
     await page.goto(`${server.base}/albums`);
     await page.getByText("You're offline.").waitFor({ timeout: 15_000 });
-    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Playback needs the server' }).count()).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.getByRole('status').filter({ hasText: 'Playback needs the server' }).count())
+      .toBeGreaterThan(0);
     await page.getByRole('link', { name: 'Night Drive by E2E Artist' }).waitFor({ timeout: 15_000 });
     await shot('13-offline');
     expect(dialogs).toEqual([]);

@@ -16,7 +16,8 @@ function newest(path: string): number {
   const s = statSync(path);
   if (!s.isDirectory()) return s.mtimeMs;
   let max = 0;
-  for (const entry of readdirSync(path)) if (entry !== 'node_modules' && entry !== 'dist') max = Math.max(max, newest(join(path, entry)));
+  for (const entry of readdirSync(path))
+    if (entry !== 'node_modules' && entry !== 'dist') max = Math.max(max, newest(join(path, entry)));
   return max;
 }
 
@@ -30,7 +31,10 @@ export function ensureWebBuilt(): void {
     newest(join(WEB, 'vite.config.ts')),
   );
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], { cwd: WEB, stdio: 'pipe' });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], {
+    cwd: WEB,
+    stdio: 'pipe',
+  });
 }
 
 export function ensureBuilt(): void {

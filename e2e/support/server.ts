@@ -12,7 +12,6 @@ export interface RunningServer {
   base: string;
   setupToken: string | null;
   log: string[];
-  /** Requests the server saw for a path prefix (from its request log). */
   stop(): Promise<void>;
 }
 
@@ -65,7 +64,10 @@ export async function startServer(dataDir: string, env: Record<string, string> =
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
+      // A graceful stop is bounded by the server's own shutdown deadline; never hang a test run on it.
+      const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
       await exited;
+      clearTimeout(killer);
     },
   };
 }

@@ -68,7 +68,9 @@ export function pwaPlugin(): Plugin {
       for (const f of files) {
         const item = bundle[f]!;
         hash.update(f);
-        hash.update(item.type === 'chunk' ? item.code : typeof item.source === 'string' ? item.source : Buffer.from(item.source));
+        hash.update(
+          item.type === 'chunk' ? item.code : typeof item.source === 'string' ? item.source : Buffer.from(item.source),
+        );
       }
       const version = hash.digest('hex').slice(0, 16);
       const shell = ['/index.html', '/icons/icon.svg', ...files.filter((f) => f !== 'index.html').map((f) => `/${f}`)];
@@ -126,7 +128,8 @@ export function sizeReportPlugin(): Plugin {
         `  JavaScript ${(js / 1024).toFixed(1)} KB of ${JS_BUDGET / 1024} KB budget; CSS ${(styles / 1024).toFixed(1)} KB; ` +
           `${lazy.length} lazy chunks ${(lazyGz / 1024).toFixed(1)} KB`,
       );
-      if (js > JS_BUDGET) this.error(`initial JavaScript is ${(js / 1024).toFixed(1)} KB gzipped, over the 150 KB budget`);
+      if (js > JS_BUDGET)
+        this.error(`initial JavaScript is ${(js / 1024).toFixed(1)} KB gzipped, over the 150 KB budget`);
     },
   };
 }

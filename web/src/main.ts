@@ -5,9 +5,8 @@ import App from './App.svelte';
 mount(App, { target: document.getElementById('app')! });
 
 if ('serviceWorker' in navigator && import.meta.env.PROD) {
-  addEventListener('load', () => {
-    navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {
-      /* no offline shell, the app still works */
-    });
+  navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch((err) => {
+    // No offline shell; the app itself still works.
+    console.warn('service worker registration failed', err);
   });
 }

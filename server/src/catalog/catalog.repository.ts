@@ -138,7 +138,9 @@ export class CatalogRepository {
     if (filter.albumId) q = q.where('album_id', '=', filter.albumId);
     if (filter.artistId) {
       const artistId = filter.artistId;
-      q = q.where('id', 'in', (eb) => eb.selectFrom('track_artists').select('track_id').where('artist_id', '=', artistId));
+      q = q.where('id', 'in', (eb) =>
+        eb.selectFrom('track_artists').select('track_id').where('artist_id', '=', artistId),
+      );
     }
     if (filter.genreId) {
       const genreId = filter.genreId;
@@ -147,10 +149,18 @@ export class CatalogRepository {
     const total = q.clearSelect().select((eb) => eb.fn.countAll<number>().as('n'));
     switch (filter.sort) {
       case 'artist':
-        q = q.orderBy(sql`artist collate nocase`).orderBy(sql`album collate nocase`).orderBy(sql`coalesce(disc_number, 1)`).orderBy(sql`coalesce(track_number, 0)`);
+        q = q
+          .orderBy(sql`artist collate nocase`)
+          .orderBy(sql`album collate nocase`)
+          .orderBy(sql`coalesce(disc_number, 1)`)
+          .orderBy(sql`coalesce(track_number, 0)`);
         break;
       case 'album':
-        q = q.orderBy(sql`album collate nocase`).orderBy('album_id').orderBy(sql`coalesce(disc_number, 1)`).orderBy(sql`coalesce(track_number, 0)`);
+        q = q
+          .orderBy(sql`album collate nocase`)
+          .orderBy('album_id')
+          .orderBy(sql`coalesce(disc_number, 1)`)
+          .orderBy(sql`coalesce(track_number, 0)`);
         break;
       case 'recent':
         q = q.orderBy('added_at', 'desc');
@@ -194,7 +204,11 @@ export class CatalogRepository {
       .select((eb) => [
         'g.id',
         'g.name',
-        eb.selectFrom('track_genres as tg').whereRef('tg.genre_id', '=', 'g.id').select(eb.fn.countAll<number>().as('n')).as('trackCount'),
+        eb
+          .selectFrom('track_genres as tg')
+          .whereRef('tg.genre_id', '=', 'g.id')
+          .select(eb.fn.countAll<number>().as('n'))
+          .as('trackCount'),
         eb
           .selectFrom('track_genres as tg')
           .innerJoin('tracks as t', 't.id', 'tg.track_id')
@@ -206,13 +220,21 @@ export class CatalogRepository {
     if (ids) q = q.where('g.id', 'in', ids.length > 0 ? ids : ['']);
     const [items, total] = await Promise.all([q.limit(page.limit).offset(page.offset).execute(), this.count('genres')]);
     return {
-      items: items.map((g) => ({ id: g.id, name: g.name, trackCount: Number(g.trackCount ?? 0), albumCount: Number(g.albumCount ?? 0) })),
+      items: items.map((g) => ({
+        id: g.id,
+        name: g.name,
+        trackCount: Number(g.trackCount ?? 0),
+        albumCount: Number(g.albumCount ?? 0),
+      })),
       total,
     };
   }
 
   private async count(table: 'artists' | 'genres'): Promise<number> {
-    const r = await this.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 }

@@ -19,12 +19,55 @@ beforeAll(async () => {
   t = await startTestServer();
   const m = t.config.musicDir;
   await Promise.all([
-    makeAudio(join(m, 'Beyonce/I Am/01.mp3'), { frequency: 200, tags: { title: 'Halo', artist: 'Beyoncé', album: 'I Am... Sasha Fierce', date: '2008', genre: 'Pop', track: '1', disc: '1' } }),
-    makeAudio(join(m, 'Beyonce/I Am/02.mp3'), { frequency: 210, tags: { title: 'Disappear', artist: 'Beyoncé', album: 'I Am... Sasha Fierce', date: '2008', genre: 'Pop', track: '2', disc: '1' } }),
-    makeAudio(join(m, 'Beyonce/I Am/03.mp3'), { frequency: 220, tags: { title: 'Ave Maria', artist: 'Beyoncé', album: 'I Am... Sasha Fierce', date: '2008', genre: 'Pop', track: '1', disc: '2', lyrics: 'Ave Maria lyrics' } }),
-    makeAudio(join(m, 'Live/Halo Live/01.mp3'), { frequency: 230, tags: { title: 'Intro', artist: 'Somebody', album: 'Halo Live', date: '1999', genre: 'Rock' } }),
-    makeAudio(join(m, 'ACDC/Back in Black/01.mp3'), { frequency: 240, tags: { title: 'Hells Bells', artist: 'AC/DC', album: 'Back in Black', date: '1980', genre: 'Rock' } }),
-    makeAudio(join(m, 'Quotes/q.mp3'), { frequency: 250, tags: { title: 'Say "NEAR" -me OR *you*', artist: 'Tricky', album: 'Syntax' } }),
+    makeAudio(join(m, 'Beyonce/I Am/01.mp3'), {
+      frequency: 200,
+      tags: {
+        title: 'Halo',
+        artist: 'Beyoncé',
+        album: 'I Am... Sasha Fierce',
+        date: '2008',
+        genre: 'Pop',
+        track: '1',
+        disc: '1',
+      },
+    }),
+    makeAudio(join(m, 'Beyonce/I Am/02.mp3'), {
+      frequency: 210,
+      tags: {
+        title: 'Disappear',
+        artist: 'Beyoncé',
+        album: 'I Am... Sasha Fierce',
+        date: '2008',
+        genre: 'Pop',
+        track: '2',
+        disc: '1',
+      },
+    }),
+    makeAudio(join(m, 'Beyonce/I Am/03.mp3'), {
+      frequency: 220,
+      tags: {
+        title: 'Ave Maria',
+        artist: 'Beyoncé',
+        album: 'I Am... Sasha Fierce',
+        date: '2008',
+        genre: 'Pop',
+        track: '1',
+        disc: '2',
+        lyrics: 'Ave Maria lyrics',
+      },
+    }),
+    makeAudio(join(m, 'Live/Halo Live/01.mp3'), {
+      frequency: 230,
+      tags: { title: 'Intro', artist: 'Somebody', album: 'Halo Live', date: '1999', genre: 'Rock' },
+    }),
+    makeAudio(join(m, 'ACDC/Back in Black/01.mp3'), {
+      frequency: 240,
+      tags: { title: 'Hells Bells', artist: 'AC/DC', album: 'Back in Black', date: '1980', genre: 'Rock' },
+    }),
+    makeAudio(join(m, 'Quotes/q.mp3'), {
+      frequency: 250,
+      tags: { title: 'Say "NEAR" -me OR *you*', artist: 'Tricky', album: 'Syntax' },
+    }),
   ]);
   writeFileSync(join(m, 'Quotes/broken.mp3'), 'not audio');
   await new Promise((r) => setTimeout(r, 2100)); // let the files settle (the scanner skips files still being written)
@@ -41,7 +84,13 @@ afterAll(async () => {
 
 describe('catalog API', () => {
   it('requires a signed-in user', async () => {
-    for (const url of ['/api/v1/artists', '/api/v1/albums', '/api/v1/tracks', '/api/v1/genres', '/api/v1/search/local?q=halo']) {
+    for (const url of [
+      '/api/v1/artists',
+      '/api/v1/albums',
+      '/api/v1/tracks',
+      '/api/v1/genres',
+      '/api/v1/search/local?q=halo',
+    ]) {
       expect((await t.app.inject({ url })).statusCode).toBe(401);
     }
   });
@@ -94,7 +143,13 @@ describe('catalog API', () => {
     expect(rockTracks.body.items.map((x: { title: string }) => x.title).sort()).toEqual(['Hells Bells', 'Intro']);
     const ave = all.body.items[0];
     const detail = await get(`/api/v1/tracks/${ave.id}`);
-    expect(detail.body).toMatchObject({ title: 'Ave Maria', discNumber: 2, lyrics: 'Ave Maria lyrics', genres: [{ name: 'Pop' }], artists: [{ name: 'Beyoncé' }] });
+    expect(detail.body).toMatchObject({
+      title: 'Ave Maria',
+      discNumber: 2,
+      lyrics: 'Ave Maria lyrics',
+      genres: [{ name: 'Pop' }],
+      artists: [{ name: 'Beyoncé' }],
+    });
     expect(detail.body.path).toBeUndefined();
     const asAdminDetail = await get(`/api/v1/tracks/${ave.id}`, asAdmin);
     expect(asAdminDetail.body.path).toBe('Beyonce/I Am/03.mp3');
@@ -111,7 +166,12 @@ describe('catalog API', () => {
     ]) {
       expect((await get(url)).status, url).toBe(400);
     }
-    for (const url of ['/api/v1/tracks/..%2F..%2Fetc%2Fpasswd', '/api/v1/albums/%2e%2e%2f', '/api/v1/artists/..%5c', '/api/v1/tracks/%00']) {
+    for (const url of [
+      '/api/v1/tracks/..%2F..%2Fetc%2Fpasswd',
+      '/api/v1/albums/%2e%2e%2f',
+      '/api/v1/artists/..%5c',
+      '/api/v1/tracks/%00',
+    ]) {
       expect([400, 404]).toContain((await get(url)).status);
     }
     expect((await get('/api/v1/tracks/doesNotExist')).status).toBe(404);
@@ -144,7 +204,23 @@ describe('local search', () => {
   });
 
   it('treats FTS syntax and SQL injection as literal text, never a 500 (SECURITY.md 3)', async () => {
-    for (const q of ['"', '*', 'NEAR', 'NEAR(a b)', '-', '- halo', 'title:halo', "' OR 1=1--", '"; DROP TABLE tracks; --', 'halo OR x', '^', '()', '\u0000', 'AND', 'a'.repeat(400)]) {
+    for (const q of [
+      '"',
+      '*',
+      'NEAR',
+      'NEAR(a b)',
+      '-',
+      '- halo',
+      'title:halo',
+      "' OR 1=1--",
+      '"; DROP TABLE tracks; --',
+      'halo OR x',
+      '^',
+      '()',
+      '\u0000',
+      'AND',
+      'a'.repeat(400),
+    ]) {
       const res = await search(q);
       expect(res.status, q).toBe(200);
       expect(res.body).toHaveProperty('tracks');
@@ -159,7 +235,12 @@ describe('local search', () => {
   });
 
   it('is a service the federated search can call', async () => {
-    const result = await t.earshot.library.search.search('hells', alice.id, { tracks: 5, albums: 0, artists: 0, genres: 0 });
+    const result = await t.earshot.library.search.search('hells', alice.id, {
+      tracks: 5,
+      albums: 0,
+      artists: 0,
+      genres: 0,
+    });
     expect(result.tracks.map((x) => x.title)).toEqual(['Hells Bells']);
     expect(result.albums).toEqual([]);
   });
@@ -168,15 +249,23 @@ describe('local search', () => {
 describe('scan control (admin)', () => {
   it('is admin-only', async () => {
     expect((await get('/api/v1/scan')).status).toBe(403);
-    expect((await t.app.inject({ method: 'POST', url: '/api/v1/scan', headers: as, payload: {} })).statusCode).toBe(403);
+    expect((await t.app.inject({ method: 'POST', url: '/api/v1/scan', headers: as, payload: {} })).statusCode).toBe(
+      403,
+    );
     expect((await get('/api/v1/scan/errors')).status).toBe(403);
     expect((await t.app.inject({ url: '/api/v1/scan' })).statusCode).toBe(401);
   });
 
   it('shows status, the last run and unreadable files with reasons', async () => {
     const status = await get('/api/v1/scan', asAdmin);
-    expect(status.body).toMatchObject({ running: false, progress: null, lastRun: { state: 'done', added: 6, unreadable: 1 } });
-    expect(Object.keys(status.body.lastRun.phaseMs)).toEqual(expect.arrayContaining(['walk', 'diff', 'read', 'prune', 'group']));
+    expect(status.body).toMatchObject({
+      running: false,
+      progress: null,
+      lastRun: { state: 'done', added: 6, unreadable: 1 },
+    });
+    expect(Object.keys(status.body.lastRun.phaseMs)).toEqual(
+      expect.arrayContaining(['walk', 'diff', 'read', 'prune', 'group']),
+    );
     const errors = await get('/api/v1/scan/errors', asAdmin);
     expect(errors.body).toMatchObject({ total: 1, items: [{ path: 'Quotes/broken.mp3' }] });
     expect(errors.body.items[0].reason).toMatch(/no audio|unreadable/);
@@ -187,7 +276,12 @@ describe('scan control (admin)', () => {
     const events = await fetch(`${base}/api/v1/scan/events`, { headers: asAdmin });
     expect(events.headers.get('content-type')).toMatch(/text\/event-stream/);
     const reader = events.body!.getReader();
-    const started = await t.app.inject({ method: 'POST', url: '/api/v1/scan', headers: asAdmin, payload: { full: true, kind: 'evil', isAdmin: true } });
+    const started = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/scan',
+      headers: asAdmin,
+      payload: { full: true, kind: 'evil', isAdmin: true },
+    });
     expect(started.statusCode).toBe(202);
     expect(started.json()).toMatchObject({ kind: 'full', trigger: 'api' });
     const again = await t.app.inject({ method: 'POST', url: '/api/v1/scan', headers: asAdmin, payload: {} });

@@ -37,7 +37,9 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ catalog: CatalogService;
 
   app.get(
     '/api/v1/artists/:id',
-    { schema: { tags, summary: 'An artist with their albums', params: IdParams, response: { 200: ArtistDetailSchema } } },
+    {
+      schema: { tags, summary: 'An artist with their albums', params: IdParams, response: { 200: ArtistDetailSchema } },
+    },
     async (request) => catalog.artist(requireUser(request), request.params.id),
   );
 
@@ -53,7 +55,12 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ catalog: CatalogService;
   app.get(
     '/api/v1/albums/:id',
     {
-      schema: { tags, summary: 'An album with its tracks (by disc, then track number)', params: IdParams, response: { 200: AlbumDetailSchema } },
+      schema: {
+        tags,
+        summary: 'An album with its tracks (by disc, then track number)',
+        params: IdParams,
+        response: { 200: AlbumDetailSchema },
+      },
     },
     async (request) => catalog.album(requireUser(request), request.params.id),
   );
@@ -82,7 +89,14 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ catalog: CatalogService;
 
   app.get(
     '/api/v1/genres',
-    { schema: { tags, summary: 'Genres with track and album counts', querystring: PageQuery, response: { 200: pageOf(GenreSchema) } } },
+    {
+      schema: {
+        tags,
+        summary: 'Genres with track and album counts',
+        querystring: PageQuery,
+        response: { 200: pageOf(GenreSchema) },
+      },
+    },
     async (request) => catalog.genres(requireUser(request), request.query),
   );
 
@@ -100,7 +114,12 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ catalog: CatalogService;
       const user = requireUser(request);
       const { q, limit } = request.query;
       const half = Math.max(1, Math.ceil(limit / 2));
-      return search.search(q, user.id, { tracks: limit, albums: half, artists: half, genres: Math.max(1, Math.ceil(limit / 4)) });
+      return search.search(q, user.id, {
+        tracks: limit,
+        albums: half,
+        artists: half,
+        genres: Math.max(1, Math.ceil(limit / 4)),
+      });
     },
   );
 };

@@ -13,7 +13,10 @@ const sortOf = <T extends string>(keys: readonly T[], def: T) =>
 
 export const IdParams = Type.Object({ id: Id });
 
-export const ArtistsQuery = Type.Object({ ...PageQuery.properties, sort: sortOf(['name', 'albumCount', 'recent'] as const, 'name') });
+export const ArtistsQuery = Type.Object({
+  ...PageQuery.properties,
+  sort: sortOf(['name', 'albumCount', 'recent'] as const, 'name'),
+});
 export const AlbumsQuery = Type.Object({
   ...PageQuery.properties,
   sort: sortOf(['name', 'artist', 'year', 'recent', 'random'] as const, 'name'),
@@ -29,7 +32,12 @@ export const TracksQuery = Type.Object({
 });
 export const SearchQuery = Type.Object({
   q: Type.String({ maxLength: 500 }),
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'per section (tracks); albums/artists get half, genres a quarter' }),
+  limit: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 20,
+    description: 'per section (tracks); albums/artists get half, genres a quarter',
+  }),
 });
 
 // Refs to the shared DTO schemas (registered once by main.ts; named components in OpenAPI).

@@ -6,13 +6,7 @@ import type { AuthUser } from '../accounts/auth-context.js';
 import type { Db } from '../db/database.js';
 import { likedIds } from '../listening/liked-flags.js';
 import { NotFound } from '../shared/errors.js';
-import {
-  type AlbumSort,
-  type ArtistSort,
-  CatalogRepository,
-  type Page,
-  type TrackSort,
-} from './catalog.repository.js';
+import { type AlbumSort, type ArtistSort, CatalogRepository, type Page, type TrackSort } from './catalog.repository.js';
 import { toAlbumDto, toArtistDto, toTrackDto } from './dto.js';
 
 export class CatalogService {
@@ -24,7 +18,12 @@ export class CatalogService {
 
   async artists(user: AuthUser, sort: ArtistSort, page: Page) {
     const { items, total } = await this.repo.artists(sort, page);
-    const liked = await likedIds(this.db, user.id, 'artist', items.map((a) => a.id));
+    const liked = await likedIds(
+      this.db,
+      user.id,
+      'artist',
+      items.map((a) => a.id),
+    );
     return { items: items.map((a) => toArtistDto(a, liked.has(a.id))), total, ...page };
   }
 
@@ -34,14 +33,27 @@ export class CatalogService {
     const albums = await this.repo.albumsOfArtist(id);
     const [likedArtist, likedAlbums] = await Promise.all([
       likedIds(this.db, user.id, 'artist', [id]),
-      likedIds(this.db, user.id, 'album', albums.map((a) => a.id)),
+      likedIds(
+        this.db,
+        user.id,
+        'album',
+        albums.map((a) => a.id),
+      ),
     ]);
-    return { ...toArtistDto(artist, likedArtist.has(id)), albums: albums.map((a) => toAlbumDto(a, likedAlbums.has(a.id))) };
+    return {
+      ...toArtistDto(artist, likedArtist.has(id)),
+      albums: albums.map((a) => toAlbumDto(a, likedAlbums.has(a.id))),
+    };
   }
 
   async albums(user: AuthUser, filter: { sort: AlbumSort; genre?: string; artistId?: string }, page: Page) {
     const { items, total } = await this.repo.albums(filter, page);
-    const liked = await likedIds(this.db, user.id, 'album', items.map((a) => a.id));
+    const liked = await likedIds(
+      this.db,
+      user.id,
+      'album',
+      items.map((a) => a.id),
+    );
     return { items: items.map((a) => toAlbumDto(a, liked.has(a.id))), total, ...page };
   }
 
@@ -51,14 +63,31 @@ export class CatalogService {
     const tracks = await this.repo.tracksOfAlbum(id);
     const [likedAlbum, likedTracks] = await Promise.all([
       likedIds(this.db, user.id, 'album', [id]),
-      likedIds(this.db, user.id, 'track', tracks.map((t) => t.id)),
+      likedIds(
+        this.db,
+        user.id,
+        'track',
+        tracks.map((t) => t.id),
+      ),
     ]);
-    return { ...toAlbumDto(album, likedAlbum.has(id)), tracks: tracks.map((t) => toTrackDto(t, likedTracks.has(t.id))) };
+    return {
+      ...toAlbumDto(album, likedAlbum.has(id)),
+      tracks: tracks.map((t) => toTrackDto(t, likedTracks.has(t.id))),
+    };
   }
 
-  async tracks(user: AuthUser, filter: { sort: TrackSort; albumId?: string; artistId?: string; genreId?: string }, page: Page) {
+  async tracks(
+    user: AuthUser,
+    filter: { sort: TrackSort; albumId?: string; artistId?: string; genreId?: string },
+    page: Page,
+  ) {
     const { items, total } = await this.repo.tracks(filter, page);
-    const liked = await likedIds(this.db, user.id, 'track', items.map((t) => t.id));
+    const liked = await likedIds(
+      this.db,
+      user.id,
+      'track',
+      items.map((t) => t.id),
+    );
     return { items: items.map((t) => toTrackDto(t, liked.has(t.id))), total, ...page };
   }
 
@@ -83,7 +112,12 @@ export class CatalogService {
       codec: t.codec,
       sampleRate: t.sample_rate,
       channels: t.channels,
-      replayGain: { trackGain: t.rg_track_gain, trackPeak: t.rg_track_peak, albumGain: t.rg_album_gain, albumPeak: t.rg_album_peak },
+      replayGain: {
+        trackGain: t.rg_track_gain,
+        trackPeak: t.rg_track_peak,
+        albumGain: t.rg_album_gain,
+        albumPeak: t.rg_album_peak,
+      },
       musicBrainz: {
         trackId: t.mbz_track_id,
         recordingId: t.mbz_recording_id,

@@ -49,9 +49,7 @@ export function toFtsQuery(q: string): string | null {
 export class CatalogSearch {
   private readonly stmt;
 
-  constructor(
-    private readonly deps: { db: Db; sqlite: SQLite.Database },
-  ) {
+  constructor(private readonly deps: { db: Db; sqlite: SQLite.Database }) {
     const s = (q: string) => deps.sqlite.prepare(q);
     // Title matches weigh most, then artist, album, genre (bm25: lower is better).
     // Rank inside the FTS table first (LIMIT applied there), then join the few winners.
@@ -59,9 +57,15 @@ export class CatalogSearch {
       `(select rowid, bm25(${fts}${weights}) as score from ${fts} where ${fts} match ? order by score limit ?) f
        join search_keys k on k.rowid = f.rowid`;
     this.stmt = {
-      tracks: s(`select t.* from ${ranked('tracks_fts', ', 10.0, 5.0, 3.0, 1.0')} join tracks t on t.id = k.item_id order by f.score`),
-      albums: s(`select a.* from ${ranked('albums_fts', ', 10.0, 4.0, 1.0')} join albums a on a.id = k.item_id order by f.score`),
-      artists: s(`select a.* from ${ranked('artists_fts', '')} join artists a on a.id = k.item_id order by f.score, a.track_count desc`),
+      tracks: s(
+        `select t.* from ${ranked('tracks_fts', ', 10.0, 5.0, 3.0, 1.0')} join tracks t on t.id = k.item_id order by f.score`,
+      ),
+      albums: s(
+        `select a.* from ${ranked('albums_fts', ', 10.0, 4.0, 1.0')} join albums a on a.id = k.item_id order by f.score`,
+      ),
+      artists: s(
+        `select a.* from ${ranked('artists_fts', '')} join artists a on a.id = k.item_id order by f.score, a.track_count desc`,
+      ),
       genres: s(`select g.id, g.name,
                    (select count(*) from track_genres tg where tg.genre_id = g.id) trackCount,
                    (select count(distinct t.album_id) from track_genres tg join tracks t on t.id = tg.track_id where tg.genre_id = g.id) albumCount
@@ -79,9 +83,24 @@ export class CatalogSearch {
     const artists = run<Selectable<ArtistsTable>>(this.stmt.artists, n(limits.artists, 10));
     const genres = run<GenreDto>(this.stmt.genres, n(limits.genres, 5));
     const [likedTracks, likedAlbums, likedArtists] = await Promise.all([
-      likedIds(this.deps.db, userId, 'track', tracks.map((t) => t.id)),
-      likedIds(this.deps.db, userId, 'album', albums.map((a) => a.id)),
-      likedIds(this.deps.db, userId, 'artist', artists.map((a) => a.id)),
+      likedIds(
+        this.deps.db,
+        userId,
+        'track',
+        tracks.map((t) => t.id),
+      ),
+      likedIds(
+        this.deps.db,
+        userId,
+        'album',
+        albums.map((a) => a.id),
+      ),
+      likedIds(
+        this.deps.db,
+        userId,
+        'artist',
+        artists.map((a) => a.id),
+      ),
     ]);
     return {
       tracks: tracks.map((t) => toTrackDto(t, likedTracks.has(t.id))),

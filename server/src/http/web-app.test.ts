@@ -18,7 +18,10 @@ const HTML = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'earshot-web-'));
   mkdirSync(join(dir, 'assets'));
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>Earshot</title><script type="module" src="/assets/app-abc123.js"></script>');
+  writeFileSync(
+    join(dir, 'index.html'),
+    '<!doctype html><title>Earshot</title><script type="module" src="/assets/app-abc123.js"></script>',
+  );
   writeFileSync(join(dir, 'assets/app-abc123.js'), `console.log(${JSON.stringify('x'.repeat(4000))});`);
   writeFileSync(join(dir, 'sw.js'), 'self.addEventListener("fetch", () => {});');
   writeFileSync(join(dir, 'manifest.webmanifest'), '{"name":"Earshot"}');
@@ -51,7 +54,10 @@ describe('web app serving', () => {
     expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
     expect(res.headers['content-encoding']).toBe('gzip');
     expect(res.headers['content-type']).toMatch(/javascript/);
-    const again = await app.inject({ url: '/assets/app-abc123.js', headers: { 'if-none-match': String(res.headers.etag) } });
+    const again = await app.inject({
+      url: '/assets/app-abc123.js',
+      headers: { 'if-none-match': String(res.headers.etag) },
+    });
     expect(again.statusCode).toBe(304);
   });
 
@@ -73,7 +79,17 @@ describe('web app serving', () => {
   });
 
   it('keeps API surfaces out of the fallback: their 404s stay problem JSON', async () => {
-    for (const url of ['/api/v1/nope', '/auth/nope', '/stream/nope', '/share/nope', '/rest/ping.view', '/system/x', '/healthz', '/metrics', '/api']) {
+    for (const url of [
+      '/api/v1/nope',
+      '/auth/nope',
+      '/stream/nope',
+      '/share/nope',
+      '/rest/ping.view',
+      '/system/x',
+      '/healthz',
+      '/metrics',
+      '/api',
+    ]) {
       const res = await app.inject({ url, headers: HTML });
       expect(res.statusCode, url).toBe(404);
       expect(res.headers['content-type'], url).toMatch(/application\/problem\+json/);
@@ -89,7 +105,12 @@ describe('web app serving', () => {
   });
 
   it('does not serve files outside the build folder', async () => {
-    for (const url of ['/../package.json', '/%2e%2e/%2e%2e/etc/passwd', '/assets/..%2f..%2fetc%2fpasswd', '/%E0%A4%A']) {
+    for (const url of [
+      '/../package.json',
+      '/%2e%2e/%2e%2e/etc/passwd',
+      '/assets/..%2f..%2fetc%2fpasswd',
+      '/%E0%A4%A',
+    ]) {
       const res = await app.inject({ url, headers: { accept: '*/*' } });
       // Fastify itself rejects malformed percent-encoding with 400; everything else is a 404.
       expect([400, 404], url).toContain(res.statusCode);

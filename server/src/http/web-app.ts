@@ -22,7 +22,17 @@ import type { Logger } from '../shared/logger.js';
 
 /** Paths that belong to the server; they never fall back to the SPA. */
 export const NON_SPA_PREFIXES = ['/api/', '/auth/', '/stream/', '/share/', '/rest/', '/system/'];
-export const NON_SPA_PATHS = ['/api', '/auth', '/stream', '/share', '/rest', '/system', '/healthz', '/readyz', '/metrics'];
+export const NON_SPA_PATHS = [
+  '/api',
+  '/auth',
+  '/stream',
+  '/share',
+  '/rest',
+  '/system',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+];
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -31,7 +31,11 @@ export interface StoredArtwork {
 export function sniffImage(data: Uint8Array): string | null {
   if (data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff) return 'image/jpeg';
   if (data[0] === 0x89 && data[1] === 0x50 && data[2] === 0x4e && data[3] === 0x47) return 'image/png';
-  if (data.length > 12 && Buffer.from(data.subarray(0, 4)).toString('latin1') === 'RIFF' && Buffer.from(data.subarray(8, 12)).toString('latin1') === 'WEBP')
+  if (
+    data.length > 12 &&
+    Buffer.from(data.subarray(0, 4)).toString('latin1') === 'RIFF' &&
+    Buffer.from(data.subarray(8, 12)).toString('latin1') === 'WEBP'
+  )
     return 'image/webp';
   if (Buffer.from(data.subarray(0, 3)).toString('latin1') === 'GIF') return 'image/gif';
   if (data[0] === 0x42 && data[1] === 0x4d) return 'image/bmp';

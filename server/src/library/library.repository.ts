@@ -32,11 +32,43 @@ export interface TrackWrite {
 }
 
 const TRACK_COLUMNS = [
-  'local_path', 'title', 'artist', 'album', 'album_artist', 'album_id', 'artist_id', 'track_number', 'track_total',
-  'disc_number', 'disc_total', 'year', 'date', 'genre', 'compilation', 'duration', 'format', 'codec', 'bitrate',
-  'sample_rate', 'channels', 'size', 'mtime', 'content_hash', 'rg_track_gain', 'rg_track_peak', 'rg_album_gain',
-  'rg_album_peak', 'mbz_track_id', 'mbz_recording_id', 'mbz_album_id', 'mbz_artist_id', 'mbz_album_artist_id',
-  'lyrics', 'comment', 'artwork_id', 'updated_at',
+  'local_path',
+  'title',
+  'artist',
+  'album',
+  'album_artist',
+  'album_id',
+  'artist_id',
+  'track_number',
+  'track_total',
+  'disc_number',
+  'disc_total',
+  'year',
+  'date',
+  'genre',
+  'compilation',
+  'duration',
+  'format',
+  'codec',
+  'bitrate',
+  'sample_rate',
+  'channels',
+  'size',
+  'mtime',
+  'content_hash',
+  'rg_track_gain',
+  'rg_track_peak',
+  'rg_album_gain',
+  'rg_album_peak',
+  'mbz_track_id',
+  'mbz_recording_id',
+  'mbz_album_id',
+  'mbz_artist_id',
+  'mbz_album_artist_id',
+  'lyrics',
+  'comment',
+  'artwork_id',
+  'updated_at',
 ] as const;
 
 export class LibraryRepository {
@@ -85,13 +117,23 @@ export class LibraryRepository {
     this.genreIds.clear();
     this.albumIds.clear();
     this.artworkIds.clear();
-    for (const r of this.sqlite.prepare('select id, name_key from artists').iterate() as Iterable<{ id: string; name_key: string }>)
+    for (const r of this.sqlite.prepare('select id, name_key from artists').iterate() as Iterable<{
+      id: string;
+      name_key: string;
+    }>)
       this.artistIds.set(r.name_key, r.id);
-    for (const r of this.sqlite.prepare('select id, name_key from genres').iterate() as Iterable<{ id: string; name_key: string }>)
+    for (const r of this.sqlite.prepare('select id, name_key from genres').iterate() as Iterable<{
+      id: string;
+      name_key: string;
+    }>)
       this.genreIds.set(r.name_key, r.id);
-    for (const r of this.sqlite.prepare('select id, group_key from albums').iterate() as Iterable<{ id: string; group_key: string }>)
+    for (const r of this.sqlite.prepare('select id, group_key from albums').iterate() as Iterable<{
+      id: string;
+      group_key: string;
+    }>)
       this.albumIds.set(r.group_key, r.id);
-    for (const r of this.sqlite.prepare('select id from artwork').iterate() as Iterable<{ id: string }>) this.artworkIds.add(r.id);
+    for (const r of this.sqlite.prepare('select id from artwork').iterate() as Iterable<{ id: string }>)
+      this.artworkIds.add(r.id);
   }
 
   hasArtwork(id: string): boolean {
@@ -117,7 +159,11 @@ export class LibraryRepository {
 
   /** Writes one batch of read files (new, changed or moved) and their groupings in one transaction. */
   writeBatch(
-    batch: { insert: TrackWrite[]; update: TrackWrite[]; errors: { rel: string; reason: string; size: number; mtime: number }[] },
+    batch: {
+      insert: TrackWrite[];
+      update: TrackWrite[];
+      errors: { rel: string; reason: string; size: number; mtime: number }[];
+    },
     artwork: { id: string; path: string; mime: string; size: number; source: 'embedded' | 'file' }[],
     readOk: string[],
     now: number,
@@ -230,7 +276,7 @@ export class LibraryRepository {
       this.stmt.clearArtists.run(w.id);
       this.stmt.clearGenres.run(w.id);
     }
-    artistIds.forEach((artistId, i) => this.stmt.addArtist.run(w.id, artistId, 'artist', i));
+    for (const [i, artistId] of artistIds.entries()) this.stmt.addArtist.run(w.id, artistId, 'artist', i);
     this.stmt.addArtist.run(w.id, albumArtistId, 'albumartist', 0);
     for (const g of t.genres) this.stmt.addGenre.run(w.id, this.genreId(g));
   }

@@ -40,9 +40,7 @@ export class LibraryService {
   private interval: NodeJS.Timeout | null = null;
   private followUp: NodeJS.Timeout | null = null;
 
-  constructor(
-    private readonly deps: { db: Db; scanner: LibraryScanner; logger: Logger; settleMs: number },
-  ) {}
+  constructor(private readonly deps: { db: Db; scanner: LibraryScanner; logger: Logger; settleMs: number }) {}
 
   get scanner(): LibraryScanner {
     return this.deps.scanner;
@@ -105,10 +103,19 @@ export class LibraryService {
         .limit(page.limit)
         .offset(page.offset)
         .execute(),
-      this.deps.db.selectFrom('scan_errors').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      this.deps.db
+        .selectFrom('scan_errors')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow(),
     ]);
     return {
-      items: items.map((e) => ({ path: e.local_path, reason: e.reason, size: e.size, mtime: e.mtime, seenAt: e.seen_at })),
+      items: items.map((e) => ({
+        path: e.local_path,
+        reason: e.reason,
+        size: e.size,
+        mtime: e.mtime,
+        seenAt: e.seen_at,
+      })),
       total: Number(total.n),
       ...page,
     };
@@ -127,7 +134,10 @@ export class LibraryService {
       await this.watcher.start();
     }
     if (options.fullScanIntervalMinutes > 0) {
-      this.interval = setInterval(() => void this.scanWhenIdle('schedule', true), options.fullScanIntervalMinutes * 60_000);
+      this.interval = setInterval(
+        () => void this.scanWhenIdle('schedule', true),
+        options.fullScanIntervalMinutes * 60_000,
+      );
       this.interval.unref();
     }
     if (options.scanOnStart) void this.scanWhenIdle('start');

@@ -1,4 +1,5 @@
 /** Scan control for admins: status, start, live progress (server-sent events), unreadable files. */
+import type { ServerResponse } from 'node:http';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireAdmin } from '../accounts/auth-context.js';
@@ -18,32 +19,33 @@ const Counts = {
   deferred: Type.Integer({ description: 'files still being written, left for a later scan' }),
 };
 
-export const ScanProgressSchema = Type.Object(
-  {
-    runId: Type.String(),
-    kind: Type.Union([Type.Literal('full'), Type.Literal('incremental')]),
-    trigger: Type.String(),
-    phase: Type.String({ description: 'walk | diff | read | prune | group | done' }),
-    filesFound: Type.Integer(),
-    ...Counts,
-    startedAt: Type.Integer(),
-    elapsedMs: Type.Integer(),
-  },
-);
+export const ScanProgressSchema = Type.Object({
+  runId: Type.String(),
+  kind: Type.Union([Type.Literal('full'), Type.Literal('incremental')]),
+  trigger: Type.String(),
+  phase: Type.String({ description: 'walk | diff | read | prune | group | done' }),
+  filesFound: Type.Integer(),
+  ...Counts,
+  startedAt: Type.Integer(),
+  elapsedMs: Type.Integer(),
+});
 
-export const ScanRunSchema = Type.Object(
-  {
-    id: Type.String(),
-    kind: Type.Union([Type.Literal('full'), Type.Literal('incremental')]),
-    state: Type.Union([Type.Literal('running'), Type.Literal('done'), Type.Literal('failed'), Type.Literal('interrupted')]),
-    trigger: Type.String(),
-    ...Counts,
-    phaseMs: Type.Record(Type.String(), Type.Number()),
-    error: Nullable(Type.String()),
-    startedAt: Type.Integer(),
-    finishedAt: Nullable(Type.Integer()),
-  },
-);
+export const ScanRunSchema = Type.Object({
+  id: Type.String(),
+  kind: Type.Union([Type.Literal('full'), Type.Literal('incremental')]),
+  state: Type.Union([
+    Type.Literal('running'),
+    Type.Literal('done'),
+    Type.Literal('failed'),
+    Type.Literal('interrupted'),
+  ]),
+  trigger: Type.String(),
+  ...Counts,
+  phaseMs: Type.Record(Type.String(), Type.Number()),
+  error: Nullable(Type.String()),
+  startedAt: Type.Integer(),
+  finishedAt: Nullable(Type.Integer()),
+});
 
 const ScanStatus = Type.Object({
   running: Type.Boolean(),
@@ -60,9 +62,20 @@ const ScanError = Type.Object({
 });
 
 export const scanRoutes: FastifyPluginAsyncTypebox<{ library: LibraryService }> = async (app, { library }) => {
+  // Open event streams end when the server shuts down (they would otherwise hold it until the deadline).
+  const streams = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const res of streams) res.end();
+  });
   app.get(
     '/api/v1/scan',
-    { schema: { tags: ['library'], summary: 'Scan status and the last run summary (admin)', response: { 200: ScanStatus } } },
+    {
+      schema: {
+        tags: ['library'],
+        summary: 'Scan status and the last run summary (admin)',
+        response: { 200: ScanStatus },
+      },
+    },
     async (request) => {
       requireAdmin(request);
       return library.status();
@@ -123,6 +136,7 @@ export const scanRoutes: FastifyPluginAsyncTypebox<{ library: LibraryService }> 
         'x-content-type-options': 'nosniff',
         'x-accel-buffering': 'no',
       });
+      streams.add(res);
       const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       const status = await library.status();
       send('status', status);
@@ -130,6 +144,7 @@ export const scanRoutes: FastifyPluginAsyncTypebox<{ library: LibraryService }> 
       const ping = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
       ping.unref();
       const close = () => {
+        streams.delete(res);
         clearInterval(ping);
         unsubscribe();
       };

@@ -1,4 +1,15 @@
-import { appendFileSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync, copyFileSync, readFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+  copyFileSync,
+  readFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,29 +29,74 @@ const trackByPath = (p: string) => db().selectFrom('tracks').selectAll().where('
 beforeAll(async () => {
   t = await startTestServer();
   music = t.config.musicDir;
-  const cover = await makeImage(join(tmpdir(), `earshot-cover-${process.pid}.jpg`), { color: 'blue', width: 64, height: 64 });
+  const cover = await makeImage(join(tmpdir(), `earshot-cover-${process.pid}.jpg`), {
+    color: 'blue',
+    width: 64,
+    height: 64,
+  });
   await Promise.all([
     makeAudio(join(music, 'Tagged/Album One/01 - ignored name.mp3'), {
       frequency: 300,
       id3v2Version: 3,
       coverPath: cover,
-      tags: { title: 'First Song', artist: 'Alpha; Beta', album: 'Album One', album_artist: 'Alpha', track: '1/2', disc: '1/2', date: '2001', genre: 'Rock; Pop', comment: 'nice one' },
+      tags: {
+        title: 'First Song',
+        artist: 'Alpha; Beta',
+        album: 'Album One',
+        album_artist: 'Alpha',
+        track: '1/2',
+        disc: '1/2',
+        date: '2001',
+        genre: 'Rock; Pop',
+        comment: 'nice one',
+      },
     }),
     makeAudio(join(music, 'Tagged/Album One/02 - second.mp3'), {
       frequency: 310,
       coverPath: cover,
-      tags: { title: 'Second Song', artist: 'AC/DC', album: 'Album One', album_artist: 'Alpha', track: '1', disc: '2/2', date: '2001', genre: 'Rock' },
+      tags: {
+        title: 'Second Song',
+        artist: 'AC/DC',
+        album: 'Album One',
+        album_artist: 'Alpha',
+        track: '1',
+        disc: '2/2',
+        date: '2001',
+        genre: 'Rock',
+      },
     }),
     makeAudio(join(music, 'Formats/song.flac'), {
       frequency: 320,
-      tags: { title: 'Flac Song', artist: 'Café Tacvba', album: 'Formats', genre: 'Latin', REPLAYGAIN_TRACK_GAIN: '-6.5 dB', MUSICBRAINZ_TRACKID: 'b1a9c0e0-0000-4000-8000-000000000001' },
+      tags: {
+        title: 'Flac Song',
+        artist: 'Café Tacvba',
+        album: 'Formats',
+        genre: 'Latin',
+        REPLAYGAIN_TRACK_GAIN: '-6.5 dB',
+        MUSICBRAINZ_TRACKID: 'b1a9c0e0-0000-4000-8000-000000000001',
+      },
     }),
-    makeAudio(join(music, 'Formats/song.m4a'), { frequency: 330, tags: { title: 'M4A Song', artist: 'Mp4 Artist', album: 'Formats M4A' } }),
-    makeAudio(join(music, 'Formats/song.ogg'), { frequency: 340, tags: { title: 'Ogg Song', artist: 'Vorbis Artist', album: 'Formats Ogg' } }),
-    makeAudio(join(music, 'Formats/song.opus'), { frequency: 350, tags: { title: 'Opus Song', artist: 'Opus Artist', album: 'Formats Opus' } }),
+    makeAudio(join(music, 'Formats/song.m4a'), {
+      frequency: 330,
+      tags: { title: 'M4A Song', artist: 'Mp4 Artist', album: 'Formats M4A' },
+    }),
+    makeAudio(join(music, 'Formats/song.ogg'), {
+      frequency: 340,
+      tags: { title: 'Ogg Song', artist: 'Vorbis Artist', album: 'Formats Ogg' },
+    }),
+    makeAudio(join(music, 'Formats/song.opus'), {
+      frequency: 350,
+      tags: { title: 'Opus Song', artist: 'Opus Artist', album: 'Formats Opus' },
+    }),
     makeAudio(join(music, 'Formats/song.wav'), { frequency: 360 }),
-    makeAudio(join(music, 'Comp/Hits/01 - a.mp3'), { frequency: 370, tags: { title: 'Comp A', artist: 'One', album: 'Hits', compilation: '1', track: '1' } }),
-    makeAudio(join(music, 'Comp/Hits/02 - b.mp3'), { frequency: 380, tags: { title: 'Comp B', artist: 'Two', album: 'Hits', compilation: '1', track: '2' } }),
+    makeAudio(join(music, 'Comp/Hits/01 - a.mp3'), {
+      frequency: 370,
+      tags: { title: 'Comp A', artist: 'One', album: 'Hits', compilation: '1', track: '1' },
+    }),
+    makeAudio(join(music, 'Comp/Hits/02 - b.mp3'), {
+      frequency: 380,
+      tags: { title: 'Comp B', artist: 'Two', album: 'Hits', compilation: '1', track: '2' },
+    }),
     makeAudio(join(music, 'Folder Artist/Folder Album/03 - Folder Title.mp3'), { frequency: 390 }),
     makeAudio(join(music, 'Loose Artist - Loose Title.ogg'), { frequency: 400 }),
   ]);
@@ -83,25 +139,65 @@ describe('library scanner', () => {
     const formats = (await db().selectFrom('tracks').select('format').execute()).map((r) => r.format).sort();
     expect(formats).toEqual(['flac', 'm4a', 'mp3', 'mp3', 'mp3', 'mp3', 'mp3', 'ogg', 'ogg', 'opus', 'wav']);
     const errors = await db().selectFrom('scan_errors').selectAll().orderBy('local_path').execute();
-    expect(errors.map((e) => e.local_path)).toEqual(['Bad/empty.mp3', 'Bad/huge-id3.mp3', 'Bad/text.mp3', 'Bad/truncated.flac']);
+    expect(errors.map((e) => e.local_path)).toEqual([
+      'Bad/empty.mp3',
+      'Bad/huge-id3.mp3',
+      'Bad/text.mp3',
+      'Bad/truncated.flac',
+    ]);
     expect(errors.find((e) => e.local_path === 'Bad/empty.mp3')?.reason).toMatch(/empty/);
     expect(errors.find((e) => e.local_path === 'Bad/huge-id3.mp3')?.reason).toMatch(/ID3v2 tag declares/);
     const paths = (await db().selectFrom('tracks').select('local_path').execute()).map((r) => r.local_path);
     expect(paths.some((p) => p?.includes('escape-dir') || p?.includes('passwd') || p?.includes('db.mp3'))).toBe(false);
-    expect(await db().selectFrom('tracks').select('id').where('title', '=', 'Outside').executeTakeFirst()).toBeUndefined();
+    expect(
+      await db().selectFrom('tracks').select('id').where('title', '=', 'Outside').executeTakeFirst(),
+    ).toBeUndefined();
   });
 
   it('extracts tags: multi-valued artists with separators and exceptions, genres, discs, comment, replaygain, mbz, lyrics', async () => {
     const first = await trackByPath('Tagged/Album One/01 - ignored name.mp3');
-    expect(first).toMatchObject({ title: 'First Song', artist: 'Alpha, Beta', album: 'Album One', album_artist: 'Alpha', track_number: 1, track_total: 2, disc_number: 1, disc_total: 2, year: 2001, genre: 'Rock, Pop', comment: 'nice one' });
+    expect(first).toMatchObject({
+      title: 'First Song',
+      artist: 'Alpha, Beta',
+      album: 'Album One',
+      album_artist: 'Alpha',
+      track_number: 1,
+      track_total: 2,
+      disc_number: 1,
+      disc_total: 2,
+      year: 2001,
+      genre: 'Rock, Pop',
+      comment: 'nice one',
+    });
     const second = await trackByPath('Tagged/Album One/02 - second.mp3');
     expect(second?.artist).toBe('AC/DC');
     expect(second?.album_id).toBe(first?.album_id);
-    const album = await db().selectFrom('albums').selectAll().where('id', '=', first!.album_id!).executeTakeFirstOrThrow();
-    expect(album).toMatchObject({ name: 'Album One', album_artist: 'Alpha', track_count: 2, disc_count: 2, year: 2001 });
+    const album = await db()
+      .selectFrom('albums')
+      .selectAll()
+      .where('id', '=', first!.album_id!)
+      .executeTakeFirstOrThrow();
+    expect(album).toMatchObject({
+      name: 'Album One',
+      album_artist: 'Alpha',
+      track_count: 2,
+      disc_count: 2,
+      year: 2001,
+    });
     const flac = await trackByPath('Formats/song.flac');
-    expect(flac).toMatchObject({ title: 'Flac Song', artist: 'Café Tacvba', rg_track_gain: -6.5, mbz_recording_id: 'b1a9c0e0-0000-4000-8000-000000000001', lyrics: '[00:01.00]la la la', codec: 'FLAC' });
-    for (const [path, title] of [['Formats/song.m4a', 'M4A Song'], ['Formats/song.ogg', 'Ogg Song'], ['Formats/song.opus', 'Opus Song']]) {
+    expect(flac).toMatchObject({
+      title: 'Flac Song',
+      artist: 'Café Tacvba',
+      rg_track_gain: -6.5,
+      mbz_recording_id: 'b1a9c0e0-0000-4000-8000-000000000001',
+      lyrics: '[00:01.00]la la la',
+      codec: 'FLAC',
+    });
+    for (const [path, title] of [
+      ['Formats/song.m4a', 'M4A Song'],
+      ['Formats/song.ogg', 'Ogg Song'],
+      ['Formats/song.opus', 'Opus Song'],
+    ]) {
       const row = await trackByPath(path);
       expect(row?.title).toBe(title);
       expect(row?.duration).toBeGreaterThan(1.5);
@@ -113,8 +209,17 @@ describe('library scanner', () => {
   });
 
   it('falls back to folder and file names for untagged files', async () => {
-    expect(await trackByPath('Folder Artist/Folder Album/03 - Folder Title.mp3')).toMatchObject({ title: 'Folder Title', artist: 'Folder Artist', album: 'Folder Album', track_number: 3 });
-    expect(await trackByPath('Loose Artist - Loose Title.ogg')).toMatchObject({ title: 'Loose Title', artist: 'Loose Artist', album: 'Unknown Album' });
+    expect(await trackByPath('Folder Artist/Folder Album/03 - Folder Title.mp3')).toMatchObject({
+      title: 'Folder Title',
+      artist: 'Folder Artist',
+      album: 'Folder Album',
+      track_number: 3,
+    });
+    expect(await trackByPath('Loose Artist - Loose Title.ogg')).toMatchObject({
+      title: 'Loose Title',
+      artist: 'Loose Artist',
+      album: 'Unknown Album',
+    });
     expect(await trackByPath('Formats/song.wav')).toMatchObject({ title: 'song', album: 'Formats' });
   });
 
@@ -133,7 +238,11 @@ describe('library scanner', () => {
     expect(second?.artwork_id).toBe(first?.artwork_id);
     const folder = await trackByPath('Folder Artist/Folder Album/03 - Folder Title.mp3');
     expect(folder?.artwork_id).toMatch(/^[0-9a-f]{64}$/);
-    const album = await db().selectFrom('albums').select('artwork_id').where('id', '=', folder!.album_id!).executeTakeFirstOrThrow();
+    const album = await db()
+      .selectFrom('albums')
+      .select('artwork_id')
+      .where('id', '=', folder!.album_id!)
+      .executeTakeFirstOrThrow();
     expect(album.artwork_id).toBe(folder?.artwork_id);
     const rows = await db().selectFrom('artwork').selectAll().execute();
     expect(rows).toHaveLength(2);
@@ -161,10 +270,23 @@ describe('library scanner', () => {
     const user = await t.createUser();
     const victim = await trackByPath('Formats/song.opus');
     const now = Date.now();
-    await db().insertInto('playlists').values({ id: 'pl1', owner_id: user.id, name: 'P', created_at: now, updated_at: now }).execute();
+    await db()
+      .insertInto('playlists')
+      .values({ id: 'pl1', owner_id: user.id, name: 'P', created_at: now, updated_at: now })
+      .execute();
     await db()
       .insertInto('playlist_tracks')
-      .values({ id: 'e1', playlist_id: 'pl1', position: 0, track_id: victim!.id, title: victim!.title, artist: victim!.artist, album: victim!.album, duration: victim!.duration, added_at: now })
+      .values({
+        id: 'e1',
+        playlist_id: 'pl1',
+        position: 0,
+        track_id: victim!.id,
+        title: victim!.title,
+        artist: victim!.artist,
+        album: victim!.album,
+        duration: victim!.duration,
+        added_at: now,
+      })
       .execute();
     const removedIds: string[][] = [];
     const off = t.earshot.events.on('library.tracksRemoved', (e) => removedIds.push(e.trackIds));
@@ -177,7 +299,9 @@ describe('library scanner', () => {
     const entry = await db().selectFrom('playlist_tracks').selectAll().where('id', '=', 'e1').executeTakeFirstOrThrow();
     expect(entry).toMatchObject({ track_id: null, title: 'Opus Song', artist: 'Opus Artist' });
     // The now-empty album is gone from the catalog.
-    expect(await db().selectFrom('albums').select('id').where('name', '=', 'Formats Opus').executeTakeFirst()).toBeUndefined();
+    expect(
+      await db().selectFrom('albums').select('id').where('name', '=', 'Formats Opus').executeTakeFirst(),
+    ).toBeUndefined();
   });
 
   it('a file still being written is not read until it settles; a changed file is updated in place', async () => {
@@ -213,12 +337,31 @@ describe('library scanner', () => {
     t.earshot.database.sqlite
       .prepare("insert into scan_runs (id, kind, state, started_at) values ('dead', 'incremental', 'running', 1)")
       .run();
+    // A new scanner (as after a restart) marks it interrupted.
     const { LibraryScanner } = await import('./scanner.js');
-    new LibraryScanner({ ...(t.earshot.library.scanner as unknown as { options: ConstructorParameters<typeof LibraryScanner>[0] }).options });
+    const e = t.earshot;
+    new LibraryScanner({
+      database: e.database,
+      musicDir: e.paths.musicDir,
+      artworkDir: e.paths.artworkDir,
+      cacheDir: e.paths.cacheDir,
+      separators: e.config.artistSeparators,
+      workers: 1,
+      logger: e.logger,
+      clock: e.clock,
+      events: e.events,
+    });
     const run = await db().selectFrom('scan_runs').select('state').where('id', '=', 'dead').executeTakeFirstOrThrow();
     expect(run.state).toBe('interrupted');
     const next = await scan();
     expect(next.added).toBe(3);
+    // The group phase ran (counts recomputed) because the previous run did not finish.
     expect(next.phaseMs.group).toBeGreaterThanOrEqual(0);
+    const stale = await db()
+      .selectFrom('albums')
+      .select(['name', 'track_count'])
+      .where('name', '=', 'Formats Ogg')
+      .executeTakeFirstOrThrow();
+    expect(stale.track_count).toBe(4);
   });
 });

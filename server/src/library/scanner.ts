@@ -98,7 +98,9 @@ export class LibraryScanner {
   }
 
   get progress(): ScanProgress | null {
-    return this.current ? { ...this.current.progress, elapsedMs: this.options.clock.now() - this.current.progress.startedAt } : null;
+    return this.current
+      ? { ...this.current.progress, elapsedMs: this.options.clock.now() - this.current.progress.startedAt }
+      : null;
   }
 
   /** Listens to progress (throttled) and to the final summary. Returns an unsubscribe function. */
@@ -159,7 +161,18 @@ export class LibraryScanner {
       .prepare(
         'update scan_runs set phase = ?, files_total = ?, files_done = ?, added = ?, updated = ?, moved = ?, removed = ?, unreadable = ?, deferred = ? where id = ?',
       )
-      .run(p.phase, p.filesTotal, p.filesDone, p.added, p.updated, p.moved, p.removed, p.unreadable, p.deferred, p.runId);
+      .run(
+        p.phase,
+        p.filesTotal,
+        p.filesDone,
+        p.added,
+        p.updated,
+        p.moved,
+        p.removed,
+        p.unreadable,
+        p.deferred,
+        p.runId,
+      );
   }
   private lastPublish = 0;
 
@@ -172,7 +185,9 @@ export class LibraryScanner {
       | undefined;
     const resumeNeeded = previous !== undefined && previous.state !== 'done';
     sqlite
-      .prepare("insert into scan_runs (id, kind, state, phase, trigger, started_at) values (?, ?, 'running', 'walk', ?, ?)")
+      .prepare(
+        "insert into scan_runs (id, kind, state, phase, trigger, started_at) values (?, ?, 'running', 'walk', ?, ?)",
+      )
       .run(p.runId, p.kind, p.trigger, p.startedAt);
     this.log.info({ runId: p.runId, kind: p.kind, trigger: p.trigger }, 'library scan started');
     let pool: TagWorkerPool | null = null;
@@ -200,7 +215,10 @@ export class LibraryScanner {
       p.phase = 'diff';
       const { toRead, missing, known } = await timed('diff', () => this.diff(walked.files, p, clock.now()));
       p.filesTotal = toRead.length;
-      this.log.info({ toRead: toRead.length, missing: missing.size, deferred: p.deferred, ms: phaseMs.diff }, 'scan phase diff done');
+      this.log.info(
+        { toRead: toRead.length, missing: missing.size, deferred: p.deferred, ms: phaseMs.diff },
+        'scan phase diff done',
+      );
       this.publish(p, true);
 
       // ── read (+ moves, artwork, batched writes) ──
@@ -248,7 +266,11 @@ export class LibraryScanner {
         while (outstanding > 0 || arrived.length > 0 || pending.length > 0) {
           if (signal.aborted) throw signal.reason;
           if (readFailure) throw readFailure;
-          if (arrived.length === 0 && outstanding > 0) await new Promise<void>((resolve) => (wake = resolve));
+          if (arrived.length === 0 && outstanding > 0) {
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+            });
+          }
           wake = null;
           pending = pending.concat(arrived);
           arrived = [];
@@ -265,7 +287,10 @@ export class LibraryScanner {
         phaseMs.read = Math.round(performance.now() - t0);
         await pool.close();
         pool = null;
-        this.log.info({ read: p.filesDone, ms: phaseMs.read, artworkMs: phaseMs.artwork, writeMs: phaseMs.write }, 'scan phase read done');
+        this.log.info(
+          { read: p.filesDone, ms: phaseMs.read, artworkMs: phaseMs.artwork, writeMs: phaseMs.write },
+          'scan phase read done',
+        );
       }
 
       // ── prune ──
@@ -276,7 +301,10 @@ export class LibraryScanner {
         const gone = [...missing.values()].map((t) => t.id);
         if (gone.length > 0 && walked.files.length === 0 && readdirSync(this.options.musicDir).length === 0) {
           // An empty music folder under a non-empty library is almost always an unmounted share, not a deletion.
-          this.log.warn({ tracks: gone.length }, 'music folder is empty: not removing any tracks (is the drive mounted?)');
+          this.log.warn(
+            { tracks: gone.length },
+            'music folder is empty: not removing any tracks (is the drive mounted?)',
+          );
           return;
         }
         for (let i = 0; i < gone.length; i += BATCH) {
@@ -312,14 +340,45 @@ export class LibraryScanner {
       .prepare(
         'update scan_runs set state = ?, phase = ?, files_total = ?, files_done = ?, added = ?, updated = ?, moved = ?, removed = ?, unreadable = ?, deferred = ?, phase_ms = ?, error = ?, finished_at = ? where id = ?',
       )
-      .run(state, 'done', p.filesTotal, p.filesDone, p.added, p.updated, p.moved, p.removed, p.unreadable, p.deferred, JSON.stringify(phaseMs), error, finishedAt, p.runId);
+      .run(
+        state,
+        'done',
+        p.filesTotal,
+        p.filesDone,
+        p.added,
+        p.updated,
+        p.moved,
+        p.removed,
+        p.unreadable,
+        p.deferred,
+        JSON.stringify(phaseMs),
+        error,
+        finishedAt,
+        p.runId,
+      );
     this.log.info(
-      { runId: p.runId, state, added: p.added, updated: p.updated, moved: p.moved, removed: p.removed, unreadable: p.unreadable, deferred: p.deferred, phaseMs, ms: p.elapsedMs },
+      {
+        runId: p.runId,
+        state,
+        added: p.added,
+        updated: p.updated,
+        moved: p.moved,
+        removed: p.removed,
+        unreadable: p.unreadable,
+        deferred: p.deferred,
+        phaseMs,
+        ms: p.elapsedMs,
+      },
       'library scan finished',
     );
     this.emitter.emit('progress', summary, true);
     if (state === 'done') {
-      this.options.events.emit('library.scanned', { added: p.added, updated: p.updated, removed: p.removed, moved: p.moved });
+      this.options.events.emit('library.scanned', {
+        added: p.added,
+        updated: p.updated,
+        removed: p.removed,
+        moved: p.moved,
+      });
     }
     return summary;
   }

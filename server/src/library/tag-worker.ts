@@ -104,7 +104,9 @@ async function parse(job: ReadJob, head: Buffer): Promise<IAudioMetadata> {
   let headError: unknown = null;
   try {
     const meta = await parseBuffer(head, { path: job.abs, size: job.size }, { duration: false });
-    if (hasAudio(meta) || !partial) return meta;
+    // No tags in the head may mean tags at the end (ID3v1, APE): only then is the whole file worth a look.
+    const tagged = Object.keys(meta.native ?? {}).length > 0;
+    if ((hasAudio(meta) && tagged) || !partial) return meta;
   } catch (err) {
     headError = err;
     if (!partial) throw err;
@@ -123,8 +125,11 @@ function describe(err: unknown): string {
   if (e?.code === 'ENOENT') return 'file vanished while scanning';
   if (e?.code === 'EACCES' || e?.code === 'EPERM') return 'permission denied';
   if (e?.code === 'EISDIR') return 'is a directory';
-  const message = String(e?.message ?? err).replace(/\s+/g, ' ').slice(0, 300);
-  if (/end-?of-?stream|EndOfStream/i.test(message) || e?.name === 'EndOfStreamError') return `truncated file (${message})`;
+  const message = String(e?.message ?? err)
+    .replace(/\s+/g, ' ')
+    .slice(0, 300);
+  if (/end-?of-?stream|EndOfStream/i.test(message) || e?.name === 'EndOfStreamError')
+    return `truncated file (${message})`;
   return `unreadable tags: ${message}`;
 }
 

@@ -14,7 +14,23 @@ export const LYRICS_MAX = 100_000;
 
 /** Extensions the scanner reads (music-metadata parses all of them). */
 export const AUDIO_EXTENSIONS = new Set([
-  '.mp3', '.flac', '.m4a', '.m4b', '.mp4', '.aac', '.alac', '.ogg', '.oga', '.opus', '.wav', '.wma', '.aif', '.aiff', '.ape', '.wv', '.mpc',
+  '.mp3',
+  '.flac',
+  '.m4a',
+  '.m4b',
+  '.mp4',
+  '.aac',
+  '.alac',
+  '.ogg',
+  '.oga',
+  '.opus',
+  '.wav',
+  '.wma',
+  '.aif',
+  '.aiff',
+  '.ape',
+  '.wv',
+  '.mpc',
 ]);
 
 /** Folder artwork names, in order of preference (any image extension, case-insensitive). */
@@ -67,7 +83,6 @@ export function foldKey(name: string): string {
 const clean = (s: string | undefined | null, max = 1024): string | null => {
   if (typeof s !== 'string') return null;
   // Drop NULs and control characters some taggers leave behind; cap absurd values (SECURITY 21).
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
   const t = s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '').trim();
   return t.length === 0 ? null : t.slice(0, max);
 };
@@ -155,7 +170,13 @@ export function hintsFromPath(rel: string): PathHints {
     artist = stem.slice(0, dash).trim();
     title = stem.slice(dash + 3).trim();
   }
-  return { artist: clean(artist), album: clean(album), title: clean(title) ?? clean(stem) ?? file, trackNumber, discNumber };
+  return {
+    artist: clean(artist),
+    album: clean(album),
+    title: clean(title) ?? clean(stem) ?? file,
+    trackNumber,
+    discNumber,
+  };
 }
 
 const num = (n: number | null | undefined): number | null =>
@@ -176,7 +197,12 @@ function nativeValue(meta: IAudioMetadata, id: RegExp): string | null {
 }
 
 /** Normalises parsed metadata (or none, for unreadable tags) with the path fallback. */
-export function normalizeTags(meta: IAudioMetadata, rel: string, separators: string[], sidecarLyrics: string | null): TrackTags {
+export function normalizeTags(
+  meta: IAudioMetadata,
+  rel: string,
+  separators: string[],
+  sidecarLyrics: string | null,
+): TrackTags {
   const c = meta.common;
   const f = meta.format;
   const hints = hintsFromPath(rel);
@@ -184,7 +210,11 @@ export function normalizeTags(meta: IAudioMetadata, rel: string, separators: str
   if (artists.length === 0) artists = hints.artist ? [hints.artist] : [UNKNOWN_ARTIST];
   const tagAlbumArtist = clean(c.albumartist);
   const compilationTag = nativeValue(meta, /^(?:TXXX:)?(?:compilation|itunescompilation|TCMP)$/i);
-  const compilation = c.compilation === true || compilationTag === '1' || compilationTag?.toLowerCase() === 'true' || (tagAlbumArtist !== null && /^various( artists)?$/i.test(tagAlbumArtist));
+  const compilation =
+    c.compilation === true ||
+    compilationTag === '1' ||
+    compilationTag?.toLowerCase() === 'true' ||
+    (tagAlbumArtist !== null && /^various( artists)?$/i.test(tagAlbumArtist));
   const albumArtist = tagAlbumArtist ?? (compilation ? VARIOUS_ARTISTS : artists[0]);
   const date = clean(c.date) ?? (c.year ? String(c.year) : null);
   const yearFromDate = date ? Number(/^(\d{4})/.exec(date)?.[1]) : Number.NaN;
@@ -224,7 +254,10 @@ export function normalizeTags(meta: IAudioMetadata, rel: string, separators: str
     mbzAlbumId: clean(c.musicbrainz_albumid),
     mbzArtistId: clean(c.musicbrainz_artistid?.[0]),
     mbzAlbumArtistId: clean(c.musicbrainz_albumartistid?.[0]),
-    lyrics: sidecarLyrics ?? embeddedLyrics ?? clean(nativeValue(meta, /^(?:TXXX:)?(?:lyrics|unsyncedlyrics|USLT)$/i), LYRICS_MAX),
+    lyrics:
+      sidecarLyrics ??
+      embeddedLyrics ??
+      clean(nativeValue(meta, /^(?:TXXX:)?(?:lyrics|unsyncedlyrics|USLT)$/i), LYRICS_MAX),
     comment,
   };
 }

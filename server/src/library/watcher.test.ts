@@ -37,7 +37,11 @@ beforeAll(async () => {
   await Promise.all([
     makeAudio(join(fixtures, 'one.mp3'), { frequency: 500, tags: { title: 'One', artist: 'Watcher', album: 'W' } }),
     makeAudio(join(fixtures, 'two.mp3'), { frequency: 510, tags: { title: 'Two', artist: 'Watcher', album: 'W' } }),
-    makeAudio(join(fixtures, 'long.flac'), { seconds: 4, frequency: 520, tags: { title: 'Slow Copy', artist: 'Watcher', album: 'W' } }),
+    makeAudio(join(fixtures, 'long.flac'), {
+      seconds: 4,
+      frequency: 520,
+      tags: { title: 'Slow Copy', artist: 'Watcher', album: 'W' },
+    }),
   ]);
   await t.earshot.library.service.startBackground({
     scanOnStart: false,

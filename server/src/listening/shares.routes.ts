@@ -125,6 +125,7 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
   app.get(
     '/share/:token',
     {
+      logLevel: 'warn', // the URL carries the share token
       schema: {
         tags: ['shares'],
         summary: 'Public share page (HTML)',
@@ -133,7 +134,8 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
       },
     },
     async (request, reply) => {
-      const view = await o.shares.view(request.params.token, true);
+      // HEAD (link checkers, previews probing) does not count as a view.
+      const view = await o.shares.view(request.params.token, request.method === 'GET');
       const signedIn = request.user !== null && request.user.via !== 'stream-token';
       reply.header('cache-control', 'private, no-store');
       return reply
@@ -145,6 +147,7 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
   app.get(
     '/share/:token/data',
     {
+      logLevel: 'warn', // the URL carries the share token
       schema: {
         tags: ['shares'],
         summary: 'Public share contents (JSON)',
@@ -171,6 +174,7 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
     method: ['GET', 'HEAD'],
     url: '/share/:token/stream/:trackId',
     exposeHeadRoute: false,
+    logLevel: 'warn', // the URL carries the share token
     schema: {
       tags: ['shares'],
       summary: 'Stream a track of a public share (Range; optional transcoding)',
@@ -196,6 +200,7 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
   app.get(
     '/share/:token/cover',
     {
+      logLevel: 'warn', // the URL carries the share token
       schema: {
         tags: ['shares'],
         summary: 'Cover image of a public share',

@@ -3,7 +3,7 @@
  * stored relative path is resolved against its root (music dir for local files, cache dir for
  * cached remote tracks), symlinks are resolved, and the result must still be inside that root.
  */
-import { realpath } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
 import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { NotFound } from '../shared/errors.js';
 
@@ -46,10 +46,10 @@ export function isInside(root: string, child: string): boolean {
 
 /** Roots are resolved once (one fewer filesystem call per stream); a root that moves is re-read. */
 const realRoots = new Map<string, string>();
-async function realRootOf(root: string): Promise<string> {
+function realRootOf(root: string): string {
   const known = realRoots.get(root);
   if (known !== undefined) return known;
-  const real = await realpath(root);
+  const real = realpathSync.native(root);
   realRoots.set(root, real);
   return real;
 }
@@ -63,10 +63,12 @@ export async function resolveInside(root: string, relPath: string | null | undef
   let realRoot: string;
   let real: string;
   try {
-    realRoot = await realRootOf(root);
+    realRoot = realRootOf(root);
     const candidate = resolve(realRoot, relPath);
     if (!isInside(realRoot, candidate)) throw new NotFound('file');
-    real = await realpath(candidate);
+    // Synchronous on purpose: a realpath(3) of a cached path takes microseconds, while the async
+    // form waits in libuv's 4-thread pool behind every stream's file reads (the TTFB tail under load).
+    real = realpathSync.native(candidate);
   } catch (err) {
     if (err instanceof NotFound) throw err;
     throw new NotFound('file');

@@ -183,7 +183,7 @@ describe('stalled readers and descriptor hygiene (SECURITY.md 23)', () => {
   const serverSockets: Socket[] = [];
 
   beforeAll(async () => {
-    ({ t, base, alice, bob, long, short } = await setup({ EARSHOT_STREAM_IDLE_TIMEOUT_MS: '400' }));
+    ({ t, base, alice, bob, long, short } = await setup({ EARSHOT_STREAM_IDLE_TIMEOUT_MS: '1000' }));
     t.app.server.on('connection', (s: Socket) => serverSockets.push(s));
   });
   afterAll(() => t.close());

@@ -9,7 +9,7 @@ import type { AuthUser } from '../accounts/auth-context.js';
 import { Unavailable } from '../shared/errors.js';
 import { serveFile } from './range.js';
 import type { RemoteStreamHandler } from './remote-stream.js';
-import type { StreamRepository, StreamTrack } from './stream.repository.js';
+import type { StreamTrack } from './stream.repository.js';
 import type { Listener, StreamService } from './stream.service.js';
 import type { ParsedStreamQuery } from './transcode-profiles.js';
 
@@ -19,8 +19,6 @@ export interface StreamResponderDeps {
   /** A client that reads nothing for this long is dropped (SECURITY.md 23); long streams are fine. */
   idleTimeoutMs: number;
 }
-
-export type { StreamRepository };
 
 /** Drops a socket on which nothing moved for `ms` (a slow or stalled reader holds no fd forever). */
 function armIdleTimeout(reply: FastifyReply, ms: number): void {

@@ -48,6 +48,9 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
     url: '/stream/:trackId',
     // HEAD is handled here (not by Fastify's auto HEAD route) so it never starts ffmpeg.
     exposeHeadRoute: false,
+    // Per-request info logs would write `?token=` URLs into the log (and a player makes dozens of
+    // range requests per song); warnings and errors are still logged.
+    logLevel: 'warn',
     schema: {
       tags: ['streaming'],
       summary: 'Stream a track (Range, transcoding, cache)',

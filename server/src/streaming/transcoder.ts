@@ -163,6 +163,7 @@ export class Transcoder extends EventEmitter {
     });
     child.stdout.pipe(output);
     if (file) child.stdout.pipe(file);
+
     const hasOutput = await Promise.race([firstBytes, closed.then(() => false)]);
     if (!hasOutput) {
       const code = await closed;
@@ -171,6 +172,13 @@ export class Transcoder extends EventEmitter {
       log.warn({ code, stderr: stderr.trim().slice(0, 500) }, 'ffmpeg produced no audio');
       throw new UnplayableMedia('This track could not be transcoded (ffmpeg could not decode it).');
     }
+    // Killed or failed mid-stream: break the response instead of ending it as if it were complete.
+    // (The HTTP layer sees the error through its own listener; this one only keeps an error that
+    // arrives before the response is piped from being an uncaught 'error' event.)
+    output.on('error', () => undefined);
+    void closed.then((code) => {
+      if (code !== 0 && !output.destroyed) output.destroy(new Error(`ffmpeg exited with ${code ?? 'a signal'}`));
+    });
     return { output, pid: child.pid ?? -1, abort, done };
   }
 }

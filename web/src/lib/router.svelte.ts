@@ -58,7 +58,15 @@ class Router {
       this.current = resolve(new URL(location.href));
     });
     document.addEventListener('click', (event) => {
-      if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+      if (
+        event.defaultPrevented ||
+        event.button !== 0 ||
+        event.metaKey ||
+        event.ctrlKey ||
+        event.shiftKey ||
+        event.altKey
+      )
+        return;
       const a = (event.target as Element | null)?.closest?.('a');
       if (!a || a.target || a.hasAttribute('download') || a.dataset.external !== undefined) return;
       const href = a.getAttribute('href');

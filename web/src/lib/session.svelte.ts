@@ -18,7 +18,10 @@ class SessionState {
       this.status = status;
       this.user = status.user;
       this.offline = false;
-      localStorage.setItem('earshot.lastUser', JSON.stringify(status.user ? { username: status.user.username, role: status.user.role } : null));
+      localStorage.setItem(
+        'earshot.lastUser',
+        JSON.stringify(status.user ? { username: status.user.username, role: status.user.role } : null),
+      );
     } catch {
       // Server unreachable: keep browsing the last-synced library as the last signed-in user.
       this.offline = true;

@@ -59,7 +59,9 @@ class Ui {
         playlist.id,
         tracks.map((t) => t.id),
       );
-      toasts.show(tracks.length === 1 ? `Added to ${playlist.name}` : `Added ${tracks.length} tracks to ${playlist.name}`);
+      toasts.show(
+        tracks.length === 1 ? `Added to ${playlist.name}` : `Added ${tracks.length} tracks to ${playlist.name}`,
+      );
       void this.loadPlaylists();
     } catch (err) {
       toasts.error(err);

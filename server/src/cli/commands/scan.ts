@@ -16,12 +16,15 @@ import { bold, green, red, table, yellow } from '../output.js';
 
 function duration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
 /** One progress line: bar, files done/total, files/s, ETA. */
 export function progressLine(p: ScanProgress, width = 28): string {
-  if (p.phase !== 'read' || p.filesTotal === 0) return `${p.phase}… ${p.filesFound > 0 ? `${p.filesFound} files found` : ''}`.trim();
+  if (p.phase !== 'read' || p.filesTotal === 0)
+    return `${p.phase}… ${p.filesFound > 0 ? `${p.filesFound} files found` : ''}`.trim();
   const ratio = Math.min(1, p.filesDone / p.filesTotal);
   const filled = Math.round(ratio * width);
   const rate = p.elapsedMs > 0 ? p.filesDone / (p.elapsedMs / 1000) : 0;
@@ -45,7 +48,8 @@ export function summaryTable(s: ScanSummary): string {
 export const scanCommand: CliCommand = {
   name: 'scan',
   summary: 'Scan the music folder now and print a summary (--full re-reads every file).',
-  usage: 'earshot scan [--full] [config flags]\n  --full   re-read the tags of every file, not only new and changed ones',
+  usage:
+    'earshot scan [--full] [config flags]\n  --full   re-read the tags of every file, not only new and changed ones',
   async run(argv) {
     const parsed = loadConfigForCli(argv, ['--full']);
     if (!parsed) return EXIT_CONFIG;
@@ -53,7 +57,11 @@ export const scanCommand: CliCommand = {
     const paths = dataPaths(config);
     ensureDataDirs(paths);
     // Logs go to stderr at warn level so the progress bar stays readable.
-    const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, format: config.logFormat, destination: 2 });
+    const logger = createLogger({
+      level: config.logLevel === 'info' ? 'warn' : config.logLevel,
+      format: config.logFormat,
+      destination: 2,
+    });
     const database = openDatabase(paths.dbFile);
     try {
       await migrateToLatest(database.db);
@@ -88,7 +96,8 @@ export const scanCommand: CliCommand = {
       console.log(summaryTable(summary));
       if (summary.state === 'done') {
         console.log(green(`Scan finished: ${summary.filesFound} files in the library.`));
-        if (summary.unreadable > 0) console.log(yellow(`${summary.unreadable} files could not be read (see GET /api/v1/scan/errors).`));
+        if (summary.unreadable > 0)
+          console.log(yellow(`${summary.unreadable} files could not be read (see GET /api/v1/scan/errors).`));
         return 0;
       }
       console.error(red(`Scan ${summary.state}${summary.error ? `: ${summary.error}` : ''}`));

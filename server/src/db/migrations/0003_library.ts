@@ -31,9 +31,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('scan_runs')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('full', 'incremental')`))
-    .addColumn('state', 'text', (c) =>
-      c.notNull().check(sql`state in ('running', 'done', 'failed', 'interrupted')`),
-    )
+    .addColumn('state', 'text', (c) => c.notNull().check(sql`state in ('running', 'done', 'failed', 'interrupted')`))
     .addColumn('phase', 'text')
     .addColumn('trigger', 'text', (c) => c.notNull().defaultTo('manual')) // manual | start | watch | schedule | cli
     .addColumn('files_total', 'integer', (c) => c.notNull().defaultTo(0))

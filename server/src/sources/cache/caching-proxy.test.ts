@@ -5,7 +5,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeAudio } from '../../test/audio.js';
+import { makeAudio, makeImage } from '../../test/audio.js';
+import type { RemoteMetadata, RemoteProvider } from '../providers/provider.js';
 import { startTestServer, type TestServer, type TestUser } from '../../test/harness.js';
 import { type Origin, startOrigin } from '../test-support/origin.js';
 
@@ -191,6 +192,58 @@ describe('caching proxy', () => {
     expect(filesUnder(join(t.config.cacheDir, 'url')).filter((f) => f.includes('leave'))).toEqual([]);
   });
 
+  it('a YouTube search hit played once is cached under youtube/…, with its thumbnail stored as artwork', async () => {
+    const cover = await makeImage(join(t.dir, 'fixtures', 'thumb.jpg'), { width: 320, height: 180, color: 'blue' });
+    const thumbUrl = origin.set('/thumb.jpg', { kind: 'file', path: cover, contentType: 'image/jpeg' });
+    const audioUrl = origin.set('/yt-audio.mp3', { kind: 'file', path: songPath });
+    // The real YouTube is unreachable here: a provider double answers the search and names the
+    // audio URL; everything after it (catalog, yt-dlp, cache, thumbnail) is the real path.
+    const hit: RemoteMetadata = {
+      source: 'youtube',
+      remoteId: 'dQw4w9WgXcQ',
+      title: 'Never Gonna Give You Up',
+      artist: 'Rick Astley',
+      album: 'Whenever You Need Somebody',
+      duration: 4,
+      thumbnailUrl: thumbUrl,
+      webpageUrl: null,
+      extractor: 'Youtube',
+    };
+    const provider: RemoteProvider = {
+      name: 'youtube',
+      search: async () => [hit],
+      resolve: async () => hit,
+      playTarget: async () => ({ target: audioUrl }),
+    };
+    t.earshot.sources.registry.set(provider);
+    t.earshot.sources.registry.setEnabled('soundcloud', false);
+    const search = await t.app.inject({ url: '/api/v1/search?q=never', headers });
+    expect(search.json().remote[0].items[0]).toMatchObject({ remoteId: 'dQw4w9WgXcQ', cached: false, trackId: null });
+    const add = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/remote/tracks',
+      headers,
+      payload: { provider: 'youtube', remoteId: 'dQw4w9WgXcQ' },
+    });
+    expect(add.statusCode, add.body).toBe(201);
+    const id = add.json().id;
+
+    const cached = cachedEvent(id);
+    expect(Buffer.from(await (await fetch(`${base}/stream/${id}`, { headers })).arrayBuffer()).equals(song)).toBe(true);
+    await cached;
+    const r = await row(id);
+    expect(r.local_path).toBe(
+      'youtube/Rick Astley/Whenever You Need Somebody/Never Gonna Give You Up [dQw4w9WgXcQ].mp3',
+    );
+    expect(r.artwork_id).toMatch(/^[0-9a-f]{64}$/);
+    const art = await t.app.inject({ url: `/api/v1/artwork/${r.artwork_id}`, headers });
+    expect(art.statusCode).toBe(200);
+    expect(art.headers['content-type']).toMatch(/^image\//);
+
+    const again = await t.app.inject({ url: '/api/v1/search?q=never', headers });
+    expect(again.json().remote[0].items[0]).toMatchObject({ remoteId: 'dQw4w9WgXcQ', cached: true, trackId: id });
+  });
+
   it('DELETE /tracks/:id/cache removes the file and resets is_cached (admin or who added it)', async () => {
     const track = await addUrl(origin.set('/del.mp3', { kind: 'file', path: songPath }));
     const cached = cachedEvent(track.id);
@@ -216,7 +269,9 @@ describe('caching proxy', () => {
 
     const summary = await t.app.inject({ url: '/api/v1/admin/cache', headers });
     expect(summary.statusCode).toBe(200);
-    expect(summary.json().files).toBe(filesUnder(join(t.config.cacheDir, 'url')).length);
+    const onDisk = ['url', 'youtube', 'soundcloud'].flatMap((s) => filesUnder(join(t.config.cacheDir, s)));
+    expect(summary.json().files).toBe(onDisk.length);
+    expect(summary.json().bytes).toBe(onDisk.reduce((sum, f) => sum + readFileSync(f).length, 0));
     const forbidden = await t.app.inject({ url: '/api/v1/admin/cache', headers: await t.authHeaders(carol) });
     expect(forbidden.statusCode).toBe(403);
   });

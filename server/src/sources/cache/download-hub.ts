@@ -122,7 +122,7 @@ export class DownloadHub {
     }
     const { child, session, exited } = proc;
     log.info({ pid: child.pid }, 'caching remote track');
-    dl.onCancel = () => child.kill('SIGKILL');
+    dl.attachProducer(() => child.kill('SIGKILL'));
     const timer = setTimeout(() => dl.cancel(new DownloadFailed('the download took too long', true)), this.o.timeoutMs);
     timer.unref();
     child.stdout.on('data', (chunk: Buffer) => {
@@ -136,6 +136,11 @@ export class DownloadHub {
     const { code, signal, stderr } = await exited;
     clearTimeout(timer);
     if (dl.state !== 'running') return;
+    if (dl.cancelReason) {
+      // Killed on purpose; the process is gone now, so the failure can be settled.
+      await dl.fail(dl.cancelReason);
+      return;
+    }
     if (code !== 0) {
       const reason = session.refusal ? `refused: ${session.refusal}` : errorFromStderr(stderr);
       log.warn({ code, signal, reason }, 'remote download failed');

@@ -51,8 +51,10 @@ export class RemoteDownload extends EventEmitter {
   /** Resolves when the download is complete and committed; rejects when it failed. */
   readonly finished: Promise<void>;
   private settle!: { resolve: () => void; reject: (e: DownloadFailed) => void };
-  /** Set by the hub: stops the producer (kills yt-dlp). */
-  onCancel: (reason: DownloadFailed) => void = () => {};
+  /** Why the download was cancelled (listeners left, too large, shutdown), once it was. */
+  cancelReason: DownloadFailed | null = null;
+  private producerAttached = false;
+  private onCancel: (reason: DownloadFailed) => void = () => {};
 
   constructor(
     readonly trackId: string,
@@ -87,10 +89,22 @@ export class RemoteDownload extends EventEmitter {
     };
   }
 
+  /**
+   * Stops the download. With a producer attached, it is killed and the hub settles the failure
+   * once the process has exited (so "failed" means: no process, no part file); otherwise at once.
+   */
   cancel(reason: DownloadFailed): void {
-    if (this.state !== 'running' || this.closing) return;
-    this.onCancel(reason);
-    void this.fail(reason);
+    if (this.state !== 'running' || this.closing || this.cancelReason) return;
+    this.cancelReason = reason;
+    if (this.producerAttached) this.onCancel(reason);
+    else void this.fail(reason);
+  }
+
+  /** The hub attaches the process that feeds this download; `kill` stops it. */
+  attachProducer(kill: () => void): void {
+    this.producerAttached = true;
+    this.onCancel = kill;
+    if (this.cancelReason) kill();
   }
 
   /** Appends producer bytes (called in order; the hub pauses the producer until it resolves). */
@@ -100,7 +114,7 @@ export class RemoteDownload extends EventEmitter {
   }
 
   private async doWrite(chunk: Buffer): Promise<void> {
-    if (this.state !== 'running' || this.closing) return;
+    if (this.state !== 'running' || this.closing || this.cancelReason) return;
     if (this.written + this.headSize + chunk.length > this.limits.maxBytes) {
       this.cancel(
         new DownloadFailed(
@@ -139,6 +153,10 @@ export class RemoteDownload extends EventEmitter {
   /** The producer finished cleanly: flush, fsync, rename. `afterCommit` records it in the DB. */
   async complete(afterCommit: (location: CacheLocation, ext: string) => Promise<void>): Promise<boolean> {
     await this.writeChain;
+    if (this.cancelReason) {
+      await this.fail(this.cancelReason);
+      return false;
+    }
     if (this.state !== 'running' || this.closing) return false;
     try {
       if (!this.fh && this.headSize > 0) await this.openPart();

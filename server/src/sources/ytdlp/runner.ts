@@ -7,6 +7,7 @@
  *  - a time limit, and a byte cap enforced by the proxy and by the caller.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../shared/logger.js';
 import type { AddressPolicy, CheckedAddress } from '../net/address-policy.js';
@@ -101,12 +102,14 @@ export interface AudioProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
-export class YtDlpRunner {
+export class YtDlpRunner extends EventEmitter<{ spawn: [{ kind: YtDlpKind; pid: number | undefined }] }> {
   /** Processes started, by kind (metrics; tests count downloads with it). */
   readonly started: Record<YtDlpKind, number> = { json: 0, search: 0, audio: 0 };
   private readonly running = new Set<ChildProcessByStdio<null, Readable, Readable>>();
 
-  constructor(private readonly options: YtDlpRunnerOptions) {}
+  constructor(private readonly options: YtDlpRunnerOptions) {
+    super();
+  }
 
   get activeCount(): number {
     return this.running.size;
@@ -144,6 +147,7 @@ export class YtDlpRunner {
       });
     });
     this.options.logger.debug({ area: 'sources', kind, pid: child.pid }, 'yt-dlp started');
+    this.emit('spawn', { kind, pid: child.pid });
     return { child, session, exited };
   }
 
@@ -165,6 +169,7 @@ export class YtDlpRunner {
     const kill = () => child.kill('SIGKILL');
     const timer = setTimeout(kill, options.timeoutMs);
     options.signal?.addEventListener('abort', kill, { once: true });
+    if (options.signal?.aborted) kill(); // aborted while the process was starting
     const { code, stderr } = await exited;
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', kill);

@@ -47,14 +47,16 @@ export const api = {
     setup: (body: BodyOf<'/auth/setup', 'post'>) => post<ResponseOf<'/auth/setup', 'post'>>('/auth/setup', body),
     login: (body: BodyOf<'/auth/login', 'post'>) => post<ResponseOf<'/auth/login', 'post'>>('/auth/login', body),
     logout: () => post<unknown>('/auth/logout'),
-    register: (body: BodyOf<'/auth/register', 'post'>) => post<ResponseOf<'/auth/register', 'post'>>('/auth/register', body),
+    register: (body: BodyOf<'/auth/register', 'post'>) =>
+      post<ResponseOf<'/auth/register', 'post'>>('/auth/register', body),
     invite: (token: string) => request<ResponseOf<'/auth/invite/{token}', 'get'>>('GET', `/auth/invite/${enc(token)}`),
   },
   me: {
     get: () => get<User>('/api/v1/me', undefined, { offline: false }),
     changePassword: (body: BodyOf<'/api/v1/me/password', 'put'>) =>
       put<ResponseOf<'/api/v1/me/password', 'put'>>('/api/v1/me/password', body),
-    sessions: async () => (await get<ResponseOf<'/api/v1/me/sessions', 'get'>>('/api/v1/me/sessions', undefined, { offline: false })).items,
+    sessions: async () =>
+      (await get<ResponseOf<'/api/v1/me/sessions', 'get'>>('/api/v1/me/sessions', undefined, { offline: false })).items,
     revokeSession: (id: string) => del<unknown>(`/api/v1/me/sessions/${enc(id)}`),
     streaming: () => get<StreamingPrefs>('/api/v1/me/streaming', undefined, { offline: false }),
     setStreaming: (prefs: BodyOf<'/api/v1/me/streaming', 'put'>) => put<StreamingPrefs>('/api/v1/me/streaming', prefs),
@@ -67,8 +69,17 @@ export const api = {
     artists: (q: { limit?: number; offset?: number; sort?: 'name' | 'albumCount' | 'recent' } = {}) =>
       get<ResponseOf<'/api/v1/artists', 'get'>>('/api/v1/artists', q),
     artist: (id: string) => get<ArtistDetail>(`/api/v1/artists/${enc(id)}`),
-    tracks: (q: { sort?: TrackSort; limit?: number; offset?: number; albumId?: string; artistId?: string; genreId?: string } = {}, signal?: AbortSignal) =>
-      get<ResponseOf<'/api/v1/tracks', 'get'>>('/api/v1/tracks', q, { signal }),
+    tracks: (
+      q: {
+        sort?: TrackSort;
+        limit?: number;
+        offset?: number;
+        albumId?: string;
+        artistId?: string;
+        genreId?: string;
+      } = {},
+      signal?: AbortSignal,
+    ) => get<ResponseOf<'/api/v1/tracks', 'get'>>('/api/v1/tracks', q, { signal }),
     track: (id: string) => get<TrackDetail>(`/api/v1/tracks/${enc(id)}`),
     genres: async () => (await get<ResponseOf<'/api/v1/genres', 'get'>>('/api/v1/genres', { limit: 500 })).items,
   },
@@ -81,13 +92,19 @@ export const api = {
   likes: {
     set: (type: LikeType, id: string, liked: boolean) =>
       liked ? put<unknown>(`/api/v1/likes/${type}/${enc(id)}`) : del<unknown>(`/api/v1/likes/${type}/${enc(id)}`),
-    tracks: async () => (await get<ResponseOf<'/api/v1/likes/tracks', 'get'>>('/api/v1/likes/tracks', { limit: 500 })).items,
-    albums: async () => (await get<ResponseOf<'/api/v1/likes/albums', 'get'>>('/api/v1/likes/albums', { limit: 500 })).items,
-    artists: async () => (await get<ResponseOf<'/api/v1/likes/artists', 'get'>>('/api/v1/likes/artists', { limit: 500 })).items,
+    tracks: async () =>
+      (await get<ResponseOf<'/api/v1/likes/tracks', 'get'>>('/api/v1/likes/tracks', { limit: 500 })).items,
+    albums: async () =>
+      (await get<ResponseOf<'/api/v1/likes/albums', 'get'>>('/api/v1/likes/albums', { limit: 500 })).items,
+    artists: async () =>
+      (await get<ResponseOf<'/api/v1/likes/artists', 'get'>>('/api/v1/likes/artists', { limit: 500 })).items,
   },
   plays: {
     report: (trackId: string, secondsPlayed: number) =>
-      post<unknown>('/api/v1/plays', { trackId, secondsPlayed: Math.round(secondsPlayed) } satisfies BodyOf<'/api/v1/plays', 'post'>),
+      post<unknown>('/api/v1/plays', { trackId, secondsPlayed: Math.round(secondsPlayed) } satisfies BodyOf<
+        '/api/v1/plays',
+        'post'
+      >),
     history: async (q: { limit?: number; offset?: number } = {}) =>
       (await get<ResponseOf<'/api/v1/history', 'get'>>('/api/v1/history', q)).items,
   },
@@ -104,27 +121,40 @@ export const api = {
       }),
     removeEntry: (id: string, entryId: string) => del<unknown>(`/api/v1/playlists/${enc(id)}/tracks/${enc(entryId)}`),
     move: (id: string, entryId: string, toPosition: number) =>
-      post<unknown>(`/api/v1/playlists/${enc(id)}/move`, { entryId, toPosition } satisfies BodyOf<'/api/v1/playlists/{id}/move', 'post'>),
-    offline: (id: string) => get<OfflineProgress>(`/api/v1/playlists/${enc(id)}/offline`, undefined, { offline: false }),
+      post<unknown>(`/api/v1/playlists/${enc(id)}/move`, { entryId, toPosition } satisfies BodyOf<
+        '/api/v1/playlists/{id}/move',
+        'post'
+      >),
+    offline: (id: string) =>
+      get<OfflineProgress>(`/api/v1/playlists/${enc(id)}/offline`, undefined, { offline: false }),
     exportUrl: (id: string) => `/api/v1/playlists/${enc(id)}/export.m3u8`,
   },
   shares: {
     create: (kind: ShareKind, id: string, expiresInDays?: number) =>
-      post<Share>('/api/v1/shares', { kind, id, ...(expiresInDays ? { expiresInDays } : {}) } satisfies BodyOf<'/api/v1/shares', 'post'>),
-    list: async () => (await get<ResponseOf<'/api/v1/shares', 'get'>>('/api/v1/shares', undefined, { offline: false })).items,
+      post<Share>('/api/v1/shares', { kind, id, ...(expiresInDays ? { expiresInDays } : {}) } satisfies BodyOf<
+        '/api/v1/shares',
+        'post'
+      >),
+    list: async () =>
+      (await get<ResponseOf<'/api/v1/shares', 'get'>>('/api/v1/shares', undefined, { offline: false })).items,
     remove: (id: string) => del<unknown>(`/api/v1/shares/${enc(id)}`),
   },
   admin: {
     storage: () => get<StorageReport>('/system/storage', undefined, { offline: false }),
     server: () => get<ServerInfo>('/api/v1/admin/server', undefined, { offline: false }),
-    users: async () => (await get<ResponseOf<'/api/v1/admin/users', 'get'>>('/api/v1/admin/users', undefined, { offline: false })).items,
+    users: async () =>
+      (await get<ResponseOf<'/api/v1/admin/users', 'get'>>('/api/v1/admin/users', undefined, { offline: false })).items,
     createUser: (body: BodyOf<'/api/v1/admin/users', 'post'>) => post<AdminUser>('/api/v1/admin/users', body),
-    updateUser: (id: string, changes: BodyOf<'/api/v1/admin/users/{id}', 'patch'>) => patch<AdminUser>(`/api/v1/admin/users/${enc(id)}`, changes),
+    updateUser: (id: string, changes: BodyOf<'/api/v1/admin/users/{id}', 'patch'>) =>
+      patch<AdminUser>(`/api/v1/admin/users/${enc(id)}`, changes),
     deleteUser: (id: string) => del<unknown>(`/api/v1/admin/users/${enc(id)}`),
-    registration: () => get<ResponseOf<'/api/v1/admin/registration', 'get'>>('/api/v1/admin/registration', undefined, { offline: false }),
+    registration: () =>
+      get<ResponseOf<'/api/v1/admin/registration', 'get'>>('/api/v1/admin/registration', undefined, { offline: false }),
     setRegistration: (body: BodyOf<'/api/v1/admin/registration', 'put'>) =>
       put<ResponseOf<'/api/v1/admin/registration', 'put'>>('/api/v1/admin/registration', body),
-    invites: async () => (await get<ResponseOf<'/api/v1/admin/invites', 'get'>>('/api/v1/admin/invites', undefined, { offline: false })).items,
+    invites: async () =>
+      (await get<ResponseOf<'/api/v1/admin/invites', 'get'>>('/api/v1/admin/invites', undefined, { offline: false }))
+        .items,
     createInvite: (body: BodyOf<'/api/v1/admin/invites', 'post'>) => post<NewInvite>('/api/v1/admin/invites', body),
     deleteInvite: (id: string) => del<unknown>(`/api/v1/admin/invites/${enc(id)}`),
     scan: () => get<ScanStatus>('/api/v1/scan', undefined, { offline: false }),

@@ -133,7 +133,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            items: components["schemas"]["def-2"][];
+                            items: components["schemas"]["Artist"][];
                             total: number;
                             limit: number;
                             offset: number;
@@ -182,7 +182,7 @@ export interface paths {
                             trackCount: number;
                             artworkId: string | null;
                             liked: boolean;
-                            albums: components["schemas"]["def-1"][];
+                            albums: components["schemas"]["Album"][];
                         };
                     };
                 };
@@ -228,7 +228,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            items: components["schemas"]["def-1"][];
+                            items: components["schemas"]["Album"][];
                             total: number;
                             limit: number;
                             offset: number;
@@ -284,7 +284,7 @@ export interface paths {
                             artworkId: string | null;
                             addedAt: number;
                             liked: boolean;
-                            tracks: components["schemas"]["def-0"][];
+                            tracks: components["schemas"]["Track"][];
                         };
                     };
                 };
@@ -330,7 +330,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            items: components["schemas"]["def-0"][];
+                            items: components["schemas"]["Track"][];
                             total: number;
                             limit: number;
                             offset: number;
@@ -523,9 +523,9 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            tracks: components["schemas"]["def-0"][];
-                            albums: components["schemas"]["def-1"][];
-                            artists: components["schemas"]["def-2"][];
+                            tracks: components["schemas"]["Track"][];
+                            albums: components["schemas"]["Album"][];
+                            artists: components["schemas"]["Artist"][];
                             genres: {
                                 id: string;
                                 name: string;
@@ -860,7 +860,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in with username and password (JSON or form); sets the session cookie */
+        /**
+         * Sign in with username and password (JSON or form); sets the session cookie
+         * @description A form post (application/x-www-form-urlencoded) with `returnTo` is answered with a 303 redirect to that path when it is a same-origin relative path (else to `/`); otherwise the answer is the signed-in user.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -873,6 +876,14 @@ export interface paths {
                     "application/json": {
                         username: string;
                         password: string;
+                        /** @description form posts only: same-origin path to redirect to (303) after signing in */
+                        returnTo?: string;
+                    };
+                    "application/x-www-form-urlencoded": {
+                        username: string;
+                        password: string;
+                        /** @description form posts only: same-origin path to redirect to (303) after signing in */
+                        returnTo?: string;
                     };
                 };
             };
@@ -892,6 +903,13 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                303: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
             };
         };
         delete?: never;
@@ -909,7 +927,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign out: ends this session and clears the cookie */
+        /** Sign out: ends this session (cookie, or the bearer token’s whole family) and clears the cookie */
         post: {
             parameters: {
                 query?: never;
@@ -1048,6 +1066,14 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    "application/x-www-form-urlencoded": {
+                        grant_type: "password" | "refresh_token";
+                        username?: string;
+                        password?: string;
+                        refresh_token?: string;
+                        scope?: string;
+                        client_id?: string;
+                    };
                     "application/json": {
                         grant_type: "password" | "refresh_token";
                         username?: string;
@@ -1520,7 +1546,7 @@ export interface paths {
                                 position: number;
                                 /** @description false once the track was deleted from the library */
                                 available: boolean;
-                                track: components["schemas"]["def-0"] | null;
+                                track: components["schemas"]["Track"] | null;
                                 title: string;
                                 artist: string | null;
                                 album: string | null;
@@ -1858,7 +1884,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            items: components["schemas"]["def-0"][];
+                            items: components["schemas"]["Track"][];
                             total: number;
                             limit: number;
                             offset: number;
@@ -1902,7 +1928,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            items: components["schemas"]["def-1"][];
+                            items: components["schemas"]["Album"][];
                             total: number;
                             limit: number;
                             offset: number;
@@ -1946,7 +1972,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            items: components["schemas"]["def-2"][];
+                            items: components["schemas"]["Artist"][];
                             total: number;
                             limit: number;
                             offset: number;
@@ -2041,7 +2067,7 @@ export interface paths {
                                 playedAt: number;
                                 secondsPlayed: number;
                                 /** @description null when the track was deleted */
-                                track: components["schemas"]["def-0"] | null;
+                                track: components["schemas"]["Track"] | null;
                             }[];
                             total: number;
                             limit: number;
@@ -2083,18 +2109,18 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            recentlyAdded: components["schemas"]["def-0"][];
-                            recentlyAddedAlbums: components["schemas"]["def-1"][];
+                            recentlyAdded: components["schemas"]["Track"][];
+                            recentlyAddedAlbums: components["schemas"]["Album"][];
                             mostPlayedWeek: {
                                 plays: number;
-                                track: components["schemas"]["def-0"];
+                                track: components["schemas"]["Track"];
                             }[];
                             mostPlayedMonth: {
                                 plays: number;
-                                track: components["schemas"]["def-0"];
+                                track: components["schemas"]["Track"];
                             }[];
-                            recentlyPlayed: components["schemas"]["def-0"][];
-                            liked: components["schemas"]["def-0"][];
+                            recentlyPlayed: components["schemas"]["Track"][];
+                            liked: components["schemas"]["Track"][];
                         };
                     };
                 };
@@ -3084,7 +3110,7 @@ export interface paths {
                     "application/json": {
                         kind: "track" | "album" | "playlist";
                         id: string;
-                        /** @description Default 30; null = never expires. */
+                        /** @description Default 30; 1–3650; null = never expires. */
                         expiresInDays?: number | null;
                     };
                 };
@@ -3432,9 +3458,9 @@ export interface paths {
                                 status: "ok" | "error";
                                 error?: string;
                                 tookMs: number;
-                                tracks: components["schemas"]["def-0"][];
-                                albums: components["schemas"]["def-1"][];
-                                artists: components["schemas"]["def-2"][];
+                                tracks: components["schemas"]["Track"][];
+                                albums: components["schemas"]["Album"][];
+                                artists: components["schemas"]["Artist"][];
                             };
                             remote: {
                                 provider: "youtube" | "soundcloud" | "url";
@@ -3592,7 +3618,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["def-0"];
+                        "application/json": components["schemas"]["Track"];
                     };
                 };
                 /** @description Default Response */
@@ -3601,7 +3627,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["def-0"];
+                        "application/json": components["schemas"]["Track"];
                     };
                 };
             };
@@ -3640,7 +3666,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["def-0"];
+                        "application/json": components["schemas"]["Track"];
                     };
                 };
             };
@@ -3875,8 +3901,7 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** Track */
-        "def-0": {
+        Track: {
             id: string;
             title: string;
             artist: string | null;
@@ -3901,8 +3926,7 @@ export interface components {
             addedAt: number;
             liked: boolean;
         };
-        /** Album */
-        "def-1": {
+        Album: {
             id: string;
             name: string;
             artist: string;
@@ -3917,8 +3941,7 @@ export interface components {
             addedAt: number;
             liked: boolean;
         };
-        /** Artist */
-        "def-2": {
+        Artist: {
             id: string;
             name: string;
             albumCount: number;

@@ -24,7 +24,9 @@ export type BodyOf<P extends keyof paths, M extends Method> = paths[P][M] extend
   ? B
   : never;
 /** A route's query parameters. */
-export type QueryOf<P extends keyof paths, M extends Method> = paths[P][M] extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
+export type QueryOf<P extends keyof paths, M extends Method> = paths[P][M] extends { parameters: { query?: infer Q } }
+  ? NonNullable<Q>
+  : never;
 
 type Item<T> = T extends { items: (infer I)[] } ? I : never;
 

@@ -152,7 +152,10 @@ export class Html5AudioPlayer implements AudioPlayer {
 
   on<E extends AudioPlayerEvent>(event: E, listener: (payload: AudioPlayerEvents[E]) => void) {
     let set = this.#listeners.get(event);
-    if (!set) this.#listeners.set(event, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(event, set);
+    }
     set.add(listener as Listener);
     return () => set.delete(listener as Listener);
   }

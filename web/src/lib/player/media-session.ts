@@ -63,7 +63,11 @@ export function updatePosition(position: number, duration: number) {
   if (!supported() || !('setPositionState' in navigator.mediaSession)) return;
   if (!Number.isFinite(duration) || duration <= 0) return;
   try {
-    navigator.mediaSession.setPositionState({ duration, position: Math.min(Math.max(0, position), duration), playbackRate: 1 });
+    navigator.mediaSession.setPositionState({
+      duration,
+      position: Math.min(Math.max(0, position), duration),
+      playbackRate: 1,
+    });
   } catch {
     /* inconsistent values during a track change */
   }

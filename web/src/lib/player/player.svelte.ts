@@ -199,7 +199,12 @@ class PlayerState {
   }
 
   #preloadNext() {
-    const next = this.index + 1 < this.queue.length ? this.queue[this.index + 1] : this.repeat === 'all' ? this.queue[0] : undefined;
+    const next =
+      this.index + 1 < this.queue.length
+        ? this.queue[this.index + 1]
+        : this.repeat === 'all'
+          ? this.queue[0]
+          : undefined;
     this.#engine?.preload(next && next.uid !== this.queue[this.index]?.uid ? api.urls.stream(next.track.id) : null);
   }
 
@@ -237,7 +242,9 @@ class PlayerState {
     this.#original?.push(...items);
     this.#preloadNext();
     this.save();
-    toasts.show(tracks.length === 1 ? `Added “${tracks[0]!.title}” to the queue` : `Added ${tracks.length} tracks to the queue`);
+    toasts.show(
+      tracks.length === 1 ? `Added “${tracks[0]!.title}” to the queue` : `Added ${tracks.length} tracks to the queue`,
+    );
   }
 
   playAt(index: number) {
