@@ -13,6 +13,8 @@ import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 
 import { generateLibrary } from './genlib.ts';
 
@@ -57,6 +59,7 @@ const percentile = (xs: number[], p: number) => {
 };
 
 interface RunFigures {
+  baselineRss: number;
   filesPerSecond: number;
   fullScanSeconds: number;
   rescanSeconds: number;
@@ -183,6 +186,7 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
     await Promise.all(Array.from({ length: args.clients }, client));
     agent.destroy();
     const figures: RunFigures = {
+      baselineRss,
       filesPerSecond: full.filesFound / fullSeconds,
       fullScanSeconds: fullSeconds,
       rescanSeconds,
@@ -207,8 +211,33 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
   }
 }
 
+async function childRun(run: number): Promise<RunFigures> {
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2), '--child', String(run)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const result = out.split('\n').find((l) => l.startsWith('RESULT '));
+  for (const line of out.split('\n')) if (line && !line.startsWith('RESULT ')) console.log(line);
+  if (code !== 0 || !result) throw new Error(`bench run ${run} failed (exit ${code})`);
+  return JSON.parse(result.slice(7)) as RunFigures;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  const childAt = process.argv.indexOf('--child');
+  if (childAt >= 0) {
+    const figures = await oneRun(args, Number(process.argv[childAt + 1]));
+    console.log(`RESULT ${JSON.stringify(figures)}`);
+    process.exit(0);
+  }
   if (!existsSync(args.lib)) {
     console.log(`generating a ${args.files}-file library in ${args.lib} …`);
     const stats = generateLibrary({ files: args.files, out: args.lib, seed: 1 });
@@ -223,8 +252,9 @@ async function main(): Promise<void> {
       .join(' ')}, ` +
       `node ${process.version}, server from ${existsSync(new URL('dist/main.js', serverRoot)) ? 'dist' : 'sources (tsx)'}`,
   );
+  // Each run in a fresh process, so one run's memory does not inflate the next one's figures.
   const runs: RunFigures[] = [];
-  for (let i = 1; i <= args.runs; i++) runs.push(await oneRun(args, i));
+  for (let i = 1; i <= args.runs; i++) runs.push(await childRun(i));
   const m = (k: keyof RunFigures) => median(runs.map((r) => r[k]));
   console.log(`\nmedians over ${runs.length} run(s), ${args.files} files:`);
   console.log(
@@ -232,7 +262,9 @@ async function main(): Promise<void> {
   );
   console.log(`  no-change rescan     ${m('rescanSeconds').toFixed(2)} s                 target ≤ 2 s`);
   console.log(`  peak RSS (scan)      ${mb(m('peakRss'))}                  target ≤ 300 MB`);
-  console.log(`  idle RSS (after)     ${mb(m('idleRss'))}                  target ≤ 120 MB`);
+  console.log(
+    `  idle RSS (after)     ${mb(m('idleRss'))}                  target ≤ 120 MB   (process before the scan: ${mb(m('baselineRss'))})`,
+  );
   console.log(`  DB size              ${mb(m('dbBytes'))}`);
   console.log(`  event-loop lag p99   ${m('lagP99Ms').toFixed(1)} ms (during the scan)`);
   console.log(

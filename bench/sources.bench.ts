@@ -135,7 +135,9 @@ async function main() {
     controller.abort();
   }
   const whole = performance.now();
-  const full = (await (await fetch(`${base}/api/v1/search?q=halo`, { headers })).json()) as { remote: { status: string }[] };
+  const full = (await (await fetch(`${base}/api/v1/search?q=halo`, { headers })).json()) as {
+    remote: { status: string }[];
+  };
   console.log(`search/stream: local section reaches the client in ${stats(firstLine)} (YouTube hanging)`);
   console.log(
     `search: local search itself ${stats(localTook)}; whole JSON answer ${(performance.now() - whole).toFixed(0)} ms (= the 3 s provider timeout), youtube status ${full.remote[0].status}`,

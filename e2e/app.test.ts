@@ -5,14 +5,14 @@
  * setup → login → browse → play → seek → next → search (local + remote) → playlist → like →
  * share (opened logged-out) → admin → XSS title rendered as text → phone layout → offline shell.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOrigin, type Origin } from '../server/src/sources/test-support/origin.js';
 import { makeAudio } from '../server/src/test/audio.js';
 import { type Browser, launch } from './support/browser.js';
+import { scratchDir } from './support/build.js';
 import { type RunningServer, startServer } from './support/server.js';
 
 const ARTIFACTS = join(import.meta.dirname, 'artifacts');
@@ -25,6 +25,8 @@ let origin: Origin;
 let browser: Browser;
 let page: Page;
 const dialogs: string[] = [];
+/** Browser console warnings/errors, shown when a step fails. */
+const consoleLog: string[] = [];
 const streamRequests: { url: string; range: string | undefined }[] = [];
 
 /** currentTime of the <audio> element that is playing (the player keeps a second one preloading). */
@@ -39,11 +41,11 @@ const shot = (name: string, p: Page = page) => p.screenshot({ path: join(ARTIFAC
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  dir = mkdtempSync(join(tmpdir(), 'earshot-e2e-'));
+  dir = scratchDir('run-');
   const lib = join(dir, 'library');
   // A long first track so the browser has to ask for a later byte range when seeking.
   await makeAudio(join(lib, 'E2E Artist', 'Night Drive', '01 Opening.mp3'), {
-    seconds: 300,
+    seconds: 1200,
     frequency: 330,
     tags: {
       title: 'Opening Long Track',
@@ -76,6 +78,12 @@ beforeAll(async () => {
     frequency: 660,
     tags: { title: 'Morning', artist: 'Other Band', album: 'Daylight', track: '1', genre: 'Pop' },
   });
+  // The scanner defers files modified in the last moments (they may still be copying); these
+  // were finished long ago as far as it is concerned.
+  const past = new Date(Date.now() - 10 * 60_000);
+  for (const f of readdirSync(lib, { recursive: true, withFileTypes: true })) {
+    if (f.isFile()) utimesSync(join(f.parentPath, f.name), past, past);
+  }
   const remoteFile = await makeAudio(join(dir, 'origin', 'loopback-remote-song.mp3'), { seconds: 30, frequency: 770 });
 
   origin = await startOrigin();
@@ -95,6 +103,9 @@ beforeAll(async () => {
   page.on('dialog', (d) => {
     dialogs.push(d.message());
     void d.dismiss();
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'warning' || m.type() === 'error') consoleLog.push(`${m.type()}: ${m.text()}`);
   });
   page.on('request', (r) => {
     if (new URL(r.url()).pathname.startsWith('/stream/'))
@@ -153,8 +164,8 @@ describe('web app in Chromium', () => {
 
   it('seeks with the seek bar: the browser asks for a later byte range', async () => {
     streamRequests.length = 0;
-    await page.getByRole('slider', { name: 'Seek' }).fill('270');
-    await expect.poll(playingTime, { timeout: 20_000 }).toBeGreaterThan(260);
+    await page.getByRole('slider', { name: 'Seek' }).fill('1100');
+    await expect.poll(playingTime, { timeout: 20_000 }).toBeGreaterThan(1090);
     const ranged = streamRequests.filter((r) => r.range && /^bytes=[1-9]\d*-/.test(r.range));
     expect(ranged.length, `stream requests: ${JSON.stringify(streamRequests)}`).toBeGreaterThan(0);
   });
@@ -163,6 +174,14 @@ describe('web app in Chromium', () => {
     await page.getByRole('button', { name: 'Next', exact: true }).click();
     await expect.poll(nowTitle).toBe('Second Song');
     await expect.poll(playingTime, { timeout: 20_000 }).toBeGreaterThan(0.3);
+    // Lock-screen controls follow: Media Session metadata with artwork, and the playing state.
+    const session = await page.evaluate(() => ({
+      title: navigator.mediaSession.metadata?.title,
+      artist: navigator.mediaSession.metadata?.artist,
+      artwork: navigator.mediaSession.metadata?.artwork.length ?? 0,
+      state: navigator.mediaSession.playbackState,
+    }));
+    expect(session).toEqual({ title: 'Second Song', artist: 'E2E Artist', artwork: 3, state: 'playing' });
   });
 
   it('searches the local library and plays a remote result from the loopback source', async () => {
@@ -328,6 +347,69 @@ describe('web app in Chromium', () => {
     await expect.poll(nowTitle, { timeout: 15_000 }).toBe('Morning');
   });
 
+  it('shows artist, genre, history and settings screens from the real API', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).first().getByRole('link', { name: 'Artists' }).click();
+    await page.getByRole('link', { name: /^E2E Artist/ }).click();
+    await expect.poll(() => page.locator('.hero h1').innerText()).toBe('E2E Artist');
+    await page.getByRole('link', { name: 'Night Drive by E2E Artist' }).waitFor();
+    await shot('12-artist');
+
+    await page.getByRole('navigation', { name: 'Main' }).first().getByRole('link', { name: 'Genres' }).click();
+    await page.getByRole('link', { name: /^Synthwave/ }).click();
+    await page.getByRole('link', { name: 'Night Drive by E2E Artist' }).waitFor();
+    expect(await page.getByRole('link', { name: 'Daylight by Other Band' }).count()).toBe(0);
+
+    // A track played to its end is reported to the history.
+    await page.goto(`${server.base}/search?q=Morning`);
+    await page
+      .getByRole('list', { name: 'Songs in your library' })
+      .getByRole('button', { name: 'Play Morning' })
+      .click();
+    await expect.poll(nowTitle).toBe('Morning');
+    const historyTitles = () =>
+      page.evaluate(async () => {
+        const res = await fetch('/api/v1/history');
+        return ((await res.json()) as { items: { track: { title: string } | null }[] }).items.map(
+          (h) => h.track?.title,
+        );
+      });
+    await expect.poll(historyTitles, { timeout: 40_000 }).toContain('Morning');
+    await page.getByRole('navigation', { name: 'Main' }).first().getByRole('link', { name: 'History' }).click();
+    await page.getByRole('button', { name: 'Play Morning' }).first().waitFor({ timeout: 15_000 });
+    await shot('12-history');
+
+    await page.goto(`${server.base}/settings`);
+    await expect.poll(() => page.getByLabel('Format').inputValue()).toMatch(/^(raw|opus|mp3|aac)$/);
+    await page.getByText('this device').first().waitFor();
+    await shot('12-settings');
+  });
+
+  it('follows a dark system theme; keyboard shortcuts drive the queue panel and the help dialog', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.getByRole('navigation', { name: 'Main' }).first().getByRole('link', { name: 'Albums' }).click();
+    await page.getByRole('link', { name: 'Night Drive by E2E Artist' }).click();
+    await page.getByRole('button', { name: 'Play Night Drive' }).click();
+    await expect.poll(nowTitle).toBe('Opening Long Track');
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(background).toBe('rgb(18, 18, 18)');
+
+    await page.locator('body').press('q');
+    const queue = page.getByRole('complementary', { name: 'Queue' });
+    await queue.waitFor();
+    await expect.poll(() => queue.getByRole('button', { name: /^Play .* now$/ }).count()).toBe(2);
+    await shot('12-dark-album-queue');
+    await page.locator('body').press('q');
+    await queue.waitFor({ state: 'detached' });
+
+    await page.locator('body').press('?');
+    const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await help.waitFor();
+    await shot('12-dark-shortcuts');
+    await page.keyboard.press('Escape');
+    await help.waitFor({ state: 'hidden' });
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
   it('fits a 390×844 phone screen', async () => {
     const phone = await browser.context.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });
@@ -347,7 +429,9 @@ describe('web app in Chromium', () => {
         const reg = await navigator.serviceWorker.getRegistration();
         return `${reg?.active?.state ?? 'no active worker'}${navigator.serviceWorker.controller ? ', controlling' : ''}`;
       });
-    await expect.poll(swState, { timeout: 30_000 }).toBe('activated, controlling');
+    await expect
+      .poll(swState, { timeout: 30_000, message: `service worker; console:\n${consoleLog.join('\n')}` })
+      .toBe('activated, controlling');
 
     await server.stop();
     await page.goto(`${server.base}/albums`);

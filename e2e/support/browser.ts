@@ -1,8 +1,7 @@
 /** Debian's Chromium driven by playwright-core, each context on a fresh profile directory. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { type BrowserContext, chromium } from 'playwright-core';
+import { scratchDir } from './build.js';
 
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -23,7 +22,7 @@ export interface Browser {
 }
 
 export async function launch(options: { width?: number; height?: number; isMobile?: boolean } = {}): Promise<Browser> {
-  const profile = mkdtempSync(join(tmpdir(), 'earshot-chromium-'));
+  const profile = scratchDir('chromium-');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     args: CHROMIUM_ARGS,

@@ -234,6 +234,35 @@ describe('local search', () => {
     expect((await t.earshot.database.db.selectFrom('tracks').select('id').execute()).length).toBe(6);
   });
 
+  it('sees every writer at once (index triggers, result cache invalidated by any write)', async () => {
+    expect((await search('zebra')).body.tracks).toEqual([]);
+    const now = Date.now();
+    await t.earshot.database.db
+      .insertInto('tracks')
+      .values({
+        id: 'remoteZebra1',
+        source_type: 'youtube',
+        remote_id: 'yt-zebra',
+        title: 'Zebra Crossing',
+        artist: 'Stripes',
+        added_at: now,
+        updated_at: now,
+      })
+      .execute();
+    expect((await search('zebra')).body.tracks).toMatchObject([
+      { id: 'remoteZebra1', source: 'youtube', cached: false },
+    ]);
+    await t.earshot.database.db
+      .updateTable('tracks')
+      .set({ title: 'Horse Crossing' })
+      .where('id', '=', 'remoteZebra1')
+      .execute();
+    expect((await search('zebra')).body.tracks).toEqual([]);
+    expect((await search('horse')).body.tracks).toHaveLength(1);
+    await t.earshot.database.db.deleteFrom('tracks').where('id', '=', 'remoteZebra1').execute();
+    expect((await search('horse')).body.tracks).toEqual([]);
+  });
+
   it('is a service the federated search can call', async () => {
     const result = await t.earshot.library.search.search('hells', alice.id, {
       tracks: 5,

@@ -35,6 +35,14 @@ export interface SearchLimits {
 }
 
 const MAX_TERMS = 8;
+const CACHE_ENTRIES = 500;
+
+interface RankedRows {
+  tracks: Selectable<TracksTable>[];
+  albums: Selectable<AlbumsTable>[];
+  artists: Selectable<ArtistsTable>[];
+  genres: GenreDto[];
+}
 
 /** `"Beyoncé – Halo*"` → `"Beyoncé"* "Halo"*` (every word a quoted prefix); null when no words. */
 export function toFtsQuery(q: string): string | null {
@@ -48,6 +56,7 @@ export function toFtsQuery(q: string): string | null {
 
 export class CatalogSearch {
   private readonly stmt;
+  private readonly cache = new Map<string, { token: string; rows: RankedRows }>();
 
   constructor(private readonly deps: { db: Db; sqlite: SQLite.Database }) {
     const s = (q: string) => deps.sqlite.prepare(q);
@@ -57,6 +66,7 @@ export class CatalogSearch {
       `(select rowid, bm25(${fts}${weights}) as score from ${fts} where ${fts} match ? order by score limit ?) f
        join search_keys k on k.rowid = f.rowid`;
     this.stmt = {
+      version: s('select total_changes() as c, (select data_version from pragma_data_version) as v'),
       tracks: s(
         `select t.* from ${ranked('tracks_fts', ', 10.0, 5.0, 3.0, 1.0')} join tracks t on t.id = k.item_id order by f.score`,
       ),
@@ -73,15 +83,42 @@ export class CatalogSearch {
     };
   }
 
+  /**
+   * The ranked rows for one query, cached until the database changes: search-as-you-type sends
+   * the same prefixes again and again ("b", "be", "bey"), and ranking thousands of prefix matches
+   * is the expensive part. The validity token is this connection's change counter (every
+   * in-process writer shares it) plus `data_version` (writes by other processes, e.g. the CLI).
+   * Liked flags are per user and never cached.
+   */
+  private ranked(match: string, sizes: readonly [number, number, number, number]): RankedRows {
+    const version = this.stmt.version.get() as { c: number; v: number };
+    const token = `${version.c}:${version.v}`;
+    const key = `${sizes.join(',')}\u0000${match}`;
+    const hit = this.cache.get(key);
+    if (hit && hit.token === token) {
+      this.cache.delete(key); // LRU: move to the end
+      this.cache.set(key, hit);
+      return hit.rows;
+    }
+    const run = <T>(stmt: SQLite.Statement, limit: number): T[] => (limit === 0 ? [] : (stmt.all(match, limit) as T[]));
+    const rows: RankedRows = {
+      tracks: run<Selectable<TracksTable>>(this.stmt.tracks, sizes[0]),
+      albums: run<Selectable<AlbumsTable>>(this.stmt.albums, sizes[1]),
+      artists: run<Selectable<ArtistsTable>>(this.stmt.artists, sizes[2]),
+      genres: run<GenreDto>(this.stmt.genres, sizes[3]),
+    };
+    this.cache.delete(key);
+    this.cache.set(key, { token, rows });
+    if (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
+    return rows;
+  }
+
   async search(q: string, userId: string | null, limits: SearchLimits = {}): Promise<SearchSections> {
     const match = toFtsQuery(q);
     if (!match) return { tracks: [], albums: [], artists: [], genres: [] };
     const n = (v: number | undefined, d: number) => Math.max(0, Math.min(v ?? d, 200));
-    const run = <T>(stmt: SQLite.Statement, limit: number): T[] => (limit === 0 ? [] : (stmt.all(match, limit) as T[]));
-    const tracks = run<Selectable<TracksTable>>(this.stmt.tracks, n(limits.tracks, 20));
-    const albums = run<Selectable<AlbumsTable>>(this.stmt.albums, n(limits.albums, 10));
-    const artists = run<Selectable<ArtistsTable>>(this.stmt.artists, n(limits.artists, 10));
-    const genres = run<GenreDto>(this.stmt.genres, n(limits.genres, 5));
+    const sizes = [n(limits.tracks, 20), n(limits.albums, 10), n(limits.artists, 10), n(limits.genres, 5)] as const;
+    const { tracks, albums, artists, genres } = this.ranked(match, sizes);
     const [likedTracks, likedAlbums, likedArtists] = await Promise.all([
       likedIds(
         this.deps.db,

@@ -208,6 +208,7 @@ export const SCHEMA_COLUMNS: AllTables = {
     'state',
     'phase',
     'trigger',
+    'owner',
     'files_total',
     'files_done',
     'added',

@@ -51,6 +51,10 @@ export class ArtworkStore {
     private readonly cacheDir: string,
   ) {}
 
+  clear(): void {
+    this.folderCache.clear();
+  }
+
   /** Writes the image if its hash is new; returns the row to insert, or null for non-images. */
   async store(hash: string, data: Uint8Array, source: 'embedded' | 'file'): Promise<StoredArtwork | null> {
     const mime = sniffImage(data);

@@ -298,44 +298,57 @@ export class LibraryRepository {
    * Recomputes album and artist aggregates and removes empty albums/artists/genres. Runs after any
    * change and after an interrupted scan (so a kill -9 never leaves stale counts for long).
    */
-  regroup(now: number): void {
-    this.sqlite.transaction(() => {
-      this.sqlite.exec(`
-        delete from albums where not exists (select 1 from tracks t where t.album_id = albums.id);
-        update albums set
-          track_count = s.n, disc_count = max(1, s.discs), duration = s.dur, year = coalesce(s.yr, albums.year),
-          compilation = s.comp, updated_at = ${now}
-        from (select album_id, count(*) n, count(distinct coalesce(disc_number, 1)) discs, coalesce(sum(duration), 0) dur,
-                     max(year) yr, max(compilation) comp
-              from tracks where album_id is not null group by album_id) s
-        where s.album_id = albums.id
-          and (albums.track_count, albums.disc_count, albums.duration, albums.compilation) is not (s.n, max(1, s.discs), s.dur, s.comp);
-        update albums set artwork_id = (
-          select t.artwork_id from tracks t join artwork a on a.id = t.artwork_id
-          where t.album_id = albums.id
-          order by case a.source when 'file' then 0 else 1 end, coalesce(t.disc_number, 1), coalesce(t.track_number, 0), t.local_path
-          limit 1)
-        where artwork_id is not (
-          select t.artwork_id from tracks t join artwork a on a.id = t.artwork_id
-          where t.album_id = albums.id
-          order by case a.source when 'file' then 0 else 1 end, coalesce(t.disc_number, 1), coalesce(t.track_number, 0), t.local_path
-          limit 1);
-        delete from artists where not exists (select 1 from track_artists ta where ta.artist_id = artists.id)
-          and not exists (select 1 from albums al where al.artist_id = artists.id)
-          and not exists (select 1 from tracks t where t.artist_id = artists.id);
-        update artists set track_count = coalesce(s.tracks, 0), album_count = coalesce(s.albums, 0), updated_at = ${now}
-        from (select a.id, (select count(distinct ta.track_id) from track_artists ta where ta.artist_id = a.id) tracks,
-                     (select count(distinct t.album_id) from track_artists ta join tracks t on t.id = ta.track_id
-                       where ta.artist_id = a.id) albums
-              from artists a) s
-        where s.id = artists.id and (artists.track_count, artists.album_count) is not (coalesce(s.tracks, 0), coalesce(s.albums, 0));
-        delete from genres where not exists (select 1 from track_genres tg where tg.genre_id = genres.id);
-      `);
-    })();
-    // Keep the search index compact without a long blocking optimize.
-    for (const fts of ['tracks_fts', 'albums_fts', 'artists_fts', 'genres_fts']) {
-      this.sqlite.prepare(`insert into ${fts}(${fts}, rank) values ('merge', 200)`).run();
+  async regroup(now: number, yieldNow: () => Promise<void>): Promise<void> {
+    // One set-based statement per step (grouped aggregates, not per-row subqueries), each its own
+    // transaction with a yield in between, so even a 50k-track library never holds the event loop
+    // for the whole phase.
+    const steps = [
+      'delete from albums where not exists (select 1 from tracks t where t.album_id = albums.id)',
+      `update albums set
+         track_count = s.n, disc_count = max(1, s.discs), duration = s.dur, year = coalesce(s.yr, albums.year),
+         compilation = s.comp, updated_at = ${now}
+       from (select album_id, count(*) n, count(distinct coalesce(disc_number, 1)) discs, coalesce(sum(duration), 0) dur,
+                    max(year) yr, max(compilation) comp
+             from tracks where album_id is not null group by album_id) s
+       where s.album_id = albums.id
+         and (albums.track_count, albums.disc_count, albums.duration, albums.compilation) is not (s.n, max(1, s.discs), s.dur, s.comp)`,
+      // Album artwork: the folder image first, else the first track's embedded picture.
+      `update albums set artwork_id = s.aw
+       from (select album_id, aw from (
+               select t.album_id, t.artwork_id aw, row_number() over (
+                 partition by t.album_id
+                 order by case a.source when 'file' then 0 else 1 end, coalesce(t.disc_number, 1), coalesce(t.track_number, 0), t.local_path) rn
+               from tracks t join artwork a on a.id = t.artwork_id where t.album_id is not null)
+             where rn = 1) s
+       where s.album_id = albums.id and albums.artwork_id is not s.aw`,
+      `update albums set artwork_id = null where artwork_id is not null
+         and not exists (select 1 from tracks t where t.album_id = albums.id and t.artwork_id is not null)`,
+      `delete from artists where not exists (select 1 from track_artists ta where ta.artist_id = artists.id)
+         and not exists (select 1 from albums al where al.artist_id = artists.id)
+         and not exists (select 1 from tracks t where t.artist_id = artists.id)`,
+      `update artists set track_count = s.tracks, album_count = s.albums, updated_at = ${now}
+       from (select ta.artist_id id, count(distinct ta.track_id) tracks, count(distinct t.album_id) albums
+             from track_artists ta join tracks t on t.id = ta.track_id group by ta.artist_id) s
+       where s.id = artists.id and (artists.track_count, artists.album_count) is not (s.tracks, s.albums)`,
+      `update artists set track_count = 0, album_count = 0, updated_at = ${now}
+       where (track_count, album_count) is not (0, 0) and not exists (select 1 from track_artists ta where ta.artist_id = artists.id)`,
+      'delete from genres where not exists (select 1 from track_genres tg where tg.genre_id = genres.id)',
+      // Keep the search index compact without a long blocking optimize.
+      ...['tracks_fts', 'albums_fts', 'artists_fts', 'genres_fts'].map(
+        (fts) => `insert into ${fts}(${fts}, rank) values ('merge', 200)`,
+      ),
+    ];
+    for (const step of steps) {
+      this.sqlite.prepare(step).run();
+      await yieldNow();
     }
-    this.loadCaches();
+  }
+
+  /** Drops the grouping caches between scans (the next scan's diff reloads them): idle memory. */
+  clearCaches(): void {
+    this.artistIds.clear();
+    this.genreIds.clear();
+    this.albumIds.clear();
+    this.artworkIds.clear();
   }
 }

@@ -10,7 +10,7 @@ import {
   copyFileSync,
   readFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAudio, makeImage } from '../test/audio.js';
@@ -327,6 +327,23 @@ describe('library scanner', () => {
     const changed = await scan();
     expect(changed.updated).toBe(1);
     expect(await trackByPath('Incoming/copy.mp3')).toMatchObject({ id, title: 'First Song' });
+  });
+
+  it('refuses to scan while another live process scans the same database', async () => {
+    const sqlite = t.earshot.database.sqlite;
+    // The parent of this test process is alive: its run blocks ours.
+    sqlite
+      .prepare(
+        "insert into scan_runs (id, kind, state, owner, started_at) values ('other', 'incremental', 'running', ?, 1)",
+      )
+      .run(`${hostname()}:${process.ppid}`);
+    expect(() => t.earshot.library.scanner.start({ trigger: 'test' })).toThrow(/another process/);
+    // Once that process is gone (a pid that does not exist), its run is interrupted and scans proceed.
+    sqlite.prepare("update scan_runs set owner = ? where id = 'other'").run(`${hostname()}:2147483646`);
+    const summary = await scan();
+    expect(summary.state).toBe('done');
+    const other = sqlite.prepare("select state from scan_runs where id = 'other'").get() as { state: string };
+    expect(other.state).toBe('interrupted');
   });
 
   it('a scan interrupted half-way is finished by the next one', async () => {

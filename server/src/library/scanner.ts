@@ -8,7 +8,7 @@
  * left 'running' by a dead process is marked 'interrupted', which forces the group phase.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { EventEmitter } from 'node:events';
 import type { OpenedDatabase } from '../db/database.js';
 import type { ScanKind } from '../db/tables/library.js';
@@ -87,10 +87,31 @@ export class LibraryScanner {
     this.artwork = new ArtworkStore(options.artworkDir, options.cacheDir);
     this.log = options.logger.child({ area: 'library' });
     this.emitter.setMaxListeners(100);
-    // A run a dead process left 'running' is interrupted; the next scan regroups.
-    options.database.sqlite
-      .prepare("update scan_runs set state = 'interrupted', finished_at = ? where state = 'running'")
-      .run(options.clock.now());
+    this.markInterrupted();
+  }
+
+  /** Runs left 'running' by a process that is gone are interrupted (the next scan regroups). */
+  private markInterrupted(): void {
+    const { sqlite } = this.options.database;
+    const running = sqlite.prepare("select id, owner from scan_runs where state = 'running'").all() as {
+      id: string;
+      owner: string | null;
+    }[];
+    for (const run of running) {
+      if (run.owner && ownerAlive(run.owner)) continue;
+      sqlite
+        .prepare("update scan_runs set state = 'interrupted', finished_at = ? where id = ?")
+        .run(this.options.clock.now(), run.id);
+    }
+  }
+
+  /** A scan another live process (e.g. `earshot scan` beside the server) is running on this DB. */
+  private otherProcessScan(): { owner: string } | null {
+    this.markInterrupted();
+    const row = this.options.database.sqlite
+      .prepare("select owner from scan_runs where state = 'running' and owner is not null and owner != ? limit 1")
+      .get(OWNER) as { owner: string } | undefined;
+    return row ?? null;
   }
 
   get running(): boolean {
@@ -113,6 +134,8 @@ export class LibraryScanner {
   /** Starts a scan; throws Conflict when one is running. Resolves when it ends. */
   start(options: { full?: boolean; trigger?: string } = {}): Promise<ScanSummary> {
     if (this.current) throw new Conflict('A library scan is already running.');
+    const other = this.otherProcessScan();
+    if (other) throw new Conflict(`A library scan is already running in another process (${other.owner}).`);
     const now = this.options.clock.now();
     const progress: ScanProgress = {
       runId: newId(),
@@ -186,9 +209,9 @@ export class LibraryScanner {
     const resumeNeeded = previous !== undefined && previous.state !== 'done';
     sqlite
       .prepare(
-        "insert into scan_runs (id, kind, state, phase, trigger, started_at) values (?, ?, 'running', 'walk', ?, ?)",
+        "insert into scan_runs (id, kind, state, phase, trigger, owner, started_at) values (?, ?, 'running', 'walk', ?, ?, ?)",
       )
-      .run(p.runId, p.kind, p.trigger, p.startedAt);
+      .run(p.runId, p.kind, p.trigger, OWNER, p.startedAt);
     this.log.info({ runId: p.runId, kind: p.kind, trigger: p.trigger }, 'library scan started');
     let pool: TagWorkerPool | null = null;
     const timed = async <T>(phase: ScanPhase | 'artwork' | 'write', fn: () => Promise<T> | T): Promise<T> => {
@@ -318,7 +341,8 @@ export class LibraryScanner {
       // ── group ──
       p.phase = 'group';
       const changed = p.added + p.updated + p.moved + p.removed > 0;
-      if (changed || resumeNeeded || p.kind === 'full') await timed('group', () => this.repo.regroup(clock.now()));
+      if (changed || resumeNeeded || p.kind === 'full')
+        await timed('group', () => this.repo.regroup(clock.now(), yieldNow));
       this.log.info({ ms: phaseMs.group ?? 0, prunedMs: phaseMs.prune }, 'scan phase group done');
     } catch (err) {
       if (signal.aborted) {
@@ -331,6 +355,8 @@ export class LibraryScanner {
       }
     } finally {
       await pool?.close();
+      this.repo.clearCaches();
+      this.artwork.clear();
     }
     p.phase = 'done';
     const finishedAt = clock.now();
@@ -506,6 +532,23 @@ export class LibraryScanner {
     const t1 = performance.now();
     this.repo.writeBatch({ insert, update, errors }, [...artworkRows.values()], readOk, this.options.clock.now());
     phaseMs.write = Math.round((phaseMs.write ?? 0) + performance.now() - t1);
+  }
+}
+
+/** This process, as recorded on its scan runs. */
+const OWNER = `${hostname()}:${process.pid}`;
+
+function ownerAlive(owner: string): boolean {
+  const at = owner.lastIndexOf(':');
+  const host = owner.slice(0, at);
+  const pid = Number(owner.slice(at + 1));
+  if (owner === OWNER) return false; // our own run from before is not running now (this scanner is new)
+  if (host !== hostname() || !Number.isInteger(pid)) return false; // another machine: cannot tell; treat as dead
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -90,7 +90,7 @@ export class TagWorkerPool {
     const worker = new Worker(this.entry.script, {
       eval: this.entry.eval,
       workerData: { separators: this.options.separators } satisfies TagWorkerData,
-      resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb ?? 128, maxYoungGenerationSizeMb: 16 },
+      resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb ?? 96, maxYoungGenerationSizeMb: 8 },
       stdout: false,
       stderr: false,
     });

@@ -105,7 +105,7 @@ describe('share links', () => {
     expect(stream.rawPayload.length).toBe(100);
     expect((await t.app.inject({ url: `/share/${s.token}/stream/${outsider.id}` })).statusCode).toBe(404);
 
-    const cover = await t.app.inject({ url: `/share/${s.token}/cover?size=64` });
+    const cover = await t.app.inject({ url: `/share/${s.token}/cover?size=64`, headers: { accept: 'image/webp' } });
     expect(cover.statusCode).toBe(200);
     expect(cover.headers['content-type']).toBe('image/webp');
 

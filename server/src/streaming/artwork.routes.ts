@@ -20,11 +20,9 @@ export const ImageResponse = {
   304: Type.Null({ description: 'Not modified' }),
 };
 
-/** WebP unless the client says what it accepts and WebP is not in it. */
+/** WebP for clients that list it (every current browser does); JPEG for everything else. */
 export function imageFormatFor(request: FastifyRequest): ImageFormat {
-  const accept = request.headers.accept;
-  if (!accept || accept.includes('image/webp')) return 'webp';
-  return 'jpeg';
+  return request.headers.accept?.includes('image/webp') ? 'webp' : 'jpeg';
 }
 
 export function sendImage(request: FastifyRequest, reply: FastifyReply, image: RenderedImage, cacheControl: string) {

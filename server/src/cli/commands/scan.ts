@@ -78,12 +78,15 @@ export const scanCommand: CliCommand = {
         settleMs: SETTLE_MS,
       });
       const tty = process.stdout.isTTY === true;
+      // Not a terminal: a plain line when the phase changes, then at most every 2 s.
       let lastPlain = 0;
+      let lastPhase = '';
       scanner.onProgress((p, final) => {
         if (final) return;
         if (tty) process.stdout.write(`\r\x1b[2K${progressLine(p)}`);
-        else if (Date.now() - lastPlain >= 2000) {
+        else if (p.phase !== lastPhase || Date.now() - lastPlain >= 2000) {
           lastPlain = Date.now();
+          lastPhase = p.phase;
           console.log(progressLine(p));
         }
       });

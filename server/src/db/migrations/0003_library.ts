@@ -34,6 +34,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('state', 'text', (c) => c.notNull().check(sql`state in ('running', 'done', 'failed', 'interrupted')`))
     .addColumn('phase', 'text')
     .addColumn('trigger', 'text', (c) => c.notNull().defaultTo('manual')) // manual | start | watch | schedule | cli
+    // "host:pid" of the process running the scan: a run whose process is gone is 'interrupted', one
+    // whose process lives (e.g. `earshot scan` beside the server) blocks a second concurrent scan.
+    .addColumn('owner', 'text')
     .addColumn('files_total', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('files_done', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('added', 'integer', (c) => c.notNull().defaultTo(0))

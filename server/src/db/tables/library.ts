@@ -10,6 +10,8 @@ export interface ScanRunsTable {
   state: ScanState;
   phase: string | null;
   trigger: Generated<string>;
+  /** `host:pid` of the scanning process. */
+  owner: string | null;
   files_total: Generated<number>;
   files_done: Generated<number>;
   added: Generated<number>;

@@ -244,6 +244,35 @@ describe('caching proxy', () => {
     expect(again.json().remote[0].items[0]).toMatchObject({ remoteId: 'dQw4w9WgXcQ', cached: true, trackId: id });
   });
 
+  it('caps the downloads one user can start at once (503 + Retry-After), without blocking others', async () => {
+    t.earshot.sources.hub.limits.idleGraceMs = 50;
+    const fay = await t.createUser({ username: 'fay' });
+    const fayHeaders = await t.authHeaders(fay);
+    const ids = [];
+    for (let i = 0; i < 3; i++)
+      ids.push(
+        (await addUrl(origin.set(`/cap${i}.mp3`, { kind: 'slow', path: songPath, chunk: 1024, everyMs: 100 }))).id,
+      );
+    const controllers = [new AbortController(), new AbortController()];
+    const open = await Promise.all(
+      ids
+        .slice(0, 2)
+        .map((id, i) => fetch(`${base}/stream/${id}`, { headers: fayHeaders, signal: controllers[i].signal })),
+    );
+    expect(open.map((r) => r.status)).toEqual([200, 200]);
+    const third = await fetch(`${base}/stream/${ids[2]}`, { headers: fayHeaders });
+    expect(third.status).toBe(503);
+    expect(third.headers.get('retry-after')).toBe('5');
+    // Joining a download already running is not a new download: allowed.
+    const join = new AbortController();
+    const joined = await fetch(`${base}/stream/${ids[0]}`, { headers: fayHeaders, signal: join.signal });
+    expect(joined.status).toBe(200);
+    const downloads = [ids[0], ids[1]].map((id) => t.earshot.sources.hub.current(id)!);
+    for (const c of [...controllers, join]) c.abort();
+    for (const dl of downloads) await dl.finished.catch(() => {});
+    expect(t.earshot.sources.runner.activeCount).toBe(0);
+  });
+
   it('DELETE /tracks/:id/cache removes the file and resets is_cached (admin or who added it)', async () => {
     const track = await addUrl(origin.set('/del.mp3', { kind: 'file', path: songPath }));
     const cached = cachedEvent(track.id);

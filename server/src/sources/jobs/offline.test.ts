@@ -99,12 +99,35 @@ afterAll(async () => {
 });
 
 describe('offline playlists', () => {
-  it('marking a playlist offline caches its remote tracks; tracks added later are cached too', async () => {
+  it('marking a playlist offline (real playlist routes) caches its remote tracks; tracks added later too', async () => {
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push(await addUrl(origin.set(`/o${i}.mp3`, { kind: 'file', path: songs[i] })));
-    const playlistId = await createPlaylist([ids[0], ids[1]], 1);
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/playlists',
+      headers: ownerHeaders,
+      payload: { name: 'Road trip' },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const playlistId: string = created.json().id;
+    const added = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/playlists/${playlistId}/tracks`,
+      headers: ownerHeaders,
+      payload: { trackIds: [ids[0], ids[1]] },
+    });
+    expect(added.statusCode, added.body).toBe(200);
+    // Not offline yet: adding tracks queues nothing.
+    await t.earshot.sources.offline.flush();
+    expect((await offlineStatus(playlistId)).json()).toMatchObject({ isOffline: false, total: 2, queued: 0 });
 
-    t.earshot.events.emit('playlist.offlineChanged', { playlistId, ownerId: owner.id, isOffline: true });
+    const patched = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/playlists/${playlistId}`,
+      headers: ownerHeaders,
+      payload: { isOffline: true },
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
     await t.earshot.sources.offline.flush();
     const queued = (await offlineStatus(playlistId)).json();
     expect(queued).toMatchObject({ playlistId, isOffline: true, total: 2, cached: 0, queued: 2, failed: 0 });
@@ -118,8 +141,13 @@ describe('offline playlists', () => {
     expect(done.jobs.map((j: { state: string }) => j.state)).toEqual(['done', 'done']);
 
     const third = cached([ids[2]]);
-    await addEntries(playlistId, [ids[2]], 2);
-    t.earshot.events.emit('playlist.tracksAdded', { playlistId, ownerId: owner.id, trackIds: [ids[2]] });
+    const more = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/playlists/${playlistId}/tracks`,
+      headers: ownerHeaders,
+      payload: { trackIds: [ids[2]] },
+    });
+    expect(more.statusCode, more.body).toBe(200);
     await third;
     await t.earshot.sources.jobRunner.whenIdle();
     expect((await offlineStatus(playlistId)).json()).toMatchObject({ total: 3, cached: 3 });

@@ -208,5 +208,10 @@ describe('errorFromStderr', () => {
   it('keeps yt-dlp’s ERROR line and never echoes proxy credentials', () => {
     const stderr = `[generic] Extracting URL: x\nWARNING: foo\nERROR: Unable to download webpage: HTTP Error 500 via http://${'a'.repeat(36)}:x@127.0.0.1:4321\n`;
     expect(errorFromStderr(stderr)).toBe('Unable to download webpage: HTTP Error 500 via <proxy>');
+    const noisy =
+      "ERROR: [generic] None: Unable to download webpage: HTTP Error 500: Internal Server Error (caused by <HTTPError 500: 'Internal Server Error'>); please report this issue on  https://github.com/yt-dlp/yt-dlp/issues?q= , filling out the appropriate issue template.";
+    expect(errorFromStderr(noisy)).toBe(
+      '[generic] None: Unable to download webpage: HTTP Error 500: Internal Server Error',
+    );
   });
 });

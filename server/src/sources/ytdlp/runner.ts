@@ -90,7 +90,11 @@ export function errorFromStderr(stderr: string): string {
     .map((l) => l.trim())
     .filter(Boolean);
   const error = [...lines].reverse().find((l) => l.startsWith('ERROR:'));
-  const line = (error ?? lines.at(-1) ?? 'yt-dlp failed').replace(/^ERROR:\s*/, '');
+  const line = (error ?? lines.at(-1) ?? 'yt-dlp failed')
+    .replace(/^ERROR:\s*/, '')
+    // yt-dlp's boilerplate adds nothing for a listener: "(caused by …); please report this issue …".
+    .replace(/\s*\(caused by .*$/, '')
+    .replace(/;\s*please report this issue.*$/i, '');
   // Never echo proxy credentials back.
   return line.replace(/https?:\/\/[0-9a-f]{36}:x@127\.0\.0\.1:\d+/g, '<proxy>').slice(0, 300);
 }

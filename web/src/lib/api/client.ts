@@ -104,3 +104,46 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * GETs an NDJSON endpoint and hands each parsed line to `onLine` as it arrives (federated search
+ * streams the local section first, then each provider as it answers).
+ */
+export async function streamNdjson<T>(
+  path: string,
+  query: Query,
+  onLine: (line: T) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(buildUrl(path, query), {
+      headers: { accept: 'application/x-ndjson' },
+      credentials: 'same-origin',
+      signal,
+    });
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    connection.setOnline(false);
+    throw new OfflineError();
+  }
+  connection.setOnline(true);
+  if (res.status === 401) for (const fn of unauthorizedListeners) fn();
+  if (!res.ok) throw await problemOf(res);
+  if (!res.body) return;
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let nl = buffer.indexOf('\n');
+    while (nl >= 0) {
+      const line = buffer.slice(0, nl).trim();
+      buffer = buffer.slice(nl + 1);
+      if (line) onLine(JSON.parse(line) as T);
+      nl = buffer.indexOf('\n');
+    }
+  }
+  if (buffer.trim()) onLine(JSON.parse(buffer) as T);
+}

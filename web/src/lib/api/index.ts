@@ -2,7 +2,7 @@
  * The service layer: one function per server operation, typed from the generated schema. Components
  * import `api` and never call fetch themselves.
  */
-import { del, get, patch, post, put, request } from './client.js';
+import { del, get, patch, post, put, request, streamNdjson } from './client.js';
 import type {
   AdminUser,
   AlbumSort,
@@ -23,6 +23,7 @@ import type {
   ResponseOf,
   ScanStatus,
   SearchResult,
+  SearchSection,
   ServerInfo,
   Share,
   ShareKind,
@@ -85,6 +86,9 @@ export const api = {
   },
   search: {
     all: (q: string, signal?: AbortSignal) => get<SearchResult>('/api/v1/search', { q }, { signal, offline: false }),
+    /** The same search streamed: the local section first, then each provider as it answers. */
+    stream: (q: string, onSection: (section: SearchSection) => void, signal?: AbortSignal) =>
+      streamNdjson<SearchSection>('/api/v1/search/stream', { q }, onSection, signal),
     local: (q: string, signal?: AbortSignal) => get<LocalSearchResult>('/api/v1/search/local', { q }, { signal }),
     /** Makes a remote result a real track (so it can be played, liked, added to playlists). */
     resolveRemote: (body: RemoteTrackRequest) => post<Track>('/api/v1/remote/tracks', body),
@@ -101,7 +105,7 @@ export const api = {
   },
   plays: {
     report: (trackId: string, secondsPlayed: number) =>
-      post<unknown>('/api/v1/plays', { trackId, secondsPlayed: Math.round(secondsPlayed) } satisfies BodyOf<
+      post<unknown>('/api/v1/plays', { trackId, secondsPlayed: Math.round(secondsPlayed * 10) / 10 } satisfies BodyOf<
         '/api/v1/plays',
         'post'
       >),

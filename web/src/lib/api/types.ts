@@ -67,6 +67,10 @@ export type SearchResult = ResponseOf<'/api/v1/search', 'get'>;
 export type LocalSearchResult = ResponseOf<'/api/v1/search/local', 'get'>;
 export type RemoteSection = SearchResult['remote'][number];
 export type RemoteItem = RemoteSection['items'][number];
+/** One line of GET /api/v1/search/stream. */
+export type SearchSection =
+  | { section: 'local'; local: SearchResult['local'] }
+  | { section: 'remote'; remote: RemoteSection };
 export type RemoteTrackRequest = BodyOf<'/api/v1/remote/tracks', 'post'>;
 
 export type Share = ResponseOf<'/api/v1/shares', 'post'>;

@@ -171,8 +171,9 @@ class PlayerState {
     const t = this.current;
     if (!t || this.#reportedFor === t.id) return;
     const duration = this.duration || t.duration || 0;
-    // Scrobble rule: half the track or 4 minutes, or the whole (short) track.
-    const threshold = Math.min(240, duration > 0 ? duration / 2 : 30);
+    // Scrobble rule (the server's too): half the track or 4 minutes. A little margin so the
+    // server, measuring against its own duration, counts it.
+    const threshold = Math.min(240, duration > 0 ? duration / 2 : 30) + 0.5;
     if (ended || this.#listened >= threshold) {
       this.#reportedFor = t.id;
       api.plays.report(t.id, Math.max(1, this.#listened)).catch(() => {
