@@ -113,10 +113,17 @@ function ensureNpmDeps() {
   const want = hashFiles(manifests);
   if (existsSync(join(ROOT, 'node_modules')) && stampMatches('deps', want)) return;
   step('installing npm dependencies (first run builds better-sqlite3 from source: ~2 minutes)…');
-  const args = existsSync(join(ROOT, 'package-lock.json'))
-    ? ['ci', '--no-audit', '--no-fund']
-    : ['install', '--no-audit', '--no-fund'];
-  mustRun('npm', args, 'npm dependency installation');
+  const hasLock = existsSync(join(ROOT, 'package-lock.json'));
+  if (hasLock) {
+    // `npm ci` installs exactly the lockfile. If it refuses (a lockfile out of step with a
+    // package.json edited by hand), fall back to `npm install` rather than leave the user stuck.
+    if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) {
+      console.error(yellow('! npm ci failed; retrying with npm install (the lockfile may be out of date)…'));
+      mustRun('npm', ['install', '--no-audit', '--no-fund'], 'npm dependency installation');
+    }
+  } else {
+    mustRun('npm', ['install', '--no-audit', '--no-fund'], 'npm dependency installation');
+  }
   writeStamp('deps', want);
 }
 

@@ -111,14 +111,25 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   const storage = new StorageService({ db: database.db, paths, clock });
   await app.register(authRoutes, { accounts, secureCookies: config.publicUrl?.startsWith('https://') ?? false });
   await app.register(meRoutes, { accounts });
-  await app.register(listeningRoutes, { db: database.db, clock, events, logger, musicDir: paths.musicDir, publicUrl: config.publicUrl });
+  await app.register(listeningRoutes, {
+    db: database.db,
+    clock,
+    events,
+    logger,
+    musicDir: paths.musicDir,
+    publicUrl: config.publicUrl,
+  });
   await app.register(storageRoutes, { storage });
   await app.register(adminRoutes, { accounts, config, db: database.db, clock, startedAt, publicUrl: config.publicUrl });
   // First run: while no account exists, each start prints a fresh one-time setup link.
   const setup = await accounts.registration.issueSetupToken();
   if (setup) {
     logger.warn(
-      { area: 'accounts', setupUrl: setupLink(config, setup.token), expiresAt: new Date(setup.expiresAt).toISOString() },
+      {
+        area: 'accounts',
+        setupUrl: setupLink(config, setup.token),
+        expiresAt: new Date(setup.expiresAt).toISOString(),
+      },
       `No account exists yet. Open this one-time link to create the administrator: ${setupLink(config, setup.token)}`,
     );
   }

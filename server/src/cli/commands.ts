@@ -9,4 +9,14 @@ import { scanCommand } from './commands/scan.js';
 import { serveCommand } from './commands/serve.js';
 import { userCommand } from './commands/user.js';
 
-export const COMMANDS: CliCommand[] = [serveCommand, migrateCommand, configCommand, doctorCommand, openapiCommand, backupCommand, restoreCommand, scanCommand, userCommand];
+export const COMMANDS: CliCommand[] = [
+  serveCommand,
+  migrateCommand,
+  configCommand,
+  doctorCommand,
+  openapiCommand,
+  backupCommand,
+  restoreCommand,
+  scanCommand,
+  userCommand,
+];

@@ -6,9 +6,9 @@ const README = readFileSync(new URL('../../../README.md', import.meta.url), 'utf
 
 describe('README configuration reference', () => {
   it('documents every setting with its variable and flag', () => {
-    const undocumented = SETTINGS.filter((s) => !README.includes(`\`${s.env}\``) || !README.includes(`\`${s.flag}\``)).map(
-      (s) => s.env,
-    );
+    const undocumented = SETTINGS.filter(
+      (s) => !README.includes(`\`${s.env}\``) || !README.includes(`\`${s.flag}\``),
+    ).map((s) => s.env);
     expect(undocumented, 'add these to the README configuration table').toEqual([]);
   });
 

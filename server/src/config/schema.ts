@@ -263,7 +263,8 @@ export const SETTINGS: SettingSpec[] = [
     env: 'EARSHOT_STREAM_IDLE_TIMEOUT_MS',
     flag: '--stream-idle-timeout-ms',
     default: '60000',
-    description: 'A streaming client that reads nothing for this long is disconnected (long streams are fine while data moves).',
+    description:
+      'A streaming client that reads nothing for this long is disconnected (long streams are fine while data moves).',
   },
   {
     key: 'sourcesYoutube',
