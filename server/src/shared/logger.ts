@@ -19,6 +19,68 @@ export const REDACT_PATHS = [
   '*.secretKey',
 ];
 
+/** Query parameters whose values are credentials (stream tokens, Subsonic `p`/`t`/`s`, API keys). */
+const SECRET_QUERY_PARAMS = new Set([
+  'token',
+  'access_token',
+  'refresh_token',
+  'p',
+  't',
+  's',
+  'apikey',
+  'code',
+  'state',
+]);
+/** Path prefixes whose next segment is a capability token. */
+const SECRET_PATH_SEGMENT = /^(\/(?:share|auth\/invite)\/)([^/?#]+)/;
+
+/**
+ * A request URL fit for a log line: capability tokens in the path (`/share/{token}`,
+ * `/auth/invite/{token}`) and credential query values (`?token=`, Subsonic `p`, `t`, `s`,
+ * `apiKey`, OAuth `code`) are replaced with `[redacted]`. Everything else stays readable.
+ */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const safePath = path.replace(SECRET_PATH_SEGMENT, '$1[redacted]');
+  if (q === -1) return safePath;
+  const query = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq === -1 ? pair : pair.slice(0, eq);
+      let key: string;
+      try {
+        key = decodeURIComponent(name).toLowerCase();
+      } catch {
+        key = name.toLowerCase();
+      }
+      return eq !== -1 && SECRET_QUERY_PARAMS.has(key) ? `${name}=[redacted]` : pair;
+    })
+    .join('&');
+  return `${safePath}?${query}`;
+}
+
+interface LoggableRequest {
+  method?: string;
+  url?: string;
+  ip?: string;
+  host?: string;
+  socket?: { remotePort?: number };
+}
+
+/** Fastify's request serializer, with the URL passed through {@link redactUrl}. */
+function serializeRequest(req: LoggableRequest) {
+  return {
+    method: req.method,
+    url: typeof req.url === 'string' ? redactUrl(req.url) : req.url,
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
 export function createLogger(options: {
   level: string;
   format: 'auto' | 'json' | 'pretty';
@@ -29,6 +91,8 @@ export function createLogger(options: {
     level: options.level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
+    // Fastify merges a logger instance's own serializers over its defaults, so this one wins.
+    serializers: { req: serializeRequest },
   };
   if (pretty) {
     return pino({
