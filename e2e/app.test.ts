@@ -96,6 +96,8 @@ beforeAll(async () => {
     EARSHOT_SOURCES_SOUNDCLOUD: 'false',
     EARSHOT_SOURCES_URL: 'true',
     EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES: String(origin.port),
+    // yt-dlp start-up alone can pass the 3 s default on a loaded 2-core machine.
+    EARSHOT_PROVIDER_TIMEOUT_MS: '30000',
   });
 
   browser = await launch();

@@ -3,12 +3,22 @@
  *   with the server down. Old versions are deleted on activate.
  * - Navigations: network first (a new build shows up at once), cached index.html when offline.
  * - Hashed /assets/: cache first (they are immutable).
+ * - Cover images the user has seen (album/track covers, artwork, remote thumbnails) go into a
+ *   separate, bounded cache (COVER_LIMIT entries, oldest dropped first) so offline browsing shows
+ *   them: content-addressed ones (artwork, thumbnails) cache first, album/track covers network
+ *   first (the art may change after a rescan) with the cached copy when the server is unreachable.
+ *   The app deletes this cache on sign-out.
  * - API, streams and everything else: straight to the network. Library metadata for offline use
  *   lives in IndexedDB, written by the app itself; audio is never cached here.
  */
 const VERSION = '__VERSION__';
 const SHELL = __SHELL__;
 const CACHE = `earshot-shell-${VERSION}`;
+/** Same name as COVER_CACHE in src/lib/offline/store.ts. */
+const COVERS = 'earshot-covers-v1';
+const COVER_LIMIT = 600;
+const IMMUTABLE_COVER = /^\/api\/v1\/(artwork\/[^/]+|remote\/thumbnail)$/;
+const COVER = /^\/api\/v1\/(albums|tracks)\/[^/]+\/cover$/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
@@ -36,7 +46,12 @@ self.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
-  if (url.origin !== self.location.origin || SERVER.test(url.pathname)) return;
+  if (url.origin !== self.location.origin) return;
+  if (IMMUTABLE_COVER.test(url.pathname) || COVER.test(url.pathname)) {
+    event.respondWith(cover(request, IMMUTABLE_COVER.test(url.pathname)));
+    return;
+  }
+  if (SERVER.test(url.pathname)) return;
 
   if (request.mode === 'navigate') {
     event.respondWith(
@@ -62,6 +77,36 @@ self.addEventListener('fetch', (event) => {
     ),
   );
 });
+
+/** A cover image: from the network (or cache first when immutable), kept in the bounded cover cache. */
+async function cover(request, immutable) {
+  const cache = await caches.open(COVERS);
+  const hit = await cache.match(request);
+  if (hit && immutable) return hit;
+  let response;
+  try {
+    response = await fetch(request);
+  } catch (err) {
+    if (hit) return hit;
+    throw err;
+  }
+  const type = response.headers.get('content-type') || '';
+  if (response.ok && response.status === 200 && type.startsWith('image/')) {
+    const changed = !hit || hit.headers.get('etag') !== response.headers.get('etag');
+    if (changed) {
+      const copy = response.clone();
+      // Bounded: once over the limit, the oldest entries (insertion order) are dropped.
+      cache
+        .put(request, copy)
+        .then(() => cache.keys())
+        .then((keys) => Promise.all(keys.slice(0, Math.max(0, keys.length - COVER_LIMIT)).map((k) => cache.delete(k))))
+        .catch(() => {});
+    }
+  } else if (!response.ok && hit && response.status >= 500) {
+    return hit;
+  }
+  return response;
+}
 
 self.addEventListener('message', (event) => {
   if (event.data === 'skip-waiting') self.skipWaiting();

@@ -30,6 +30,7 @@ import { FederatedSearchService } from './search/federated-search.service.js';
 import type { LocalSearchProvider } from './search/local-search.js';
 import { RecentResults } from './search/recent-results.js';
 import { sourcesRoutes } from './sources.routes.js';
+import { ThumbnailProxy, thumbnailRoutes } from './thumbnail-proxy.js';
 import { YtDlpRunner } from './ytdlp/runner.js';
 
 const MB = 1024 * 1024;
@@ -77,6 +78,8 @@ export interface Sources {
   jobs: JobsRepository;
   jobRunner: JobRunner;
   policy: AddressPolicy;
+  /** `GET /api/v1/remote/thumbnail`: search-hit images fetched, checked and resized by the server. */
+  thumbnails: ThumbnailProxy;
   /** Crash recovery summary from start-up. */
   recovered: { partsRemoved: number; rowsReset: number };
 }
@@ -187,9 +190,11 @@ export async function createSources(d: SourcesDeps): Promise<Sources> {
     jobs,
     jobRunner,
     policy,
+    thumbnails: new ThumbnailProxy({ cacheDir: d.paths.cacheDir, policy, lookup: d.lookup, logger: log }),
     recovered: { partsRemoved, rowsReset: missing.length },
   };
   await d.app.register(sourcesRoutes, { sources });
+  await d.app.register(thumbnailRoutes, { thumbnails: sources.thumbnails });
 
   // Stops run in reverse: jobs first, then downloads, then the proxy.
   d.lifecycle.onStop('remote egress proxy', () => proxy.close());

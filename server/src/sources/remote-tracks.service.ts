@@ -132,6 +132,12 @@ export class RemoteTracksService {
     return this.dto(fresh, user);
   }
 
+  /** Whether this user may play arbitrary URLs (the stored permission; admins may regardless). */
+  async urlPermission(userId: string): Promise<boolean> {
+    if (!(await this.o.repo.userExists(userId))) throw new NotFound('user', userId);
+    return this.o.repo.canPlayUrls(userId);
+  }
+
   async setUrlPermission(userId: string, allowed: boolean): Promise<void> {
     if (!(await this.o.repo.userExists(userId))) throw new NotFound('user', userId);
     await this.o.repo.setCanPlayUrls(userId, allowed, this.o.clock.now());

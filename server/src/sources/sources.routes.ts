@@ -208,6 +208,22 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: Sources }> = as
     },
   );
 
+  app.get(
+    '/api/v1/admin/users/:id/source-permissions',
+    {
+      schema: {
+        tags: adminTags,
+        summary: 'Whether a user may play arbitrary URLs (admins always may)',
+        params: IdParams,
+        response: { 200: UrlPermissionBody },
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      return { canPlayUrls: await sources.tracks.urlPermission(request.params.id) };
+    },
+  );
+
   app.put(
     '/api/v1/admin/users/:id/source-permissions',
     {

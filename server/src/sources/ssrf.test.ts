@@ -165,6 +165,12 @@ describe('who may play URLs', () => {
       payload: { canPlayUrls: true },
     });
     expect(grant.statusCode).toBe(200);
+    // The admin screen reads it back; other users may not, and unknown users are 404.
+    const permOf = (id: string, h: Record<string, string>) =>
+      t.app.inject({ url: `/api/v1/admin/users/${id}/source-permissions`, headers: h });
+    expect((await permOf(dave.id, headers)).json()).toEqual({ canPlayUrls: true });
+    expect((await permOf(dave.id, daveHeaders)).statusCode).toBe(403);
+    expect((await permOf('nosuchuser0000000000', headers)).statusCode).toBe(404);
 
     const ok = await t.app.inject({
       method: 'POST',

@@ -9,6 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../../shared/atomic-file.js';
+import { BadGateway } from '../../shared/errors.js';
 import { sha256 } from '../../shared/ids.js';
 import { type AddressPolicy, type LookupFn, parseSourceUrl, resolveChecked, urlPort } from '../net/address-policy.js';
 
@@ -46,9 +47,10 @@ async function getOnce(
 export async function fetchImage(
   input: string,
   policy: AddressPolicy,
-  options: { lookup?: LookupFn; timeoutMs?: number } = {},
+  options: { lookup?: LookupFn; timeoutMs?: number; maxBytes?: number } = {},
 ): Promise<Buffer> {
   const signal = AbortSignal.timeout(options.timeoutMs ?? 10_000);
+  const maxBytes = options.maxBytes ?? MAX_BYTES;
   let url = parseSourceUrl(input);
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const res = await getOnce(url, policy, options.lookup, signal);
@@ -60,21 +62,30 @@ export async function fetchImage(
     }
     if (status !== 200) {
       res.resume();
-      throw new Error(`thumbnail answered HTTP ${status}`);
+      throw new BadGateway(`The image host answered HTTP ${status}.`, { details: { reason: 'status', status } });
+    }
+    const tooLarge = () =>
+      new BadGateway(`The image is larger than ${Math.round(maxBytes / 1024)} KB.`, {
+        details: { reason: 'too_large', maxBytes },
+      });
+    const declared = Number(res.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      res.destroy();
+      throw tooLarge();
     }
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of res as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > MAX_BYTES) {
+      if (size > maxBytes) {
         res.destroy();
-        throw new Error('thumbnail is too large');
+        throw tooLarge();
       }
       chunks.push(chunk);
     }
     return Buffer.concat(chunks);
   }
-  throw new Error('too many redirects');
+  throw new BadGateway('The image host redirected too many times.', { details: { reason: 'redirects' } });
 }
 
 export interface StoredArtwork {

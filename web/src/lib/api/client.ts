@@ -28,6 +28,8 @@ type Query = Record<string, string | number | boolean | null | undefined>;
 export interface RequestOptions {
   query?: Query;
   body?: unknown;
+  /** A non-JSON request body (e.g. M3U text) with its content type; used instead of `body`. */
+  text?: { body: string; type: string };
   signal?: AbortSignal;
   /** Keep a copy for offline browsing and answer from it when the server is unreachable. */
   offline?: boolean;
@@ -62,7 +64,10 @@ export async function request<T>(method: string, path: string, options: RequestO
   const url = buildUrl(path, options.query);
   const headers: Record<string, string> = { accept: 'application/json' };
   let body: BodyInit | undefined;
-  if (options.body !== undefined) {
+  if (options.text) {
+    headers['content-type'] = options.text.type;
+    body = options.text.body;
+  } else if (options.body !== undefined) {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(options.body);
   }

@@ -13,18 +13,23 @@ import type {
   CacheStats,
   Discover,
   Invite,
+  JobState,
+  JobsPage,
   LocalSearchResult,
   NewInvite,
   OfflineProgress,
   Playlist,
   PlaylistChanges,
+  PlaylistImport,
   PlaylistSummary,
   RemoteTrackRequest,
   ResponseOf,
+  ScanErrorsPage,
   ScanStatus,
   SearchResult,
   SearchSection,
   ServerInfo,
+  SourcePermission,
   Share,
   ShareKind,
   StorageReport,
@@ -132,6 +137,13 @@ export const api = {
     offline: (id: string) =>
       get<OfflineProgress>(`/api/v1/playlists/${enc(id)}/offline`, undefined, { offline: false }),
     exportUrl: (id: string) => `/api/v1/playlists/${enc(id)}/export.m3u8`,
+    /** Creates a playlist from M3U/M3U8 text; the answer lists the lines that matched nothing. */
+    importM3u: (m3u: string, name?: string) =>
+      // Sent as M3U text (the server takes up to 5 MB that way; JSON bodies are capped lower).
+      request<PlaylistImport>('POST', '/api/v1/playlists/import', {
+        query: { name },
+        text: { body: m3u, type: 'audio/x-mpegurl' },
+      }),
   },
   shares: {
     create: (kind: ShareKind, id: string, expiresInDays?: number) =>
@@ -164,22 +176,43 @@ export const api = {
     scan: () => get<ScanStatus>('/api/v1/scan', undefined, { offline: false }),
     startScan: (full = false) => post<ResponseOf<'/api/v1/scan', 'post'>>('/api/v1/scan', { full }),
     scanEventsUrl: '/api/v1/scan/events',
+    /** Files the scanner could not read, with the reason. */
+    scanErrors: (q: { limit?: number; offset?: number } = {}) =>
+      get<ScanErrorsPage>('/api/v1/scan/errors', q, { offline: false }),
     cache: () => get<CacheStats>('/api/v1/admin/cache', undefined, { offline: false }),
+    /** Background jobs (offline caching), newest first, with counts by state. */
+    jobs: (q: { state?: JobState; limit?: number; offset?: number } = {}) =>
+      get<JobsPage>('/api/v1/admin/jobs', q, { offline: false }),
+    sourcePermission: (userId: string) =>
+      get<SourcePermission>(`/api/v1/admin/users/${enc(userId)}/source-permissions`, undefined, { offline: false }),
+    setSourcePermission: (userId: string, canPlayUrls: boolean) =>
+      put<SourcePermission>(`/api/v1/admin/users/${enc(userId)}/source-permissions`, {
+        canPlayUrls,
+      } satisfies BodyOf<'/api/v1/admin/users/{id}/source-permissions', 'put'>),
   },
   urls: {
     stream: (trackId: string) => `/stream/${enc(trackId)}`,
     albumCover: (albumId: string, size = 300) => `/api/v1/albums/${enc(albumId)}/cover?size=${size}`,
     trackCover: (trackId: string, size = 300) => `/api/v1/tracks/${enc(trackId)}/cover?size=${size}`,
     artwork: (artworkId: string, size = 300) => `/api/v1/artwork/${enc(artworkId)}?size=${size}`,
+    /** A remote image (search-hit thumbnail) through the server's checked, resizing proxy. */
+    remoteThumbnail: (url: string, size = 96) => `/api/v1/remote/thumbnail?url=${enc(url)}&size=${size}`,
   },
 };
 
 export type { Invite };
 
-/** Cover image for a track: its artwork, else its album's cover, else the server's track cover (art or placeholder). */
-export function trackCover(t: Pick<Track, 'id' | 'artworkId' | 'albumId'>, size = 300): string {
+/**
+ * Cover image for a track: its artwork, else its album's cover, else (remote tracks not cached yet)
+ * its thumbnail through the server's proxy, else the server's track cover (art or placeholder).
+ */
+export function trackCover(
+  t: Pick<Track, 'id' | 'artworkId' | 'albumId'> & { thumbnailUrl?: string | null },
+  size = 300,
+): string {
   if (t.artworkId) return api.urls.artwork(t.artworkId, size);
   if (t.albumId) return api.urls.albumCover(t.albumId, size);
+  if (t.thumbnailUrl) return api.urls.remoteThumbnail(t.thumbnailUrl, Math.min(size, 480));
   return api.urls.trackCover(t.id, size);
 }
 

@@ -3858,7 +3858,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Whether a user may play arbitrary URLs (admins always may) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            canPlayUrls: boolean;
+                        };
+                    };
+                };
+            };
+        };
         /** Allow or forbid a user to play arbitrary URLs */
         put: {
             parameters: {
@@ -3890,6 +3914,57 @@ export interface paths {
                 };
             };
         };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/remote/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A remote image (search-hit thumbnail) fetched by the server, checked, resized and cached
+         * @description Signed-in users only. The URL is fetched with the same SSRF rules as remote sources (private, loopback and metadata addresses are refused with 403), capped at 2 MB and 8 s, must be a JPEG/PNG/WebP/GIF (502 otherwise) and is re-encoded to WebP (JPEG when WebP is not accepted).
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description http(s) URL of the image (a `thumbnailUrl`) */
+                    url: string;
+                    /** @description Longest side in pixels; clamped to 16–480. */
+                    size?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description WebP (or JPEG when WebP is not accepted) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+                /** @description Not modified */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;

@@ -50,7 +50,15 @@ export async function loadResponse(key: string): Promise<CachedResponse | null> 
   }
 }
 
+/** The service worker's cache of cover images (build/sw.template.js); cleared with the rest on sign-out. */
+export const COVER_CACHE = 'earshot-covers-v1';
+
 export async function clearOffline(): Promise<void> {
+  try {
+    if ('caches' in globalThis) await caches.delete(COVER_CACHE);
+  } catch {
+    /* no Cache API (e.g. not a secure context) */
+  }
   try {
     const db = await open();
     db.transaction(STORE, 'readwrite').objectStore(STORE).clear();
