@@ -62,6 +62,8 @@ interface RunFigures {
   baselineRss: number;
   filesPerSecond: number;
   fullScanSeconds: number;
+  /** CPU time of the full scan (all threads), per file: steadier than wall time on a shared machine. */
+  cpuMsPerFile: number;
   rescanSeconds: number;
   peakRss: number;
   idleRss: number;
@@ -108,8 +110,11 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
     const lag = monitorEventLoopDelay({ resolution: 5 });
     lag.enable();
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage(); // all threads of the process: the tag workers too
     const full = await earshot.library.service.runScan({ trigger: 'bench' });
     const fullSeconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     lag.disable();
     clearInterval(sampler);
     if (full.state !== 'done') throw new Error(`scan ${full.state}: ${full.error}`);
@@ -189,6 +194,7 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
       baselineRss,
       filesPerSecond: full.filesFound / fullSeconds,
       fullScanSeconds: fullSeconds,
+      cpuMsPerFile: (cpuSeconds * 1000) / full.filesFound,
       rescanSeconds,
       peakRss: peak,
       idleRss,
@@ -200,7 +206,7 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
     };
     console.log(
       `run ${run}: ${full.filesFound} files, ${full.added} tracks, ${full.unreadable} unreadable — full scan ${fullSeconds.toFixed(1)} s ` +
-        `(${figures.filesPerSecond.toFixed(0)} files/s; phases ${JSON.stringify(full.phaseMs)}), rescan ${rescanSeconds.toFixed(2)} s, ` +
+        `(${figures.filesPerSecond.toFixed(0)} files/s, CPU ${cpuSeconds.toFixed(1)} s = ${figures.cpuMsPerFile.toFixed(2)} ms/file; phases ${JSON.stringify(full.phaseMs)}), rescan ${rescanSeconds.toFixed(2)} s (phases ${JSON.stringify(again.phaseMs)}), ` +
         `RSS before ${mb(baselineRss)}, peak RSS ${mb(peak)}, idle RSS ${mb(idleRss)}, DB ${mb(dbBytes)}, lag p99 ${figures.lagP99Ms.toFixed(1)} ms, ` +
         `search p50 ${figures.searchP50Ms.toFixed(1)} ms / p99 ${figures.searchP99Ms.toFixed(1)} ms (${args.clients} clients)`,
     );
@@ -259,6 +265,9 @@ async function main(): Promise<void> {
   console.log(`\nmedians over ${runs.length} run(s), ${args.files} files:`);
   console.log(
     `  full scan            ${m('filesPerSecond').toFixed(0)} files/s   (${m('fullScanSeconds').toFixed(1)} s)   target ≥ 1500 files/s`,
+  );
+  console.log(
+    `  scan CPU             ${m('cpuMsPerFile').toFixed(2)} ms/file (all threads)   → at most ${(availableParallelism() / (m('cpuMsPerFile') / 1000)).toFixed(0)} files/s on ${availableParallelism()} idle cores`,
   );
   console.log(`  no-change rescan     ${m('rescanSeconds').toFixed(2)} s                 target ≤ 2 s`);
   console.log(`  peak RSS (scan)      ${mb(m('peakRss'))}                  target ≤ 300 MB`);

@@ -207,6 +207,9 @@ function start(args) {
   const child = spawn(process.execPath, [join(ROOT, 'server/bin/earshot.js'), 'serve', ...args], {
     cwd: ROOT,
     stdio: 'inherit',
+    // glibc's per-thread malloc arenas keep memory a scan freed; two arenas keep the idle server
+    // ~15 MB smaller (no effect on Android's allocator). The user's own value wins.
+    env: { MALLOC_ARENA_MAX: '2', ...process.env },
   });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

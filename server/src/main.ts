@@ -15,7 +15,7 @@ import { listeningRoutes } from './listening/index.js';
 import { adminRoutes } from './system/admin.routes.js';
 import { storageRoutes } from './system/storage.routes.js';
 import { StorageService } from './system/storage.service.js';
-import { type OpenedDatabase, openDatabase } from './db/database.js';
+import { type OpenedDatabase, openDatabase, releaseMemory } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { type App, buildHttpApp } from './http/app.js';
 import { EventBus } from './shared/events.js';
@@ -33,7 +33,6 @@ import { healthRoutes } from './system/health.routes.js';
 import { registerWebApp } from './http/web-app.js';
 import { createLibrary, type Library } from './library/module.js';
 import { createSources, type Sources, startSourcesBackground } from './sources/module.js';
-import { createMetricsRegistry, registerMetrics } from './system/metrics.js';
 
 export interface EarshotOptions {
   logger?: Logger;
@@ -100,12 +99,19 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   // Shared Track/Album/Artist schemas, referenced by `$ref` from every area's responses.
   registerDtoSchemas(app);
 
-  if (config.metricsEnabled) registerMetrics(app, createMetricsRegistry());
+  if (config.metricsEnabled) {
+    // Loaded only when enabled: prom-client costs a few MB of resident memory for nothing otherwise.
+    const { createMetricsRegistry, registerMetrics } = await import('./system/metrics.js');
+    registerMetrics(app, createMetricsRegistry());
+  }
   await app.register(healthRoutes, { db: database.db, version: VERSION });
 
   // ── Areas register below (services first, then their routes). ──
   // Library and catalog (issue 4): scanner, watcher, browsing, local search, scan control.
   const library = await createLibrary({ app, config, database, paths, clock, logger, events, lifecycle, background });
+  // A scan leaves SQLite's page cache full: hand it back so the idle server stays small.
+  events.on('library.scanned', () => releaseMemory(database.sqlite));
+  lifecycle.onStop('search reader', () => library.search.close());
   // Accounts and personal music (issue 3).
   const startedAt = clock.now();
   const storage = new StorageService({ db: database.db, paths, clock });

@@ -1,8 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeAudio } from '../test/audio.js';
 import { startTestServer, type TestServer, type TestUser } from '../test/harness.js';
+import { CatalogSearch } from './search.js';
+import { SearchReader } from './search-reader.js';
 
 let t: TestServer;
 let alice: TestUser;
@@ -261,6 +263,80 @@ describe('local search', () => {
     expect((await search('horse')).body.tracks).toHaveLength(1);
     await t.earshot.database.db.deleteFrom('tracks').where('id', '=', 'remoteZebra1').execute();
     expect((await search('horse')).body.tracks).toEqual([]);
+  });
+
+  it("carries each caller's liked flags: the cached answer is shared, the flags are not", async () => {
+    const halo = (await search('halo')).body.tracks[0];
+    expect(halo).toMatchObject({ title: 'Halo', liked: false });
+    await t.earshot.database.db
+      .insertInto('user_activity')
+      .values({ user_id: alice.id, item_type: 'track', item_id: halo.id, is_liked: 1, liked_at: Date.now() })
+      .execute();
+    // The admin (no likes) asks first, so the answer and its JSON are cached with liked: false.
+    const forAdmin = await get('/api/v1/search/local?q=halo', asAdmin);
+    expect(forAdmin.body.tracks.map((x: { liked: boolean }) => x.liked)).toEqual([false, false]);
+    const forAlice = await search('halo');
+    expect(forAlice.body.tracks.map((x: { title: string; liked: boolean }) => [x.title, x.liked])).toEqual([
+      ['Halo', true],
+      ['Intro', false],
+    ]);
+    expect((await get('/api/v1/search/local?q=halo', asAdmin)).body).toEqual(forAdmin.body);
+    // Alice liked the artist Beyoncé earlier in this file.
+    expect((await search('beyonce')).body.artists).toMatchObject([{ name: 'Beyoncé', liked: true }]);
+    expect((await get('/api/v1/search/local?q=beyonce', asAdmin)).body.artists).toMatchObject([{ liked: false }]);
+    const direct = await t.earshot.library.search.search('halo', alice.id);
+    expect(direct.tracks.map((x) => x.liked)).toEqual([true, false]);
+  });
+
+  it('ranks cache misses on the reader thread, with the same answers as the main connection', async () => {
+    const { db, sqlite } = t.earshot.database;
+    const onMain = new CatalogSearch({ db, sqlite, readerThread: false });
+    const threaded = new CatalogSearch({ db, sqlite });
+    try {
+      // The first misses start the thread (ranked on the main connection while it starts).
+      await threaded.search('halo', alice.id);
+      expect(threaded.readerRunning).toBe(true);
+      let attempt = 0;
+      await vi.waitFor(
+        async () => {
+          // A different section size each time: a miss every time.
+          await threaded.search('halo', alice.id, { tracks: 1 + (attempt++ % 150) });
+          expect(threaded.readerAnswered).toBeGreaterThan(0);
+        },
+        { timeout: 10_000, interval: 50 },
+      );
+      const before = threaded.readerAnswered;
+      for (const q of ['halo', 'beyoncé', 'b', 'sash fie', 'roc', 'ac dc', 'zzz', 'in']) {
+        const expected = await onMain.search(q, alice.id, { genres: 5 });
+        expect(await threaded.search(q, alice.id, { genres: 5 }), q).toEqual(expected);
+      }
+      expect(threaded.readerAnswered).toBeGreaterThan(before);
+      expect(onMain.readerRunning).toBe(false);
+      expect(onMain.readerAnswered).toBe(0);
+    } finally {
+      await threaded.close();
+    }
+    expect(threaded.readerRunning).toBe(false);
+    // After close, queries are still answered (on the main connection).
+    expect((await threaded.search('halo', null)).tracks[0].title).toBe('Halo');
+  });
+
+  it('stops the reader thread when search is idle and starts it again on demand', async () => {
+    const reader = new SearchReader({ path: t.earshot.database.sqlite.name, cacheKib: 1000, idleMs: 20 });
+    try {
+      // While it starts, queries are refused (the caller ranks inline), then answered.
+      await expect(reader.rank('"halo"*', [5, 0, 0, 0])).rejects.toThrow('starting');
+      const first = await vi.waitFor(() => reader.rank('"halo"*', [5, 0, 0, 0]), { timeout: 10_000, interval: 20 });
+      expect(first.tracks.map((x) => x.title)).toEqual(['Halo', 'Intro']);
+      await vi.waitFor(() => expect(reader.running).toBe(false), { timeout: 5000, interval: 20 });
+      const again = await vi.waitFor(() => reader.rank('"hells"*', [5, 0, 0, 0]), { timeout: 10_000, interval: 20 });
+      expect(again.tracks.map((x) => x.title)).toEqual(['Hells Bells']);
+      expect(reader.running).toBe(true);
+      expect(reader.answered).toBe(2);
+    } finally {
+      await reader.close();
+    }
+    await expect(reader.rank('"halo"*', [5, 0, 0, 0])).rejects.toThrow();
   });
 
   it('is a service the federated search can call', async () => {

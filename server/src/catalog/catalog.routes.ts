@@ -110,16 +110,15 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ catalog: CatalogService;
         response: { 200: SearchResultSchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const user = requireUser(request);
       const { q, limit } = request.query;
       const half = Math.max(1, Math.ceil(limit / 2));
-      return search.search(q, user.id, {
-        tracks: limit,
-        albums: half,
-        artists: half,
-        genres: Math.max(1, Math.ceil(limit / 4)),
-      });
+      const limits = { tracks: limit, albums: half, artists: half, genres: Math.max(1, Math.ceil(limit / 4)) };
+      // Already JSON (made by this route's own response serializer, cached with the results):
+      // a string with a JSON content type is sent as it is, so the typed body check does not apply.
+      const json = await search.searchJson(q, user.id, limits, (body) => reply.serialize(body) as string);
+      return reply.type('application/json; charset=utf-8').send(json as never);
     },
   );
 };

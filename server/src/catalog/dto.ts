@@ -87,7 +87,33 @@ export const PageQuery = Type.Object({
 export const pageOf = <T extends Parameters<typeof Type.Array>[0]>(item: T) =>
   Type.Object({ items: Type.Array(item), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() });
 
-export function toTrackDto(row: Selectable<TracksTable>, liked: boolean): TrackDto {
+/** The `tracks` columns a {@link TrackDto} is made of (search selects only these, not lyrics etc.). */
+export const TRACK_DTO_COLUMNS = [
+  'id',
+  'title',
+  'artist',
+  'album',
+  'album_artist',
+  'album_id',
+  'artist_id',
+  'track_number',
+  'disc_number',
+  'year',
+  'genre',
+  'duration',
+  'format',
+  'bitrate',
+  'size',
+  'source_type',
+  'remote_id',
+  'is_cached',
+  'artwork_id',
+  'thumbnail_url',
+  'added_at',
+] as const satisfies readonly (keyof TracksTable)[];
+export type TrackDtoRow = Pick<Selectable<TracksTable>, (typeof TRACK_DTO_COLUMNS)[number]>;
+
+export function toTrackDto(row: TrackDtoRow, liked: boolean): TrackDto {
   return {
     id: row.id,
     title: row.title,

@@ -5,20 +5,18 @@
  * User text never reaches FTS syntax (SECURITY.md 3): it is cut into letter/digit words, and each
  * word becomes a quoted prefix term (`"beyon"*`), so `"`, `*`, `NEAR`, `-`, `OR` and SQL fragments
  * are searched as plain words. Queries are prepared statements with bound parameters.
+ *
+ * Speed (README.md here): answers are cached until the database changes; a query that misses the
+ * cache is ranked by the search reader thread (search-reader.ts) so the event loop stays free; the
+ * HTTP route re-sends cached JSON text when none of the results is liked by the caller.
  */
 import type SQLite from 'better-sqlite3';
-import type { Selectable } from 'kysely';
-import type { AlbumsTable, ArtistsTable, TracksTable } from '../db/schema.js';
-import { likedIds } from '../listening/liked-flags.js';
-import type { Db } from '../db/database.js';
-import { type AlbumDto, type ArtistDto, type TrackDto, toAlbumDto, toArtistDto, toTrackDto } from './dto.js';
+import { type Db, releaseMemory } from '../db/database.js';
+import type { AlbumDto, ArtistDto, TrackDto } from './dto.js';
+import { type GenreDto, type Ranked, SearchRanker, type Sizes } from './search-ranker.js';
+import { SearchReader } from './search-reader.js';
 
-export interface GenreDto {
-  id: string;
-  name: string;
-  trackCount: number;
-  albumCount: number;
-}
+export type { GenreDto } from './search-ranker.js';
 
 export interface SearchSections {
   tracks: TrackDto[];
@@ -35,14 +33,14 @@ export interface SearchLimits {
 }
 
 const MAX_TERMS = 8;
+/** Recent answers kept (each mostly one JSON string, ~10–25 KB). */
 const CACHE_ENTRIES = 500;
-
-interface RankedRows {
-  tracks: Selectable<TracksTable>[];
-  albums: Selectable<AlbumsTable>[];
-  artists: Selectable<ArtistsTable>[];
-  genres: GenreDto[];
-}
+/** Nobody searched for this long: cached answers and SQLite's page cache are dropped (idle memory). */
+const IDLE_DROP_MS = 5 * 60_000;
+/** The reader thread stops after this long without a cache miss. */
+const READER_IDLE_MS = 60_000;
+/** Page cache of the reader thread's connection (KiB). */
+const READER_CACHE_KIB = 8_000;
 
 /** `"Beyoncé – Halo*"` → `"Beyoncé"* "Halo"*` (every word a quoted prefix); null when no words. */
 export function toFtsQuery(q: string): string | null {
@@ -54,96 +52,250 @@ export function toFtsQuery(q: string): string | null {
     .join(' ');
 }
 
-export class CatalogSearch {
-  private readonly stmt;
-  private readonly cache = new Map<string, { token: string; rows: RankedRows }>();
+/**
+ * Cache key of an FTS query: ASCII letters folded to lower case (the tokenizer folds them too, so
+ * "Blue" and "blue" share an entry). Other letters are kept as they are: two keys that differ are
+ * always safe, only a wrong fold could merge two different queries.
+ */
+/**
+ * One cached answer. Objects until the HTTP route first serializes it, then only the JSON text
+ * (one string instead of ~300 small objects: half the memory, and nothing for the GC to trace).
+ */
+interface Entry {
+  ranked: Ranked | null;
+  json: string | null;
+  ids: { tracks: string[]; albums: string[]; artists: string[] };
+}
 
-  constructor(private readonly deps: { db: Db; sqlite: SQLite.Database }) {
+const entryOf = (ranked: Ranked): Entry => ({
+  ranked,
+  json: null,
+  ids: {
+    tracks: ranked.tracks.map((t) => t.id),
+    albums: ranked.albums.map((a) => a.id),
+    artists: ranked.artists.map((a) => a.id),
+  },
+});
+
+const cacheKey = (match: string, sizes: Sizes) =>
+  `${sizes.join(',')}\u0000${match.replace(/[A-Z]+/g, (m) => m.toLowerCase())}`;
+
+export class CatalogSearch {
+  private readonly sqlite: SQLite.Database;
+  private readonly stmt;
+  private readonly inline: SearchRanker;
+  private readonly reader: SearchReader | null;
+  private readonly cache = new Map<string, Entry>();
+  /** Misses being ranked right now (same token and key): concurrent askers share one ranking. */
+  private readonly inflight = new Map<string, Promise<Entry>>();
+  private readonly usersWithLikes = new Map<string, boolean>();
+  private token = '';
+  private lastUsed = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+
+  constructor(deps: { db: Db; sqlite: SQLite.Database; readerThread?: boolean }) {
+    this.sqlite = deps.sqlite;
     const s = (q: string) => deps.sqlite.prepare(q);
-    // Title matches weigh most, then artist, album, genre (bm25: lower is better).
-    // Rank inside the FTS table first (LIMIT applied there), then join the few winners.
-    const ranked = (fts: string, weights: string) =>
-      `(select rowid, bm25(${fts}${weights}) as score from ${fts} where ${fts} match ? order by score limit ?) f
-       join search_keys k on k.rowid = f.rowid`;
+    const liked = (type: string, param: string) =>
+      `select '${type}' as type, item_id as id from user_activity
+       where user_id = @user and item_type = '${type}' and is_liked = 1 and item_id in (select value from json_each(@${param}))`;
     this.stmt = {
       version: s('select total_changes() as c, (select data_version from pragma_data_version) as v'),
-      tracks: s(
-        `select t.* from ${ranked('tracks_fts', ', 10.0, 5.0, 3.0, 1.0')} join tracks t on t.id = k.item_id order by f.score`,
+      anyLiked: s('select 1 from user_activity where user_id = ? and is_liked = 1 limit 1'),
+      // The caller's liked flags for every listed item, in one statement.
+      liked: s(
+        `${liked('track', 'tracks')} union all ${liked('album', 'albums')} union all ${liked('artist', 'artists')}`,
       ),
-      albums: s(
-        `select a.* from ${ranked('albums_fts', ', 10.0, 4.0, 1.0')} join albums a on a.id = k.item_id order by f.score`,
-      ),
-      artists: s(
-        `select a.* from ${ranked('artists_fts', '')} join artists a on a.id = k.item_id order by f.score, a.track_count desc`,
-      ),
-      genres: s(`select g.id, g.name,
-                   (select count(*) from track_genres tg where tg.genre_id = g.id) trackCount,
-                   (select count(distinct t.album_id) from track_genres tg join tracks t on t.id = tg.track_id where tg.genre_id = g.id) albumCount
-                 from ${ranked('genres_fts', '')} join genres g on g.id = k.item_id order by f.score`),
     };
+    this.inline = new SearchRanker(deps.sqlite);
+    const file = deps.sqlite.memory ? '' : deps.sqlite.name;
+    this.reader =
+      (deps.readerThread ?? true) && file
+        ? new SearchReader({ path: file, cacheKib: READER_CACHE_KIB, idleMs: READER_IDLE_MS })
+        : null;
+  }
+
+  /** Whether the reader thread is alive right now. */
+  get readerRunning(): boolean {
+    return this.reader?.running ?? false;
+  }
+
+  /** Cache misses the reader thread has ranked so far. */
+  get readerAnswered(): number {
+    return this.reader?.answered ?? 0;
+  }
+
+  /** Stops the reader thread (server shutdown). */
+  async close(): Promise<void> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    await this.reader?.close();
   }
 
   /**
-   * The ranked rows for one query, cached until the database changes: search-as-you-type sends
-   * the same prefixes again and again ("b", "be", "bey"), and ranking thousands of prefix matches
-   * is the expensive part. The validity token is this connection's change counter (every
-   * in-process writer shares it) plus `data_version` (writes by other processes, e.g. the CLI).
-   * Liked flags are per user and never cached.
+   * Drops cached answers when the database changed: the validity token is this connection's
+   * change counter (every in-process writer shares it) plus `data_version` (writes by other
+   * processes, e.g. the CLI).
    */
-  private ranked(match: string, sizes: readonly [number, number, number, number]): RankedRows {
+  private validate(): string {
     const version = this.stmt.version.get() as { c: number; v: number };
     const token = `${version.c}:${version.v}`;
-    const key = `${sizes.join(',')}\u0000${match}`;
+    if (token !== this.token) {
+      this.token = token;
+      this.cache.clear();
+      this.usersWithLikes.clear();
+    }
+    return token;
+  }
+
+  /**
+   * The ranked sections for one query, cached until the database changes: search-as-you-type sends
+   * the same prefixes again and again ("b", "be", "bey"), and ranking thousands of prefix matches
+   * is the expensive part. Liked flags are per user and never cached.
+   */
+  private async ranked(match: string, sizes: Sizes): Promise<Entry> {
+    const token = this.validate();
+    const key = cacheKey(match, sizes);
     const hit = this.cache.get(key);
-    if (hit && hit.token === token) {
+    if (hit) {
       this.cache.delete(key); // LRU: move to the end
       this.cache.set(key, hit);
-      return hit.rows;
+      return hit;
     }
-    const run = <T>(stmt: SQLite.Statement, limit: number): T[] => (limit === 0 ? [] : (stmt.all(match, limit) as T[]));
-    const rows: RankedRows = {
-      tracks: run<Selectable<TracksTable>>(this.stmt.tracks, sizes[0]),
-      albums: run<Selectable<AlbumsTable>>(this.stmt.albums, sizes[1]),
-      artists: run<Selectable<ArtistsTable>>(this.stmt.artists, sizes[2]),
-      genres: run<GenreDto>(this.stmt.genres, sizes[3]),
+    // Inside an open transaction this connection sees its own uncommitted writes and the token
+    // may not move at COMMIT: rank inline and keep nothing.
+    if (this.sqlite.inTransaction) return entryOf(this.inline.rank(match, sizes, token));
+    const flightKey = `${token}\u0000${key}`;
+    let flight = this.inflight.get(flightKey);
+    if (!flight) {
+      flight = this.compute(match, sizes, token)
+        .then(entryOf)
+        .finally(() => this.inflight.delete(flightKey));
+      this.inflight.set(flightKey, flight);
+    }
+    const entry = await flight;
+    // Keep it only if nothing was written while it was being ranked.
+    if (this.validate() === token && !this.sqlite.inTransaction) {
+      this.cache.set(key, entry);
+      if (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
+    }
+    this.armIdleDrop();
+    return entry;
+  }
+
+  private async compute(match: string, sizes: Sizes, token: string): Promise<Ranked> {
+    if (this.reader && !this.reader.broken) {
+      try {
+        return await this.reader.rank(match, sizes);
+      } catch {
+        // The reader stopped or failed: rank here instead.
+      }
+    }
+    return this.inline.rank(match, sizes, token);
+  }
+
+  private armIdleDrop(): void {
+    this.lastUsed = Date.now();
+    if (this.idleTimer) return;
+    const check = () => {
+      const idleFor = Date.now() - this.lastUsed;
+      if (idleFor >= IDLE_DROP_MS) {
+        this.idleTimer = null;
+        this.cache.clear();
+        this.usersWithLikes.clear();
+        this.inline.clear();
+        this.token = '';
+        releaseMemory(this.sqlite);
+      } else {
+        this.idleTimer = setTimeout(check, IDLE_DROP_MS - idleFor);
+        this.idleTimer.unref();
+      }
     };
-    this.cache.delete(key);
-    this.cache.set(key, { token, rows });
-    if (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
-    return rows;
+    this.idleTimer = setTimeout(check, IDLE_DROP_MS);
+    this.idleTimer.unref();
+  }
+
+  /** Whether the user likes anything at all (per database version): most answers need no liked lookup. */
+  private hasLikes(userId: string): boolean {
+    let has = this.usersWithLikes.get(userId);
+    if (has === undefined) {
+      has = this.stmt.anyLiked.get(userId) !== undefined;
+      if (this.usersWithLikes.size >= 64) this.usersWithLikes.clear();
+      this.usersWithLikes.set(userId, has);
+    }
+    return has;
+  }
+
+  /** The cached answer and the caller's liked items among it (`type:id`; null when none). */
+  private async answer(
+    q: string,
+    userId: string | null,
+    limits: SearchLimits,
+  ): Promise<{ entry: Entry; liked: Set<string> | null }> {
+    const match = toFtsQuery(q);
+    if (!match) return { entry: EMPTY, liked: null };
+    const n = (v: number | undefined, d: number) => Math.max(0, Math.min(Math.floor(v ?? d), 200));
+    const sizes = [n(limits.tracks, 20), n(limits.albums, 10), n(limits.artists, 10), n(limits.genres, 5)] as const;
+    const entry = await this.ranked(match, sizes);
+    this.lastUsed = Date.now();
+    const { tracks, albums, artists } = entry.ids;
+    if (!userId || tracks.length + albums.length + artists.length === 0) return { entry, liked: null };
+    // (The token was checked by ranked() in this same turn of the event loop after any await.)
+    if (!this.hasLikes(userId)) return { entry, liked: null };
+    const rows = this.stmt.liked.all({
+      user: userId,
+      tracks: JSON.stringify(tracks),
+      albums: JSON.stringify(albums),
+      artists: JSON.stringify(artists),
+    }) as { type: string; id: string }[];
+    return { entry, liked: rows.length === 0 ? null : new Set(rows.map((r) => `${r.type}:${r.id}`)) };
   }
 
   async search(q: string, userId: string | null, limits: SearchLimits = {}): Promise<SearchSections> {
-    const match = toFtsQuery(q);
-    if (!match) return { tracks: [], albums: [], artists: [], genres: [] };
-    const n = (v: number | undefined, d: number) => Math.max(0, Math.min(v ?? d, 200));
-    const sizes = [n(limits.tracks, 20), n(limits.albums, 10), n(limits.artists, 10), n(limits.genres, 5)] as const;
-    const { tracks, albums, artists, genres } = this.ranked(match, sizes);
-    const [likedTracks, likedAlbums, likedArtists] = await Promise.all([
-      likedIds(
-        this.deps.db,
-        userId,
-        'track',
-        tracks.map((t) => t.id),
-      ),
-      likedIds(
-        this.deps.db,
-        userId,
-        'album',
-        albums.map((a) => a.id),
-      ),
-      likedIds(
-        this.deps.db,
-        userId,
-        'artist',
-        artists.map((a) => a.id),
-      ),
-    ]);
-    return {
-      tracks: tracks.map((t) => toTrackDto(t, likedTracks.has(t.id))),
-      albums: albums.map((a) => toAlbumDto(a, likedAlbums.has(a.id))),
-      artists: artists.map((a) => toArtistDto(a, likedArtists.has(a.id))),
-      genres,
-    };
+    const { entry, liked } = await this.answer(q, userId, limits);
+    return sectionsOf(entry, liked);
   }
+
+  /**
+   * The answer as JSON text for the HTTP route. When none of the results is liked by the caller
+   * (the usual case), the text serialized for the first asker is sent again, so a repeated query
+   * costs neither ranking nor serialization. `serialize` is the route's response serializer.
+   */
+  async searchJson(
+    q: string,
+    userId: string | null,
+    limits: SearchLimits,
+    serialize: (sections: SearchSections) => string,
+  ): Promise<string> {
+    const { entry, liked } = await this.answer(q, userId, limits);
+    if (liked) return serialize(sectionsOf(entry, liked));
+    if (entry.json === null) {
+      entry.json = serialize(sectionsOf(entry, null));
+      entry.ranked = null;
+    }
+    return entry.json;
+  }
+}
+
+const EMPTY: Entry = entryOf({ tracks: [], albums: [], artists: [], genres: [] });
+
+/** Fresh objects every time (callers may decorate what they get), with the caller's liked flags. */
+function sectionsOf(entry: Entry, liked: Set<string> | null): SearchSections {
+  const is = (key: string) => liked?.has(key) ?? false;
+  if (!entry.ranked) {
+    const parsed = JSON.parse(entry.json as string) as SearchSections;
+    if (liked) {
+      for (const t of parsed.tracks) t.liked = is(`track:${t.id}`);
+      for (const a of parsed.albums) a.liked = is(`album:${a.id}`);
+      for (const a of parsed.artists) a.liked = is(`artist:${a.id}`);
+    }
+    return parsed;
+  }
+  const ranked = entry.ranked;
+  return {
+    tracks: ranked.tracks.map((t) => ({ ...t, liked: is(`track:${t.id}`) })),
+    albums: ranked.albums.map((a) => ({ ...a, liked: is(`album:${a.id}`) })),
+    artists: ranked.artists.map((a) => ({ ...a, liked: is(`artist:${a.id}`) })),
+    genres: ranked.genres.map((g) => ({ ...g })),
+  };
 }

@@ -24,7 +24,7 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SQLite(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
   applyPragmas(sqlite);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   let closed = false;
   return {
     db,
@@ -52,6 +52,52 @@ export function applyPragmas(sqlite: SQLite.Database): void {
   sqlite.pragma('temp_store = MEMORY');
   // Bounded page cache (~16 MiB) keeps RSS low on phones and Pis.
   sqlite.pragma('cache_size = -16000');
+}
+
+/**
+ * Returns this connection's unused heap memory (page cache) to the allocator: after a scan, or
+ * when search goes idle. The cache refills on demand, up to `cache_size`.
+ */
+export function releaseMemory(sqlite: SQLite.Database): void {
+  try {
+    if (sqlite.open) sqlite.pragma('shrink_memory');
+  } catch {
+    // Best effort: a busy or closing connection keeps its cache.
+  }
+}
+
+/** Prepared statements Kysely may reuse (distinct SQL texts). */
+const STATEMENT_CACHE = 100;
+/** Longer SQL is a multi-row insert or a long `in (?, ?, …)` list: rarely repeated, not worth keeping. */
+const STATEMENT_CACHE_MAX_SQL = 2000;
+
+/**
+ * Kysely's SQLite driver prepares every query again; preparing costs more than running most of
+ * them (the per-request session lookup, liked flags …). This view of the connection hands back the
+ * same prepared statement for the same SQL text (LRU). Safe because Kysely runs one query at a
+ * time on the connection (its mutex) and runs each statement to completion (`all`/`run`; the
+ * driver's `iterate` is only used by `.stream()`, which Earshot does not use).
+ */
+export function withStatementCache(sqlite: SQLite.Database): Pick<SQLite.Database, 'prepare' | 'close'> {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    prepare(source: string) {
+      let stmt = cache.get(source);
+      if (stmt) {
+        cache.delete(source);
+      } else {
+        stmt = sqlite.prepare(source);
+        if (source.length > STATEMENT_CACHE_MAX_SQL) return stmt;
+        if (cache.size >= STATEMENT_CACHE) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(source, stmt);
+      return stmt;
+    },
+    close() {
+      cache.clear();
+      return sqlite.close();
+    },
+  } as Pick<SQLite.Database, 'prepare' | 'close'>;
 }
 
 /** `PRAGMA quick_check` (or the full `integrity_check`): 'ok' or the list of problems. */

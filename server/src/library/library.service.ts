@@ -33,6 +33,10 @@ export interface BackgroundOptions {
   fullScanIntervalMinutes: number;
   musicDir: string;
   debounceMs?: number;
+  /** Overrides `fullScanIntervalMinutes` (tests). */
+  fullScanIntervalMs?: number;
+  /** Polling interval of the watcher in polling mode (default 2 s; tests use less). */
+  pollIntervalMs?: number;
 }
 
 export class LibraryService {
@@ -128,16 +132,15 @@ export class LibraryService {
         musicDir: options.musicDir,
         polling: options.watchPolling,
         debounceMs: options.debounceMs,
+        pollIntervalMs: options.pollIntervalMs,
         logger: this.deps.logger.child({ area: 'library' }),
         rescan: () => this.scanWhenIdle('watch'),
       });
       await this.watcher.start();
     }
-    if (options.fullScanIntervalMinutes > 0) {
-      this.interval = setInterval(
-        () => void this.scanWhenIdle('schedule', true),
-        options.fullScanIntervalMinutes * 60_000,
-      );
+    const everyMs = options.fullScanIntervalMs ?? options.fullScanIntervalMinutes * 60_000;
+    if (everyMs > 0) {
+      this.interval = setInterval(() => void this.scanWhenIdle('schedule', true), everyMs);
       this.interval.unref();
     }
     if (options.scanOnStart) void this.scanWhenIdle('start');

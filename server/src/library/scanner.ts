@@ -18,10 +18,10 @@ import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/time.js';
 import { ArtworkStore, type StoredArtwork } from './artwork-store.js';
-import { type KnownTrack, LibraryRepository, type TrackWrite } from './library.repository.js';
+import { type KnownTrack, LibraryRepository, scanId, type TrackWrite } from './library.repository.js';
 import type { ReadResult } from './tag-worker.js';
 import { foldKey } from './tags.js';
-import { dirOf, type WalkedFile, walkLibrary } from './walk.js';
+import { dirOf, type WalkedFile, type WalkResult, walkLibrary } from './walk.js';
 import { TagWorkerPool } from './worker-pool.js';
 
 export type ScanPhase = 'walk' | 'diff' | 'read' | 'prune' | 'group' | 'done';
@@ -69,10 +69,37 @@ export interface ScannerOptions {
   fileTimeoutMs?: number;
 }
 
-/** Rows per write transaction: small enough that one batch never holds the event loop for long. */
+/**
+ * Rows per write transaction. Each commit flushes a new FTS5 segment (the search index triggers)
+ * and merges segments, so larger batches cost much less per row (≈180 µs → ≈100 µs here from 100
+ * to 400 rows). The size adapts so that one transaction holds the event loop for about
+ * WRITE_BUDGET_MS (HTTP stays responsive during a scan), between BATCH_MIN and BATCH_MAX rows.
+ */
+const BATCH_MIN = 100;
+const BATCH_MAX = 800;
+const WRITE_BUDGET_MS = 40;
+/** Deletions per transaction in the prune phase. */
 const BATCH = 100;
 /** Read jobs in flight: enough that the workers stay busy while the main thread writes a batch. */
 const IN_FLIGHT = 256;
+/** File-system timestamps can be this much coarser than the clock (FAT: 2 s). */
+const FS_TIME_SLACK_MS = 2000;
+/** Batches waiting to be written (their artwork being stored) before reading pauses. */
+const WRITES_AHEAD = 3;
+
+interface BatchArtwork {
+  /** Artwork rows to insert with the batch. */
+  rows: Map<string, StoredArtwork>;
+  /** Folder → its image's artwork id (null: no usable image). */
+  folderIds: Map<string, string | null>;
+}
+
+/** Artwork being stored during one scan, so that each image is read, hashed and written once. */
+class ArtworkInFlight {
+  readonly embedded = new Map<string, Promise<StoredArtwork | null>>();
+  readonly folders = new Map<string, Promise<{ id: string | null; row: StoredArtwork | null }>>();
+}
+
 const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class LibraryScanner {
@@ -198,6 +225,8 @@ export class LibraryScanner {
       );
   }
   private lastPublish = 0;
+  /** The chain of batch writes of the running scan. */
+  private writing: Promise<void> = Promise.resolve();
 
   private async run(p: ScanProgress, signal: AbortSignal): Promise<ScanSummary> {
     const { sqlite } = this.options.database;
@@ -214,7 +243,7 @@ export class LibraryScanner {
       .run(p.runId, p.kind, p.trigger, OWNER, p.startedAt);
     this.log.info({ runId: p.runId, kind: p.kind, trigger: p.trigger }, 'library scan started');
     let pool: TagWorkerPool | null = null;
-    const timed = async <T>(phase: ScanPhase | 'artwork' | 'write', fn: () => Promise<T> | T): Promise<T> => {
+    const timed = async <T>(phase: ScanPhase | 'artwork' | 'write' | 'gc', fn: () => Promise<T> | T): Promise<T> => {
       const t0 = performance.now();
       try {
         return await fn();
@@ -236,7 +265,7 @@ export class LibraryScanner {
 
       // ── diff ──
       p.phase = 'diff';
-      const { toRead, missing, known } = await timed('diff', () => this.diff(walked.files, p, clock.now()));
+      const { toRead, missing, known } = await timed('diff', () => this.diff(walked, p, clock.now()));
       p.filesTotal = toRead.length;
       this.log.info(
         { toRead: toRead.length, missing: missing.size, deferred: p.deferred, ms: phaseMs.diff },
@@ -268,23 +297,31 @@ export class LibraryScanner {
             const file = toRead[next];
             const id = next++;
             outstanding++;
-            void readPool.read({ id, abs: file.abs, rel: file.rel, size: file.size, lrc: file.lrc }).then(
-              (result) => {
-                outstanding--;
-                arrived.push({ file, result });
-                wake?.();
-              },
-              (err: unknown) => {
-                outstanding--;
-                readFailure ??= err instanceof Error ? err : new Error(String(err));
-                wake?.();
-              },
-            );
+            void readPool
+              .read({ id, abs: file.abs, rel: file.rel, size: file.size, mtime: file.mtime, lrc: file.lrc })
+              .then(
+                (result) => {
+                  outstanding--;
+                  arrived.push({ file, result });
+                  wake?.();
+                },
+                (err: unknown) => {
+                  outstanding--;
+                  readFailure ??= err instanceof Error ? err : new Error(String(err));
+                  wake?.();
+                },
+              );
           }
         };
         let readFailure: Error | null = null;
         let pending: { file: WalkedFile; result: ReadResult }[] = [];
         const t0 = performance.now();
+        // Batches are written in order on a chain: a batch's new artwork files are stored while
+        // earlier batches are written and later ones are read; its rows are written once its
+        // artwork is on disk. At most WRITES_AHEAD batches wait, which bounds memory.
+        const art = new ArtworkInFlight();
+        let batchRows = 2 * BATCH_MIN;
+        let queued = 0;
         launch();
         while (outstanding > 0 || arrived.length > 0 || pending.length > 0) {
           if (signal.aborted) throw signal.reason;
@@ -295,17 +332,33 @@ export class LibraryScanner {
             });
           }
           wake = null;
-          pending = pending.concat(arrived);
+          for (const r of arrived) pending.push(r);
           arrived = [];
           launch();
-          if (pending.length >= BATCH || (outstanding === 0 && arrived.length === 0)) {
+          if (pending.length >= batchRows || (outstanding === 0 && arrived.length === 0)) {
             const batch = pending;
             pending = [];
-            await this.writeResults(batch, p, known, missing, missingByHash, missingByTags, walked.folderArt, phaseMs);
-            this.publish(p);
-            await yieldNow();
+            const stored = this.storeArtwork(batch, walked.folderArt, art);
+            queued += 1;
+            this.writing = this.writing.then(async () => {
+              const ta = performance.now();
+              const artwork = await stored;
+              phaseMs.artwork = Math.round((phaseMs.artwork ?? 0) + performance.now() - ta);
+              if (signal.aborted) return;
+              const tw = performance.now();
+              this.writeResults(batch, artwork, p, known, missing, missingByHash, missingByTags, phaseMs);
+              const perRow = (performance.now() - tw) / Math.max(1, batch.length);
+              if (batch.length >= BATCH_MIN / 2)
+                batchRows = Math.round(Math.min(BATCH_MAX, Math.max(BATCH_MIN, WRITE_BUDGET_MS / perRow)));
+              queued -= 1;
+              this.publish(p);
+              await yieldNow();
+            });
+            this.writing.catch(() => undefined); // failures surface where the chain is awaited
+            if (queued >= WRITES_AHEAD) await this.writing;
           }
         }
+        await this.writing;
         if (readFailure) throw readFailure;
         phaseMs.read = Math.round(performance.now() - t0);
         await pool.close();
@@ -341,8 +394,10 @@ export class LibraryScanner {
       // ── group ──
       p.phase = 'group';
       const changed = p.added + p.updated + p.moved + p.removed > 0;
-      if (changed || resumeNeeded || p.kind === 'full')
+      if (changed || resumeNeeded || p.kind === 'full') {
         await timed('group', () => this.repo.regroup(clock.now(), yieldNow));
+        await timed('gc', () => this.collectArtwork(p.kind === 'full'));
+      }
       this.log.info({ ms: phaseMs.group ?? 0, prunedMs: phaseMs.prune }, 'scan phase group done');
     } catch (err) {
       if (signal.aborted) {
@@ -354,6 +409,8 @@ export class LibraryScanner {
         this.log.error({ err, runId: p.runId }, 'library scan failed');
       }
     } finally {
+      await this.writing.catch(() => undefined); // never clear the caches under a pending write
+      this.writing = Promise.resolve();
       await pool?.close();
       this.repo.clearCaches();
       this.artwork.clear();
@@ -409,8 +466,34 @@ export class LibraryScanner {
     return summary;
   }
 
-  private diff(files: WalkedFile[], p: ScanProgress, now: number) {
+  /**
+   * Deletes artwork no track, album or artist uses any more (rows and files). Only the scanner's
+   * own kinds (embedded, folder file): remote thumbnails are the sources area's. A full scan also
+   * sweeps files left without a row (a crash between writing the file and committing its row).
+   */
+  private async collectArtwork(sweep: boolean): Promise<void> {
+    const unused = this.repo.deleteUnusedArtwork();
+    await this.artwork.remove(unused);
+    if (sweep) {
+      const removed = await this.artwork.sweepOrphans(this.repo.artworkPaths());
+      if (removed > 0) this.log.info({ files: removed }, 'removed artwork files without a row');
+    }
+    if (unused.length > 0) this.log.info({ images: unused.length }, 'removed unused artwork');
+  }
+
+  private diff(walked: WalkResult, p: ScanProgress, now: number) {
+    const files = walked.files;
+    if (p.kind === 'full') {
+      // Artwork files are not fsynced (artwork-store.ts): one a power cut left short or missing
+      // loses its row here, and this full scan stores it again.
+      const bad = this.artwork.verify(this.repo.scannerArtwork());
+      if (bad.length > 0) {
+        this.log.warn({ images: bad.length }, 'artwork files missing or damaged: storing them again');
+        this.repo.deleteArtwork(bad);
+      }
+    }
     this.repo.loadCaches();
+    const reapply = p.kind === 'incremental' ? this.folderArtChanges(walked, p.runId) : new Set<string>();
     const known = new Map<string, KnownTrack>();
     for (const t of this.repo.localTracks()) known.set(t.local_path, t);
     const errors = this.repo.scanErrors();
@@ -421,7 +504,7 @@ export class LibraryScanner {
       missing.delete(f.rel);
       const row = known.get(f.rel);
       const same = row ? row.size === f.size && row.mtime === f.mtime : false;
-      if (same && p.kind === 'incremental') continue;
+      if (same && p.kind === 'incremental' && (reapply.size === 0 || !reapply.has(dirOf(f.rel)))) continue;
       const err = errors.get(f.rel);
       if (!row && err && err.size === f.size && err.mtime === f.mtime && p.kind === 'incremental') continue;
       if (now - f.mtime < settle && !same) {
@@ -433,54 +516,108 @@ export class LibraryScanner {
     return { toRead, missing, known };
   }
 
-  private async writeResults(
+  /**
+   * Folders whose folder image was added, replaced or removed since the last scan: their unchanged
+   * tracks are read again so that tracks and albums pick up the new image (or drop the old one).
+   * A folder counts as changed when its entries or its image changed after the previous scan
+   * started (with some slack for coarse file-system timestamps, e.g. FAT's 2 s). A changed folder
+   * without an image only matters when its tracks still show a folder image.
+   */
+  private folderArtChanges(walked: WalkResult, runId: string): Set<string> {
+    const reapply = new Set<string>();
+    const since = this.repo.lastScanStart(runId);
+    if (since === null) return reapply; // never scanned: every track is new anyway
+    let withFolderArt: Set<string> | null = null;
+    for (const [dir, changedAt] of walked.dirChanged) {
+      if (changedAt < since - FS_TIME_SLACK_MS) continue;
+      const image = walked.folderArt.get(dir);
+      const id = image ? this.artwork.folderImageId(image) : null;
+      if (id) {
+        // Tracks already showing this image are up to date (all of them are written together).
+        if (!this.repo.dirShowsArtwork(dir, id)) reapply.add(dir);
+      } else {
+        withFolderArt ??= this.repo.dirsShowingFolderArt();
+        if (withFolderArt.has(dir)) reapply.add(dir);
+      }
+    }
+    if (reapply.size > 0) this.log.debug({ folders: reapply.size }, 'folder images changed');
+    return reapply;
+  }
+
+  /**
+   * Starts storing the new artwork of a batch: embedded pictures (by hash) and folder images (by
+   * folder), each image once per scan however many batches show it. Resolves when all are on disk.
+   */
+  private async storeArtwork(
     batch: { file: WalkedFile; result: ReadResult }[],
+    folderArt: Map<string, string>,
+    art: ArtworkInFlight,
+  ): Promise<BatchArtwork> {
+    const known = (id: string) => this.repo.hasArtwork(id);
+    const embedded = new Map<string, Promise<StoredArtwork | null>>();
+    const folders = new Map<string, Promise<{ id: string | null; row: StoredArtwork | null }>>();
+    for (const { file, result } of batch) {
+      if (!result.ok) continue;
+      const pic = result.picture;
+      if (pic && !known(pic.hash) && !embedded.has(pic.hash)) {
+        let stored = art.embedded.get(pic.hash);
+        if (!stored && pic.data) {
+          stored = this.artwork.store(pic.hash, pic.data, 'embedded');
+          art.embedded.set(pic.hash, stored);
+        }
+        if (stored) embedded.set(pic.hash, stored);
+      }
+      if (pic) pic.data = undefined; // stored (or being stored): the bytes are not needed any more
+      const dir = dirOf(file.rel);
+      const image = folderArt.get(dir);
+      if (image && !folders.has(dir)) {
+        let stored = art.folders.get(dir);
+        if (!stored) {
+          stored = this.artwork.storeFolderImage(image, known);
+          art.folders.set(dir, stored);
+        }
+        folders.set(dir, stored);
+      }
+    }
+    const rows = new Map<string, StoredArtwork>();
+    const folderIds = new Map<string, string | null>();
+    await Promise.all([
+      ...[...embedded.values()].map(async (stored) => {
+        const row = await stored;
+        if (row) rows.set(row.id, row);
+      }),
+      ...[...folders.entries()].map(async ([dir, stored]) => {
+        const { id, row } = await stored;
+        if (row) rows.set(row.id, row);
+        folderIds.set(dir, id);
+      }),
+    ]);
+    return { rows, folderIds };
+  }
+
+  private writeResults(
+    batch: { file: WalkedFile; result: ReadResult }[],
+    artwork: BatchArtwork,
     p: ScanProgress,
     knownTracks: Map<string, KnownTrack>,
     missing: Map<string, KnownTrack>,
     missingByHash: Map<string, KnownTrack>,
     missingByTags: Map<string, KnownTrack | null>,
-    folderArt: Map<string, string>,
     phaseMs: Record<string, number>,
-  ): Promise<void> {
+  ): void {
     const insert: TrackWrite[] = [];
     const update: TrackWrite[] = [];
     const errors: { rel: string; reason: string; size: number; mtime: number }[] = [];
     const readOk: string[] = [];
-    const artworkRows = new Map<string, StoredArtwork>();
-    const t0 = performance.now();
-    // Artwork first, all new images of the batch written concurrently (each write fsyncs).
-    const embedded = new Map<string, Promise<StoredArtwork | null>>();
-    const folders = new Map<string, Promise<{ id: string | null; row: StoredArtwork | null }>>();
     const known = (id: string) => this.repo.hasArtwork(id);
-    for (const { file, result } of batch) {
-      if (!result.ok) continue;
-      const pic = result.picture;
-      if (pic && !known(pic.hash) && pic.data && !embedded.has(pic.hash)) {
-        embedded.set(pic.hash, this.artwork.store(pic.hash, pic.data, 'embedded'));
-      }
-      const dir = dirOf(file.rel);
-      const image = folderArt.get(dir);
-      if (image && !folders.has(dir)) folders.set(dir, this.artwork.storeFolderImage(image, known));
-    }
-    const folderIds = new Map<string, string | null>();
-    await Promise.all([
-      ...[...embedded.values()].map(async (stored) => {
-        const row = await stored;
-        if (row) artworkRows.set(row.id, row);
-      }),
-      ...[...folders.entries()].map(async ([dir, stored]) => {
-        const { id, row } = await stored;
-        if (row) artworkRows.set(row.id, row);
-        folderIds.set(dir, id);
-      }),
-    ]);
-    phaseMs.artwork = Math.round((phaseMs.artwork ?? 0) + performance.now() - t0);
+    const { rows: artworkRows, folderIds } = artwork;
     for (const { file, result } of batch) {
       p.filesDone += 1;
       // The file changed while it was read (still being copied): leave it for a later scan.
-      const after = statSync(file.abs, { throwIfNoEntry: false });
-      if (!after || after.size !== file.size || Math.trunc(after.mtimeMs) !== file.mtime) {
+      // The worker checks after its read; a result without the check (time budget, crashed
+      // reader) is checked here.
+      const changed = result.changed ?? changedSince(file);
+      if (changed) {
         p.deferred += 1;
         continue;
       }
@@ -514,7 +651,8 @@ export class LibraryScanner {
       // A new path: is it a file that moved (same content, or same duration and tags)?
       const t = result.tags;
       let moved = missingByHash.get(result.fingerprint);
-      if (!moved || !missing.has(moved.local_path)) {
+      if (moved && !missing.has(moved.local_path)) moved = undefined; // already matched
+      if (!moved && missing.size > 0) {
         const candidate = missingByTags.get(tagKey(t.duration, t.title, t.artists.join(', '), t.album));
         moved = candidate && missing.has(candidate.local_path) ? candidate : undefined;
       }
@@ -524,15 +662,22 @@ export class LibraryScanner {
         update.push(write);
         p.moved += 1;
       } else {
-        write.id = newId();
+        write.id = scanId();
         insert.push(write);
         p.added += 1;
       }
     }
     const t1 = performance.now();
     this.repo.writeBatch({ insert, update, errors }, [...artworkRows.values()], readOk, this.options.clock.now());
+    // (artwork rows are 'insert or ignore': a folder image shown by several batches is fine)
     phaseMs.write = Math.round((phaseMs.write ?? 0) + performance.now() - t1);
   }
+}
+
+/** The file's size or mtime differ from what the walk saw (it is being written). */
+function changedSince(file: WalkedFile): boolean {
+  const after = statSync(file.abs, { throwIfNoEntry: false });
+  return !after || after.size !== file.size || Math.trunc(after.mtimeMs) !== file.mtime;
 }
 
 /** This process, as recorded on its scan runs. */

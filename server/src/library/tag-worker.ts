@@ -7,7 +7,7 @@
  * the tags are not in it (e.g. M4A with `moov` at the end).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type IAudioMetadata, parseBuffer, parseFile, selectCover } from 'music-metadata';
 import { normalizeTags, type TrackTags } from './tags.js';
@@ -22,6 +22,8 @@ export interface ReadJob {
   abs: string;
   rel: string;
   size: number;
+  /** The walk's mtime (ms): with `size`, tells whether the file changed while it was read. */
+  mtime?: number;
   lrc: string | null;
 }
 
@@ -32,9 +34,13 @@ export interface ReadPicture {
   data?: Uint8Array;
 }
 
-export type ReadResult =
+export type ReadResult = (
   | { id: number; ok: true; tags: TrackTags; fingerprint: string; picture: ReadPicture | null }
-  | { id: number; ok: false; reason: string };
+  | { id: number; ok: false; reason: string }
+) & {
+  /** The file's size or mtime differ from the job's after the read (still being copied in). */
+  changed?: boolean;
+};
 
 export interface TagWorkerData {
   separators: string[];
@@ -43,6 +49,22 @@ export interface TagWorkerData {
 class Unreadable extends Error {}
 
 const sentPictures = new Set<string>();
+
+/**
+ * The tracks of an album usually carry the same picture: the last few pictures are remembered
+ * with their bytes, and a byte-for-byte equal one (memcmp) reuses the hash instead of hashing again.
+ */
+const recentPictures: { data: Buffer; hash: string }[] = [];
+const RECENT_PICTURES = 4;
+
+function pictureHash(data: Uint8Array): string {
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  for (const p of recentPictures) if (p.data.length === bytes.length && p.data.equals(bytes)) return p.hash;
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  recentPictures.unshift({ data: Buffer.from(bytes), hash });
+  if (recentPictures.length > RECENT_PICTURES) recentPictures.pop();
+  return hash;
+}
 
 function readHead(abs: string, size: number): Buffer {
   const fd = openSync(abs, 'r');
@@ -158,7 +180,7 @@ export async function readTrack(job: ReadJob, separators: string[]): Promise<Rea
     let picture: ReadPicture | null = null;
     const cover = selectCover(meta.common.picture);
     if (cover && cover.data.length > 0 && cover.data.length <= MAX_PICTURE_BYTES) {
-      const hash = createHash('sha256').update(cover.data).digest('hex');
+      const hash = pictureHash(cover.data);
       picture = { hash, mime: cover.format.includes('/') ? cover.format : `image/${cover.format}` };
       if (!sentPictures.has(hash)) {
         sentPictures.add(hash);
@@ -175,13 +197,28 @@ if (parentPort) {
   const port = parentPort;
   const { separators } = workerData as TagWorkerData;
   port.postMessage('ready');
+  // Jobs are read one after the other, in the order they came (the pool's time budget is for the
+  // first job it has not heard back about).
+  const jobs: ReadJob[] = [];
+  let busy = false;
+  const drain = async () => {
+    busy = true;
+    for (let job = jobs.shift(); job; job = jobs.shift()) {
+      const result = await readTrack(job, separators).catch(
+        (err): ReadResult => ({ id: (job as ReadJob).id, ok: false, reason: describe(err) }),
+      );
+      if (job.mtime !== undefined) {
+        // Checked here rather than on the main thread: one stat per file off the writer's thread.
+        const after = statSync(job.abs, { throwIfNoEntry: false });
+        result.changed = !after || after.size !== job.size || Math.trunc(after.mtimeMs) !== job.mtime;
+      }
+      const transfer = result.ok && result.picture?.data ? [result.picture.data.buffer as ArrayBuffer] : [];
+      port.postMessage(result, transfer);
+    }
+    busy = false;
+  };
   port.on('message', (job: ReadJob) => {
-    readTrack(job, separators).then(
-      (result) => {
-        const transfer = result.ok && result.picture?.data ? [result.picture.data.buffer as ArrayBuffer] : [];
-        port.postMessage(result, transfer);
-      },
-      (err) => port.postMessage({ id: job.id, ok: false, reason: describe(err) } satisfies ReadResult),
-    );
+    jobs.push(job);
+    if (!busy) void drain();
   });
 }

@@ -263,6 +263,9 @@ export function normalizeTags(
 }
 
 /** Album grouping key: folded album artist + album (+ MusicBrainz album id when present). */
-export function albumGroupKey(tags: Pick<TrackTags, 'albumArtist' | 'album' | 'mbzAlbumId'>): string {
-  return `${foldKey(tags.albumArtist)}\u001f${foldKey(tags.album)}${tags.mbzAlbumId ? `\u001f${tags.mbzAlbumId.toLowerCase()}` : ''}`;
+export function albumGroupKey(
+  tags: Pick<TrackTags, 'albumArtist' | 'album' | 'mbzAlbumId'>,
+  fold: (name: string) => string = foldKey,
+): string {
+  return `${fold(tags.albumArtist)}\u001f${fold(tags.album)}${tags.mbzAlbumId ? `\u001f${tags.mbzAlbumId.toLowerCase()}` : ''}`;
 }

@@ -23,6 +23,12 @@ export interface WalkResult {
   files: WalkedFile[];
   /** Directory (relative, '' for the root) → absolute path of its best cover/folder/front image. */
   folderArt: Map<string, string>;
+  /**
+   * Directory with audio files → when its entries or its folder image last changed (ms): the
+   * later of the folder's mtime (an entry added, removed or renamed) and the image's mtime/ctime
+   * (overwritten in place; ctime also catches a copy that preserved an old mtime).
+   */
+  dirChanged: Map<string, number>;
   skipped: { rel: string; reason: string }[];
 }
 
@@ -36,6 +42,7 @@ export async function walkLibrary(root: string, signal?: AbortSignal): Promise<W
   const realRoot = realpathSync(root);
   const files: WalkedFile[] = [];
   const folderArt = new Map<string, string>();
+  const dirChanged = new Map<string, number>();
   const skipped: { rel: string; reason: string }[] = [];
   const stack: string[] = [''];
   let work = 0;
@@ -94,6 +101,14 @@ export async function walkLibrary(root: string, signal?: AbortSignal): Promise<W
       if (++work % 512 === 0) await yieldNow();
     }
     if (art) folderArt.set(relDir, join(absDir, art));
+    if (audio.length > 0) {
+      let changed = statSync(absDir, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+      if (art) {
+        const st = statSync(join(absDir, art), { throwIfNoEntry: false });
+        if (st) changed = Math.max(changed, st.mtimeMs, st.ctimeMs);
+      }
+      dirChanged.set(relDir, Math.trunc(changed));
+    }
     for (const a of audio) {
       const stem = a.name.slice(0, a.name.length - extname(a.name).length);
       files.push({
@@ -106,7 +121,7 @@ export async function walkLibrary(root: string, signal?: AbortSignal): Promise<W
     }
     if (++work % 64 === 0) await yieldNow();
   }
-  return { files, folderArt, skipped };
+  return { files, folderArt, dirChanged, skipped };
 }
 
 export function dirOf(rel: string): string {

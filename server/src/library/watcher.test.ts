@@ -2,7 +2,8 @@ import { appendFileSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeAudio } from '../test/audio.js';
+import { sha256 } from '../shared/ids.js';
+import { makeAudio, makeImage } from '../test/audio.js';
 import { startTestServer, type TestServer } from '../test/harness.js';
 
 let t: TestServer;
@@ -42,6 +43,7 @@ beforeAll(async () => {
       frequency: 520,
       tags: { title: 'Slow Copy', artist: 'Watcher', album: 'W' },
     }),
+    makeImage(join(fixtures, 'cover.jpg'), { color: 'purple', width: 16, height: 16 }),
   ]);
   await t.earshot.library.service.startBackground({
     scanOnStart: false,
@@ -74,6 +76,18 @@ describe('library watcher', () => {
     const deleted = afterScansUntil(async () => (await trackByPath('W/a.mp3')) === undefined);
     rmSync(join(music, 'W/a.mp3'));
     await deleted;
+  });
+
+  it('picks up a folder image added to an album folder', async () => {
+    mkdirSync(join(music, 'Art'), { recursive: true });
+    const added = afterScansUntil(async () => (await trackByPath('Art/one.mp3'))?.title === 'One');
+    copyFileSync(join(fixtures, 'one.mp3'), join(music, 'Art/one.mp3'));
+    await added;
+    expect((await trackByPath('Art/one.mp3'))?.artwork_id).toBeNull();
+    const hash = sha256(readFileSync(join(fixtures, 'cover.jpg')));
+    const pictured = afterScansUntil(async () => (await trackByPath('Art/one.mp3'))?.artwork_id === hash);
+    copyFileSync(join(fixtures, 'cover.jpg'), join(music, 'Art/cover.jpg'));
+    await pictured;
   });
 
   it('does not read a file that is still being copied in', async () => {

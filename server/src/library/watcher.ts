@@ -11,6 +11,8 @@ export interface WatcherOptions {
   musicDir: string;
   polling: boolean;
   debounceMs?: number;
+  /** Polling mode: how often files are checked (default 2 s). */
+  pollIntervalMs?: number;
   logger: Logger;
   /** Runs one incremental scan (resolves when done). */
   rescan: () => Promise<void>;
@@ -30,8 +32,8 @@ export class LibraryWatcher {
     const w = watch(this.options.musicDir, {
       ignoreInitial: true,
       usePolling: this.options.polling,
-      interval: 2000,
-      binaryInterval: 3000,
+      interval: this.options.pollIntervalMs ?? 2000,
+      binaryInterval: this.options.pollIntervalMs ?? 3000,
       followSymlinks: false,
       ignored: (path) => /(^|[/\\])\.[^/\\]/.test(path.slice(this.options.musicDir.length)),
     });

@@ -17,22 +17,47 @@ export interface WorkerPoolOptions {
   heapMb?: number;
 }
 
+interface Pending {
+  job: ReadJob;
+  resolve: (r: ReadResult) => void;
+  reject: (e: Error) => void;
+}
+
 interface Slot {
   worker: Worker;
-  job: { job: ReadJob; resolve: (r: ReadResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null;
+  /** Jobs sent to this worker, in order; the worker reads them one after the other. */
+  jobs: Pending[];
+  /** The time budget of the first job (the one the worker is reading). */
+  timer: NodeJS.Timeout | null;
   ready: boolean;
 }
 
+/**
+ * Jobs queued inside each worker: while the main thread is busy (writing a batch), a worker keeps
+ * reading instead of waiting for its next job.
+ */
+const DEPTH = 8;
+
 /** The compiled worker (dist) or, when running from sources (tests, bench via tsx), the .ts file through tsx. */
-function workerEntry(): { script: URL | string; eval: boolean } {
+function workerEntry(): { script: URL | string; eval: boolean; execArgv: string[] } {
   const js = new URL('./tag-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { script: js, eval: false };
+  if (existsSync(fileURLToPath(js))) return { script: js, eval: false, execArgv: withoutLoaders(process.execArgv) };
   // Sources only: register tsx's loader inside the worker thread, then load the TypeScript entry.
   const ts = new URL('./tag-worker.ts', import.meta.url).href;
   return {
     script: `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ts)}); })`,
     eval: true,
+    execArgv: process.execArgv,
   };
+}
+
+/**
+ * The compiled worker needs no TypeScript loader: a parent started with `--import tsx` (bench,
+ * dev) would otherwise route every module the worker loads through the loader's hooks thread.
+ * Only diagnostics flags are passed on (a worker refuses process-wide ones such as --expose-gc).
+ */
+function withoutLoaders(argv: string[]): string[] {
+  return argv.filter((a) => /^--(cpu-prof|heap-prof|enable-source-maps|stack-trace-limit)/.test(a));
 }
 
 /** The readers cannot start at all (broken install): the scan fails instead of blaming every file. */
@@ -40,7 +65,7 @@ export class ReaderUnavailable extends Error {}
 
 export class TagWorkerPool {
   private readonly slots: Slot[] = [];
-  private readonly queue: { job: ReadJob; resolve: (r: ReadResult) => void; reject: (e: Error) => void }[] = [];
+  private readonly queue: Pending[] = [];
   private closed = false;
   private fatal: ReaderUnavailable | null = null;
   private readonly timeoutMs: number;
@@ -57,7 +82,7 @@ export class TagWorkerPool {
 
   /** Jobs queued or running. */
   get pending(): number {
-    return this.queue.length + this.slots.filter((s) => s.job).length;
+    return this.queue.length + this.slots.reduce((n, s) => n + s.jobs.length, 0);
   }
 
   read(job: ReadJob): Promise<ReadResult> {
@@ -74,11 +99,8 @@ export class TagWorkerPool {
     for (const q of this.queue.splice(0)) q.resolve({ id: q.job.id, ok: false, reason: 'scan stopped' });
     await Promise.all(
       this.slots.map(async (slot) => {
-        if (slot.job) {
-          clearTimeout(slot.job.timer);
-          slot.job.resolve({ id: slot.job.job.id, ok: false, reason: 'scan stopped' });
-          slot.job = null;
-        }
+        if (slot.timer) clearTimeout(slot.timer);
+        for (const p of slot.jobs.splice(0)) p.resolve({ id: p.job.id, ok: false, reason: 'scan stopped' });
         slot.worker.removeAllListeners();
         slot.worker.on('error', () => {});
         await slot.worker.terminate();
@@ -89,12 +111,13 @@ export class TagWorkerPool {
   private spawn(): Slot {
     const worker = new Worker(this.entry.script, {
       eval: this.entry.eval,
+      execArgv: this.entry.execArgv,
       workerData: { separators: this.options.separators } satisfies TagWorkerData,
       resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb ?? 96, maxYoungGenerationSizeMb: 8 },
       stdout: false,
       stderr: false,
     });
-    const slot: Slot = { worker, job: null, ready: false };
+    const slot: Slot = { worker, jobs: [], timer: null, ready: false };
     worker.on('message', (result: ReadResult | 'ready') => {
       if (result === 'ready') {
         slot.ready = true;
@@ -107,28 +130,41 @@ export class TagWorkerPool {
       this.crash(slot, `reader crashed: ${err.message.slice(0, 200)}`);
     });
     worker.on('exit', () => {
-      if (!this.closed && slot.job) this.crash(slot, 'reader exited unexpectedly');
+      if (!this.closed && slot.jobs.length > 0) this.crash(slot, 'reader exited unexpectedly');
     });
     worker.unref();
     return slot;
   }
 
+  /** Tops every worker up to DEPTH jobs, taking turns so the work is spread evenly. */
   private pump(): void {
-    for (const slot of this.slots) {
-      if (slot.job || this.queue.length === 0) continue;
-      const next = this.queue.shift();
-      if (!next) break;
-      const timer = setTimeout(() => this.crash(slot, `timed out after ${this.timeoutMs} ms`), this.timeoutMs);
-      slot.job = { ...next, timer };
-      slot.worker.postMessage(next.job);
+    let sent = true;
+    while (sent && this.queue.length > 0) {
+      sent = false;
+      for (const slot of this.slots) {
+        if (slot.jobs.length >= DEPTH || this.queue.length === 0) continue;
+        const next = this.queue.shift() as Pending;
+        slot.jobs.push(next);
+        if (slot.jobs.length === 1) this.arm(slot);
+        slot.worker.postMessage(next.job);
+        sent = true;
+      }
     }
   }
 
+  /** Starts the time budget of the job the worker is on now. */
+  private arm(slot: Slot): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = setTimeout(() => this.crash(slot, `timed out after ${this.timeoutMs} ms`), this.timeoutMs);
+  }
+
   private finish(slot: Slot, result: ReadResult): void {
-    const current = slot.job;
+    const current = slot.jobs[0];
     if (!current || current.job.id !== result.id) return;
-    clearTimeout(current.timer);
-    slot.job = null;
+    slot.jobs.shift();
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+    if (slot.jobs.length > 0) this.arm(slot);
     current.resolve(result);
     this.pump();
   }
@@ -136,23 +172,22 @@ export class TagWorkerPool {
   private broken(err: Error): void {
     this.fatal = new ReaderUnavailable(`tag readers could not start: ${err.message}`, { cause: err });
     for (const slot of this.slots) {
-      if (slot.job) {
-        clearTimeout(slot.job.timer);
-        slot.job.reject(this.fatal);
-        slot.job = null;
-      }
+      if (slot.timer) clearTimeout(slot.timer);
+      slot.timer = null;
+      for (const p of slot.jobs.splice(0)) p.reject(this.fatal);
     }
     for (const q of this.queue.splice(0)) q.reject(this.fatal);
   }
 
   /** The file took the worker down (time budget, heap limit): report it and replace the worker. */
   private crash(slot: Slot, reason: string): void {
-    const current = slot.job;
-    slot.job = null;
-    if (current) {
-      clearTimeout(current.timer);
-      current.resolve({ id: current.job.id, ok: false, reason });
-    }
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+    // The worker reads its jobs in order: the first one is the culprit; the others go back to
+    // the front of the queue for another worker.
+    const [current, ...rest] = slot.jobs.splice(0);
+    this.queue.unshift(...rest);
+    if (current) current.resolve({ id: current.job.id, ok: false, reason });
     if (this.closed) return;
     const index = this.slots.indexOf(slot);
     if (index < 0) return;

@@ -14,7 +14,8 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import sharp from 'sharp';
+import type sharp from 'sharp';
+import { loadSharp } from '../shared/sharp.js';
 import { readFile } from 'node:fs/promises';
 import { requireUser } from '../accounts/auth-context.js';
 import { BadGateway, DomainError, TooManyRequests } from '../shared/errors.js';
@@ -135,6 +136,7 @@ export class ThumbnailProxy {
       });
     });
     if (!sniffImageBytes(bytes)) throw notAnImage();
+    const sharp = await loadSharp();
     let meta: sharp.Metadata;
     try {
       meta = await sharp(bytes, { limitInputPixels: this.limits.maxInputPixels }).metadata();

@@ -7,7 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import type sharp from 'sharp';
+import { loadSharp } from '../shared/sharp.js';
 import { NotFound } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { DiskLru } from './disk-lru.js';
@@ -64,6 +65,7 @@ export class ArtworkService {
     if (!kind) throw new UnplayableMedia('This artwork is not a JPEG, PNG, WebP or GIF image and is not served.');
     // Header-only read: dimensions without decoding a single pixel (the limit is enforced below,
     // with a clear message, and again by the resize pipeline).
+    const sharp = await loadSharp();
     let meta: sharp.Metadata;
     try {
       meta = await sharp(path, { limitInputPixels: false }).metadata();
@@ -96,9 +98,10 @@ export class ArtworkService {
     const size = Math.min(requested ?? PLACEHOLDER_DEFAULT_SIZE, ARTWORK_MAX_SIZE);
     const key = createHash('sha256').update(`${seed}\0${label}`).digest('hex').slice(0, 32);
     const name = `ph-${key}-${size}.${format === 'webp' ? 'webp' : 'jpg'}`;
-    return this.cached(name, `"ph-${key}-${size}-${format}"`, format, () =>
-      encode(sharp(Buffer.from(placeholderSvg(seed, label, size))), format),
-    );
+    return this.cached(name, `"ph-${key}-${size}-${format}"`, format, async () => {
+      const sharp = await loadSharp();
+      return encode(sharp(Buffer.from(placeholderSvg(seed, label, size))), format);
+    });
   }
 
   /** The album's art, or its placeholder. */

@@ -7,7 +7,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import { loadSharp } from '../../shared/sharp.js';
 import { writeFileAtomic } from '../../shared/atomic-file.js';
 import { BadGateway } from '../../shared/errors.js';
 import { sha256 } from '../../shared/ids.js';
@@ -99,6 +99,7 @@ export interface StoredArtwork {
 
 /** Validates image bytes and writes them content-addressed under `<cacheDir>/artwork/`. */
 export async function storeArtwork(cacheDir: string, bytes: Buffer): Promise<StoredArtwork> {
+  const sharp = await loadSharp();
   const meta = await sharp(bytes, { limitInputPixels: 40_000_000 }).metadata();
   const mime = meta.format ? MIME[meta.format] : undefined;
   if (!mime) throw new Error(`not a supported image (${meta.format ?? 'unknown'})`);

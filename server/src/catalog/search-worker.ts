@@ -1,0 +1,40 @@
+/**
+ * The search reader thread: ranks FTS queries on its own read-only connection (WAL lets it read
+ * beside the server's writer), so ranking thousands of prefix matches never holds the event loop
+ * that serves every other request. Started on demand by CatalogSearch, stopped when search is idle.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import SQLite from 'better-sqlite3';
+import { type Ranked, SearchRanker, type Sizes } from './search-ranker.js';
+
+export interface SearchWorkerData {
+  path: string;
+  /** Page cache of the reader's connection, KiB. */
+  cacheKib: number;
+}
+export interface RankRequest {
+  id: number;
+  match: string;
+  sizes: Sizes;
+}
+export type RankReply = { id: number; ranked: Ranked } | { id: number; error: string } | 'ready';
+
+const { path, cacheKib } = workerData as SearchWorkerData;
+const sqlite = new SQLite(path, { readonly: true, fileMustExist: true });
+sqlite.pragma('busy_timeout = 5000');
+sqlite.pragma(`cache_size = -${Math.max(512, Math.floor(cacheKib))}`);
+const ranker = new SearchRanker(sqlite);
+// Changes whenever another connection (the server's writer, the CLI) commits.
+const version = sqlite.prepare('select data_version as v from pragma_data_version');
+
+const port = parentPort;
+if (!port) throw new Error('search-worker runs as a worker thread');
+port.on('message', ({ id, match, sizes }: RankRequest) => {
+  try {
+    const { v } = version.get() as { v: number };
+    port.postMessage({ id, ranked: ranker.rank(match, sizes, String(v)) } satisfies RankReply);
+  } catch (err) {
+    port.postMessage({ id, error: err instanceof Error ? err.message : String(err) } satisfies RankReply);
+  }
+});
+port.postMessage('ready' satisfies RankReply);
