@@ -9,14 +9,12 @@
  * when it is built, like production; otherwise the sources through tsx.
  */
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
-
-import { generateLibrary } from './genlib.ts';
+import { Worker } from 'node:worker_threads';
 
 interface Args {
   files: number;
@@ -57,6 +55,37 @@ const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
+
+/** N keep-alive HTTP clients working through the query list; posts every request's latency (ms). */
+const SEARCH_CLIENTS_SOURCE = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { Agent, request } = require('node:http');
+const { url, cookie, clients, queries } = workerData;
+const agent = new Agent({ keepAlive: true, maxSockets: clients });
+const latencies = [];
+let next = 0;
+const one = (q) => new Promise((resolve, reject) => {
+  const req = request(url + '?q=' + encodeURIComponent(q) + '&limit=20', { agent, headers: { cookie } }, (res) => {
+    if (res.statusCode !== 200) reject(new Error('search ' + q + ': HTTP ' + res.statusCode));
+    res.resume();
+    res.on('end', resolve);
+  });
+  req.on('error', reject);
+  req.end();
+});
+const client = async () => {
+  while (next < queries.length) {
+    const q = queries[next++];
+    const started = performance.now();
+    await one(q);
+    latencies.push(performance.now() - started);
+  }
+};
+Promise.all(Array.from({ length: clients }, client)).then(() => {
+  agent.destroy();
+  parentPort.postMessage(latencies);
+}, (err) => { throw err; });
+`;
 
 interface RunFigures {
   baselineRss: number;
@@ -165,31 +194,21 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
       // Mix of whole words, prefixes (as typed) and two-word queries.
       queries.push(i % 4 === 0 ? word.slice(0, Math.max(2, Math.ceil(word.length / 2))) : i % 4 === 1 ? source : word);
     }
-    const agent = new Agent({ keepAlive: true, maxSockets: args.clients });
-    const latencies: number[] = [];
-    let next = 0;
-    const client = async () => {
-      while (next < queries.length) {
-        const q = queries[next++];
-        const started = performance.now();
-        await new Promise<void>((resolve, reject) => {
-          const req = request(
-            `${address}/api/v1/search/local?q=${encodeURIComponent(q)}&limit=20`,
-            { agent, headers: { cookie: `${cookieName}=${session.cookieValue}` } },
-            (res) => {
-              if (res.statusCode !== 200) reject(new Error(`search ${q}: HTTP ${res.statusCode}`));
-              res.resume();
-              res.on('end', () => resolve());
-            },
-          );
-          req.on('error', reject);
-          req.end();
-        });
-        latencies.push(performance.now() - started);
-      }
-    };
-    await Promise.all(Array.from({ length: args.clients }, client));
-    agent.destroy();
+    // The clients run on their own thread (own event loop), as real clients are other processes:
+    // their request and response handling must not be charged to the server's latency.
+    const latencies = await new Promise<number[]>((resolve, reject) => {
+      const worker = new Worker(SEARCH_CLIENTS_SOURCE, {
+        eval: true,
+        workerData: {
+          url: `${address}/api/v1/search/local`,
+          cookie: `${cookieName}=${session.cookieValue}`,
+          clients: args.clients,
+          queries,
+        },
+      });
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
     const figures: RunFigures = {
       baselineRss,
       filesPerSecond: full.filesFound / fullSeconds,
@@ -208,7 +227,9 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
       `run ${run}: ${full.filesFound} files, ${full.added} tracks, ${full.unreadable} unreadable — full scan ${fullSeconds.toFixed(1)} s ` +
         `(${figures.filesPerSecond.toFixed(0)} files/s, CPU ${cpuSeconds.toFixed(1)} s = ${figures.cpuMsPerFile.toFixed(2)} ms/file; phases ${JSON.stringify(full.phaseMs)}), rescan ${rescanSeconds.toFixed(2)} s (phases ${JSON.stringify(again.phaseMs)}), ` +
         `RSS before ${mb(baselineRss)}, peak RSS ${mb(peak)}, idle RSS ${mb(idleRss)}, DB ${mb(dbBytes)}, lag p99 ${figures.lagP99Ms.toFixed(1)} ms, ` +
-        `search p50 ${figures.searchP50Ms.toFixed(1)} ms / p99 ${figures.searchP99Ms.toFixed(1)} ms (${args.clients} clients)`,
+        `search p50 ${figures.searchP50Ms.toFixed(1)} ms / p99 ${figures.searchP99Ms.toFixed(1)} ms (${args.clients} clients; ` +
+        `p90 ${percentile(latencies, 90).toFixed(1)}, p99 of the second half ${percentile(latencies.slice(latencies.length >> 1), 99).toFixed(1)}, ` +
+        `max ${Math.max(...latencies).toFixed(0)} ms)`,
     );
     return figures;
   } finally {
@@ -217,14 +238,38 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
   }
 }
 
-async function childRun(run: number): Promise<RunFigures> {
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2), '--child', String(run)],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+/**
+ * The measured process should look like production: plain node running server/dist. tsx alone adds
+ * ~50 MB of resident memory, which would be charged to the server's RSS. So when the server is
+ * built, this file is compiled once with esbuild (genlib bundled in, packages left external) to a
+ * plain .mjs beside it, and each run's child is that. Without a build it falls back to tsx.
+ */
+async function childCommand(): Promise<{ args: string[]; via: string }> {
+  if (!existsSync(new URL('dist/main.js', serverRoot))) {
+    return { args: [...process.execArgv, fileURLToPath(import.meta.url)], via: 'tsx (server sources)' };
+  }
+  const { build } = await import('esbuild');
+  const outfile = fileURLToPath(new URL('./scan.bench.child.mjs', import.meta.url));
+  await build({
+    entryPoints: [fileURLToPath(import.meta.url)],
+    outfile,
+    bundle: true,
+    packages: 'external',
+    external: ['./genlib.ts'],
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+  return { args: ['--expose-gc', outfile], via: 'plain node (server/dist)' };
+}
+
+async function childRun(run: number, command: string[]): Promise<RunFigures> {
+  const child = spawn(process.execPath, [...command, ...process.argv.slice(2), '--child', String(run)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    // As `npm start` and the systemd unit run the server (fewer glibc arenas: smaller idle RSS).
+    env: { MALLOC_ARENA_MAX: '2', ...process.env },
+  });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => {
     out += chunk.toString();
@@ -246,21 +291,24 @@ async function main(): Promise<void> {
   }
   if (!existsSync(args.lib)) {
     console.log(`generating a ${args.files}-file library in ${args.lib} …`);
+    // Loaded here only: the measured child never generates, and stays free of genlib's CLI.
+    const { generateLibrary } = await import('./genlib.ts');
     const stats = generateLibrary({ files: args.files, out: args.lib, seed: 1 });
     console.log(`generated ${stats.files} files in ${stats.seconds.toFixed(1)} s`);
   }
   // The scanner leaves files younger than 2 s for a later pass (still being copied): let a
   // just-generated library settle so the full scan sees every file.
   await new Promise((r) => setTimeout(r, 2500));
+  const command = await childCommand();
   console.log(
     `scan bench: ${args.lib}, ${availableParallelism()} cores, load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}, ` +
-      `node ${process.version}, server from ${existsSync(new URL('dist/main.js', serverRoot)) ? 'dist' : 'sources (tsx)'}`,
+      `node ${process.version}, measured process: ${command.via}, MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? '2'}`,
   );
   // Each run in a fresh process, so one run's memory does not inflate the next one's figures.
   const runs: RunFigures[] = [];
-  for (let i = 1; i <= args.runs; i++) runs.push(await childRun(i));
+  for (let i = 1; i <= args.runs; i++) runs.push(await childRun(i, command.args));
   const m = (k: keyof RunFigures) => median(runs.map((r) => r[k]));
   console.log(`\nmedians over ${runs.length} run(s), ${args.files} files:`);
   console.log(
