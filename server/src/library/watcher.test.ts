@@ -5,32 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../shared/ids.js';
 import { makeAudio, makeImage } from '../test/audio.js';
 import { startTestServer, type TestServer } from '../test/harness.js';
+import { afterScansUntil as afterScansUntilIn, trackByPath as trackByPathIn } from '../test/library.js';
 
 let t: TestServer;
 let music: string;
 const fixtures = join(tmpdir(), `earshot-watch-fixtures-${process.pid}`);
 
-const trackByPath = (p: string) =>
-  t.earshot.database.db.selectFrom('tracks').selectAll().where('local_path', '=', p).executeTakeFirst();
-
-/** Resolves when a finished scan leaves the catalog in the expected state (checked after each scan). */
-function afterScansUntil(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error('condition not reached after the watcher-triggered scans'));
-    }, timeoutMs);
-    const off = t.earshot.events.on('library.scanned', () => {
-      void check().then((ok) => {
-        if (ok) {
-          clearTimeout(timer);
-          off();
-          resolve();
-        }
-      });
-    });
-  });
-}
+const trackByPath = (p: string) => trackByPathIn(t, p);
+const afterScansUntil = (check: () => Promise<boolean>, timeoutMs?: number) =>
+  afterScansUntilIn(t, check, 'the watcher-triggered scans', timeoutMs);
 
 beforeAll(async () => {
   t = await startTestServer();
