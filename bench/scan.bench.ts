@@ -1,19 +1,19 @@
 /**
  * Scan + search benchmark on a generated library (see genlib.ts).
  *
- *   npm run bench:scan -- --files 50000 [--runs 3] [--lib DIR] [--clients 16] [--queries 3000]
+ *   npm run bench:scan -- --files 50000 [--runs 3] [--lib DIR] [--clients 16] [--queries 3000] [--warmup 600]
  *
  * Each run: a fresh data dir, a full scan (files/s, peak RSS, event-loop lag p99 during the scan),
  * a no-change rescan (seconds), idle RSS after, DB size; then local search latency over HTTP with
  * N concurrent clients. Prints each run and the medians. Uses the compiled server (server/dist)
  * when it is built, like production; otherwise the sources through tsx.
  */
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 
 interface Args {
@@ -22,6 +22,7 @@ interface Args {
   lib: string;
   clients: number;
   queries: number;
+  warmup: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -36,6 +37,7 @@ function parseArgs(argv: string[]): Args {
     lib: get('lib') ?? join(tmpdir(), `earshot-bench-${files >= 1000 ? `${files / 1000}k` : files}`),
     clients: Number(get('clients') ?? 16),
     queries: Number(get('queries') ?? 3000),
+    warmup: Number(get('warmup') ?? 600),
   };
 }
 
@@ -56,35 +58,67 @@ const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
-/** N keep-alive HTTP clients working through the query list; posts every request's latency (ms). */
+/**
+ * N keep-alive HTTP/1.1 clients working through the query list; posts every request's latency (ms).
+ * A lean client (a socket, a request line, Content-Length framing) rather than node:http: the
+ * load generator shares the two cores with the server, and node:http's client costs about as much
+ * CPU per request as the server itself — the figure would measure the client. (The same reason
+ * wrk and autocannon exist.)
+ */
 const SEARCH_CLIENTS_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
-const { Agent, request } = require('node:http');
+const net = require('node:net');
 const { url, cookie, clients, queries } = workerData;
-const agent = new Agent({ keepAlive: true, maxSockets: clients });
+const { hostname, port, pathname } = new URL(url);
 const latencies = [];
 let next = 0;
-const one = (q) => new Promise((resolve, reject) => {
-  const req = request(url + '?q=' + encodeURIComponent(q) + '&limit=20', { agent, headers: { cookie } }, (res) => {
-    if (res.statusCode !== 200) reject(new Error('search ' + q + ': HTTP ' + res.statusCode));
-    res.resume();
-    res.on('end', resolve);
-  });
-  req.on('error', reject);
-  req.end();
-});
-const client = async () => {
-  while (next < queries.length) {
-    const q = queries[next++];
-    const started = performance.now();
-    await one(q);
-    latencies.push(performance.now() - started);
+const client = () => new Promise((resolve, reject) => {
+  let socket = null;
+  let head = '';
+  let body = -1; // bytes of body still expected; -1 while reading the head
+  let started = 0;
+  let q = '';
+  const connect = () => {
+    socket = net.connect(Number(port), hostname);
+    socket.setNoDelay(true);
+    socket.on('data', onData);
+    socket.on('error', reject);
+    socket.on('close', () => { if (body !== -2) connect(), send(); });
+  };
+  const send = () => {
+    head = '';
+    body = -1;
+    started = performance.now();
+    socket.write('GET ' + pathname + '?q=' + encodeURIComponent(q) + '&limit=20 HTTP/1.1\\r\\nhost: ' + hostname + '\\r\\ncookie: ' + cookie + '\\r\\n\\r\\n');
+  };
+  const nextQuery = () => {
+    if (next >= queries.length) { body = -2; socket.end(); resolve(); return; }
+    q = queries[next++];
+    send();
+  };
+  function onData(chunk) {
+    let rest = chunk;
+    if (body === -1) {
+      head += chunk.toString('latin1');
+      const end = head.indexOf('\\r\\n\\r\\n');
+      if (end < 0) return;
+      const status = head.slice(9, 12);
+      if (status !== '200') return reject(new Error('search ' + q + ': HTTP ' + status));
+      const m = /\\r\\ncontent-length: *(\\d+)/i.exec(head.slice(0, end));
+      if (!m) return reject(new Error('search ' + q + ': no content-length'));
+      body = Number(m[1]);
+      rest = chunk.subarray(chunk.length - (head.length - end - 4));
+    }
+    body -= rest.length;
+    if (body === 0) {
+      latencies.push(performance.now() - started);
+      nextQuery();
+    }
   }
-};
-Promise.all(Array.from({ length: clients }, client)).then(() => {
-  agent.destroy();
-  parentPort.postMessage(latencies);
-}, (err) => { throw err; });
+  connect();
+  nextQuery();
+});
+Promise.all(Array.from({ length: clients }, client)).then(() => parentPort.postMessage(latencies), (err) => { throw err; });
 `;
 
 interface RunFigures {
@@ -101,6 +135,53 @@ interface RunFigures {
   searchP50Ms: number;
   searchP99Ms: number;
   tracks: number;
+}
+
+async function memoryBreakdown(label: string): Promise<void> {
+  const maps: [string, number][] = [];
+  let cur = '';
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) {
+      const [range, , , , , name] = line.split(/\s+/);
+      const [a, b] = range.split('-').map((x) => Number.parseInt(x, 16));
+      cur = `${name || 'anon'} ${Math.round((b - a) / 1024)}K`;
+    } else if (line.startsWith('Rss:')) maps.push([cur, Number(line.split(/\s+/)[1])]);
+  }
+  const groups = new Map<string, number>();
+  for (const [k, v] of maps) {
+    const g = k.startsWith('anon')
+      ? Number(k.split(' ')[1].slice(0, -1)) >= 65536 - 1
+        ? 'anon 64M-class'
+        : Number(k.split(' ')[1].slice(0, -1)) === 256
+          ? 'anon 256K'
+          : 'anon other'
+      : k.split(' ')[0];
+    groups.set(g, (groups.get(g) ?? 0) + v);
+  }
+  console.error(
+    label,
+    [...groups]
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 12)
+      .map(([k, v]) => `${k}: ${(v / 1024).toFixed(1)} MB`)
+      .join(', '),
+  );
+  console.error(
+    maps
+      .filter(([k]) => k.startsWith('anon'))
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 12)
+      .map(([k, v]) => `${k}=${(v / 1024).toFixed(1)}M`)
+      .join(' '),
+  );
+  console.error(
+    JSON.stringify(process.memoryUsage()),
+    JSON.stringify(
+      (await import('node:v8'))
+        .getHeapSpaceStatistics()
+        .map((s) => [s.space_name, Math.round(s.space_size / 1048576), Math.round(s.space_used_size / 1048576)]),
+    ),
+  );
 }
 
 type MainModule = typeof import('../server/src/main.ts');
@@ -132,6 +213,7 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
     // ── full scan, with RSS and event-loop lag sampled throughout ──
     global.gc?.();
     const baselineRss = process.memoryUsage.rss();
+    if (process.env.SMAPS) await memoryBreakdown('before');
     let peak = baselineRss;
     const sampler = setInterval(() => {
       peak = Math.max(peak, process.memoryUsage.rss());
@@ -160,6 +242,7 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
     await new Promise((r) => setTimeout(r, 1500));
     global.gc?.();
     const idleRss = process.memoryUsage.rss();
+    if (process.env.SMAPS) await memoryBreakdown('idle');
     earshot.database.sqlite.pragma('wal_checkpoint(TRUNCATE)');
     const dbBytes = statSync(earshot.paths.dbFile).size;
 
@@ -183,32 +266,45 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
     const session = await earshot.sessions.create(userId, { userAgent: 'bench' });
     const cookieName = (await load<{ SESSION_COOKIE: string }>('accounts/session-store')).SESSION_COOKIE;
     const address = await earshot.app.listen({ host: '127.0.0.1', port: 0 });
-    const rows = earshot.database.sqlite
-      .prepare('select title, artist, album from tracks order by rowid limit 2000')
-      .all() as { title: string; artist: string | null; album: string | null }[];
-    const queries: string[] = [];
-    for (let i = 0; i < args.queries; i++) {
-      const r = rows[(i * 7919) % rows.length];
-      const source = [r.title, r.artist ?? r.title, r.album ?? r.title][i % 3];
-      const word = source.split(/\s+/)[0] ?? source;
-      // Mix of whole words, prefixes (as typed) and two-word queries.
-      queries.push(i % 4 === 0 ? word.slice(0, Math.max(2, Math.ceil(word.length / 2))) : i % 4 === 1 ? source : word);
-    }
+    // Queries as people type them: whole words, prefixes and whole titles / names, from 2,000
+    // tracks of the library (`offset` picks which 2,000).
+    const queriesFrom = (offset: number, count: number): string[] => {
+      const rows = earshot.database.sqlite
+        .prepare('select title, artist, album from tracks order by rowid limit 2000 offset ?')
+        .all(offset) as { title: string; artist: string | null; album: string | null }[];
+      const queries: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const r = rows[(i * 7919) % rows.length];
+        const source = [r.title, r.artist ?? r.title, r.album ?? r.title][i % 3];
+        const word = source.split(/\s+/)[0] ?? source;
+        queries.push(
+          i % 4 === 0 ? word.slice(0, Math.max(2, Math.ceil(word.length / 2))) : i % 4 === 1 ? source : word,
+        );
+      }
+      return queries;
+    };
     // The clients run on their own thread (own event loop), as real clients are other processes:
     // their request and response handling must not be charged to the server's latency.
-    const latencies = await new Promise<number[]>((resolve, reject) => {
-      const worker = new Worker(SEARCH_CLIENTS_SOURCE, {
-        eval: true,
-        workerData: {
-          url: `${address}/api/v1/search/local`,
-          cookie: `${cookieName}=${session.cookieValue}`,
-          clients: args.clients,
-          queries,
-        },
+    const searchWith = (queries: string[]) =>
+      new Promise<number[]>((resolve, reject) => {
+        const worker = new Worker(SEARCH_CLIENTS_SOURCE, {
+          eval: true,
+          workerData: {
+            url: `${address}/api/v1/search/local`,
+            cookie: `${cookieName}=${session.cookieValue}`,
+            clients: args.clients,
+            queries,
+          },
+        });
+        worker.once('message', resolve);
+        worker.once('error', reject);
       });
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    });
+    // Warm-up (the target is for a warm server): other queries from another part of the library
+    // compile the hot paths and start the search reader thread. Then a write empties the result
+    // cache, so every measured query that was not asked before is ranked for real.
+    const warmup = await searchWith(queriesFrom(Math.floor(full.added / 2), args.warmup));
+    earshot.database.sqlite.prepare('update users set display_name = ? where id = ?').run('bench', userId);
+    const latencies = await searchWith(queriesFrom(0, args.queries));
     const figures: RunFigures = {
       baselineRss,
       filesPerSecond: full.filesFound / fullSeconds,
@@ -229,7 +325,8 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
         `RSS before ${mb(baselineRss)}, peak RSS ${mb(peak)}, idle RSS ${mb(idleRss)}, DB ${mb(dbBytes)}, lag p99 ${figures.lagP99Ms.toFixed(1)} ms, ` +
         `search p50 ${figures.searchP50Ms.toFixed(1)} ms / p99 ${figures.searchP99Ms.toFixed(1)} ms (${args.clients} clients; ` +
         `p90 ${percentile(latencies, 90).toFixed(1)}, p99 of the second half ${percentile(latencies.slice(latencies.length >> 1), 99).toFixed(1)}, ` +
-        `max ${Math.max(...latencies).toFixed(0)} ms)`,
+        `max ${Math.max(...latencies).toFixed(0)} ms; cold, during the ${warmup.length}-query warm-up right after start-up: ` +
+        `p50 ${percentile(warmup, 50).toFixed(1)}, p99 ${percentile(warmup, 99).toFixed(1)} ms)`,
     );
     return figures;
   } finally {
@@ -264,11 +361,25 @@ async function childCommand(): Promise<{ args: string[]; via: string }> {
   return { args: ['--expose-gc', outfile], via: 'plain node (server/dist)' };
 }
 
-async function childRun(run: number, command: string[]): Promise<RunFigures> {
+/**
+ * The memory settings the server runs with (`npm start`, systemd, Termux all start it through
+ * scripts/earshot-serve.sh): its `--env` lines, applied to the measured child.
+ */
+function launcherSettings(): Record<string, string> {
+  const script = fileURLToPath(new URL('../scripts/earshot-serve.sh', import.meta.url));
+  const out = execFileSync('sh', [script, '--env'], { encoding: 'utf8' });
+  return Object.fromEntries(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+async function childRun(run: number, command: string[], settings: Record<string, string>): Promise<RunFigures> {
   const child = spawn(process.execPath, [...command, ...process.argv.slice(2), '--child', String(run)], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    // As `npm start` and the systemd unit run the server (fewer glibc arenas: smaller idle RSS).
-    env: { MALLOC_ARENA_MAX: '2', ...process.env },
+    env: { ...process.env, ...settings },
   });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -300,15 +411,19 @@ async function main(): Promise<void> {
   // just-generated library settle so the full scan sees every file.
   await new Promise((r) => setTimeout(r, 2500));
   const command = await childCommand();
+  const settings = launcherSettings();
   console.log(
     `scan bench: ${args.lib}, ${availableParallelism()} cores, load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}, ` +
-      `node ${process.version}, measured process: ${command.via}, MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? '2'}`,
+      `node ${process.version}, measured process: ${command.via}, settings of scripts/earshot-serve.sh: ` +
+      Object.entries(settings)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
   );
   // Each run in a fresh process, so one run's memory does not inflate the next one's figures.
   const runs: RunFigures[] = [];
-  for (let i = 1; i <= args.runs; i++) runs.push(await childRun(i, command.args));
+  for (let i = 1; i <= args.runs; i++) runs.push(await childRun(i, command.args, settings));
   const m = (k: keyof RunFigures) => median(runs.map((r) => r[k]));
   console.log(`\nmedians over ${runs.length} run(s), ${args.files} files:`);
   console.log(

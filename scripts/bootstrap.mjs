@@ -6,8 +6,9 @@
  *   npm test   → node scripts/bootstrap.mjs test  [-- vitest filters]
  *
  * It works on a fresh clone before `npm install` has ever run: it installs what is missing or
- * stale (npm dependencies from the lockfile, the build, Debian's ffmpeg / yt-dlp — and chromium
- * for tests — when running as root with apt), then starts the server or runs the whole suite.
+ * stale (npm dependencies from the lockfile, the build, Debian's ffmpeg / yt-dlp / libjemalloc2 —
+ * and chromium for tests — when running as root with apt), then starts the server (through
+ * scripts/earshot-serve.sh, the launcher with the memory settings) or runs the whole suite.
  * Only Node's standard library is used here.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -136,7 +137,8 @@ function have(cmd) {
  * a clear message. `required` ones stop the command when they cannot be installed.
  */
 function ensureDebianPackages(packages, { required }) {
-  const missing = packages.filter((p) => !have(p.bin));
+  const present = (p) => (p.present ? p.present() : have(p.bin));
+  const missing = packages.filter((p) => !present(p));
   if (missing.length === 0) return true;
   const names = missing.map((p) => p.pkg);
   const isRoot = process.getuid?.() === 0;
@@ -151,7 +153,7 @@ function ensureDebianPackages(packages, { required }) {
       exec(['apt-get', 'update', '-qq']) === 0 &&
       exec(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...names]) === 0
     ) {
-      const still = missing.filter((p) => !have(p.bin));
+      const still = missing.filter((p) => !present(p));
       if (still.length === 0) return true;
     }
   }
@@ -165,7 +167,7 @@ function ensureDebianPackages(packages, { required }) {
     return false;
   }
   console.warn(yellow(`! ${msg}`));
-  for (const p of missing) console.warn(yellow(`  without ${p.bin}: ${p.why}`));
+  for (const p of missing) console.warn(yellow(`  without ${p.bin ?? p.pkg}: ${p.why}`));
   return false;
 }
 
@@ -198,19 +200,35 @@ const RUNTIME_PACKAGES = [
 ];
 const TEST_PACKAGES = [...RUNTIME_PACKAGES, { bin: 'chromium', pkg: 'chromium', why: 'no browser tests' }];
 
+/** The launcher of the server: memory settings, then `earshot serve` (scripts/earshot-serve.sh). */
+const SERVE_SCRIPT = join(ROOT, 'scripts/earshot-serve.sh');
+/** Node of this bootstrap first on PATH, so the launcher's `node` is the same one. */
+const launcherEnv = () => ({ ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` });
+/** What the launcher sets (KEY=VALUE lines of `earshot-serve.sh --env`). */
+function launcherSettings() {
+  const r = spawnSync('sh', [SERVE_SCRIPT, '--env'], { encoding: 'utf8', env: launcherEnv() });
+  return r.status === 0 ? r.stdout : '';
+}
+/** Optional: a smaller idle server (the launcher preloads jemalloc when it is installed). */
+const ALLOCATOR_PACKAGES =
+  process.platform === 'linux' && process.env.EARSHOT_ALLOCATOR !== 'system'
+    ? [
+        {
+          pkg: 'libjemalloc2',
+          present: () => launcherSettings().includes('LD_PRELOAD='),
+          why: "glibc's allocator keeps memory a library scan freed (~25 MB more when idle)",
+        },
+      ]
+    : [];
+
 function start(args) {
   checkNode();
   ensureNpmDeps();
-  ensureDebianPackages(RUNTIME_PACKAGES, { required: false });
+  ensureDebianPackages([...RUNTIME_PACKAGES, ...ALLOCATOR_PACKAGES], { required: false });
   ensureBuild();
   step(`starting Earshot ${dim('(Ctrl+C to stop)')}`);
-  const child = spawn(process.execPath, [join(ROOT, 'server/bin/earshot.js'), 'serve', ...args], {
-    cwd: ROOT,
-    stdio: 'inherit',
-    // glibc's per-thread malloc arenas keep memory a scan freed; two arenas keep the idle server
-    // ~15 MB smaller (no effect on Android's allocator). The user's own value wins.
-    env: { MALLOC_ARENA_MAX: '2', ...process.env },
-  });
+  // Through the launcher, as the systemd unit and Termux do: the same memory settings everywhere.
+  const child = spawn('sh', [SERVE_SCRIPT, ...args], { cwd: ROOT, stdio: 'inherit', env: launcherEnv() });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
@@ -219,6 +237,7 @@ function test(args) {
   checkNode();
   ensureNpmDeps();
   if (!ensureDebianPackages(TEST_PACKAGES, { required: true })) process.exit(1);
+  ensureDebianPackages(ALLOCATOR_PACKAGES, { required: false });
   ensureBuild();
   const stages = [
     ['lint', ['run', 'lint']],
@@ -258,7 +277,7 @@ else if (mode === 'test') test(args);
 else if (mode === 'setup') {
   checkNode();
   ensureNpmDeps();
-  ensureDebianPackages(TEST_PACKAGES, { required: false });
+  ensureDebianPackages([...TEST_PACKAGES, ...ALLOCATOR_PACKAGES], { required: false });
   ensureBuild();
   step(green('ready.'));
 } else {

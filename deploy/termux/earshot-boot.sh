@@ -17,6 +17,6 @@ export EARSHOT_YTDLP="$(command -v yt-dlp)"
 mkdir -p "$EARSHOT_DATA_DIR"
 # Restart after a crash; logs go to a file you can read with `tail -f`.
 while true; do
-  node server/bin/earshot.js serve >> "$EARSHOT_DATA_DIR/earshot.log" 2>&1
+  sh scripts/earshot-serve.sh >> "$EARSHOT_DATA_DIR/earshot.log" 2>&1
   sleep 5
 done

@@ -5,7 +5,7 @@
  *    hash of a secret nobody holds, so the row can never be used as a cookie.
  * Revoking a row ends the session at once (cookie and access tokens are checked against it).
  */
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { newId, newSecret, sha256 } from '../shared/ids.js';
 import type { Clock } from '../shared/time.js';
@@ -39,6 +39,23 @@ export interface SessionMeta {
   kind?: SessionKind;
   ttlMs?: number;
 }
+
+interface LookupRow {
+  sessionId: string;
+  userId: string;
+  username: string;
+  role: Role;
+  last_seen_at: number;
+  expires_at: number;
+}
+
+/** The active session (not revoked, not expired, user not disabled) by id or token hash and kind. */
+const lookupSql = (column: 'id' | 'token_hash') =>
+  `select s.id as "sessionId", u.id as "userId", u.username as "username", u.role as "role",
+          s.last_seen_at as "last_seen_at", s.expires_at as "expires_at"
+   from sessions s join users u on u.id = s.user_id
+   where s.${column} = ? and s.kind = ? and s.revoked_at is null and s.expires_at > ? and u.disabled = 0`;
+const LOOKUP_SQL = { id: lookupSql('id'), token_hash: lookupSql('token_hash') } as const;
 
 export class SessionStore {
   constructor(
@@ -83,23 +100,9 @@ export class SessionStore {
 
   private async lookup(column: 'id' | 'token_hash', value: string, kind: SessionKind): Promise<SessionUser | null> {
     const now = this.clock.now();
-    const row = await this.db
-      .selectFrom('sessions')
-      .innerJoin('users', 'users.id', 'sessions.user_id')
-      .select([
-        'sessions.id as sessionId',
-        'users.id as userId',
-        'users.username',
-        'users.role',
-        'sessions.last_seen_at',
-        'sessions.expires_at',
-      ])
-      .where(`sessions.${column}`, '=', value)
-      .where('sessions.kind', '=', kind)
-      .where('sessions.revoked_at', 'is', null)
-      .where('sessions.expires_at', '>', now)
-      .where('users.disabled', '=', 0)
-      .executeTakeFirst();
+    // Runs on every authenticated request: a fixed statement (no query building, ~0.1 ms saved).
+    const { rows } = await this.db.executeQuery<LookupRow>(CompiledQuery.raw(LOOKUP_SQL[column], [value, kind, now]));
+    const row = rows[0];
     if (!row) return null;
     // Touch at most once a minute: keeps "last seen" useful without a write per request.
     if (now - row.last_seen_at > 60_000) {

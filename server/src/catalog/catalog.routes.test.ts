@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeAudio } from '../test/audio.js';
 import { startTestServer, type TestServer, type TestUser } from '../test/harness.js';
-import { CatalogSearch } from './search.js';
+import SQLite from 'better-sqlite3';
+import Fastify from 'fastify';
+import { SearchResultSchema } from './catalog.schemas.js';
+import { registerDtoSchemas } from './dto.js';
+import { CatalogSearch, toFtsQuery } from './search.js';
+import { type Ranked, SearchRanker, toRankedJson } from './search-ranker.js';
 import { SearchReader } from './search-reader.js';
 
 let t: TestServer;
@@ -265,6 +270,29 @@ describe('local search', () => {
     expect((await search('horse')).body.tracks).toEqual([]);
   });
 
+  it('sees writes by another process (the CLI) within a quarter of a second', async () => {
+    expect((await search('okapi')).body.tracks).toEqual([]);
+    // Another connection, as `earshot scan` in a second process would have.
+    const other = new SQLite(t.earshot.database.sqlite.name);
+    try {
+      other
+        .prepare(
+          `insert into tracks (id, source_type, remote_id, title, added_at, updated_at)
+           values ('remoteOkapi1', 'youtube', 'yt-okapi', 'Okapi Dance', 0, 0)`,
+        )
+        .run();
+      await vi.waitFor(async () => expect((await search('okapi')).body.tracks).toHaveLength(1), {
+        timeout: 2000,
+        interval: 50,
+      });
+      other.prepare("delete from tracks where id = 'remoteOkapi1'").run();
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await search('okapi')).body.tracks).toEqual([]);
+    } finally {
+      other.close();
+    }
+  });
+
   it("carries each caller's liked flags: the cached answer is shared, the flags are not", async () => {
     const halo = (await search('halo')).body.tracks[0];
     expect(halo).toMatchObject({ title: 'Halo', liked: false });
@@ -321,16 +349,43 @@ describe('local search', () => {
     expect((await threaded.search('halo', null)).tracks[0].title).toBe('Halo');
   });
 
+  it("sends the reader thread's JSON as the route's own serializer would write it", async () => {
+    // The reader answers with JSON.stringify bytes, sent as they are: they must be byte for byte what
+    // fastify's schema serializer makes of the same answer (key order, nulls, numbers).
+    const app = Fastify();
+    registerDtoSchemas(app);
+    let answer: Ranked = { tracks: [], albums: [], artists: [], genres: [] };
+    app.get('/answer', { schema: { response: { 200: SearchResultSchema } } }, async () => answer);
+    await app.ready();
+    const ranker = new SearchRanker(t.earshot.database.sqlite);
+    try {
+      for (const q of ['zzz', 'beyoncé', 'b', 'sash fie', 'ac dc', 'halo']) {
+        answer = ranker.rank(toFtsQuery(q) as string, [20, 10, 10, 5], 'test');
+        const viaRoute = (await app.inject({ url: '/answer' })).body;
+        expect(Buffer.from(toRankedJson(answer).json).toString(), q).toBe(viaRoute);
+      }
+      expect(answer.tracks.length + answer.albums.length).toBeGreaterThan(0);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('stops the reader thread when search is idle and starts it again on demand', async () => {
     const reader = new SearchReader({ path: t.earshot.database.sqlite.name, cacheKib: 1000, idleMs: 20 });
     try {
       // While it starts, queries are refused (the caller ranks inline), then answered.
       await expect(reader.rank('"halo"*', [5, 0, 0, 0])).rejects.toThrow('starting');
       const first = await vi.waitFor(() => reader.rank('"halo"*', [5, 0, 0, 0]), { timeout: 10_000, interval: 20 });
-      expect(first.tracks.map((x) => x.title)).toEqual(['Halo', 'Intro']);
+      expect(JSON.parse(Buffer.from(first.json).toString()).tracks.map((x: { title: string }) => x.title)).toEqual([
+        'Halo',
+        'Intro',
+      ]);
+      expect(first.ids.tracks).toHaveLength(2);
       await vi.waitFor(() => expect(reader.running).toBe(false), { timeout: 5000, interval: 20 });
       const again = await vi.waitFor(() => reader.rank('"hells"*', [5, 0, 0, 0]), { timeout: 10_000, interval: 20 });
-      expect(again.tracks.map((x) => x.title)).toEqual(['Hells Bells']);
+      expect(JSON.parse(Buffer.from(again.json).toString()).tracks.map((x: { title: string }) => x.title)).toEqual([
+        'Hells Bells',
+      ]);
       expect(reader.running).toBe(true);
       expect(reader.answered).toBe(2);
     } finally {

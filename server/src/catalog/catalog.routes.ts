@@ -115,8 +115,8 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ catalog: CatalogService;
       const { q, limit } = request.query;
       const half = Math.max(1, Math.ceil(limit / 2));
       const limits = { tracks: limit, albums: half, artists: half, genres: Math.max(1, Math.ceil(limit / 4)) };
-      // Already JSON (made by this route's own response serializer, cached with the results):
-      // a string with a JSON content type is sent as it is, so the typed body check does not apply.
+      // Already JSON (from the reader thread or this route's own response serializer, cached with
+      // the results): bytes or a string with a JSON content type are sent as they are.
       const json = await search.searchJson(q, user.id, limits, (body) => reply.serialize(body) as string);
       return reply.type('application/json; charset=utf-8').send(json as never);
     },

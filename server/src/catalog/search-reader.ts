@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Ranked, Sizes } from './search-ranker.js';
+import type { RankedJson, Sizes } from './search-ranker.js';
 import type { RankReply, RankRequest, SearchWorkerData } from './search-worker.js';
 
 /** The compiled worker (dist) or, when running from sources (tests), the .ts file through tsx. */
@@ -22,7 +22,7 @@ function workerEntry(): { script: URL | string; eval: boolean } {
 }
 
 interface Pending {
-  resolve: (ranked: Ranked) => void;
+  resolve: (ranked: RankedJson) => void;
   reject: (err: Error) => void;
 }
 
@@ -46,7 +46,7 @@ export class SearchReader {
     return this.worker !== null;
   }
 
-  rank(match: string, sizes: Sizes): Promise<Ranked> {
+  rank(match: string, sizes: Sizes): Promise<RankedJson> {
     if (this.broken || this.closed) return Promise.reject(new Error('search reader unavailable'));
     const worker = this.worker ?? this.spawn();
     this.lastUsed = Date.now();
@@ -56,7 +56,7 @@ export class SearchReader {
     if (!this.ready) return Promise.reject(new Error('search reader starting'));
     if (this.pending.size === 0) worker.ref();
     const id = this.nextId++;
-    return new Promise<Ranked>((resolve, reject) => {
+    return new Promise<RankedJson>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.postMessage({ id, match, sizes } satisfies RankRequest);
     });

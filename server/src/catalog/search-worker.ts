@@ -1,11 +1,12 @@
 /**
  * The search reader thread: ranks FTS queries on its own read-only connection (WAL lets it read
  * beside the server's writer), so ranking thousands of prefix matches never holds the event loop
- * that serves every other request. Started on demand by CatalogSearch, stopped when search is idle.
+ * that serves every other request. Answers go back as JSON bytes (transferred, not copied): the
+ * main thread neither clones nor serializes them. Started on demand by CatalogSearch, stopped when search is idle.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
-import { type Ranked, SearchRanker, type Sizes } from './search-ranker.js';
+import { type RankedJson, SearchRanker, type Sizes, toRankedJson } from './search-ranker.js';
 
 export interface SearchWorkerData {
   path: string;
@@ -17,7 +18,7 @@ export interface RankRequest {
   match: string;
   sizes: Sizes;
 }
-export type RankReply = { id: number; ranked: Ranked } | { id: number; error: string } | 'ready';
+export type RankReply = { id: number; ranked: RankedJson } | { id: number; error: string } | 'ready';
 
 const { path, cacheKib } = workerData as SearchWorkerData;
 const sqlite = new SQLite(path, { readonly: true, fileMustExist: true });
@@ -32,7 +33,9 @@ if (!port) throw new Error('search-worker runs as a worker thread');
 port.on('message', ({ id, match, sizes }: RankRequest) => {
   try {
     const { v } = version.get() as { v: number };
-    port.postMessage({ id, ranked: ranker.rank(match, sizes, String(v)) } satisfies RankReply);
+    // JSON bytes, transferred (not copied) and sent as they are by the route.
+    const ranked = toRankedJson(ranker.rank(match, sizes, String(v)));
+    port.postMessage({ id, ranked } satisfies RankReply, [ranked.json.buffer as ArrayBuffer]);
   } catch (err) {
     port.postMessage({ id, error: err instanceof Error ? err.message : String(err) } satisfies RankReply);
   }

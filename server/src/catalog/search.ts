@@ -13,7 +13,7 @@
 import type SQLite from 'better-sqlite3';
 import { type Db, releaseMemory } from '../db/database.js';
 import type { AlbumDto, ArtistDto, TrackDto } from './dto.js';
-import { type GenreDto, type Ranked, SearchRanker, type Sizes } from './search-ranker.js';
+import { type GenreDto, type Ranked, type RankedJson, SearchRanker, type Sizes } from './search-ranker.js';
 import { SearchReader } from './search-reader.js';
 
 export type { GenreDto } from './search-ranker.js';
@@ -37,6 +37,8 @@ const MAX_TERMS = 8;
 const CACHE_ENTRIES = 500;
 /** Nobody searched for this long: cached answers and SQLite's page cache are dropped (idle memory). */
 const IDLE_DROP_MS = 5 * 60_000;
+/** Commits by other processes reach the cache this late at most. */
+const DATA_VERSION_EVERY_MS = 250;
 /** The reader thread stops after this long without a cache miss. */
 const READER_IDLE_MS = 60_000;
 /** Page cache of the reader thread's connection (KiB). */
@@ -58,12 +60,13 @@ export function toFtsQuery(q: string): string | null {
  * always safe, only a wrong fold could merge two different queries.
  */
 /**
- * One cached answer. Objects until the HTTP route first serializes it, then only the JSON text
- * (one string instead of ~300 small objects: half the memory, and nothing for the GC to trace).
+ * One cached answer: objects (ranked on the main connection) until the HTTP route first
+ * serializes them, then only UTF-8 JSON; answers from the reader thread arrive as JSON. Bytes
+ * rather than ~300 small objects or a string: off the JS heap, nothing for the GC to trace or copy.
  */
 interface Entry {
   ranked: Ranked | null;
-  json: string | null;
+  json: Buffer | null;
   ids: { tracks: string[]; albums: string[]; artists: string[] };
 }
 
@@ -75,6 +78,13 @@ const entryOf = (ranked: Ranked): Entry => ({
     albums: ranked.albums.map((a) => a.id),
     artists: ranked.artists.map((a) => a.id),
   },
+});
+
+/** An answer from the reader thread: already JSON text (objects only if someone needs them). */
+const entryOfJson = ({ json, ids }: RankedJson): Entry => ({
+  ranked: null,
+  json: Buffer.from(json.buffer, json.byteOffset, json.byteLength),
+  ids,
 });
 
 const cacheKey = (match: string, sizes: Sizes) =>
@@ -90,6 +100,8 @@ export class CatalogSearch {
   private readonly inflight = new Map<string, Promise<Entry>>();
   private readonly usersWithLikes = new Map<string, boolean>();
   private token = '';
+  private dataVersion = 0;
+  private dataVersionAt = Number.NEGATIVE_INFINITY;
   private lastUsed = 0;
   private idleTimer: NodeJS.Timeout | null = null;
 
@@ -100,7 +112,8 @@ export class CatalogSearch {
       `select '${type}' as type, item_id as id from user_activity
        where user_id = @user and item_type = '${type}' and is_liked = 1 and item_id in (select value from json_each(@${param}))`;
     this.stmt = {
-      version: s('select total_changes() as c, (select data_version from pragma_data_version) as v'),
+      changes: s('select total_changes() as c'),
+      dataVersion: s('select data_version as v from pragma_data_version'),
       anyLiked: s('select 1 from user_activity where user_id = ? and is_liked = 1 limit 1'),
       // The caller's liked flags for every listed item, in one statement.
       liked: s(
@@ -134,12 +147,18 @@ export class CatalogSearch {
 
   /**
    * Drops cached answers when the database changed: the validity token is this connection's
-   * change counter (every in-process writer shares it) plus `data_version` (writes by other
-   * processes, e.g. the CLI).
+   * change counter (every in-process writer shares it; read on every request, ~0.3 µs) plus
+   * `data_version` (commits by other processes such as the CLI; ~6 µs, so read at most every
+   * {@link DATA_VERSION_EVERY_MS}).
    */
   private validate(): string {
-    const version = this.stmt.version.get() as { c: number; v: number };
-    const token = `${version.c}:${version.v}`;
+    const { c } = this.stmt.changes.get() as { c: number };
+    const now = Date.now();
+    if (now - this.dataVersionAt >= DATA_VERSION_EVERY_MS) {
+      this.dataVersion = (this.stmt.dataVersion.get() as { v: number }).v;
+      this.dataVersionAt = now;
+    }
+    const token = `${c}:${this.dataVersion}`;
     if (token !== this.token) {
       this.token = token;
       this.cache.clear();
@@ -168,9 +187,7 @@ export class CatalogSearch {
     const flightKey = `${token}\u0000${key}`;
     let flight = this.inflight.get(flightKey);
     if (!flight) {
-      flight = this.compute(match, sizes, token)
-        .then(entryOf)
-        .finally(() => this.inflight.delete(flightKey));
+      flight = this.compute(match, sizes, token).finally(() => this.inflight.delete(flightKey));
       this.inflight.set(flightKey, flight);
     }
     const entry = await flight;
@@ -183,15 +200,15 @@ export class CatalogSearch {
     return entry;
   }
 
-  private async compute(match: string, sizes: Sizes, token: string): Promise<Ranked> {
+  private async compute(match: string, sizes: Sizes, token: string): Promise<Entry> {
     if (this.reader && !this.reader.broken) {
       try {
-        return await this.reader.rank(match, sizes);
+        return entryOfJson(await this.reader.rank(match, sizes));
       } catch {
         // The reader stopped or failed: rank here instead.
       }
     }
-    return this.inline.rank(match, sizes, token);
+    return entryOf(this.inline.rank(match, sizes, token));
   }
 
   private armIdleDrop(): void {
@@ -205,6 +222,7 @@ export class CatalogSearch {
         this.usersWithLikes.clear();
         this.inline.clear();
         this.token = '';
+        this.dataVersionAt = Number.NEGATIVE_INFINITY;
         releaseMemory(this.sqlite);
       } else {
         this.idleTimer = setTimeout(check, IDLE_DROP_MS - idleFor);
@@ -257,20 +275,21 @@ export class CatalogSearch {
   }
 
   /**
-   * The answer as JSON text for the HTTP route. When none of the results is liked by the caller
-   * (the usual case), the text serialized for the first asker is sent again, so a repeated query
-   * costs neither ranking nor serialization. `serialize` is the route's response serializer.
+   * The answer as UTF-8 JSON for the HTTP route. When none of the results is liked by the caller
+   * (the usual case), the bytes made for the first asker (by the reader thread, or by the route's
+   * serializer `serialize`) are sent again: a repeated query costs neither ranking nor
+   * serialization nor encoding.
    */
   async searchJson(
     q: string,
     userId: string | null,
     limits: SearchLimits,
     serialize: (sections: SearchSections) => string,
-  ): Promise<string> {
+  ): Promise<string | Buffer> {
     const { entry, liked } = await this.answer(q, userId, limits);
     if (liked) return serialize(sectionsOf(entry, liked));
     if (entry.json === null) {
-      entry.json = serialize(sectionsOf(entry, null));
+      entry.json = Buffer.from(serialize(sectionsOf(entry, null)));
       entry.ranked = null;
     }
     return entry.json;
@@ -283,7 +302,7 @@ const EMPTY: Entry = entryOf({ tracks: [], albums: [], artists: [], genres: [] }
 function sectionsOf(entry: Entry, liked: Set<string> | null): SearchSections {
   const is = (key: string) => liked?.has(key) ?? false;
   if (!entry.ranked) {
-    const parsed = JSON.parse(entry.json as string) as SearchSections;
+    const parsed = JSON.parse((entry.json as Buffer).toString()) as SearchSections;
     if (liked) {
       for (const t of parsed.tracks) t.liked = is(`track:${t.id}`);
       for (const a of parsed.albums) a.liked = is(`album:${a.id}`);

@@ -2,10 +2,11 @@
  * The built `earshot` binary as users run it: child processes, real signals, real files.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI_BIN } from '../test/build.js';
@@ -32,6 +33,36 @@ function cli(args: string[], env: Record<string, string | undefined> = {}) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+/** A quiet server on a free port over `data`. */
+const serveEnv = (data: string) => ({
+  EARSHOT_DATA_DIR: data,
+  EARSHOT_PORT: '0',
+  EARSHOT_LOG_FORMAT: 'json',
+  EARSHOT_SCAN_ON_START: 'false',
+  EARSHOT_WATCH: 'false',
+});
+
+/** The launcher `npm start`, the systemd unit and Termux:Boot start the server with. */
+const LAUNCHER = fileURLToPath(new URL('../../../scripts/earshot-serve.sh', import.meta.url));
+/** This test's node first on PATH: the launcher runs `node`. */
+const PATH_WITH_NODE = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
+/** Where Debian (any architecture) installs libjemalloc2, if it is installed here. */
+function jemallocHere(): string | null {
+  const r = spawnSync('sh', ['-c', 'ls /usr/lib/*-linux-gnu/libjemalloc.so.2 /usr/lib/libjemalloc.so.2 2>/dev/null']);
+  return r.stdout.toString().split('\n')[0] || null;
+}
+
+function launcherEnv(env: Record<string, string> = {}): Record<string, string> {
+  const r = spawnSync('sh', [LAUNCHER, '--env'], { encoding: 'utf8', env: { PATH: PATH_WITH_NODE, ...env } });
+  expect(r.status, r.stderr).toBe(0);
+  return Object.fromEntries(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
 /** Waits for a log line matching `pattern` on the child's stdout. */
 function waitForLine(child: ChildProcess, pattern: RegExp): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -56,6 +87,51 @@ describe('earshot CLI', () => {
     expect(r.err).toContain('EARSHOT_PORT="abc"');
     expect(r.err).toContain('EARSHOT_HOST=""');
     expect(r.err).toContain('2 configuration problems');
+  });
+
+  it('launcher: sets the memory settings, and a value the user set wins', () => {
+    const defaults = launcherEnv();
+    expect(defaults.MALLOC_ARENA_MAX).toBe('2');
+    expect(defaults.NODE_OPTIONS).toBe('--max-semi-space-size=4');
+    const jemalloc = jemallocHere();
+    if (jemalloc) {
+      expect(defaults.LD_PRELOAD).toBe(jemalloc);
+      expect(defaults.MALLOC_CONF).toContain('background_thread:true');
+    } else {
+      console.warn('libjemalloc2 is not installed here: the launcher keeps glibc malloc (checked: no LD_PRELOAD)');
+      expect(defaults.LD_PRELOAD).toBeUndefined();
+    }
+    const mine = launcherEnv({
+      MALLOC_ARENA_MAX: '4',
+      NODE_OPTIONS: '--max-semi-space-size=16 --trace-warnings',
+      EARSHOT_ALLOCATOR: 'system',
+    });
+    expect(mine).toEqual({ MALLOC_ARENA_MAX: '4', NODE_OPTIONS: '--max-semi-space-size=16 --trace-warnings' });
+    expect(launcherEnv({ NODE_OPTIONS: '--trace-warnings' }).NODE_OPTIONS).toBe(
+      '--trace-warnings --max-semi-space-size=4',
+    );
+    expect(launcherEnv({ LD_PRELOAD: '/opt/mine.so' }).LD_PRELOAD).toBe('/opt/mine.so');
+  });
+
+  it('launcher: becomes the server (same process, settings in effect) and stops it on SIGTERM', async () => {
+    const data = tempDir();
+    const child = spawn('sh', [LAUNCHER], {
+      env: { ...serveEnv(data), PATH: PATH_WITH_NODE },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    const line = await waitForLine(child, /Earshot is listening on/);
+    expect((await fetch(`${JSON.parse(line).address}/healthz`)).status).toBe(200);
+    // `exec`: the shell's pid is now node's, with the settings in its environment and memory map.
+    const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
+    expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).toContain('earshot.js');
+    expect(environ).toContain('MALLOC_ARENA_MAX=2');
+    expect(environ).toContain('NODE_OPTIONS=--max-semi-space-size=4');
+    const jemalloc = jemallocHere();
+    if (jemalloc) expect(readFileSync(`/proc/${child.pid}/maps`, 'utf8')).toContain('libjemalloc');
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 
   it('config prints the effective configuration with sources and secrets redacted', () => {
@@ -106,15 +182,7 @@ describe('earshot CLI', () => {
   it('serve stops cleanly on SIGTERM within the deadline, leaving a sound database', async () => {
     const data = tempDir();
     const child = spawn(process.execPath, [CLI_BIN, 'serve'], {
-      env: {
-        PATH: process.env.PATH,
-        EARSHOT_DATA_DIR: data,
-        EARSHOT_PORT: '0',
-        EARSHOT_LOG_FORMAT: 'json',
-        EARSHOT_SHUTDOWN_TIMEOUT_MS: '3000',
-        EARSHOT_SCAN_ON_START: 'false',
-        EARSHOT_WATCH: 'false',
-      },
+      env: { ...serveEnv(data), PATH: process.env.PATH, EARSHOT_SHUTDOWN_TIMEOUT_MS: '3000' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);

@@ -129,6 +129,8 @@ describe('configuration', () => {
   it('warns about unknown EARSHOT_* variables instead of silently ignoring typos', () => {
     const { warnings } = load({ EARSHOT_PROT: '9000' });
     expect(warnings).toEqual(['Ignoring unknown setting EARSHOT_PROT.']);
+    // The launcher's own variable (scripts/earshot-serve.sh) is known, not a typo.
+    expect(load({ EARSHOT_ALLOCATOR: 'system' }).warnings).toEqual([]);
   });
 
   it('parses .env quoting and comments', () => {

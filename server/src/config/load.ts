@@ -173,6 +173,8 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
 
   const known = new Set(SETTINGS.map((s) => s.env));
   known.add('EARSHOT_ENV_FILE');
+  // Read by scripts/earshot-serve.sh before node starts (README "Memory"), not by the server.
+  known.add('EARSHOT_ALLOCATOR');
   for (const name of Object.keys({ ...dotenv, ...env })) {
     if (name.startsWith('EARSHOT_') && !known.has(name) && !name.startsWith('EARSHOT_TEST_')) {
       warnings.push(`Ignoring unknown setting ${name}.`);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkIntegrity, openDatabase } from './database.js';
-import { MIGRATIONS, migrateToLatest, pendingMigrations } from './migrate.js';
+import { createMigrator, MIGRATIONS, migrateToLatest, pendingMigrations } from './migrate.js';
 import { SCHEMA_COLUMNS } from './schema-columns.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'earshot-migrate-'));
@@ -56,6 +56,47 @@ describe('migrations', () => {
         columns: Object.keys(SCHEMA_COLUMNS[table as keyof typeof SCHEMA_COLUMNS]).sort(),
       });
     }
+    await opened.close();
+  });
+
+  it('0006 rebuilds the search indexes of an existing library with prefixes 1–5, losing nothing', async () => {
+    const opened = openDatabase(join(dir, 'u.db'));
+    const migrated = await createMigrator(opened.db).migrateTo('0005_sources');
+    expect(migrated.error).toBeUndefined();
+    const insert = opened.sqlite.prepare(
+      `insert into tracks (id, title, artist, album, genre, added_at, updated_at) values (?, ?, ?, ?, ?, 0, 0)`,
+    );
+    insert.run('t1', 'Stonehenge Blues', 'Beyoncé', 'Quelque Chose', 'Rock');
+    insert.run('t2', 'Halo', 'Beyoncé', 'I Am... Sasha Fierce', 'Pop');
+    opened.sqlite
+      .prepare(
+        "insert into artists (id, name, name_key, added_at, updated_at) values ('a1', 'Stone Roses', 'stone roses', 0, 0)",
+      )
+      .run();
+    const prefixes = () =>
+      (
+        opened.sqlite.prepare("select sql from sqlite_master where name = 'tracks_fts'").get() as { sql: string }
+      ).sql.match(/prefix = '([^']*)'/)?.[1];
+    const matches = (fts: string, q: string) =>
+      (opened.sqlite.prepare(`select count(*) n from ${fts} where ${fts} match ?`).get(q) as { n: number }).n;
+    expect(matches('tracks_fts', '"stone"*')).toBe(1);
+    expect(prefixes()).toBe('1 2 3');
+
+    expect((await migrateToLatest(opened.db)).applied).toEqual(['0006_search_prefixes']);
+    expect(prefixes()).toBe('1 2 3 4 5');
+    // Every row is still found, through the new 4- and 5-letter prefix entries too.
+    expect(matches('tracks_fts', '"stone"*')).toBe(1);
+    expect(matches('tracks_fts', '"beyon"*')).toBe(2);
+    expect(matches('tracks_fts', '"quel"*')).toBe(1);
+    expect(matches('artists_fts', '"stone"*')).toBe(1);
+    // The 0003 triggers keep the rebuilt index in step with later writes.
+    insert.run('t3', 'Stone Cold', null, null, null);
+    opened.sqlite.prepare("update tracks set title = 'Halo (Live)' where id = 't2'").run();
+    opened.sqlite.prepare("delete from tracks where id = 't1'").run();
+    expect(matches('tracks_fts', '"stone"*')).toBe(1);
+    expect(matches('tracks_fts', '"live"*')).toBe(1);
+    opened.sqlite.exec("insert into tracks_fts(tracks_fts) values ('integrity-check')");
+    expect(checkIntegrity(opened.sqlite, true)).toEqual(['ok']);
     await opened.close();
   });
 });

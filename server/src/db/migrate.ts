@@ -9,6 +9,7 @@ import * as m0004 from './migrations/0004_streaming.js';
 import * as m0003 from './migrations/0003_library.js';
 import * as m0002 from './migrations/0002_accounts.js';
 import * as m0005 from './migrations/0005_sources.js';
+import * as m0006 from './migrations/0006_search_prefixes.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -16,6 +17,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0003_library': m0003,
   '0002_accounts': m0002,
   '0005_sources': m0005,
+  '0006_search_prefixes': m0006,
 };
 
 export class MigrationError extends Error {}

@@ -50,9 +50,10 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
     ajv: { customOptions: { removeAdditional: true, coerceTypes: 'array', useDefaults: true, allErrors: true } },
   });
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  // Callback-style (not async) hooks on the hot path: no promise per request.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
-    return payload;
+    done(null, payload);
   });
 
   registerSecurityHeaders(app, { https: options.publicUrl?.startsWith('https://') ?? false });

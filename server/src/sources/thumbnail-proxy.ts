@@ -14,7 +14,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type sharp from 'sharp';
+import type { Metadata } from 'sharp';
 import { loadSharp } from '../shared/sharp.js';
 import { readFile } from 'node:fs/promises';
 import { requireUser } from '../accounts/auth-context.js';
@@ -137,7 +137,7 @@ export class ThumbnailProxy {
     });
     if (!sniffImageBytes(bytes)) throw notAnImage();
     const sharp = await loadSharp();
-    let meta: sharp.Metadata;
+    let meta: Metadata;
     try {
       meta = await sharp(bytes, { limitInputPixels: this.limits.maxInputPixels }).metadata();
     } catch {
