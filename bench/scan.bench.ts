@@ -13,8 +13,8 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { execFileSync, spawn } from 'node:child_process';
-import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
+import { launcherSettings, measureSearch, percentile } from './search-load.ts';
 
 interface Args {
   files: number;
@@ -53,73 +53,6 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-
-/**
- * N keep-alive HTTP/1.1 clients working through the query list; posts every request's latency (ms).
- * A lean client (a socket, a request line, Content-Length framing) rather than node:http: the
- * load generator shares the two cores with the server, and node:http's client costs about as much
- * CPU per request as the server itself — the figure would measure the client. (The same reason
- * wrk and autocannon exist.)
- */
-const SEARCH_CLIENTS_SOURCE = `
-const { workerData, parentPort } = require('node:worker_threads');
-const net = require('node:net');
-const { url, cookie, clients, queries } = workerData;
-const { hostname, port, pathname } = new URL(url);
-const latencies = [];
-let next = 0;
-const client = () => new Promise((resolve, reject) => {
-  let socket = null;
-  let head = '';
-  let body = -1; // bytes of body still expected; -1 while reading the head
-  let started = 0;
-  let q = '';
-  const connect = () => {
-    socket = net.connect(Number(port), hostname);
-    socket.setNoDelay(true);
-    socket.on('data', onData);
-    socket.on('error', reject);
-    socket.on('close', () => { if (body !== -2) connect(), send(); });
-  };
-  const send = () => {
-    head = '';
-    body = -1;
-    started = performance.now();
-    socket.write('GET ' + pathname + '?q=' + encodeURIComponent(q) + '&limit=20 HTTP/1.1\\r\\nhost: ' + hostname + '\\r\\ncookie: ' + cookie + '\\r\\n\\r\\n');
-  };
-  const nextQuery = () => {
-    if (next >= queries.length) { body = -2; socket.end(); resolve(); return; }
-    q = queries[next++];
-    send();
-  };
-  function onData(chunk) {
-    let rest = chunk;
-    if (body === -1) {
-      head += chunk.toString('latin1');
-      const end = head.indexOf('\\r\\n\\r\\n');
-      if (end < 0) return;
-      const status = head.slice(9, 12);
-      if (status !== '200') return reject(new Error('search ' + q + ': HTTP ' + status));
-      const m = /\\r\\ncontent-length: *(\\d+)/i.exec(head.slice(0, end));
-      if (!m) return reject(new Error('search ' + q + ': no content-length'));
-      body = Number(m[1]);
-      rest = chunk.subarray(chunk.length - (head.length - end - 4));
-    }
-    body -= rest.length;
-    if (body === 0) {
-      latencies.push(performance.now() - started);
-      nextQuery();
-    }
-  }
-  connect();
-  nextQuery();
-});
-Promise.all(Array.from({ length: clients }, client)).then(() => parentPort.postMessage(latencies), (err) => { throw err; });
-`;
 
 interface RunFigures {
   baselineRss: number;
@@ -246,65 +179,13 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
     earshot.database.sqlite.pragma('wal_checkpoint(TRUNCATE)');
     const dbBytes = statSync(earshot.paths.dbFile).size;
 
-    // ── search latency over HTTP, N concurrent clients ──
-    const userId = 'benchuser000000000001';
-    const now = Date.now();
-    await earshot.database.db
-      .insertInto('users')
-      .values({
-        id: userId,
-        username: 'bench',
-        username_key: 'bench',
-        password_hash: null,
-        role: 'user',
-        email: null,
-        display_name: null,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
-    const session = await earshot.sessions.create(userId, { userAgent: 'bench' });
-    const cookieName = (await load<{ SESSION_COOKIE: string }>('accounts/session-store')).SESSION_COOKIE;
-    const address = await earshot.app.listen({ host: '127.0.0.1', port: 0 });
-    // Queries as people type them: whole words, prefixes and whole titles / names, from 2,000
-    // tracks of the library (`offset` picks which 2,000).
-    const queriesFrom = (offset: number, count: number): string[] => {
-      const rows = earshot.database.sqlite
-        .prepare('select title, artist, album from tracks order by rowid limit 2000 offset ?')
-        .all(offset) as { title: string; artist: string | null; album: string | null }[];
-      const queries: string[] = [];
-      for (let i = 0; i < count; i++) {
-        const r = rows[(i * 7919) % rows.length];
-        const source = [r.title, r.artist ?? r.title, r.album ?? r.title][i % 3];
-        const word = source.split(/\s+/)[0] ?? source;
-        queries.push(
-          i % 4 === 0 ? word.slice(0, Math.max(2, Math.ceil(word.length / 2))) : i % 4 === 1 ? source : word,
-        );
-      }
-      return queries;
-    };
-    // The clients run on their own thread (own event loop), as real clients are other processes:
-    // their request and response handling must not be charged to the server's latency.
-    const searchWith = (queries: string[]) =>
-      new Promise<number[]>((resolve, reject) => {
-        const worker = new Worker(SEARCH_CLIENTS_SOURCE, {
-          eval: true,
-          workerData: {
-            url: `${address}/api/v1/search/local`,
-            cookie: `${cookieName}=${session.cookieValue}`,
-            clients: args.clients,
-            queries,
-          },
-        });
-        worker.once('message', resolve);
-        worker.once('error', reject);
-      });
-    // Warm-up (the target is for a warm server): other queries from another part of the library
-    // compile the hot paths and start the search reader thread. Then a write empties the result
-    // cache, so every measured query that was not asked before is ranked for real.
-    const warmup = await searchWith(queriesFrom(Math.floor(full.added / 2), args.warmup));
-    earshot.database.sqlite.prepare('update users set display_name = ? where id = ?').run('bench', userId);
-    const latencies = await searchWith(queriesFrom(0, args.queries));
+    // ── search latency over HTTP, N concurrent clients (search-load.ts) ──
+    const { latencies, warmup } = await measureSearch(earshot, {
+      clients: args.clients,
+      queries: args.queries,
+      warmup: args.warmup,
+      sessionCookie: (await load<{ SESSION_COOKIE: string }>('accounts/session-store')).SESSION_COOKIE,
+    });
     const figures: RunFigures = {
       baselineRss,
       filesPerSecond: full.filesFound / fullSeconds,
@@ -359,21 +240,6 @@ async function childCommand(): Promise<{ args: string[]; via: string }> {
     logLevel: 'warning',
   });
   return { args: ['--expose-gc', outfile], via: 'plain node (server/dist)' };
-}
-
-/**
- * The memory settings the server runs with (`npm start`, systemd, Termux all start it through
- * scripts/earshot-serve.sh): its `--env` lines, applied to the measured child.
- */
-function launcherSettings(): Record<string, string> {
-  const script = fileURLToPath(new URL('../scripts/earshot-serve.sh', import.meta.url));
-  const out = execFileSync('sh', [script, '--env'], { encoding: 'utf8' });
-  return Object.fromEntries(
-    out
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
 }
 
 async function childRun(run: number, command: string[], settings: Record<string, string>): Promise<RunFigures> {

@@ -1,0 +1,160 @@
+/**
+ * Search load for the benchmarks (scan.bench.ts, search.bench.ts): lean keep-alive clients on
+ * their own thread, queries as people type them, a warm-up, and the launcher's memory settings.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type SQLite from 'better-sqlite3';
+
+export const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+/**
+ * The memory settings the server runs with (`npm start`, systemd, Termux all start it through
+ * scripts/earshot-serve.sh): its `--env` lines, for the measured process.
+ */
+export function launcherSettings(): Record<string, string> {
+  const script = fileURLToPath(new URL('../scripts/earshot-serve.sh', import.meta.url));
+  const out = execFileSync('sh', [script, '--env'], { encoding: 'utf8' });
+  return Object.fromEntries(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+/**
+ * N keep-alive HTTP/1.1 clients working through the query list; posts every request's latency (ms).
+ * A lean client (a socket, a request line, Content-Length framing) rather than node:http: the
+ * load generator shares the two cores with the server, and node:http's client costs about as much
+ * CPU per request as the server itself — the figure would measure the client. (The same reason
+ * wrk and autocannon exist.)
+ */
+const SEARCH_CLIENTS_SOURCE = `
+const { workerData, parentPort } = require('node:worker_threads');
+const net = require('node:net');
+const { url, cookie, clients, queries } = workerData;
+const { hostname, port, pathname } = new URL(url);
+const latencies = [];
+let next = 0;
+const client = () => new Promise((resolve, reject) => {
+  let socket = null;
+  let head = '';
+  let body = -1; // bytes of body still expected; -1 while reading the head
+  let started = 0;
+  let q = '';
+  const connect = () => {
+    socket = net.connect(Number(port), hostname);
+    socket.setNoDelay(true);
+    socket.on('data', onData);
+    socket.on('error', reject);
+    socket.on('close', () => { if (body !== -2) connect(), send(); });
+  };
+  const send = () => {
+    head = '';
+    body = -1;
+    started = performance.now();
+    socket.write('GET ' + pathname + '?q=' + encodeURIComponent(q) + '&limit=20 HTTP/1.1\\r\\nhost: ' + hostname + '\\r\\ncookie: ' + cookie + '\\r\\n\\r\\n');
+  };
+  const nextQuery = () => {
+    if (next >= queries.length) { body = -2; socket.end(); resolve(); return; }
+    q = queries[next++];
+    send();
+  };
+  function onData(chunk) {
+    let rest = chunk;
+    if (body === -1) {
+      head += chunk.toString('latin1');
+      const end = head.indexOf('\\r\\n\\r\\n');
+      if (end < 0) return;
+      const status = head.slice(9, 12);
+      if (status !== '200') return reject(new Error('search ' + q + ': HTTP ' + status));
+      const m = /\\r\\ncontent-length: *(\\d+)/i.exec(head.slice(0, end));
+      if (!m) return reject(new Error('search ' + q + ': no content-length'));
+      body = Number(m[1]);
+      rest = chunk.subarray(chunk.length - (head.length - end - 4));
+    }
+    body -= rest.length;
+    if (body === 0) {
+      latencies.push(performance.now() - started);
+      nextQuery();
+    }
+  }
+  connect();
+  nextQuery();
+});
+Promise.all(Array.from({ length: clients }, client)).then(() => parentPort.postMessage(latencies), (err) => { throw err; });
+`;
+
+/** Runs the clients over `queries` against `url`; every request's latency (ms), in order. */
+export function searchWith(options: { url: string; cookie: string; clients: number; queries: string[] }) {
+  return new Promise<number[]>((resolve, reject) => {
+    const worker = new Worker(SEARCH_CLIENTS_SOURCE, { eval: true, workerData: options });
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+}
+
+/**
+ * Queries as people type them — whole words, half-typed words, whole titles / names — from 2,000
+ * tracks of the library (`offset` picks which 2,000).
+ */
+export function queriesFrom(sqlite: SQLite.Database, offset: number, count: number): string[] {
+  const rows = sqlite
+    .prepare('select title, artist, album from tracks order by rowid limit 2000 offset ?')
+    .all(offset) as { title: string; artist: string | null; album: string | null }[];
+  if (rows.length === 0) throw new Error(`no tracks from row ${offset}: scan a library first`);
+  const queries: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = rows[(i * 7919) % rows.length];
+    const source = [r.title, r.artist ?? r.title, r.album ?? r.title][i % 3];
+    const word = source.split(/\s+/)[0] ?? source;
+    queries.push(i % 4 === 0 ? word.slice(0, Math.max(2, Math.ceil(word.length / 2))) : i % 4 === 1 ? source : word);
+  }
+  return queries;
+}
+
+/** What measureSearch needs of a started server (main.ts `createEarshot`). */
+interface Server {
+  database: { sqlite: SQLite.Database };
+  sessions: { create(userId: string, meta: { userAgent: string }): Promise<{ cookieValue: string }> };
+  app: { listen(options: { host: string; port: number }): Promise<string> };
+}
+
+/**
+ * Signs a bench user in, listens on loopback, warms up (other queries, from the other half of the
+ * library: JIT, the search reader thread), empties the result cache with a write, then measures
+ * `queries` queries from the first 2,000 tracks with `clients` concurrent clients.
+ */
+export async function measureSearch(
+  earshot: Server,
+  options: { clients: number; queries: number; warmup: number; sessionCookie: string },
+): Promise<{ latencies: number[]; warmup: number[] }> {
+  const { sqlite } = earshot.database;
+  const userId = 'benchuser000000000001';
+  const now = Date.now();
+  sqlite
+    .prepare(
+      `insert or ignore into users (id, username, username_key, role, created_at, updated_at)
+       values (?, 'bench', 'bench', 'user', ?, ?)`,
+    )
+    .run(userId, now, now);
+  const session = await earshot.sessions.create(userId, { userAgent: 'bench' });
+  const address = await earshot.app.listen({ host: '127.0.0.1', port: 0 });
+  const load = (queries: string[]) =>
+    searchWith({
+      url: `${address}/api/v1/search/local`,
+      cookie: `${options.sessionCookie}=${session.cookieValue}`,
+      clients: options.clients,
+      queries,
+    });
+  const { n } = sqlite.prepare('select count(*) n from tracks').get() as { n: number };
+  const warmup = options.warmup > 0 ? await load(queriesFrom(sqlite, Math.floor(n / 2), options.warmup)) : [];
+  sqlite.prepare('update users set display_name = ? where id = ?').run(`bench ${Date.now()}`, userId);
+  const latencies = await load(queriesFrom(sqlite, 0, options.queries));
+  return { latencies, warmup };
+}

@@ -1,0 +1,136 @@
+/**
+ * Search-only benchmark on a database a scan already made: the search half of scan.bench.ts
+ * without the 30-second scan before it, for comparing search changes quickly.
+ *
+ *   npm run bench:search -- --db FILE [--rounds 3] [--clients 16] [--queries 3000] [--warmup 600]
+ *
+ * FILE is an Earshot database (`<data>/db/earshot.db` after a scan, e.g. of the bench library:
+ * `npx earshot scan` with EARSHOT_MUSIC_DIR=/tmp/earshot-bench-50k). It is copied; the copy is
+ * migrated and served by the compiled server (server/dist) with the launcher's memory settings
+ * (scripts/earshot-serve.sh), in a child process. Each round runs the warm-up and the measured
+ * queries of scan.bench.ts (search-load.ts) on a fresh server and prints p50 / p90 / p99 / max,
+ * the process's CPU use and the main thread's GC pauses. The issue's target figure comes from
+ * scan.bench.ts; this one runs in a process that also holds tsx (more memory, same search code).
+ */
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { launcherSettings, measureSearch, percentile } from './search-load.ts';
+
+const argv = process.argv.slice(2);
+const get = (name: string) => {
+  const at = argv.indexOf(`--${name}`);
+  return at >= 0 ? argv[at + 1] : undefined;
+};
+const args = {
+  db: get('db'),
+  rounds: Number(get('rounds') ?? 1),
+  clients: Number(get('clients') ?? 16),
+  queries: Number(get('queries') ?? 3000),
+  warmup: Number(get('warmup') ?? 600),
+};
+
+async function round(n: number): Promise<void> {
+  const dist = new URL('../server/dist/', import.meta.url);
+  const { createEarshot } = (await import(new URL('main.js', dist).href)) as typeof import('../server/src/main.ts');
+  const { loadConfig } = (await import(
+    new URL('config/load.js', dist).href
+  )) as typeof import('../server/src/config/load.ts');
+  const { SESSION_COOKIE } = (await import(
+    new URL('accounts/session-store.js', dist).href
+  )) as typeof import('../server/src/accounts/session-store.ts');
+  const dataDir = mkdtempSync(join(tmpdir(), 'earshot-search-bench-'));
+  try {
+    mkdirSync(join(dataDir, 'db'));
+    copyFileSync(args.db as string, join(dataDir, 'db', 'earshot.db'));
+    const { config } = loadConfig({
+      env: {
+        EARSHOT_DATA_DIR: dataDir,
+        EARSHOT_MUSIC_DIR: dataDir,
+        EARSHOT_LOG_LEVEL: 'error',
+        EARSHOT_PORT: '0',
+        EARSHOT_SCAN_ON_START: 'false',
+        EARSHOT_WATCH: 'false',
+        EARSHOT_FULL_SCAN_INTERVAL_MINUTES: '0',
+        EARSHOT_METRICS: 'false',
+      },
+      argv: [],
+      envFile: null,
+      cwd: dataDir,
+    });
+    const { pino } = await import('pino');
+    const earshot = await createEarshot(config, { background: false, logger: pino({ level: 'error' }) });
+    try {
+      let gcMs = 0;
+      let gcs = 0;
+      const gc = new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          gcMs += e.duration;
+          gcs++;
+        }
+      });
+      gc.observe({ entryTypes: ['gc'] });
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const { latencies, warmup } = await measureSearch(earshot, { ...args, sessionCookie: SESSION_COOKIE });
+      const wall = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      gc.disconnect();
+      const f = (p: number) => percentile(latencies, p).toFixed(1);
+      const w = (p: number) => (warmup.length ? percentile(warmup, p).toFixed(1) : '–');
+      console.log(
+        `round ${n}: p50 ${f(50)} / p90 ${f(90)} / p99 ${f(99)} ms, max ${Math.max(...latencies).toFixed(0)} ms ` +
+          `(${args.clients} clients, ${latencies.length} queries); warm-up p50 ${w(50)} / p99 ${w(99)} ms; CPU ${(((cpu.user + cpu.system) / 1000 / wall) * 100).toFixed(0)}% ` +
+          `of a core over ${(wall / 1000).toFixed(1)} s; main-thread GC ${gcs} pauses, ${gcMs.toFixed(0)} ms`,
+      );
+    } finally {
+      await earshot.close();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  if (!args.db || !existsSync(args.db)) {
+    console.error(
+      'usage: npm run bench:search -- --db <data>/db/earshot.db [--rounds N] [--clients 16] [--queries 3000]',
+    );
+    process.exit(64);
+  }
+  if (!existsSync(new URL('../server/dist/main.js', import.meta.url))) {
+    console.error('Build the server first: npm run build -w server');
+    process.exit(1);
+  }
+  const childAt = argv.indexOf('--child');
+  if (childAt >= 0) {
+    await round(Number(argv[childAt + 1]));
+    return;
+  }
+  const settings = launcherSettings();
+  console.log(
+    `search bench: ${args.db}, ${availableParallelism()} cores, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}, settings: ${Object.entries(settings)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
+  // Each round in a fresh process with the launcher's settings (they must be set before node starts).
+  for (let n = 1; n <= args.rounds; n++) {
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), ...argv, '--child', String(n)],
+      {
+        stdio: 'inherit',
+        env: { ...process.env, ...settings },
+      },
+    );
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    if (code !== 0) throw new Error(`round ${n} failed (exit ${code})`);
+  }
+}
+
+await main();
