@@ -13,7 +13,8 @@
 #   jemalloc (LD_PRELOAD)        when libjemalloc2 is installed: it returns freed memory to the
 #                                system within a second, where glibc keeps a scan's freed memory
 #                                for good (~25 MB after a 50,000-file scan). EARSHOT_ALLOCATOR=system
-#                                keeps glibc's allocator.
+#                                keeps glibc's allocator. Only the server gets it: it drops the
+#                                preload from its environment, so ffmpeg and yt-dlp do not.
 set -eu
 
 here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
@@ -33,14 +34,16 @@ if [ -z "${LD_PRELOAD:-}" ] && [ "${EARSHOT_ALLOCATOR:-jemalloc}" != system ]; t
       LD_PRELOAD="$lib"
       # Background purging: freed pages go back to the system after ~1 s of not being reused.
       MALLOC_CONF="${MALLOC_CONF:-background_thread:true,narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0}"
-      export LD_PRELOAD MALLOC_CONF
+      # Tells the server the preload is the launcher's: it keeps it from ffmpeg and yt-dlp.
+      EARSHOT_PRELOADED="$lib"
+      export LD_PRELOAD MALLOC_CONF EARSHOT_PRELOADED
       break
     fi
   done
 fi
 
 if [ "${1:-}" = "--env" ]; then
-  for name in MALLOC_ARENA_MAX NODE_OPTIONS LD_PRELOAD MALLOC_CONF; do
+  for name in MALLOC_ARENA_MAX NODE_OPTIONS LD_PRELOAD MALLOC_CONF EARSHOT_PRELOADED; do
     eval "value=\${$name:-}"
     [ -n "$value" ] && printf '%s=%s\n' "$name" "$value"
   done

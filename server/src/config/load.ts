@@ -173,8 +173,9 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
 
   const known = new Set(SETTINGS.map((s) => s.env));
   known.add('EARSHOT_ENV_FILE');
-  // Read by scripts/earshot-serve.sh before node starts (README "Memory"), not by the server.
+  // Set or read by scripts/earshot-serve.sh before node starts (README "Memory"), not settings.
   known.add('EARSHOT_ALLOCATOR');
+  known.add('EARSHOT_PRELOADED');
   for (const name of Object.keys({ ...dotenv, ...env })) {
     if (name.startsWith('EARSHOT_') && !known.has(name) && !name.startsWith('EARSHOT_TEST_')) {
       warnings.push(`Ignoring unknown setting ${name}.`);

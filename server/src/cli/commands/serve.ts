@@ -2,12 +2,14 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEarshot } from '../../main.js';
 import { PID_FILE } from '../../system/backup.js';
+import { scopeLauncherPreload } from '../../system/launcher-env.js';
 import { type CliCommand, EXIT_CONFIG, loadConfigForCli } from '../command.js';
 
 export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'Start the server (the default command).',
   async run(argv) {
+    scopeLauncherPreload(process.env);
     const parsed = loadConfigForCli(argv);
     if (!parsed) return EXIT_CONFIG;
     const { config } = parsed.loaded;
