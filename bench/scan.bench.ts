@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
-import { launcherSettings, measureSearch, percentile } from './search-load.ts';
+import { benchServerEnv, launcherSettings, measureSearch, percentile } from './search-load.ts';
 
 interface Args {
   files: number;
@@ -125,17 +125,7 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
   const { loadConfig } = await load<LoadModule>('config/load');
   const dataDir = mkdtempSync(join(tmpdir(), 'earshot-bench-data-'));
   const { config } = loadConfig({
-    env: {
-      EARSHOT_DATA_DIR: dataDir,
-      EARSHOT_MUSIC_DIR: args.lib,
-      EARSHOT_LOG_LEVEL: 'warn',
-      EARSHOT_LOG_FORMAT: 'json',
-      EARSHOT_PORT: '0',
-      EARSHOT_SCAN_ON_START: 'false',
-      EARSHOT_WATCH: 'false',
-      EARSHOT_FULL_SCAN_INTERVAL_MINUTES: '0',
-      EARSHOT_METRICS: 'false',
-    },
+    env: benchServerEnv(dataDir, args.lib, 'warn'),
     argv: [],
     envFile: null,
     cwd: dataDir,

@@ -7,6 +7,19 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type SQLite from 'better-sqlite3';
 
+/** Settings of a benchmark's server: quiet, a free port, no background scans or metrics. */
+export const benchServerEnv = (dataDir: string, musicDir: string, logLevel: string) => ({
+  EARSHOT_DATA_DIR: dataDir,
+  EARSHOT_MUSIC_DIR: musicDir,
+  EARSHOT_LOG_LEVEL: logLevel,
+  EARSHOT_LOG_FORMAT: 'json',
+  EARSHOT_PORT: '0',
+  EARSHOT_SCAN_ON_START: 'false',
+  EARSHOT_WATCH: 'false',
+  EARSHOT_FULL_SCAN_INTERVAL_MINUTES: '0',
+  EARSHOT_METRICS: 'false',
+});
+
 export const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];

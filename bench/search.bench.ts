@@ -18,7 +18,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { launcherSettings, measureSearch, percentile } from './search-load.ts';
+import { benchServerEnv, launcherSettings, measureSearch, percentile } from './search-load.ts';
 
 const argv = process.argv.slice(2);
 const get = (name: string) => {
@@ -47,16 +47,7 @@ async function round(n: number): Promise<void> {
     mkdirSync(join(dataDir, 'db'));
     copyFileSync(args.db as string, join(dataDir, 'db', 'earshot.db'));
     const { config } = loadConfig({
-      env: {
-        EARSHOT_DATA_DIR: dataDir,
-        EARSHOT_MUSIC_DIR: dataDir,
-        EARSHOT_LOG_LEVEL: 'error',
-        EARSHOT_PORT: '0',
-        EARSHOT_SCAN_ON_START: 'false',
-        EARSHOT_WATCH: 'false',
-        EARSHOT_FULL_SCAN_INTERVAL_MINUTES: '0',
-        EARSHOT_METRICS: 'false',
-      },
+      env: benchServerEnv(dataDir, dataDir, 'error'),
       argv: [],
       envFile: null,
       cwd: dataDir,
