@@ -170,12 +170,13 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
     const dbBytes = statSync(earshot.paths.dbFile).size;
 
     // ── search latency over HTTP, N concurrent clients (search-load.ts) ──
-    const { latencies, warmup } = await measureSearch(earshot, {
+    const search = await measureSearch(earshot, {
       clients: args.clients,
       queries: args.queries,
       warmup: args.warmup,
       sessionCookie: (await load<{ SESSION_COOKIE: string }>('accounts/session-store')).SESSION_COOKIE,
     });
+    const { latencies, warmup } = search;
     const figures: RunFigures = {
       baselineRss,
       filesPerSecond: full.filesFound / fullSeconds,
@@ -196,8 +197,8 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
         `RSS before ${mb(baselineRss)}, peak RSS ${mb(peak)}, idle RSS ${mb(idleRss)}, DB ${mb(dbBytes)}, lag p99 ${figures.lagP99Ms.toFixed(1)} ms, ` +
         `search p50 ${figures.searchP50Ms.toFixed(1)} ms / p99 ${figures.searchP99Ms.toFixed(1)} ms (${args.clients} clients; ` +
         `p90 ${percentile(latencies, 90).toFixed(1)}, p99 of the second half ${percentile(latencies.slice(latencies.length >> 1), 99).toFixed(1)}, ` +
-        `max ${Math.max(...latencies).toFixed(0)} ms; cold, during the ${warmup.length}-query warm-up right after start-up: ` +
-        `p50 ${percentile(warmup, 50).toFixed(1)}, p99 ${percentile(warmup, 99).toFixed(1)} ms)`,
+        `max ${Math.max(...latencies).toFixed(0)} ms, ${search.requestsPerSecond.toFixed(0)} req/s; cold, during the ${warmup.length}-query warm-up right after start-up: ` +
+        `p50 ${percentile(warmup, 50).toFixed(1)}, p99 ${percentile(warmup, 99).toFixed(1)} ms; mirrors built ${(search.warmWaitMs / 1000).toFixed(1)} s after it)`,
     );
     return figures;
   } finally {

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type SQLite from 'better-sqlite3';
 
@@ -54,6 +55,8 @@ const { url, cookie, clients, queries } = workerData;
 const { hostname, port, pathname } = new URL(url);
 const latencies = [];
 let next = 0;
+// Every request's bytes, made before the clock starts (the generator's CPU is not the server's).
+const requests = queries.map((q) => Buffer.from('GET ' + pathname + '?q=' + encodeURIComponent(q) + '&limit=20 HTTP/1.1\\r\\nhost: ' + hostname + '\\r\\ncookie: ' + cookie + '\\r\\n\\r\\n', 'latin1'));
 const client = () => new Promise((resolve, reject) => {
   let socket = null;
   let head = '';
@@ -67,15 +70,17 @@ const client = () => new Promise((resolve, reject) => {
     socket.on('error', reject);
     socket.on('close', () => { if (body !== -2) connect(), send(); });
   };
+  let request = null;
   const send = () => {
     head = '';
     body = -1;
     started = performance.now();
-    socket.write('GET ' + pathname + '?q=' + encodeURIComponent(q) + '&limit=20 HTTP/1.1\\r\\nhost: ' + hostname + '\\r\\ncookie: ' + cookie + '\\r\\n\\r\\n');
+    socket.write(request);
   };
   const nextQuery = () => {
     if (next >= queries.length) { body = -2; socket.end(); resolve(); return; }
-    q = queries[next++];
+    q = queries[next];
+    request = requests[next++];
     send();
   };
   function onData(chunk) {
@@ -136,17 +141,33 @@ interface Server {
   database: { sqlite: SQLite.Database };
   sessions: { create(userId: string, meta: { userAgent: string }): Promise<{ cookieValue: string }> };
   app: { listen(options: { host: string; port: number }): Promise<string> };
+  library: { search: { mirrorsWarm: boolean; dropAnswers(): void } };
+}
+
+/** The measured phase: every request's latency, and the throughput and CPU of the whole process. */
+export interface SearchFigures {
+  latencies: number[];
+  warmup: number[];
+  /** Milliseconds the server took after the warm-up to build its in-memory search mirrors. */
+  warmWaitMs: number;
+  requestsPerSecond: number;
+  /** Process CPU (server threads and the load generator) per measured request, µs. */
+  cpuPerRequestUs: number;
+  /** The main thread's garbage-collection pauses during the measured phase, ms. */
+  gcPauses: number[];
 }
 
 /**
  * Signs a bench user in, listens on loopback, warms up (other queries, from the other half of the
- * library: JIT, the search reader thread), empties the result cache with a write, then measures
- * `queries` queries from the first 2,000 tracks with `clients` concurrent clients.
+ * library), waits until the in-memory search mirrors are built (a running server's steady state;
+ * at most 60 s), runs the warm-up queries again through them (uncached), empties the result
+ * cache, then measures `queries` queries from the first 2,000 tracks with `clients` concurrent
+ * clients.
  */
 export async function measureSearch(
   earshot: Server,
   options: { clients: number; queries: number; warmup: number; sessionCookie: string },
-): Promise<{ latencies: number[]; warmup: number[] }> {
+): Promise<SearchFigures> {
   const { sqlite } = earshot.database;
   const userId = 'benchuser000000000001';
   const now = Date.now();
@@ -167,7 +188,34 @@ export async function measureSearch(
     });
   const { n } = sqlite.prepare('select count(*) n from tracks').get() as { n: number };
   const warmup = options.warmup > 0 ? await load(queriesFrom(sqlite, Math.floor(n / 2), options.warmup)) : [];
-  sqlite.prepare('update users set display_name = ? where id = ?').run(`bench ${Date.now()}`, userId);
+  const waitFrom = performance.now();
+  while (!earshot.library.search.mirrorsWarm && performance.now() - waitFrom < 60_000) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const warmWaitMs = performance.now() - waitFrom;
+  // The same warm-up again, now through the mirrors (their code gets compiled), then a cold cache.
+  if (options.warmup > 0) {
+    earshot.library.search.dropAnswers();
+    await load(queriesFrom(sqlite, Math.floor(n / 2), options.warmup));
+  }
+  earshot.library.search.dropAnswers();
+  const gcPauses: number[] = [];
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcPauses.push(e.duration);
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
   const latencies = await load(queriesFrom(sqlite, 0, options.queries));
-  return { latencies, warmup };
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  gc.disconnect();
+  return {
+    latencies,
+    warmup,
+    warmWaitMs,
+    requestsPerSecond: (latencies.length / wall) * 1000,
+    cpuPerRequestUs: (cpu.user + cpu.system) / latencies.length,
+    gcPauses,
+  };
 }

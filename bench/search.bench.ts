@@ -64,18 +64,23 @@ async function round(n: number): Promise<void> {
         }
       });
       gc.observe({ entryTypes: ['gc'] });
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      const { latencies, warmup } = await measureSearch(earshot, { ...args, sessionCookie: SESSION_COOKIE });
-      const wall = performance.now() - t0;
-      const cpu = process.cpuUsage(cpu0);
+      const figures = await measureSearch(earshot, { ...args, sessionCookie: SESSION_COOKIE });
       gc.disconnect();
+      const { latencies, warmup } = figures;
       const f = (p: number) => percentile(latencies, p).toFixed(1);
       const w = (p: number) => (warmup.length ? percentile(warmup, p).toFixed(1) : '–');
+      // p99 of each tenth of the run: where in the run the slow answers were.
+      const tenths: string[] = [];
+      const size = Math.ceil(latencies.length / 10);
+      for (let i = 0; i < latencies.length; i += size)
+        tenths.push(percentile(latencies.slice(i, i + size), 99).toFixed(0));
       console.log(
         `round ${n}: p50 ${f(50)} / p90 ${f(90)} / p99 ${f(99)} ms, max ${Math.max(...latencies).toFixed(0)} ms ` +
-          `(${args.clients} clients, ${latencies.length} queries); warm-up p50 ${w(50)} / p99 ${w(99)} ms; CPU ${(((cpu.user + cpu.system) / 1000 / wall) * 100).toFixed(0)}% ` +
-          `of a core over ${(wall / 1000).toFixed(1)} s; main-thread GC ${gcs} pauses, ${gcMs.toFixed(0)} ms`,
+          `(${args.clients} clients, ${latencies.length} queries, ${figures.requestsPerSecond.toFixed(0)} req/s, ` +
+          `${figures.cpuPerRequestUs.toFixed(0)} µs CPU each); p99 by tenth ${tenths.join(' ')}; ` +
+          `warm-up p50 ${w(50)} / p99 ${w(99)} ms, then ${(figures.warmWaitMs / 1000).toFixed(1)} s until the search ` +
+          `mirrors were built; main-thread GC ${gcs} pauses, ${gcMs.toFixed(0)} ms in all, ${figures.gcPauses.length} while ` +
+          `measuring (longest ${Math.max(0, ...figures.gcPauses).toFixed(1)} ms)`,
       );
     } finally {
       await earshot.close();

@@ -201,21 +201,7 @@ export class CatalogRepository {
   async genres(page: Page, ids?: string[]) {
     let q = this.db
       .selectFrom('genres as g')
-      .select((eb) => [
-        'g.id',
-        'g.name',
-        eb
-          .selectFrom('track_genres as tg')
-          .whereRef('tg.genre_id', '=', 'g.id')
-          .select(eb.fn.countAll<number>().as('n'))
-          .as('trackCount'),
-        eb
-          .selectFrom('track_genres as tg')
-          .innerJoin('tracks as t', 't.id', 'tg.track_id')
-          .whereRef('tg.genre_id', '=', 'g.id')
-          .select(sql<number>`count(distinct t.album_id)`.as('n'))
-          .as('albumCount'),
-      ])
+      .select(['g.id', 'g.name', 'g.track_count as trackCount', 'g.album_count as albumCount'])
       .orderBy(sql`g.name collate nocase`);
     if (ids) q = q.where('g.id', 'in', ids.length > 0 ? ids : ['']);
     const [items, total] = await Promise.all([q.limit(page.limit).offset(page.offset).execute(), this.count('genres')]);

@@ -318,8 +318,9 @@ describe('local search', () => {
 
   it('ranks cache misses on the reader thread, with the same answers as the main connection', async () => {
     const { db, sqlite } = t.earshot.database;
-    const onMain = new CatalogSearch({ db, sqlite, readerThread: false });
-    const threaded = new CatalogSearch({ db, sqlite });
+    // Without mirrors, so every miss goes to FTS5: on the reader thread, or inline.
+    const onMain = new CatalogSearch({ db, sqlite, readerThread: false, mirrors: false });
+    const threaded = new CatalogSearch({ db, sqlite, mirrors: false });
     try {
       // The first misses start the thread (ranked on the main connection while it starts).
       await threaded.search('halo', alice.id);
@@ -347,6 +348,28 @@ describe('local search', () => {
     expect(threaded.readerRunning).toBe(false);
     // After close, queries are still answered (on the main connection).
     expect((await threaded.search('halo', null)).tracks[0].title).toBe('Halo');
+  });
+
+  it('answers misses from the in-memory mirrors once built, with the same answers as FTS5', async () => {
+    const { db, sqlite } = t.earshot.database;
+    const fts = new CatalogSearch({ db, sqlite, readerThread: false, mirrors: false });
+    const mirrored = new CatalogSearch({ db, sqlite, readerThread: false });
+    try {
+      // The first search starts the build (steps between requests); until then FTS5 answers.
+      await mirrored.search('halo', alice.id);
+      await vi.waitFor(() => expect(mirrored.mirrorsWarm).toBe(true), { timeout: 10_000, interval: 20 });
+      mirrored.dropAnswers();
+      const before = mirrored.answeredInMemory;
+      for (const q of ['halo', 'beyoncé', 'b', 'sash fie', 'roc', 'ac dc', 'zzz', 'in', 'BEYON']) {
+        const expected = await fts.search(q, alice.id, { genres: 5 });
+        expect(await mirrored.search(q, alice.id, { genres: 5 }), q).toEqual(expected);
+      }
+      expect(mirrored.answeredInMemory - before).toBe(9);
+      expect(fts.answeredInMemory).toBe(0);
+    } finally {
+      await mirrored.close();
+      await fts.close();
+    }
   });
 
   it("sends the reader thread's JSON as the route's own serializer would write it", async () => {

@@ -33,8 +33,12 @@ export interface SearchLimits {
 }
 
 const MAX_TERMS = 8;
-/** Recent answers kept (each mostly one JSON string, ~10–25 KB). */
-const CACHE_ENTRIES = 500;
+/** Recent answers kept: at most this many (each mostly one JSON buffer, ~10–25 KB)… */
+const CACHE_ENTRIES = 2000;
+/** …and at most this much JSON (about 1,000 answers of 20 tracks, 10 albums, 10 artists). */
+const CACHE_BYTES = 16 * 1024 * 1024;
+/** Size assumed for an answer kept as objects until first serialized. */
+const OBJECT_ENTRY_BYTES = 16 * 1024;
 /** Nobody searched for this long: cached answers and SQLite's page cache are dropped (idle memory). */
 const IDLE_DROP_MS = 5 * 60_000;
 /** Commits by other processes reach the cache this late at most. */
@@ -68,6 +72,8 @@ interface Entry {
   ranked: Ranked | null;
   json: Buffer | null;
   ids: { tracks: string[]; albums: string[]; artists: string[] };
+  /** Bytes counted against CACHE_BYTES while cached. */
+  size?: number;
 }
 
 const entryOf = (ranked: Ranked): Entry => ({
@@ -96,16 +102,25 @@ export class CatalogSearch {
   private readonly inline: SearchRanker;
   private readonly reader: SearchReader | null;
   private readonly cache = new Map<string, Entry>();
+  private cacheBytes = 0;
   /** Misses being ranked right now (same token and key): concurrent askers share one ranking. */
   private readonly inflight = new Map<string, Promise<Entry>>();
   private readonly usersWithLikes = new Map<string, boolean>();
+  /** The catalog version of the cached answers, and the write counters last seen. */
   private token = '';
+  private writes = '';
+  /** The inline ranker keeps its mirrors (since the first query after start or idle). */
+  private mirrorsKept = false;
   private dataVersion = 0;
   private dataVersionAt = Number.NEGATIVE_INFINITY;
   private lastUsed = 0;
   private idleTimer: NodeJS.Timeout | null = null;
 
-  constructor(deps: { db: Db; sqlite: SQLite.Database; readerThread?: boolean }) {
+  /**
+   * `readerThread`: rank FTS5 queries off the event loop (default). `mirrors`: keep the in-memory
+   * mirrors (search-mirror.ts) once search is used (default).
+   */
+  constructor(deps: { db: Db; sqlite: SQLite.Database; readerThread?: boolean; mirrors?: boolean }) {
     this.sqlite = deps.sqlite;
     const s = (q: string) => deps.sqlite.prepare(q);
     const liked = (type: string, param: string) =>
@@ -114,13 +129,14 @@ export class CatalogSearch {
     this.stmt = {
       changes: s('select total_changes() as c'),
       dataVersion: s('select data_version as v from pragma_data_version'),
+      catalogVersion: s('select version from catalog_version where id = 1').pluck(),
       anyLiked: s('select 1 from user_activity where user_id = ? and is_liked = 1 limit 1'),
       // The caller's liked flags for every listed item, in one statement.
       liked: s(
         `${liked('track', 'tracks')} union all ${liked('album', 'albums')} union all ${liked('artist', 'artists')}`,
       ),
     };
-    this.inline = new SearchRanker(deps.sqlite);
+    this.inline = new SearchRanker(deps.sqlite, { mirrors: deps.mirrors ?? true });
     const file = deps.sqlite.memory ? '' : deps.sqlite.name;
     this.reader =
       (deps.readerThread ?? true) && file
@@ -133,6 +149,19 @@ export class CatalogSearch {
     return this.reader?.running ?? false;
   }
 
+  /** The in-memory mirrors are built and current (benches wait for this). */
+  get mirrorsWarm(): boolean {
+    return this.inline.mirrorsReady;
+  }
+
+  /** Cache misses the in-memory mirrors have answered so far. */
+  answeredInMemory = 0;
+
+  /** Forgets every cached answer (the next query of each kind is ranked again). */
+  dropAnswers(): void {
+    this.clearCache();
+  }
+
   /** Cache misses the reader thread has ranked so far. */
   get readerAnswered(): number {
     return this.reader?.answered ?? 0;
@@ -142,14 +171,16 @@ export class CatalogSearch {
   async close(): Promise<void> {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
+    this.inline.close();
     await this.reader?.close();
   }
 
   /**
-   * Drops cached answers when the database changed: the validity token is this connection's
-   * change counter (every in-process writer shares it; read on every request, ~0.3 µs) plus
-   * `data_version` (commits by other processes such as the CLI; ~6 µs, so read at most every
-   * {@link DATA_VERSION_EVERY_MS}).
+   * The catalog version the cached answers belong to. Any write moves this connection's change
+   * counter (read on every request, ~0.3 µs) or `data_version` (commits by other processes such
+   * as the CLI; ~6 µs, so read at most every {@link DATA_VERSION_EVERY_MS}); only then is the
+   * catalog version (migration 0008) read, and only a catalog change drops the answers. Liked
+   * flags are per user and follow every write.
    */
   private validate(): string {
     const { c } = this.stmt.changes.get() as { c: number };
@@ -158,13 +189,17 @@ export class CatalogSearch {
       this.dataVersion = (this.stmt.dataVersion.get() as { v: number }).v;
       this.dataVersionAt = now;
     }
-    const token = `${c}:${this.dataVersion}`;
-    if (token !== this.token) {
-      this.token = token;
-      this.cache.clear();
+    const writes = `${c}:${this.dataVersion}`;
+    if (writes !== this.writes) {
+      this.writes = writes;
       this.usersWithLikes.clear();
+      const catalog = String(this.stmt.catalogVersion.get());
+      if (catalog !== this.token) {
+        this.token = catalog;
+        this.clearCache();
+      }
     }
-    return token;
+    return this.token;
   }
 
   /**
@@ -184,6 +219,16 @@ export class CatalogSearch {
     // Inside an open transaction this connection sees its own uncommitted writes and the token
     // may not move at COMMIT: rank inline and keep nothing.
     if (this.sqlite.inTransaction) return entryOf(this.inline.rank(match, sizes, token));
+    // Most queries: the in-memory mirrors answer here and now, in tens of microseconds (they
+    // start building on the first search and are dropped when search goes idle).
+    this.keepMirrors();
+    const fast = this.inline.rankFromMirrors(match, sizes, token);
+    if (fast) {
+      this.answeredInMemory++;
+      const entry = entryOfJson(fast);
+      this.remember(key, entry);
+      return entry;
+    }
     const flightKey = `${token}\u0000${key}`;
     let flight = this.inflight.get(flightKey);
     if (!flight) {
@@ -192,12 +237,36 @@ export class CatalogSearch {
     }
     const entry = await flight;
     // Keep it only if nothing was written while it was being ranked.
-    if (this.validate() === token && !this.sqlite.inTransaction) {
-      this.cache.set(key, entry);
-      if (this.cache.size > CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
+    if (this.validate() === token && !this.sqlite.inTransaction) this.remember(key, entry);
+    return entry;
+  }
+
+  private remember(key: string, entry: Entry): void {
+    const old = this.cache.get(key);
+    if (old) {
+      this.cacheBytes -= old.size ?? 0;
+      this.cache.delete(key);
+    }
+    entry.size = entry.json?.length ?? OBJECT_ENTRY_BYTES;
+    this.cache.set(key, entry);
+    this.cacheBytes += entry.size;
+    while (this.cache.size > CACHE_ENTRIES || this.cacheBytes > CACHE_BYTES) {
+      const [oldest, dropped] = this.cache.entries().next().value as [string, Entry];
+      this.cache.delete(oldest);
+      this.cacheBytes -= dropped.size ?? 0;
     }
     this.armIdleDrop();
-    return entry;
+  }
+
+  private clearCache(): void {
+    this.cache.clear();
+    this.cacheBytes = 0;
+  }
+
+  private keepMirrors(): void {
+    if (this.mirrorsKept) return;
+    this.mirrorsKept = true;
+    this.inline.keepMirrors();
   }
 
   private async compute(match: string, sizes: Sizes, token: string): Promise<Entry> {
@@ -218,10 +287,12 @@ export class CatalogSearch {
       const idleFor = Date.now() - this.lastUsed;
       if (idleFor >= IDLE_DROP_MS) {
         this.idleTimer = null;
-        this.cache.clear();
+        this.clearCache();
         this.usersWithLikes.clear();
         this.inline.clear();
+        this.mirrorsKept = false;
         this.token = '';
+        this.writes = '';
         this.dataVersionAt = Number.NEGATIVE_INFINITY;
         releaseMemory(this.sqlite);
       } else {

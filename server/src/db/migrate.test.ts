@@ -82,7 +82,7 @@ describe('migrations', () => {
     expect(matches('tracks_fts', '"stone"*')).toBe(1);
     expect(prefixes()).toBe('1 2 3');
 
-    expect((await migrateToLatest(opened.db)).applied).toEqual(['0006_search_prefixes']);
+    expect((await createMigrator(opened.db).migrateTo('0006_search_prefixes')).error).toBeUndefined();
     expect(prefixes()).toBe('1 2 3 4 5');
     // Every row is still found, through the new 4- and 5-letter prefix entries too.
     expect(matches('tracks_fts', '"stone"*')).toBe(1);
@@ -97,6 +97,52 @@ describe('migrations', () => {
     expect(matches('tracks_fts', '"live"*')).toBe(1);
     opened.sqlite.exec("insert into tracks_fts(tracks_fts) values ('integrity-check')");
     expect(checkIntegrity(opened.sqlite, true)).toEqual(['ok']);
+    await opened.close();
+  });
+  it('0007 gives existing genres their track and album counts', async () => {
+    const opened = openDatabase(join(dir, 'g.db'));
+    expect((await createMigrator(opened.db).migrateTo('0006_search_prefixes')).error).toBeUndefined();
+    const run = (q: string) => opened.sqlite.prepare(q).run();
+    run(
+      "insert into albums (id, name, album_artist, group_key, added_at, updated_at) values ('al1', 'A', 'X', 'a', 0, 0), ('al2', 'B', 'X', 'b', 0, 0)",
+    );
+    run(`insert into tracks (id, title, album_id, added_at, updated_at) values
+           ('t1', 'One', 'al1', 0, 0), ('t2', 'Two', 'al1', 0, 0), ('t3', 'Three', 'al2', 0, 0)`);
+    run("insert into genres (id, name, name_key) values ('g1', 'Rock', 'rock'), ('g2', 'Jazz', 'jazz')");
+    run("insert into track_genres (track_id, genre_id) values ('t1', 'g1'), ('t2', 'g1'), ('t3', 'g1'), ('t3', 'g2')");
+
+    expect((await migrateToLatest(opened.db)).applied).toEqual(['0007_genre_counts', '0008_catalog_version']);
+    expect(opened.sqlite.prepare('select id, track_count, album_count from genres order by id').all()).toEqual([
+      { id: 'g1', track_count: 3, album_count: 2 },
+      { id: 'g2', track_count: 1, album_count: 1 },
+    ]);
+    await opened.close();
+  });
+  it('0008 moves the catalog version on every catalog change and on nothing else', async () => {
+    const opened = openDatabase(join(dir, 'v.db'));
+    await migrateToLatest(opened.db);
+    const version = () =>
+      (opened.sqlite.prepare('select version from catalog_version').get() as { version: number }).version;
+    const run = (q: string) => opened.sqlite.prepare(q).run();
+    const steps: [string, boolean][] = [
+      ["insert into tracks (id, title, added_at, updated_at) values ('t1', 'One', 0, 0)", true],
+      ["update tracks set is_cached = 1 where id = 't1'", true],
+      ["insert into artists (id, name, name_key, added_at, updated_at) values ('a1', 'A', 'a', 0, 0)", true],
+      ["update artists set track_count = 3 where id = 'a1'", true],
+      ["insert into genres (id, name, name_key) values ('g1', 'Rock', 'rock')", true],
+      [
+        "insert into users (id, username, username_key, role, created_at, updated_at) values ('u1', 'u', 'u', 'user', 0, 0)",
+        false,
+      ],
+      ["update users set display_name = 'U' where id = 'u1'", false],
+      ["delete from genres where id = 'g1'", true],
+      ["delete from tracks where id = 't1'", true],
+    ];
+    for (const [statement, moves] of steps) {
+      const before = version();
+      run(statement);
+      expect({ statement, moved: version() > before }).toEqual({ statement, moved: moves });
+    }
     await opened.close();
   });
 });

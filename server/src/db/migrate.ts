@@ -10,6 +10,8 @@ import * as m0003 from './migrations/0003_library.js';
 import * as m0002 from './migrations/0002_accounts.js';
 import * as m0005 from './migrations/0005_sources.js';
 import * as m0006 from './migrations/0006_search_prefixes.js';
+import * as m0007 from './migrations/0007_genre_counts.js';
+import * as m0008 from './migrations/0008_catalog_version.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -18,6 +20,8 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0002_accounts': m0002,
   '0005_sources': m0005,
   '0006_search_prefixes': m0006,
+  '0007_genre_counts': m0007,
+  '0008_catalog_version': m0008,
 };
 
 export class MigrationError extends Error {}

@@ -73,7 +73,7 @@ export const SCHEMA_COLUMNS: AllTables = {
     'added_at',
     'updated_at',
   ),
-  genres: table('genres')('id', 'name', 'name_key'),
+  genres: table('genres')('id', 'name', 'name_key', 'track_count', 'album_count'),
   tracks: table('tracks')(
     'id',
     'source_type',
@@ -224,4 +224,5 @@ export const SCHEMA_COLUMNS: AllTables = {
   ),
   scan_errors: table('scan_errors')('local_path', 'reason', 'size', 'mtime', 'seen_at'),
   search_keys: table('search_keys')('rowid', 'item_id'),
+  catalog_version: table('catalog_version')('id', 'version'),
 };

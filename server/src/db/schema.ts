@@ -89,6 +89,9 @@ export interface GenresTable {
   id: string;
   name: string;
   name_key: string;
+  /** Kept by the scanner's regroup phase (migration 0007). */
+  track_count: Generated<number>;
+  album_count: Generated<number>;
 }
 
 export type SourceType = 'local' | 'youtube' | 'soundcloud' | 'url';

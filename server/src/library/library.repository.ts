@@ -5,6 +5,7 @@
  */
 import type SQLite from 'better-sqlite3';
 import { randomFillSync } from 'node:crypto';
+import { GENRE_COUNTS_SQL } from '../db/migrations/0007_genre_counts.js';
 import type { TrackTags } from './tags.js';
 import { albumGroupKey, foldKey } from './tags.js';
 
@@ -368,6 +369,7 @@ export class LibraryRepository {
       `update artists set track_count = 0, album_count = 0, updated_at = ${now}
        where (track_count, album_count) is not (0, 0) and not exists (select 1 from track_artists ta where ta.artist_id = artists.id)`,
       'delete from genres where not exists (select 1 from track_genres tg where tg.genre_id = genres.id)',
+      GENRE_COUNTS_SQL,
       // Keep the search index compact without a long blocking optimize.
       ...['tracks_fts', 'albums_fts', 'artists_fts', 'genres_fts'].map(
         (fts) => `insert into ${fts}(${fts}, rank) values ('merge', 200)`,

@@ -42,8 +42,15 @@ export interface SearchKeysTable {
   item_id: string;
 }
 
+/** One row: moved by every change to tracks, albums, artists and genres (triggers, migration 0008). */
+export interface CatalogVersionTable {
+  id: number;
+  version: number;
+}
+
 export interface LibraryTables {
   scan_runs: ScanRunsTable;
   scan_errors: ScanErrorsTable;
   search_keys: SearchKeysTable;
+  catalog_version: CatalogVersionTable;
 }
