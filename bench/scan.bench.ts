@@ -197,7 +197,7 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
         `RSS before ${mb(baselineRss)}, peak RSS ${mb(peak)}, idle RSS ${mb(idleRss)}, DB ${mb(dbBytes)}, lag p99 ${figures.lagP99Ms.toFixed(1)} ms, ` +
         `search p50 ${figures.searchP50Ms.toFixed(1)} ms / p99 ${figures.searchP99Ms.toFixed(1)} ms (${args.clients} clients; ` +
         `p90 ${percentile(latencies, 90).toFixed(1)}, p99 of the second half ${percentile(latencies.slice(latencies.length >> 1), 99).toFixed(1)}, ` +
-        `max ${Math.max(...latencies).toFixed(0)} ms, ${search.requestsPerSecond.toFixed(0)} req/s; cold, during the ${warmup.length}-query warm-up right after start-up: ` +
+        `max ${Math.max(...latencies).toFixed(0)} ms, ${search.requestsPerSecond.toFixed(0)} req/s, longest main-thread GC pause ${Math.max(0, ...search.gcPauses).toFixed(1)} ms, RSS after ${mb(process.memoryUsage.rss())}; cold, during the ${warmup.length}-query warm-up right after start-up: ` +
         `p50 ${percentile(warmup, 50).toFixed(1)}, p99 ${percentile(warmup, 99).toFixed(1)} ms; mirrors built ${(search.warmWaitMs / 1000).toFixed(1)} s after it)`,
     );
     return figures;

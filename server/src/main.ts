@@ -84,7 +84,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
 
   // The signing key exists before any route is mounted.
   const serverKey = loadOrCreateServerKey(paths.dbDir, config.secretKey);
-  const accounts = createAccounts({ db: database.db, clock, logger, config, serverKey });
+  const accounts = createAccounts({ db: database.db, sqlite: database.sqlite, clock, logger, config, serverKey });
   const { sessions, authenticator } = accounts;
 
   const app = await buildHttpApp({

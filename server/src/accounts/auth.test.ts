@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import SQLite from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEarshot } from '../main.js';
@@ -284,6 +285,37 @@ describe('login and logout', () => {
     expect(wrong.statusCode).toBe(401);
     expect(wrong.json().detail).toBe('Wrong username or password.');
     expect(sessionSetCookie(wrong)).toBeUndefined();
+  });
+});
+
+describe('session lookups between writes', () => {
+  it('reuses a lookup until anything is written: revocation and disabling apply at once, from another process within 250 ms', async () => {
+    t = await startTestServer();
+    const alice = await t.createUser({ username: 'alice', password: 'alice-password' });
+    const login = () =>
+      t!.app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: 'alice-password' } });
+    const me = (headers: Record<string, string>) => t!.app.inject({ url: '/api/v1/me', headers });
+    const first = cookieHeader(await login());
+    const second = cookieHeader(await login());
+    expect((await me(first)).statusCode).toBe(200);
+    expect((await me(first)).statusCode).toBe(200); // the cached lookup
+
+    // Revoked in this process (a write on the same connection): refused on the very next request.
+    const sessions = await t.earshot.accounts.sessions.listForUser(alice.id);
+    expect(sessions).toHaveLength(2);
+    await t.app.inject({ method: 'POST', url: '/auth/logout', headers: first });
+    expect((await me(first)).statusCode).toBe(401);
+    expect((await me(second)).statusCode).toBe(200);
+
+    // Disabled by another process (the CLI): refused within a quarter of a second.
+    const other = new SQLite(t.earshot.database.sqlite.name);
+    try {
+      other.prepare('update users set disabled = 1 where id = ?').run(alice.id);
+    } finally {
+      other.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await me(second)).statusCode).toBe(401);
   });
 });
 

@@ -2,6 +2,7 @@
  * Builds the accounts services (called once by the composition root, before any route exists,
  * because the request authenticator needs the token verifier).
  */
+import type SQLite from 'better-sqlite3';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../shared/logger.js';
@@ -31,6 +32,8 @@ export interface Accounts {
 
 export interface AccountsOptions {
   db: Db;
+  /** The connection behind `db` (session lookups are cached between writes with it). */
+  sqlite?: SQLite.Database;
   clock: Clock;
   logger: Logger;
   config: Pick<Config, 'registration'>;
@@ -41,7 +44,7 @@ export interface AccountsOptions {
 
 export function createAccounts(options: AccountsOptions): Accounts {
   const { db, clock, logger } = options;
-  const sessions = new SessionStore(db, clock);
+  const sessions = new SessionStore(db, clock, options.sqlite);
   const settings = new SettingsRepository(db, clock);
   const hasher = new PasswordHasher(options.hashParameters ?? OWASP_ARGON2ID, 2);
   const users = new UsersService(db, hasher, sessions, clock, logger);

@@ -53,9 +53,10 @@ class Grow<T extends Int32Array | Float64Array> {
     }
     this.data[this.length++] = v;
   }
-  /** The filled part (a view: no copy). */
+  /** The filled part: a view, or a copy when the spare room is worth giving back. */
   done(): T {
-    return this.data.subarray(0, this.length) as T;
+    const spare = this.data.length - this.length;
+    return (spare > this.length / 8 ? this.data.slice(0, this.length) : this.data.subarray(0, this.length)) as T;
   }
 }
 const ints = () => new Grow(new Int32Array(0), (n) => new Int32Array(n));
@@ -410,14 +411,15 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
     const { mark, freq } = this.slot();
     const candidates: number[] = [];
     const [rlo, rhi] = ranges[rarest];
-    for (let p = s.termStart[rlo]; p < s.termStart[rhi]; p++) {
-      const d = s.postDoc[p];
+    const { postDoc, postFreq } = s;
+    for (let p = s.termStart[rlo], end = s.termStart[rhi]; p < end; p++) {
+      const d = postDoc[p];
       if (mark[d] !== gen) {
         mark[d] = gen;
         freq[d] = 0;
         candidates.push(d);
       }
-      freq[d] += s.postFreq[p];
+      freq[d] += postFreq[p];
     }
     const nRow = s.rowids.length;
     const idf = hits.map((n) => {
@@ -428,18 +430,24 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
     // drop out. Contributions are summed in query order, as FTS5 does (same floating point).
     const { docs, scores } = this.scratch(s);
     const parts = new Float64Array(folded.length);
+    const words = folded.length;
+    const los = Int32Array.from(ranges, (r) => r[0]);
+    const his = Int32Array.from(ranges, (r) => r[1]);
+    const { lengths, docStart, docTerm, docFreq, avgdl } = s;
     let n = 0;
-    for (const d of candidates) {
-      const norm = K1 * (1 - B + (B * s.lengths[d]) / s.avgdl);
+    for (let c = 0; c < candidates.length; c++) {
+      const d = candidates[c];
+      const norm = K1 * (1 - B + (B * lengths[d]) / avgdl);
       let all = true;
-      for (let i = 0; i < folded.length && all; i++) {
+      for (let i = 0; i < words && all; i++) {
         let f = 0;
         if (i === rarest) f = freq[d];
         else {
-          const [lo, hi] = ranges[i];
-          for (let p = s.docStart[d]; p < s.docStart[d + 1]; p++) {
-            const t = s.docTerm[p];
-            if (t >= lo && t < hi) f += s.docFreq[p];
+          const lo = los[i];
+          const hi = his[i];
+          for (let p = docStart[d], end = docStart[d + 1]; p < end; p++) {
+            const t = docTerm[p];
+            if (t >= lo && t < hi) f += docFreq[p];
           }
         }
         if (f === 0) all = false;
@@ -448,7 +456,7 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
       if (!all) continue;
       if (n === broad) return null;
       let score = 0;
-      for (let i = 0; i < folded.length; i++) score += parts[i];
+      for (let i = 0; i < words; i++) score += parts[i];
       docs[n] = d;
       scores[d] = -score;
       n++;
@@ -700,7 +708,10 @@ class RowBuild<Row> implements Builder<RowSnapshot> {
       ties: this.ties.done(),
       ids: this.ids,
       names: this.names,
-      bytes: this.bytes.subarray(0, this.length),
+      bytes:
+        this.bytes.length - this.length > this.length / 8
+          ? Buffer.from(this.bytes.subarray(0, this.length))
+          : this.bytes.subarray(0, this.length),
       byRowid: sorted ? null : new Map(Array.from(rowids, (r, i) => [r, i])),
       byName: (this.byName as ReturnType<typeof ints>).done(),
     };

@@ -6,12 +6,14 @@
  * word becomes a quoted prefix term (`"beyon"*`), so `"`, `*`, `NEAR`, `-`, `OR` and SQL fragments
  * are searched as plain words. Queries are prepared statements with bound parameters.
  *
- * Speed (README.md here): answers are cached until the database changes; a query that misses the
- * cache is ranked by the search reader thread (search-reader.ts) so the event loop stays free; the
- * HTTP route re-sends cached JSON text when none of the results is liked by the caller.
+ * Speed (README.md here): answers are cached until the catalog changes; a query that misses the
+ * cache is answered from the in-memory mirrors (search-mirror.ts) when they are current, else
+ * ranked over FTS5 by the search reader thread (search-reader.ts) so the event loop stays free;
+ * the HTTP route re-sends cached JSON bytes when none of the results is liked by the caller.
  */
 import type SQLite from 'better-sqlite3';
 import { type Db, releaseMemory } from '../db/database.js';
+import { WriteWatch } from '../db/write-watch.js';
 import type { AlbumDto, ArtistDto, TrackDto } from './dto.js';
 import { type GenreDto, type Ranked, type RankedJson, SearchRanker, type Sizes } from './search-ranker.js';
 import { SearchReader } from './search-reader.js';
@@ -93,13 +95,15 @@ const entryOfJson = ({ json, ids }: RankedJson): Entry => ({
   ids,
 });
 
+const UPPER_ASCII = /[A-Z]/;
 const cacheKey = (match: string, sizes: Sizes) =>
-  `${sizes.join(',')}\u0000${match.replace(/[A-Z]+/g, (m) => m.toLowerCase())}`;
+  `${sizes[0]},${sizes[1]},${sizes[2]},${sizes[3]}\u0000${UPPER_ASCII.test(match) ? match.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : match}`;
 
 export class CatalogSearch {
   private readonly sqlite: SQLite.Database;
   private readonly stmt;
   private readonly inline: SearchRanker;
+  private readonly writeWatch: WriteWatch;
   private readonly reader: SearchReader | null;
   private readonly cache = new Map<string, Entry>();
   private cacheBytes = 0;
@@ -111,8 +115,6 @@ export class CatalogSearch {
   private writes = '';
   /** The inline ranker keeps its mirrors (since the first query after start or idle). */
   private mirrorsKept = false;
-  private dataVersion = 0;
-  private dataVersionAt = Number.NEGATIVE_INFINITY;
   private lastUsed = 0;
   private idleTimer: NodeJS.Timeout | null = null;
 
@@ -127,8 +129,6 @@ export class CatalogSearch {
       `select '${type}' as type, item_id as id from user_activity
        where user_id = @user and item_type = '${type}' and is_liked = 1 and item_id in (select value from json_each(@${param}))`;
     this.stmt = {
-      changes: s('select total_changes() as c'),
-      dataVersion: s('select data_version as v from pragma_data_version'),
       catalogVersion: s('select version from catalog_version where id = 1').pluck(),
       anyLiked: s('select 1 from user_activity where user_id = ? and is_liked = 1 limit 1'),
       // The caller's liked flags for every listed item, in one statement.
@@ -137,6 +137,7 @@ export class CatalogSearch {
       ),
     };
     this.inline = new SearchRanker(deps.sqlite, { mirrors: deps.mirrors ?? true });
+    this.writeWatch = new WriteWatch(deps.sqlite, DATA_VERSION_EVERY_MS);
     const file = deps.sqlite.memory ? '' : deps.sqlite.name;
     this.reader =
       (deps.readerThread ?? true) && file
@@ -183,13 +184,7 @@ export class CatalogSearch {
    * flags are per user and follow every write.
    */
   private validate(): string {
-    const { c } = this.stmt.changes.get() as { c: number };
-    const now = Date.now();
-    if (now - this.dataVersionAt >= DATA_VERSION_EVERY_MS) {
-      this.dataVersion = (this.stmt.dataVersion.get() as { v: number }).v;
-      this.dataVersionAt = now;
-    }
-    const writes = `${c}:${this.dataVersion}`;
+    const writes = this.writeWatch.token();
     if (writes !== this.writes) {
       this.writes = writes;
       this.usersWithLikes.clear();
@@ -203,7 +198,7 @@ export class CatalogSearch {
   }
 
   /**
-   * The ranked sections for one query, cached until the database changes: search-as-you-type sends
+   * The ranked sections for one query, cached until the catalog changes: search-as-you-type sends
    * the same prefixes again and again ("b", "be", "bey"), and ranking thousands of prefix matches
    * is the expensive part. Liked flags are per user and never cached.
    */
@@ -293,7 +288,7 @@ export class CatalogSearch {
         this.mirrorsKept = false;
         this.token = '';
         this.writes = '';
-        this.dataVersionAt = Number.NEGATIVE_INFINITY;
+        this.writeWatch.reset();
         releaseMemory(this.sqlite);
       } else {
         this.idleTimer = setTimeout(check, IDLE_DROP_MS - idleFor);
