@@ -36,7 +36,6 @@ export class SearchReader {
   broken = false;
   /** Queries answered by the thread (for tests and figures). */
   answered = 0;
-
   private ready = false;
   private closed = false;
 
@@ -101,7 +100,6 @@ export class SearchReader {
         if (this.worker === worker) this.ready = true;
         return;
       }
-
       const p = this.pending.get(reply.id);
       if (!p) return;
       this.pending.delete(reply.id);
