@@ -128,18 +128,9 @@ class Build implements Builder<Snapshot> {
   }
 
   private docOf(rowid: number): number {
-    const ids = this.rowids;
-    let lo = 0;
-    let hi = ids.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const v = ids[mid];
-      if (v === rowid) return mid;
-      if (v < rowid) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
+    return indexIn(this.rowids, rowid);
   }
+
 
   /** Reads the next whole terms (about STEP_ROWS instances). False when the index moved under it. */
   step(): boolean {
