@@ -131,7 +131,6 @@ class Build implements Builder<Snapshot> {
     return indexIn(this.rowids, rowid);
   }
 
-
   /** Reads the next whole terms (about STEP_ROWS instances). False when the index moved under it. */
   step(): boolean {
     if (this.ids) {
