@@ -115,8 +115,9 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   // Accounts and personal music (issue 3).
   const startedAt = clock.now();
   const storage = new StorageService({ db: database.db, paths, clock });
-  await app.register(authRoutes, { accounts, secureCookies: config.publicUrl?.startsWith('https://') ?? false });
-  await app.register(meRoutes, { accounts });
+  const secureCookies = config.publicUrl?.startsWith('https://') ?? false;
+  await app.register(authRoutes, { accounts, secureCookies, publicUrl: config.publicUrl });
+  await app.register(meRoutes, { accounts, secureCookies });
   await app.register(listeningRoutes, {
     db: database.db,
     clock,

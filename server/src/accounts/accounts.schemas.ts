@@ -75,6 +75,9 @@ export const SessionSchema = Type.Object(
       description: 'web = browser cookie, api = token client',
     }),
     userAgent: Type.Union([Type.String(), Type.Null()]),
+    browser: Type.Union([Type.String(), Type.Null()], { description: 'e.g. Firefox, Chrome, DSub/5.5' }),
+    os: Type.Union([Type.String(), Type.Null()], { description: 'e.g. Android, Windows, iOS' }),
+    device: Type.String({ description: 'What to show: "Firefox on Android"' }),
     ip: Type.Union([Type.String(), Type.Null()]),
     createdAt: Type.Integer(),
     lastSeenAt: Type.Integer(),
@@ -85,3 +88,15 @@ export const SessionSchema = Type.Object(
 );
 
 export const UsernameLimit = USERNAME_MAX_LENGTH;
+
+export const IdentitySchema = Type.Object(
+  {
+    id: Type.String(),
+    provider: Type.String({ description: 'oidc:google, oidc:oidc, cf-access or proxy' }),
+    providerName: Type.String({ description: 'Readable: Google, the OIDC provider’s name, Cloudflare Access …' }),
+    email: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Type.Integer(),
+    lastUsedAt: Type.Integer(),
+  },
+  { title: 'LinkedIdentity' },
+);

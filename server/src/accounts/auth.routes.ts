@@ -15,6 +15,7 @@ import {
   TokenResponse,
 } from './accounts.schemas.js';
 import type { Accounts } from './index.js';
+import { oidcRoutes } from './oidc.routes.js';
 import { safeReturnTo } from './return-to.js';
 import { SESSION_COOKIE } from './session-store.js';
 import { toMe } from './users.service.js';
@@ -23,11 +24,16 @@ export interface AuthRoutesOptions {
   accounts: Accounts;
   /** Secure cookies when the public URL is https. */
   secureCookies: boolean;
+  /** EARSHOT_PUBLIC_URL (the OIDC callback URL is built from it). */
+  publicUrl?: string;
 }
 
 const tags = ['auth'];
 
-export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { accounts, secureCookies }) => {
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, options) => {
+  const { accounts, secureCookies } = options;
+  // Sign-in providers and the OpenID Connect doors (issue 15).
+  await app.register(oidcRoutes, { accounts, secureCookies, publicUrl: options.publicUrl });
   const client = (request: FastifyRequest) => ({
     ip: request.clientIp,
     userAgent: request.headers['user-agent'] ?? null,

@@ -4,6 +4,7 @@
  */
 import { Invalid, Unauthorized } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import type { IdentityService } from './identity.service.js';
 import type { RegistrationService } from './registration.service.js';
 import type { SessionStore } from './session-store.js';
 import type { AuthThrottle } from './throttle.js';
@@ -30,6 +31,7 @@ export class AuthService {
     private readonly registration: RegistrationService,
     private readonly throttle: AuthThrottle,
     private readonly logger: Logger,
+    private readonly identities?: IdentityService,
   ) {}
 
   /** Checks a password with throttling; the user, or throws (401 / 429). */
@@ -100,7 +102,14 @@ export class AuthService {
     return this.startWebSession(user, client);
   }
 
-  private async startWebSession(user: UserRow, client: ClientContext): Promise<WebSignIn> {
+  /** Starts a web session for a user signed in some other way (OIDC callback). */
+  async startExternalSession(user: UserRow, client: ClientContext): Promise<WebSignIn> {
+    return this.startWebSession(user, client);
+  }
+
+  private async startWebSession(signedIn: UserRow, client: ClientContext): Promise<WebSignIn> {
+    // EARSHOT_ADMIN_USERS applies to every way of signing in, the password form included.
+    const user = this.identities ? await this.identities.applyConfiguredRole(signedIn, null, false, []) : signedIn;
     const session = await this.sessions.create(user.id, { userAgent: client.userAgent, ip: client.ip, kind: 'web' });
     this.logger.info({ area: 'accounts', userId: user.id, sessionId: session.id }, 'signed in');
     return { user, cookieValue: session.cookieValue, expiresAt: session.expiresAt };

@@ -322,7 +322,8 @@ describe('session lookups between writes', () => {
 describe('session lifetime', () => {
   it('slides: a session used regularly outlives the 30 days, an idle one expires', async () => {
     const clock = new ManualClock();
-    t = await startTestServer({ clock });
+    // Lifetime only: the idle timeout (sessions.test.ts) would end both sessions after 20 unused days.
+    t = await startTestServer({ clock, env: { EARSHOT_SESSION_IDLE_HOURS: '0' } });
     await t.createUser({ username: 'alice', password: 'alice-password' });
     const login = () =>
       t!.app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: 'alice-password' } });

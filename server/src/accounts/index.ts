@@ -9,6 +9,13 @@ import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/time.js';
 import { AuthService } from './auth.service.js';
 import { RequestAuthenticator } from './authenticator.js';
+import { CfAccessVerifier, cfAccessStrategy } from './cf-access.js';
+import { TrustedProxies } from './client-ip.js';
+import { IdentitiesRepository } from './identities.repository.js';
+import { IdentityService } from './identity.service.js';
+import { OidcProvider, oidcProvidersFrom } from './oidc.providers.js';
+import { OidcService } from './oidc.service.js';
+import { proxyAuthStrategy } from './proxy-auth.js';
 import { type HashParameters, OWASP_ARGON2ID, PasswordHasher } from './passwords.js';
 import { RegistrationService } from './registration.service.js';
 import { SessionStore } from './session-store.js';
@@ -28,7 +35,40 @@ export interface Accounts {
   throttle: AuthThrottle;
   auth: AuthService;
   settings: SettingsRepository;
+  /** External identities: OIDC/Google, Cloudflare Access, forward-auth (issue 15). */
+  identities: IdentityService;
+  oidc: OidcService;
+  /** Set when EARSHOT_CF_ACCESS_TEAM_DOMAIN is configured. */
+  cfAccess: CfAccessVerifier | null;
 }
+
+/** The settings the accounts area reads. */
+export type AccountsConfig = Pick<
+  Config,
+  | 'registration'
+  | 'trustedProxies'
+  | 'sessionDays'
+  | 'sessionIdleHours'
+  | 'adminEmails'
+  | 'adminUsers'
+  | 'authProxyHeader'
+  | 'authProxyEmailHeader'
+  | 'authProxyNameHeader'
+  | 'authProxyGroupsHeader'
+  | 'cfAccessTeamDomain'
+  | 'cfAccessAud'
+  | 'oidcIssuer'
+  | 'oidcClientId'
+  | 'oidcClientSecret'
+  | 'oidcName'
+  | 'oidcScopes'
+  | 'oidcAllowInsecure'
+  | 'oidcAllowedEmails'
+  | 'oidcAdminGroups'
+  | 'oidcGroupsClaim'
+  | 'googleClientId'
+  | 'googleClientSecret'
+>;
 
 export interface AccountsOptions {
   db: Db;
@@ -36,24 +76,80 @@ export interface AccountsOptions {
   sqlite?: SQLite.Database;
   clock: Clock;
   logger: Logger;
-  config: Pick<Config, 'registration'>;
+  config: AccountsConfig;
   serverKey: Buffer;
+
   hashParameters?: HashParameters;
   throttle?: AuthThrottleOptions;
 }
 
 export function createAccounts(options: AccountsOptions): Accounts {
   const { db, clock, logger } = options;
-  const sessions = new SessionStore(db, clock, options.sqlite);
+  const { config } = options;
+  const sessions = new SessionStore(db, clock, options.sqlite, {
+    ttlMs: config.sessionDays * 24 * 3600_000,
+    idleMs: config.sessionIdleHours * 3600_000,
+  });
   const settings = new SettingsRepository(db, clock);
   const hasher = new PasswordHasher(options.hashParameters ?? OWASP_ARGON2ID, 2);
   const users = new UsersService(db, hasher, sessions, clock, logger);
   const tokens = new TokenService(db, sessions, clock, logger, options.serverKey);
   const authenticator = new RequestAuthenticator(sessions, tokens);
-  const registration = new RegistrationService(db, settings, users, clock, logger, options.config.registration);
+  const registration = new RegistrationService(db, settings, users, clock, logger, config.registration);
   const throttle = new AuthThrottle(clock, options.throttle ?? DEFAULT_AUTH_THROTTLE);
-  const auth = new AuthService(users, sessions, tokens, registration, throttle, logger);
-  return { sessions, authenticator, hasher, users, tokens, registration, throttle, auth, settings };
+  const identities = new IdentityService(new IdentitiesRepository(db), users, registration, clock, logger, {
+    adminEmails: config.adminEmails,
+    adminUsers: config.adminUsers,
+    adminGroups: config.oidcAdminGroups,
+    allowedEmails: config.oidcAllowedEmails,
+  });
+  const auth = new AuthService(users, sessions, tokens, registration, throttle, logger, identities);
+  const oidc = new OidcService(
+    oidcProvidersFrom(config).map((spec) => new OidcProvider(spec)),
+    identities,
+    clock,
+    logger,
+  );
+
+  // Identity headers count only from trusted proxies; with none configured they are never read.
+  const trusted = new TrustedProxies(config.trustedProxies);
+  let cfAccess: CfAccessVerifier | null = null;
+  if (config.cfAccessTeamDomain) {
+    cfAccess = new CfAccessVerifier({
+      teamDomain: config.cfAccessTeamDomain,
+      audiences: config.cfAccessAud,
+    });
+    authenticator.use(cfAccessStrategy({ verifier: cfAccess, trusted, identities, logger }));
+  }
+  if (config.authProxyHeader) {
+    const headers = {
+      user: config.authProxyHeader,
+      email: config.authProxyEmailHeader,
+      name: config.authProxyNameHeader,
+      groups: config.authProxyGroupsHeader,
+    };
+    authenticator.use(proxyAuthStrategy({ headers, trusted, identities, logger }));
+  }
+  if ((config.cfAccessTeamDomain || config.authProxyHeader) && trusted.size === 0) {
+    logger.warn(
+      { area: 'accounts' },
+      'Identity headers are configured but EARSHOT_TRUSTED_PROXIES is empty: they will be ignored.',
+    );
+  }
+  return {
+    sessions,
+    authenticator,
+    hasher,
+    users,
+    tokens,
+    registration,
+    throttle,
+    auth,
+    settings,
+    identities,
+    oidc,
+    cfAccess,
+  };
 }
 
 /** Where the first-run link points: the public URL, else the bind address (wildcards shown as localhost). */

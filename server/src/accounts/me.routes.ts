@@ -3,14 +3,18 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ID_PATTERN } from '../shared/ids.js';
 import { NotFound } from '../shared/errors.js';
-import { ChangePasswordBody, MeSchema, SessionSchema } from './accounts.schemas.js';
+import { ChangePasswordBody, IdentitySchema, MeSchema, SessionSchema } from './accounts.schemas.js';
 import { requireUser } from './auth-context.js';
 import type { Accounts } from './index.js';
+import { SESSION_COOKIE } from './session-store.js';
 import { toMe } from './users.service.js';
 
 const tags = ['me'];
 
-export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts }> = async (app, { accounts }) => {
+export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; secureCookies?: boolean }> = async (
+  app,
+  { accounts, secureCookies = false },
+) => {
   app.get(
     '/api/v1/me',
     { schema: { tags, summary: 'The signed-in user', response: { 200: MeSchema } } },
@@ -67,6 +71,72 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts }> = async
       const user = requireUser(request);
       if (!(await accounts.sessions.revokeOwned(user.id, request.params.id)))
         throw new NotFound('session', request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/api/v1/me/sessions',
+    {
+      schema: {
+        tags,
+        summary: 'Sign out everywhere: ends every session and API client of yours, this one included',
+        response: { 200: Type.Object({ revokedSessions: Type.Integer() }) },
+      },
+    },
+    async (request, reply) => {
+      const user = requireUser(request);
+      const revokedSessions = await accounts.sessions.revokeAllForUser(user.id);
+      reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: secureCookies });
+      return { revokedSessions };
+    },
+  );
+
+  app.get(
+    '/api/v1/me/identities',
+    {
+      schema: {
+        tags,
+        summary: 'Sign-in providers linked to your account, and whether it has a password',
+        response: { 200: Type.Object({ hasPassword: Type.Boolean(), items: Type.Array(IdentitySchema) }) },
+      },
+    },
+    async (request) => {
+      const user = requireUser(request);
+      const [row, identities] = await Promise.all([
+        accounts.users.get(user.id),
+        accounts.identities.listForUser(user.id),
+      ]);
+      const names = new Map(accounts.oidc.providers().map((p) => [`oidc:${p.id}`, p.name]));
+      names.set('cf-access', 'Cloudflare Access');
+      names.set('proxy', 'Your sign-in proxy');
+      return {
+        hasPassword: row.password_hash !== null,
+        items: identities.map((i) => ({
+          id: i.id,
+          provider: i.provider,
+          providerName: names.get(i.provider) ?? i.provider,
+          email: i.email,
+          createdAt: i.created_at,
+          lastUsedAt: i.last_used_at,
+        })),
+      };
+    },
+  );
+
+  app.delete(
+    '/api/v1/me/identities/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Unlink a sign-in provider (refused when it is your only way to sign in)',
+        params: Type.Object({ id: Type.String({ pattern: ID_PATTERN }) }),
+        response: { 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      const user = requireUser(request);
+      await accounts.identities.unlink(user.id, request.params.id);
       return reply.status(204).send(null);
     },
   );

@@ -110,9 +110,18 @@ export class RegistrationService {
     if (mode === 'closed') throw new Forbidden('Registration is closed. Ask the administrator for an account.');
     if (mode === 'open') return this.users.create({ username: input.username, password: input.password, role: 'user' });
     if (!input.invite) throw new Forbidden('Registration needs an invite link from the administrator.');
-    const invite = await this.findUsableInvite(input.invite);
+    return this.withInvite(input.invite, () =>
+      this.users.create({ username: input.username, password: input.password, role: 'user' }),
+    );
+  }
+
+  /**
+   * Creates an account with an invite (password sign-up or SSO): the invite is claimed first
+   * (single use even under concurrency), released again when `create` fails.
+   */
+  async withInvite(token: string, create: () => Promise<UserRow>): Promise<UserRow> {
+    const invite = await this.findUsableInvite(token);
     if (!invite) throw new Forbidden('This invite link is invalid, expired or already used.');
-    // Claim first (single use even under concurrency), then create; release the claim if creation fails.
     const now = this.clock.now();
     const claimed = await this.db
       .updateTable('invites')
@@ -124,7 +133,7 @@ export class RegistrationService {
     if (Number(claimed.numUpdatedRows) === 0)
       throw new Forbidden('This invite link is invalid, expired or already used.');
     try {
-      const user = await this.users.create({ username: input.username, password: input.password, role: 'user' });
+      const user = await create();
       await this.db.updateTable('invites').set({ used_by: user.id }).where('id', '=', invite.id).execute();
       return user;
     } catch (err) {

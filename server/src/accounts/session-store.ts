@@ -12,9 +12,18 @@ import { WriteWatch } from '../db/write-watch.js';
 import { newId, newSecret, sha256 } from '../shared/ids.js';
 import type { Clock } from '../shared/time.js';
 import type { Role } from './auth-context.js';
+import { describeDevice, describeUserAgent } from './user-agent.js';
 
 export const SESSION_COOKIE = 'earshot_session';
+/** Default lifetime of a web session (EARSHOT_SESSION_DAYS) and of an API family's refresh token. */
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
+
+export interface SessionLifetime {
+  /** Lifetime of a web session (sliding: renewed once half of it is used). */
+  ttlMs: number;
+  /** A web session unused for this long ends; 0 = no idle timeout. */
+  idleMs: number;
+}
 
 export type SessionKind = 'web' | 'api';
 
@@ -29,6 +38,11 @@ export interface SessionInfo {
   id: string;
   kind: SessionKind;
   userAgent: string | null;
+  /** Browser and OS names read from the user agent (user-agent.ts). */
+  browser: string | null;
+  os: string | null;
+  /** "Firefox on Android". */
+  device: string;
   ip: string | null;
   createdAt: number;
   lastSeenAt: number;
@@ -73,13 +87,24 @@ export class SessionStore {
   private readonly writes: WriteWatch | null;
   private seenWrites = '';
 
+  private readonly ttlMs: number;
+  private readonly idleMs: number;
+
   /** `sqlite`: the connection behind `db`, for the lookup cache (none without it). */
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
     sqlite?: SQLite.Database,
+    lifetime: Partial<SessionLifetime> = {},
   ) {
     this.writes = sqlite ? new WriteWatch(sqlite) : null;
+    this.ttlMs = lifetime.ttlMs ?? SESSION_TTL_MS;
+    this.idleMs = lifetime.idleMs ?? 0;
+  }
+
+  /** Whether a web session has been unused for longer than the idle timeout. */
+  private idle(kind: SessionKind | string, lastSeenAt: number, now: number): boolean {
+    return kind === 'web' && this.idleMs > 0 && now - lastSeenAt > this.idleMs;
   }
 
   /** Creates a session and returns the cookie value (shown once, never stored). */
@@ -87,7 +112,7 @@ export class SessionStore {
     const secret = newSecret(32);
     const now = this.clock.now();
     const id = newId();
-    const expiresAt = now + (meta.ttlMs ?? SESSION_TTL_MS);
+    const expiresAt = now + (meta.ttlMs ?? (meta.kind === 'api' ? SESSION_TTL_MS : this.ttlMs));
     await this.db
       .insertInto('sessions')
       .values({
@@ -128,14 +153,15 @@ export class SessionStore {
       if (!row) return null;
       this.remember(key, row);
     }
+    if (this.idle(kind, row.last_seen_at, now)) return null;
     // Touch at most once a minute: keeps "last seen" useful without a write per request.
     if (now - row.last_seen_at > 60_000) {
       // Web sessions slide: once half the lifetime is used, the session gets a full lifetime again
       // (GET /auth/status then re-sends the cookie with the new expiry). API families extend on refresh.
-      const slide = kind === 'web' && row.expires_at - now < SESSION_TTL_MS / 2;
+      const slide = kind === 'web' && row.expires_at - now < this.ttlMs / 2;
       await this.db
         .updateTable('sessions')
-        .set(slide ? { last_seen_at: now, expires_at: now + SESSION_TTL_MS } : { last_seen_at: now })
+        .set(slide ? { last_seen_at: now, expires_at: now + this.ttlMs } : { last_seen_at: now })
         .where('id', '=', row.sessionId)
         .execute();
     }
@@ -171,15 +197,20 @@ export class SessionStore {
       .where('expires_at', '>', this.clock.now())
       .orderBy('last_seen_at', 'desc')
       .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      kind: r.kind === 'api' ? 'api' : 'web',
-      userAgent: r.user_agent,
-      ip: r.ip,
-      createdAt: r.created_at,
-      lastSeenAt: r.last_seen_at,
-      expiresAt: r.expires_at,
-    }));
+    const now = this.clock.now();
+    return rows
+      .filter((r) => !this.idle(r.kind, r.last_seen_at, now))
+      .map((r) => ({
+        id: r.id,
+        kind: r.kind === 'api' ? 'api' : 'web',
+        userAgent: r.user_agent,
+        ...describeUserAgent(r.user_agent),
+        device: describeDevice(r.user_agent),
+        ip: r.ip,
+        createdAt: r.created_at,
+        lastSeenAt: r.last_seen_at,
+        expiresAt: r.expires_at,
+      }));
   }
 
   /** When an active session ends (to refresh the cookie's Expires), or undefined. */

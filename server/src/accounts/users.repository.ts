@@ -43,9 +43,12 @@ export class UsersRepository {
     id: string;
     username: string;
     usernameKey: string;
-    passwordHash: string;
+    /** null: an SSO-only account (signs in through its linked identities, never with a password). */
+    passwordHash: string | null;
     role: Role;
     now: number;
+    email?: string | null;
+    displayName?: string | null;
   }): Promise<void> {
     await this.db
       .insertInto('users')
@@ -55,8 +58,8 @@ export class UsersRepository {
         username_key: row.usernameKey,
         password_hash: row.passwordHash,
         role: row.role,
-        email: null,
-        display_name: null,
+        email: row.email ?? null,
+        display_name: row.displayName ?? null,
         created_at: row.now,
         updated_at: row.now,
       })

@@ -78,6 +78,43 @@ export class UsersService {
     return (await this.repo.findById(id))!;
   }
 
+  /**
+   * Creates an SSO-only account (no password: the password form can never sign it in). The name
+   * is made unique by a numeric suffix (`ana`, `ana-2` …) because it comes from a provider.
+   */
+  async createExternal(input: {
+    username: string;
+    role: Role;
+    email: string | null;
+    displayName: string | null;
+  }): Promise<UserRow> {
+    const base = checkUsername(input.username).slice(0, 56);
+    for (let n = 1; n <= 50; n++) {
+      const username = n === 1 ? base : `${base}-${n}`;
+      const key = usernameKey(username);
+      if (await this.repo.findByKey(key)) continue;
+      const id = newId();
+      try {
+        await this.repo.insert({
+          id,
+          username,
+          usernameKey: key,
+          passwordHash: null,
+          role: input.role,
+          now: this.clock.now(),
+          email: input.email,
+          displayName: input.displayName,
+        });
+      } catch (err) {
+        if (String((err as Error).message).includes('UNIQUE')) continue;
+        throw err;
+      }
+      this.logger.info({ area: 'accounts', userId: id, role: input.role }, 'user created (single sign-on)');
+      return (await this.repo.findById(id))!;
+    }
+    throw new Conflict(`No free username near "${base}".`);
+  }
+
   /** The user when the password matches; null otherwise (unknown user costs the same time). */
   async checkCredentials(username: string, password: string): Promise<UserRow | null> {
     const row = username.length <= 256 ? await this.repo.findByKey(usernameKey(username.trim())) : undefined;

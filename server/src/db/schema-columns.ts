@@ -169,6 +169,16 @@ export const SCHEMA_COLUMNS: AllTables = {
     'created_at',
     'updated_at',
   ),
+  identities: table('identities')(
+    'id',
+    'user_id',
+    'provider',
+    'issuer',
+    'subject',
+    'email',
+    'created_at',
+    'last_used_at',
+  ),
   refresh_tokens: table('refresh_tokens')('id', 'session_id', 'token_hash', 'created_at', 'expires_at', 'rotated_at'),
   invites: table('invites')(
     'id',

@@ -4,6 +4,7 @@
  */
 import type { Generated } from 'kysely';
 import type { AccountsTables } from './tables/accounts.js';
+import type { IdentityTables } from './tables/identity.js';
 import type { LibraryTables } from './tables/library.js';
 import type { SourcesTables } from './tables/sources.js';
 import type { StreamingTables } from './tables/streaming.js';
@@ -234,4 +235,10 @@ export interface CoreTables {
   jobs: JobsTable;
 }
 
-export interface Database extends CoreTables, AccountsTables, LibraryTables, StreamingTables, SourcesTables {}
+export interface Database
+  extends CoreTables,
+    AccountsTables,
+    LibraryTables,
+    StreamingTables,
+    SourcesTables,
+    IdentityTables {}
