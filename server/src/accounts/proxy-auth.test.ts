@@ -32,7 +32,7 @@ describe('SECURITY.md case 7: identity headers from an untrusted peer', () => {
       },
     });
     await t.createUser({ username: 'admin', role: 'admin' });
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       { 'remote-user': 'admin' },
       { 'remote-user': 'admin', 'remote-groups': 'admins', 'x-forwarded-for': PROXY },
       { 'tailscale-user-login': 'admin' },
