@@ -755,6 +755,140 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sign-in methods offered by this server (one button per configured provider) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The username/password form is available */
+                            password: boolean;
+                            providers: {
+                                id: string;
+                                /** @description Button label: "Sign in with <name>" */
+                                name: string;
+                                kind: "oidc" | "google";
+                                /** @description Navigate the browser here (add returnTo / invite as query) */
+                                loginUrl: string;
+                            }[];
+                            /** @description Readable sentence for each `/login?error=<reason>` code */
+                            errors: {
+                                [key: string]: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start signing in with an OpenID Connect provider (redirects to it)
+         * @description `provider` (default: the first configured), `returnTo` (same-origin path, else `/`), `invite` (an invite token, for registration by invite), `link=true` (signed in: add this provider to your account).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    provider?: string;
+                    returnTo?: string;
+                    invite?: string;
+                    link?: boolean;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                302: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                303: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the OpenID Connect provider sends the browser back; signs in and redirects */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                303: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/status": {
         parameters: {
             query?: never;
@@ -1267,6 +1401,12 @@ export interface paths {
                                 /** @description web = browser cookie, api = token client */
                                 kind: "web" | "api";
                                 userAgent: string | null;
+                                /** @description e.g. Firefox, Chrome, DSub/5.5 */
+                                browser: string | null;
+                                /** @description e.g. Android, Windows, iOS */
+                                os: string | null;
+                                /** @description What to show: "Firefox on Android" */
+                                device: string;
                                 ip: string | null;
                                 createdAt: number;
                                 lastSeenAt: number;
@@ -1280,7 +1420,29 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        delete?: never;
+        /** Sign out everywhere: ends every session and API client of yours, this one included */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            revokedSessions: number;
+                        };
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -1297,6 +1459,90 @@ export interface paths {
         put?: never;
         post?: never;
         /** Sign out one of your sessions (another user’s session id answers 404) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sign-in providers linked to your account, and whether it has a password */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            hasPassword: boolean;
+                            items: {
+                                id: string;
+                                /** @description oidc:google, oidc:oidc, cf-access or proxy */
+                                provider: string;
+                                /** @description Readable: Google, the OIDC provider’s name, Cloudflare Access … */
+                                providerName: string;
+                                email: string | null;
+                                createdAt: number;
+                                lastUsedAt: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/identities/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Unlink a sign-in provider (refused when it is your only way to sign in) */
         delete: {
             parameters: {
                 query?: never;
@@ -2388,6 +2634,12 @@ export interface paths {
                                 /** @description web = browser cookie, api = token client */
                                 kind: "web" | "api";
                                 userAgent: string | null;
+                                /** @description e.g. Firefox, Chrome, DSub/5.5 */
+                                browser: string | null;
+                                /** @description e.g. Android, Windows, iOS */
+                                os: string | null;
+                                /** @description What to show: "Firefox on Android" */
+                                device: string;
                                 ip: string | null;
                                 createdAt: number;
                                 lastSeenAt: number;
