@@ -34,6 +34,11 @@ describe('browser and OS names', () => {
     expect(describeDevice(UA.chromeIpad)).toBe('Chrome on iPadOS');
     expect(describeDevice(UA.dsub)).toBe('DSub/5.5.3 on Android');
     expect(describeDevice(UA.curl)).toBe('curl/8.5.0');
+    expect(
+      describeDevice(
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36',
+      ),
+    ).toBe('Chrome (headless) on Linux');
     expect(describeDevice(null)).toBe('Unknown device');
     expect(describeUserAgent('Mozilla/5.0')).toEqual({ browser: null, os: null });
   });

@@ -16,6 +16,7 @@ const BROWSERS: [RegExp, string][] = [
   [/\bVivaldi\//, 'Vivaldi'],
   [/\bYaBrowser\//, 'Yandex Browser'],
   [/\bFirefox\/|\bFxiOS\//, 'Firefox'],
+  [/HeadlessChrome\//, 'Chrome (headless)'],
   [/\bCriOS\/|\bChrome\/|\bChromium\//, 'Chrome'],
   [/\bVersion\/[\d.]+.*\bSafari\//, 'Safari'],
   [/\bMSIE |\bTrident\//, 'Internet Explorer'],
@@ -36,7 +37,6 @@ export function describeUserAgent(ua: string | null | undefined): AgentNames {
   const s = ua.slice(0, 512);
   const os = SYSTEMS.find(([re]) => re.test(s))?.[1] ?? null;
   let browser = BROWSERS.find(([re]) => re.test(s))?.[1] ?? null;
-  if (browser && /\bHeadlessChrome\//.test(s)) browser = 'Chrome (headless)';
   if (!browser) {
     // Not a browser: an app or a tool; its first product token reads well enough ("curl/8.5.0").
     const product = /^([A-Za-z][\w.+-]{0,40})(?:\/([\w.+-]{1,20}))?/.exec(s);
