@@ -219,6 +219,28 @@ describe('OIDC sign-in', () => {
   });
 });
 
+describe('first run by single sign-on', () => {
+  it('before any account exists only an address in EARSHOT_ADMIN_EMAILS can create one, as admin', async () => {
+    t = await startTestServer({
+      env: {
+        EARSHOT_OIDC_ISSUER: issuer,
+        EARSHOT_OIDC_ALLOW_INSECURE: 'true',
+        EARSHOT_OIDC_CLIENT_ID: 'earshot',
+        EARSHOT_REGISTRATION: 'open',
+        EARSHOT_ADMIN_EMAILS: 'owner@family.example',
+      },
+    });
+    base = await t.listen();
+    claims = { sub: 'early-bird', email: 'someone@example.com', email_verified: true };
+    expect((await signIn()).location).toBe('/login?error=setup_required');
+    claims = { sub: 'owner-sub', email: 'owner@family.example', email_verified: false };
+    expect((await signIn()).location).toBe('/login?error=setup_required'); // unverified: not the configured admin
+    claims = { sub: 'owner-sub', email: 'owner@family.example', email_verified: true };
+    expect((await me((await signIn()).session)).body).toMatchObject({ username: 'owner', role: 'admin' });
+    expect(await t.earshot.accounts.registration.setupRequired()).toBe(false);
+  });
+});
+
 describe('SECURITY.md case 9: refused OIDC callbacks', () => {
   it('missing state, replayed state and a state from another browser are refused', async () => {
     await start({ EARSHOT_REGISTRATION: 'open' });
