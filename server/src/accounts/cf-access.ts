@@ -79,7 +79,7 @@ export function cfAccessStrategy(options: {
     if (!trusted.has(normalizeIp(request.raw.socket.remoteAddress))) return null;
     const claims = await verifier.verify(raw);
     if (!claims) {
-      request.log.info({ area: 'accounts' }, 'invalid Cf-Access-Jwt-Assertion ignored');
+      request.log.debug({ area: 'accounts' }, 'invalid Cf-Access-Jwt-Assertion ignored');
       return null;
     }
     // Service tokens carry no email (common_name = the token's client id): apps sign in themselves.

@@ -7,6 +7,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isSameOriginRequest } from './csrf.js';
 import { type REFUSAL_REASONS, SignInRefused } from './identity.service.js';
 import type { Accounts } from './index.js';
 import { OIDC_PENDING_TTL_MS } from './oidc.service.js';
@@ -60,6 +61,7 @@ export const REFUSAL_WORDS: Record<(typeof REFUSAL_REASONS)[number], string> = {
 export const oidcRoutes: FastifyPluginAsyncTypebox<OidcRoutesOptions> = async (app, options) => {
   const { accounts, secureCookies } = options;
   const publicUrl = options.publicUrl?.replace(/\/+$/, '');
+  const publicOrigin = publicUrl ? new URL(publicUrl).origin.toLowerCase() : null;
   const callbackUrl = (request: FastifyRequest) =>
     `${publicUrl ?? `${request.protocol}://${request.host}`}/auth/oidc/callback`;
   const refused = (reply: FastifyReply, err: unknown, page: '/login' | '/settings') => {
@@ -111,6 +113,10 @@ export const oidcRoutes: FastifyPluginAsyncTypebox<OidcRoutesOptions> = async (a
       const linking = link === true;
       const user = request.user;
       if (linking && (!user || user.via === 'stream-token')) return reply.redirect('/login?returnTo=%2Fsettings', 303);
+      // Linking changes the account: only from our own pages, never from a link on another site.
+      if (linking && !isSameOriginRequest(request, publicOrigin)) {
+        return refused(reply, new SignInRefused('invalid_state', 'Cross-site link request.'), '/settings');
+      }
       try {
         const start = await accounts.oidc.begin({
           providerId: provider,

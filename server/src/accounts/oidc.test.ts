@@ -202,6 +202,12 @@ describe('OIDC sign-in', () => {
     const bob = await server.createUser({ username: 'bob' });
     const cookie = (await server.authHeaders(bob)).cookie;
     claims = { sub: 'ak-bob', email: 'bob@elsewhere.example', email_verified: false };
+    // A link started from another site (a forged navigation) is refused before the provider.
+    const forged = await fetch(`${base}/auth/oidc/login?provider=oidc&link=true`, {
+      redirect: 'manual',
+      headers: { cookie, 'sec-fetch-site': 'cross-site' },
+    });
+    expect(forged.headers.get('location')).toBe('/settings?identityError=invalid_state');
     const flow = await signIn('&link=true', { cookie });
     expect(flow.location).toBe('/settings');
     const list = (await (await fetch(`${base}/api/v1/me/identities`, { headers: { cookie } })).json()) as {

@@ -46,7 +46,7 @@ export function proxyAuthStrategy(options: {
     const login = headerValue(request, names.user);
     if (!login || login.length > MAX_VALUE) return null;
     if (!trusted.has(normalizeIp(request.raw.socket.remoteAddress))) {
-      request.log.info({ area: 'accounts', header: names.user }, 'identity header from an untrusted peer ignored');
+      request.log.debug({ area: 'accounts', header: names.user }, 'identity header from an untrusted peer ignored');
       return null;
     }
     const email = headerValue(request, names.email) ?? (login.includes('@') ? login : null);
