@@ -137,7 +137,7 @@ describe('web app in Chromium', () => {
     await expect.poll(() => page.locator('h1.page-title').innerText(), { timeout: 15_000 }).toMatch(/, owner$/);
 
     await page.goto(`${server.base}/settings`);
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.waitForURL(/\/login$/);
     await page.getByLabel('Username').fill('owner');
     await page.getByLabel('Password').fill(PASSWORD);
