@@ -192,6 +192,11 @@ export class LibraryRepository {
     return new Map(rows.map((r) => [r.local_path, { size: r.size, mtime: r.mtime }]));
   }
 
+  /** Files that cannot be read now (their `scan_errors` rows). */
+  unreadableCount(): number {
+    return (this.sqlite.prepare('select count(*) n from scan_errors').get() as { n: number }).n;
+  }
+
   /** Writes one batch of read files (new, changed or moved) and their groupings in one transaction. */
   writeBatch(
     batch: {
@@ -323,8 +328,9 @@ export class LibraryRepository {
     })();
   }
 
-  deleteErrorsNotIn(present: Set<string>): void {
-    const stale = [...this.scanErrors().keys()].filter((p) => !present.has(p));
+  /** Drops the errors of files `keep` does not keep (gone from the folders a scan walked). */
+  deleteErrorsNotIn(keep: (rel: string) => boolean): void {
+    const stale = [...this.scanErrors().keys()].filter((p) => !keep(p));
     this.sqlite.transaction(() => {
       for (const p of stale) this.stmt.deleteError.run(p);
     })();
@@ -379,14 +385,6 @@ export class LibraryRepository {
       this.sqlite.prepare(step).run();
       await yieldNow();
     }
-  }
-
-  /** When the last finished (or interrupted) scan other than `runId` started; null if none. */
-  lastScanStart(runId: string): number | null {
-    const row = this.sqlite
-      .prepare("select max(started_at) at from scan_runs where state in ('done', 'interrupted') and id != ?")
-      .get(runId) as { at: number | null };
-    return row.at;
   }
 
   /** Folders (relative) with a local track whose artwork is a folder image. */
