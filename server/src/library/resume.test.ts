@@ -46,8 +46,7 @@ describe('scan resumability', () => {
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
-        const m = /(\d+)\/(\d+) files/.exec(out);
-        if (m && Number(m[1]) > 0) {
+        if ([...out.matchAll(/(\d+)\/(\d+) files/g)].some((m) => Number(m[1]) > 0)) {
           child.kill('SIGKILL');
           resolve();
         }
