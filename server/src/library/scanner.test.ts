@@ -347,7 +347,7 @@ describe('library scanner', () => {
   });
 
   it('a scan stopped before it regrouped is finished by the next one, even with nothing new to read', async () => {
-    for (let i = 0; i < 3; i++) copyFileSync(join(music, 'Moved/renamed.ogg'), join(music, `Incoming/dup${i}.ogg`));
+    for (let i = 0; i < 3; i++) copyFileSync(join(music, 'Moved/renamed.ogg'), join(music, `Moved/dup${i}.ogg`));
     truncateSync(join(music, 'Bad/empty.mp3'), 0);
     await new Promise((r) => setTimeout(r, 2100));
     const scanner = t.earshot.library.scanner;
