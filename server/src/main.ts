@@ -15,10 +15,11 @@ import { listeningRoutes } from './listening/index.js';
 import { adminRoutes } from './system/admin.routes.js';
 import { storageRoutes } from './system/storage.routes.js';
 import { StorageService } from './system/storage.service.js';
-import { type OpenedDatabase, openDatabase, releaseMemory } from './db/database.js';
+import { type OpenedDatabase, openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { type App, buildHttpApp } from './http/app.js';
-import { EventBus } from './shared/events.js';
+import type { EventBus } from './shared/events.js';
+import { createDomainEvents } from './domain-events.js';
 import { Lifecycle } from './shared/lifecycle.js';
 import { type DataPaths, dataPaths, ensureDataDirs } from './shared/fs-paths.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -73,12 +74,14 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   const background = options.background ?? true;
   const lifecycle = new Lifecycle(logger);
   const paths = dataPaths(config);
-  const events = new EventBus();
-  events.onError((err) => logger.error({ err }, 'event listener failed'));
   ensureDataDirs(paths);
 
   const database = openDatabase(paths.dbFile);
   lifecycle.onStop('database', () => database.close());
+  // Cross-area reactions (the same wiring as `earshot scan`); they finish before the database closes.
+  const domain = createDomainEvents({ database, clock, logger });
+  const { events } = domain;
+  lifecycle.onStop('domain events', () => domain.settled());
   const migrations = await migrateToLatest(database.db);
   if (migrations.applied.length > 0) logger.info({ applied: migrations.applied }, 'database migrated');
 
@@ -109,8 +112,6 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   // ── Areas register below (services first, then their routes). ──
   // Library and catalog (issue 4): scanner, watcher, browsing, local search, scan control.
   const library = await createLibrary({ app, config, database, paths, clock, logger, events, lifecycle, background });
-  // A scan leaves SQLite's page cache full: hand it back so the idle server stays small.
-  events.on('library.scanned', () => releaseMemory(database.sqlite));
   lifecycle.onStop('search reader', () => library.search.close());
   // Accounts and personal music (issue 3).
   const startedAt = clock.now();

@@ -12,6 +12,7 @@ import * as m0005 from './migrations/0005_sources.js';
 import * as m0006 from './migrations/0006_search_prefixes.js';
 import * as m0007 from './migrations/0007_genre_counts.js';
 import * as m0008 from './migrations/0008_catalog_version.js';
+import * as m0009 from './migrations/0009_scan_scope.js';
 import * as m0011 from './migrations/0011_identities.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
@@ -23,6 +24,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006_search_prefixes': m0006,
   '0007_genre_counts': m0007,
   '0008_catalog_version': m0008,
+  '0009_scan_scope': m0009,
   '0011_identities': m0011,
 };
 

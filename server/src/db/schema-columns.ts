@@ -231,6 +231,7 @@ export const SCHEMA_COLUMNS: AllTables = {
     'error',
     'started_at',
     'finished_at',
+    'folders', // 0009_scan_scope
   ),
   scan_errors: table('scan_errors')('local_path', 'reason', 'size', 'mtime', 'seen_at'),
   search_keys: table('search_keys')('rowid', 'item_id'),

@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { isInside } from './walk.js';
+import { isInside } from './scan/walk.js';
 import { sha256 } from '../shared/ids.js';
 import { tempPathFor } from '../shared/atomic-file.js';
 

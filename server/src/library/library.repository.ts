@@ -5,7 +5,6 @@
  */
 import type SQLite from 'better-sqlite3';
 import { randomFillSync } from 'node:crypto';
-import { GENRE_COUNTS_SQL } from '../db/migrations/0007_genre_counts.js';
 import type { TrackTags } from './tags.js';
 import { albumGroupKey, foldKey } from './tags.js';
 
@@ -192,6 +191,11 @@ export class LibraryRepository {
     return new Map(rows.map((r) => [r.local_path, { size: r.size, mtime: r.mtime }]));
   }
 
+  /** Files that cannot be read now (their `scan_errors` rows). */
+  unreadableCount(): number {
+    return (this.sqlite.prepare('select count(*) n from scan_errors').get() as { n: number }).n;
+  }
+
   /** Writes one batch of read files (new, changed or moved) and their groupings in one transaction. */
   writeBatch(
     batch: {
@@ -237,8 +241,8 @@ export class LibraryRepository {
     return id;
   }
 
-  private albumId(t: TrackTags, artistId: string, now: number): string {
-    const key = albumGroupKey(t, this.fold);
+  private albumId(t: TrackTags, rel: string, artistId: string, now: number): string {
+    const key = albumGroupKey(t, rel, this.fold);
     let id = this.albumIds.get(key);
     if (!id) {
       id = scanId();
@@ -263,7 +267,7 @@ export class LibraryRepository {
     const t = w.tags;
     const artistIds = t.artists.map((name, i) => this.artistId(name, i === 0 ? t.mbzArtistId : null, now));
     const albumArtistId = this.artistId(t.albumArtist, t.mbzAlbumArtistId, now);
-    const albumId = this.albumId(t, albumArtistId, now);
+    const albumId = this.albumId(t, w.rel, albumArtistId, now);
     // TRACK_COLUMNS order, then added_at and id.
     const row = [
       w.rel,
@@ -323,70 +327,12 @@ export class LibraryRepository {
     })();
   }
 
-  deleteErrorsNotIn(present: Set<string>): void {
-    const stale = [...this.scanErrors().keys()].filter((p) => !present.has(p));
+  /** Drops the errors of files `keep` does not keep (gone from the folders a scan walked). */
+  deleteErrorsNotIn(keep: (rel: string) => boolean): void {
+    const stale = [...this.scanErrors().keys()].filter((p) => !keep(p));
     this.sqlite.transaction(() => {
       for (const p of stale) this.stmt.deleteError.run(p);
     })();
-  }
-
-  /**
-   * Recomputes album and artist aggregates and removes empty albums/artists/genres. Runs after any
-   * change and after an interrupted scan (so a kill -9 never leaves stale counts for long).
-   */
-  async regroup(now: number, yieldNow: () => Promise<void>): Promise<void> {
-    // One set-based statement per step (grouped aggregates, not per-row subqueries), each its own
-    // transaction with a yield in between, so even a 50k-track library never holds the event loop
-    // for the whole phase.
-    const steps = [
-      'delete from albums where not exists (select 1 from tracks t where t.album_id = albums.id)',
-      `update albums set
-         track_count = s.n, disc_count = max(1, s.discs), duration = s.dur, year = coalesce(s.yr, albums.year),
-         compilation = s.comp, updated_at = ${now}
-       from (select album_id, count(*) n, count(distinct coalesce(disc_number, 1)) discs, coalesce(sum(duration), 0) dur,
-                    max(year) yr, max(compilation) comp
-             from tracks where album_id is not null group by album_id) s
-       where s.album_id = albums.id
-         and (albums.track_count, albums.disc_count, albums.duration, albums.compilation) is not (s.n, max(1, s.discs), s.dur, s.comp)`,
-      // Album artwork: the folder image first, else the first track's embedded picture.
-      `update albums set artwork_id = s.aw
-       from (select album_id, aw from (
-               select t.album_id, t.artwork_id aw, row_number() over (
-                 partition by t.album_id
-                 order by case a.source when 'file' then 0 else 1 end, coalesce(t.disc_number, 1), coalesce(t.track_number, 0), t.local_path) rn
-               from tracks t join artwork a on a.id = t.artwork_id where t.album_id is not null)
-             where rn = 1) s
-       where s.album_id = albums.id and albums.artwork_id is not s.aw`,
-      `update albums set artwork_id = null where artwork_id is not null
-         and not exists (select 1 from tracks t where t.album_id = albums.id and t.artwork_id is not null)`,
-      `delete from artists where not exists (select 1 from track_artists ta where ta.artist_id = artists.id)
-         and not exists (select 1 from albums al where al.artist_id = artists.id)
-         and not exists (select 1 from tracks t where t.artist_id = artists.id)`,
-      `update artists set track_count = s.tracks, album_count = s.albums, updated_at = ${now}
-       from (select ta.artist_id id, count(distinct ta.track_id) tracks, count(distinct t.album_id) albums
-             from track_artists ta join tracks t on t.id = ta.track_id group by ta.artist_id) s
-       where s.id = artists.id and (artists.track_count, artists.album_count) is not (s.tracks, s.albums)`,
-      `update artists set track_count = 0, album_count = 0, updated_at = ${now}
-       where (track_count, album_count) is not (0, 0) and not exists (select 1 from track_artists ta where ta.artist_id = artists.id)`,
-      'delete from genres where not exists (select 1 from track_genres tg where tg.genre_id = genres.id)',
-      GENRE_COUNTS_SQL,
-      // Keep the search index compact without a long blocking optimize.
-      ...['tracks_fts', 'albums_fts', 'artists_fts', 'genres_fts'].map(
-        (fts) => `insert into ${fts}(${fts}, rank) values ('merge', 200)`,
-      ),
-    ];
-    for (const step of steps) {
-      this.sqlite.prepare(step).run();
-      await yieldNow();
-    }
-  }
-
-  /** When the last finished (or interrupted) scan other than `runId` started; null if none. */
-  lastScanStart(runId: string): number | null {
-    const row = this.sqlite
-      .prepare("select max(started_at) at from scan_runs where state in ('done', 'interrupted') and id != ?")
-      .get(runId) as { at: number | null };
-    return row.at;
   }
 
   /** Folders (relative) with a local track whose artwork is a folder image. */

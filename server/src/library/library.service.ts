@@ -4,27 +4,10 @@
  */
 import type { Db } from '../db/database.js';
 import type { Logger } from '../shared/logger.js';
-import type { LibraryScanner, ScanProgress, ScanSummary } from './scanner.js';
+import type { ScanRunsRepository } from './scan-runs.repository.js';
+import type { ScanProgress, ScanRunView, ScanSummary } from './scan/progress.js';
+import type { LibraryScanner, ScanRequest } from './scanner.js';
 import { LibraryWatcher } from './watcher.js';
-
-export interface ScanRunView {
-  id: string;
-  kind: 'full' | 'incremental';
-  state: 'running' | 'done' | 'failed' | 'interrupted';
-  trigger: string;
-  filesTotal: number;
-  filesDone: number;
-  added: number;
-  updated: number;
-  moved: number;
-  removed: number;
-  unreadable: number;
-  deferred: number;
-  phaseMs: Record<string, number>;
-  error: string | null;
-  startedAt: number;
-  finishedAt: number | null;
-}
 
 export interface BackgroundOptions {
   scanOnStart: boolean;
@@ -44,57 +27,58 @@ export class LibraryService {
   private interval: NodeJS.Timeout | null = null;
   private followUp: NodeJS.Timeout | null = null;
 
-  constructor(private readonly deps: { db: Db; scanner: LibraryScanner; logger: Logger; settleMs: number }) {}
+  constructor(
+    private readonly deps: {
+      db: Db;
+      scanner: LibraryScanner;
+      runs: ScanRunsRepository;
+      logger: Logger;
+      settleMs: number;
+    },
+  ) {}
 
   get scanner(): LibraryScanner {
     return this.deps.scanner;
   }
 
   /** Starts a scan in the background; Conflict (409) when one is running. */
-  startScan(options: { full?: boolean; trigger?: string }): ScanProgress {
+  startScan(options: ScanRequest): ScanProgress {
     const done = this.deps.scanner.start(options);
     done.then((s) => this.afterScan(s)).catch((err) => this.deps.logger.error({ err }, 'scan failed'));
     return this.deps.scanner.progress as ScanProgress;
   }
 
-  /** Runs a scan and waits for its summary (CLI, tests). */
-  async runScan(options: { full?: boolean; trigger?: string }): Promise<ScanSummary> {
+  /**
+   * Runs a scan and waits for its summary (tests, the watcher). `folders` limits it to those
+   * folders, relative to the music folder (the directory watcher passes the ones that changed).
+   */
+  async runScan(options: ScanRequest): Promise<ScanSummary> {
     const summary = await this.deps.scanner.start(options);
     this.afterScan(summary);
     return summary;
   }
 
-  async status(): Promise<{ running: boolean; progress: ScanProgress | null; lastRun: ScanRunView | null }> {
-    const row = await this.deps.db
-      .selectFrom('scan_runs')
-      .selectAll()
-      .where('state', '!=', 'running')
-      .orderBy('started_at', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+  /** Scan status for admins: the running scan, the last finished run, files that cannot be read. */
+  status(): { running: boolean; progress: ScanProgress | null; lastRun: ScanRunView | null; unreadable: number } {
     return {
       running: this.deps.scanner.running,
       progress: this.deps.scanner.progress,
-      lastRun: row
-        ? {
-            id: row.id,
-            kind: row.kind,
-            state: row.state,
-            trigger: row.trigger,
-            filesTotal: row.files_total,
-            filesDone: row.files_done,
-            added: row.added,
-            updated: row.updated,
-            moved: row.moved,
-            removed: row.removed,
-            unreadable: row.unreadable,
-            deferred: row.deferred,
-            phaseMs: JSON.parse(row.phase_ms) as Record<string, number>,
-            error: row.error,
-            startedAt: row.started_at,
-            finishedAt: row.finished_at,
-          }
-        : null,
+      lastRun: this.deps.runs.lastFinished(),
+      unreadable: this.deps.scanner.unreadableTotal(),
+    };
+  }
+
+  /** What any signed-in user may know about the local library: how many tracks, how many files were rejected. */
+  async overview(): Promise<{ tracks: number; unreadable: number; scanning: boolean }> {
+    const row = await this.deps.db
+      .selectFrom('tracks')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('source_type', '=', 'local')
+      .executeTakeFirstOrThrow();
+    return {
+      tracks: Number(row.n),
+      unreadable: this.deps.scanner.unreadableTotal(),
+      scanning: this.deps.scanner.running,
     };
   }
 

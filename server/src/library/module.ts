@@ -15,7 +15,11 @@ import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/time.js';
 import { LibraryService } from './library.service.js';
 import { scanRoutes } from './scan.routes.js';
-import { LibraryScanner } from './scanner.js';
+import { ScanRunsRepository } from './scan-runs.repository.js';
+import { createScanner, SETTLE_MS } from './scan/factory.js';
+import type { LibraryScanner } from './scanner.js';
+
+export { SETTLE_MS } from './scan/factory.js';
 
 export interface LibraryDeps {
   app: App;
@@ -36,24 +40,11 @@ export interface Library {
   search: CatalogSearch;
 }
 
-/** Files younger than this are still being copied in; the scanner reads them on a later pass. */
-export const SETTLE_MS = 2000;
-
 export async function createLibrary(deps: LibraryDeps): Promise<Library> {
   const { config, database, paths, clock, logger, events, lifecycle } = deps;
-  const scanner = new LibraryScanner({
-    database,
-    musicDir: paths.musicDir,
-    artworkDir: paths.artworkDir,
-    cacheDir: paths.cacheDir,
-    separators: config.artistSeparators,
-    workers: config.scanWorkers,
-    logger,
-    clock,
-    events,
-    settleMs: SETTLE_MS,
-  });
-  const service = new LibraryService({ db: database.db, scanner, logger, settleMs: SETTLE_MS });
+  const scanner = createScanner({ config, database, paths, clock, logger, events });
+  const runs = new ScanRunsRepository(database.sqlite);
+  const service = new LibraryService({ db: database.db, scanner, runs, logger, settleMs: SETTLE_MS });
   const catalog = new CatalogService(database.db);
   const search = new CatalogSearch({ db: database.db, sqlite: database.sqlite });
   lifecycle.onStop('library', () => service.stopBackground());

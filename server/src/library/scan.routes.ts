@@ -1,56 +1,28 @@
-/** Scan control for admins: status, start, live progress (server-sent events), unreadable files. */
+/**
+ * Scan control for admins: status, start, live progress (server-sent events), unreadable files;
+ * and the library overview every signed-in user sees (so the home page can say why it is empty).
+ */
 import type { ServerResponse } from 'node:http';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { requireAdmin } from '../accounts/auth-context.js';
+import { requireAdmin, requireUser } from '../accounts/auth-context.js';
 import { PageQuery, pageOf } from '../catalog/dto.js';
 import type { LibraryService } from './library.service.js';
+import { ScanProgressSchema, ScanRunSchema } from './scan/progress.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-
-const Counts = {
-  filesTotal: Type.Integer(),
-  filesDone: Type.Integer(),
-  added: Type.Integer(),
-  updated: Type.Integer(),
-  moved: Type.Integer(),
-  removed: Type.Integer(),
-  unreadable: Type.Integer(),
-  deferred: Type.Integer({ description: 'files still being written, left for a later scan' }),
-};
-
-export const ScanProgressSchema = Type.Object({
-  runId: Type.String(),
-  kind: Type.Union([Type.Literal('full'), Type.Literal('incremental')]),
-  trigger: Type.String(),
-  phase: Type.String({ description: 'walk | diff | read | prune | group | done' }),
-  filesFound: Type.Integer(),
-  ...Counts,
-  startedAt: Type.Integer(),
-  elapsedMs: Type.Integer(),
-});
-
-export const ScanRunSchema = Type.Object({
-  id: Type.String(),
-  kind: Type.Union([Type.Literal('full'), Type.Literal('incremental')]),
-  state: Type.Union([
-    Type.Literal('running'),
-    Type.Literal('done'),
-    Type.Literal('failed'),
-    Type.Literal('interrupted'),
-  ]),
-  trigger: Type.String(),
-  ...Counts,
-  phaseMs: Type.Record(Type.String(), Type.Number()),
-  error: Nullable(Type.String()),
-  startedAt: Type.Integer(),
-  finishedAt: Nullable(Type.Integer()),
-});
 
 const ScanStatus = Type.Object({
   running: Type.Boolean(),
   progress: Nullable(ScanProgressSchema),
   lastRun: Nullable(ScanRunSchema),
+  unreadable: Type.Integer({ description: 'files in the music folder that cannot be read now' }),
+});
+
+const LibraryOverview = Type.Object({
+  tracks: Type.Integer({ description: 'tracks from the music folder' }),
+  unreadable: Type.Integer({ description: 'files in the music folder the scanner could not read' }),
+  scanning: Type.Boolean(),
 });
 
 const ScanError = Type.Object({
@@ -79,6 +51,21 @@ export const scanRoutes: FastifyPluginAsyncTypebox<{ library: LibraryService }> 
     async (request) => {
       requireAdmin(request);
       return library.status();
+    },
+  );
+
+  app.get(
+    '/api/v1/library/status',
+    {
+      schema: {
+        tags: ['library'],
+        summary: 'How many local tracks there are and how many files could not be read (any signed-in user)',
+        response: { 200: LibraryOverview },
+      },
+    },
+    async (request) => {
+      requireUser(request);
+      return library.overview();
     },
   );
 
@@ -138,7 +125,7 @@ export const scanRoutes: FastifyPluginAsyncTypebox<{ library: LibraryService }> 
       });
       streams.add(res);
       const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      const status = await library.status();
+      const status = library.status();
       send('status', status);
       const unsubscribe = library.scanner.onProgress((p, final) => send(final ? 'done' : 'progress', p));
       const ping = setInterval(() => res.write(': keep-alive\n\n'), 15_000);

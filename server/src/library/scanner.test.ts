@@ -346,39 +346,78 @@ describe('library scanner', () => {
     expect(other.state).toBe('interrupted');
   });
 
-  it('a scan interrupted half-way is finished by the next one', async () => {
-    for (let i = 0; i < 3; i++) copyFileSync(join(music, 'Moved/renamed.ogg'), join(music, `Incoming/dup${i}.ogg`));
+  it('a scan stopped before it regrouped is finished by the next one, even with nothing new to read', async () => {
+    for (let i = 0; i < 3; i++) copyFileSync(join(music, 'Moved/renamed.ogg'), join(music, `Moved/dup${i}.ogg`));
     truncateSync(join(music, 'Bad/empty.mp3'), 0);
     await new Promise((r) => setTimeout(r, 2100));
-    // Simulate a dead process: a run left 'running' and nothing written.
-    t.earshot.database.sqlite
-      .prepare("insert into scan_runs (id, kind, state, started_at) values ('dead', 'incremental', 'running', 1)")
-      .run();
-    // A new scanner (as after a restart) marks it interrupted.
-    const { LibraryScanner } = await import('./scanner.js');
-    const e = t.earshot;
-    new LibraryScanner({
-      database: e.database,
-      musicDir: e.paths.musicDir,
-      artworkDir: e.paths.artworkDir,
-      cacheDir: e.paths.cacheDir,
-      separators: e.config.artistSeparators,
-      workers: 1,
-      logger: e.logger,
-      clock: e.clock,
-      events: e.events,
+    const scanner = t.earshot.library.scanner;
+    // Really interrupt a scan: stop it as it reaches the group phase (its tracks are written, the
+    // album counts are not recomputed).
+    const off = scanner.onProgress((p, final) => {
+      if (!final && p.phase === 'group') void scanner.stop();
     });
-    const run = await db().selectFrom('scan_runs').select('state').where('id', '=', 'dead').executeTakeFirstOrThrow();
-    expect(run.state).toBe('interrupted');
+    const stopped = await scanner.start({ trigger: 'test' });
+    off();
+    expect(stopped).toMatchObject({ state: 'interrupted', added: 3 });
+    expect(stopped.phaseMs.group).toBeUndefined();
+    const runs = await db().selectFrom('scan_runs').select(['id', 'state']).orderBy('started_at', 'desc').execute();
+    expect(runs[0]).toEqual({ id: stopped.runId, state: 'interrupted' });
+    const albumCount = async () =>
+      (
+        await db()
+          .selectFrom('albums')
+          .select('track_count')
+          .where('name', '=', 'Formats Ogg')
+          .executeTakeFirstOrThrow()
+      ).track_count;
+    expect(await albumCount()).toBe(1); // stale: the interrupted run never regrouped
+
+    // Nothing new on disk: only the resume branch makes this scan regroup.
     const next = await scan();
-    expect(next.added).toBe(3);
-    // The group phase ran (counts recomputed) because the previous run did not finish.
+    expect(next).toMatchObject({ state: 'done', added: 0, updated: 0, removed: 0, moved: 0 });
     expect(next.phaseMs.group).toBeGreaterThanOrEqual(0);
-    const stale = await db()
-      .selectFrom('albums')
-      .select(['name', 'track_count'])
-      .where('name', '=', 'Formats Ogg')
+    expect(await albumCount()).toBe(4);
+    // And once a run has finished, a no-change scan skips the group phase again.
+    expect((await scan()).phaseMs.group).toBeUndefined();
+  });
+
+  it('a folder-scoped scan walks and compares only its folders', async () => {
+    const src = join(music, 'Moved/renamed.ogg');
+    mkdirSync(join(music, 'Scoped/A/deep'), { recursive: true });
+    mkdirSync(join(music, 'Scoped/B'), { recursive: true });
+    copyFileSync(src, join(music, 'Scoped/A/deep/a.ogg'));
+    copyFileSync(src, join(music, 'Scoped/B/b.ogg'));
+    rmSync(join(music, 'Comp/Hits/02 - b.mp3')); // outside the scope: left alone
+    await new Promise((r) => setTimeout(r, 2100));
+    const scanner = t.earshot.library.scanner;
+    expect(() => scanner.start({ folders: ['../etc'] })).toThrow(/stay inside/);
+    expect(() => scanner.start({ folders: ['/etc'] })).toThrow(/stay inside/);
+
+    const scoped = await t.earshot.library.service.runScan({
+      trigger: 'watch',
+      folders: ['Scoped/A/', 'Scoped/A/deep'],
+    });
+    expect(scoped).toMatchObject({ state: 'done', folders: ['Scoped/A'], filesFound: 1, added: 1, removed: 0 });
+    expect(await trackByPath('Scoped/A/deep/a.ogg')).toBeDefined();
+    expect(await trackByPath('Scoped/B/b.ogg')).toBeUndefined();
+    expect(await trackByPath('Comp/Hits/02 - b.mp3')).toBeDefined();
+    const row = await db()
+      .selectFrom('scan_runs')
+      .select('folders')
+      .where('id', '=', scoped.runId)
       .executeTakeFirstOrThrow();
-    expect(stale.track_count).toBe(4);
+    expect(JSON.parse(row.folders ?? 'null')).toEqual(['Scoped/A']);
+
+    // A scoped folder that is gone: its tracks are removed, nothing else is.
+    rmSync(join(music, 'Scoped/A'), { recursive: true });
+    const gone = await t.earshot.library.service.runScan({ trigger: 'watch', folders: ['Scoped/A'] });
+    expect(gone).toMatchObject({ added: 0, removed: 1 });
+    expect(await trackByPath('Comp/Hits/02 - b.mp3')).toBeDefined();
+
+    // The next whole-library scan picks up the rest.
+    const all = await scan();
+    expect(all).toMatchObject({ added: 1, removed: 1 });
+    expect(await trackByPath('Scoped/B/b.ogg')).toBeDefined();
+    expect(await trackByPath('Comp/Hits/02 - b.mp3')).toBeUndefined();
   });
 });

@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAudio } from '../test/audio.js';
 import { readTrack } from './tag-worker.js';
-import { albumGroupKey, foldKey, hintsFromPath, splitNames } from './tags.js';
+import {
+  albumFolder,
+  albumGroupKey,
+  FOLDER_ART,
+  foldKey,
+  folderArtRank,
+  hintsFromPath,
+  splitNames,
+  yearFromFolder,
+} from './tags.js';
 
 const SEPARATORS = [';', ' / '];
 const dir = mkdtempSync(join(tmpdir(), 'earshot-tags-'));
@@ -65,12 +74,25 @@ describe('name splitting and keys', () => {
 
   it('folds case and diacritics for grouping', () => {
     expect(foldKey('  Beyoncé  KNOWLES ')).toBe('beyonce knowles');
-    expect(albumGroupKey({ albumArtist: 'Björk', album: 'Homogenic', mbzAlbumId: null })).toBe(
-      albumGroupKey({ albumArtist: 'bjork', album: 'HOMOGENIC', mbzAlbumId: null }),
+    const tagged = { albumArtistTagged: true, mbzAlbumId: null };
+    expect(albumGroupKey({ ...tagged, albumArtist: 'Björk', album: 'Homogenic' }, 'a/x.mp3')).toBe(
+      albumGroupKey({ ...tagged, albumArtist: 'bjork', album: 'HOMOGENIC' }, 'b/y.mp3'),
     );
-    expect(albumGroupKey({ albumArtist: 'A', album: 'Greatest Hits', mbzAlbumId: 'x' })).not.toBe(
-      albumGroupKey({ albumArtist: 'A', album: 'Greatest Hits', mbzAlbumId: 'y' }),
+    expect(albumGroupKey({ ...tagged, albumArtist: 'A', album: 'Greatest Hits', mbzAlbumId: 'x' }, 'a/1.mp3')).not.toBe(
+      albumGroupKey({ ...tagged, albumArtist: 'A', album: 'Greatest Hits', mbzAlbumId: 'y' }, 'a/1.mp3'),
     );
+  });
+
+  it('groups albums without a tagged album artist by folder + album, disc folders counting as their parent', () => {
+    const untagged = (albumArtist: string, rel: string) =>
+      albumGroupKey({ albumArtist, albumArtistTagged: false, album: 'Live', mbzAlbumId: null }, rel);
+    // Different track artists in one folder: one album.
+    expect(untagged('One', 'X/Live/01.mp3')).toBe(untagged('Two', 'X/Live/02.mp3'));
+    expect(untagged('One', 'X/Live/CD1/01.mp3')).toBe(untagged('One', 'X/Live/cd 2/01.mp3'));
+    // The same album name in another folder is another album.
+    expect(untagged('One', 'X/Live/01.mp3')).not.toBe(untagged('One', 'Y/Live/01.mp3'));
+    expect(albumFolder('X/Live/Disc 2/01.mp3')).toBe('X/Live');
+    expect(albumFolder('01.mp3')).toBe('');
   });
 
   it('reads Artist/Album/NN - Title, disc folders and Artist - Title file names', () => {
@@ -102,6 +124,69 @@ describe('name splitting and keys', () => {
       title: 'Title',
       album: 'Mixes',
     });
+  });
+
+  it('reads folder names as a person would: underscores, years, generic folders, numbered file names', () => {
+    expect(hintsFromPath('albums/live_at_the_hall/track2.opus')).toEqual({
+      artist: null, // "albums" is where music is kept, not who made it
+      album: 'live at the hall',
+      title: 'track2',
+      trackNumber: 2,
+      discNumber: null,
+      year: null,
+    });
+    expect(hintsFromPath('collection/albums/crimson__island/Track 10.opus')).toMatchObject({
+      artist: null,
+      album: 'crimson island',
+      trackNumber: 10,
+    });
+    for (const folder of [
+      'Crimson Island (2007)',
+      'Crimson Island [2007]',
+      '2007 - Crimson Island',
+      '[2007] Crimson Island',
+      'Crimson Island - 2007',
+    ]) {
+      expect(hintsFromPath(`The Band/${folder}/01 - Song.flac`)).toMatchObject({
+        artist: 'The Band',
+        album: 'Crimson Island',
+        year: 2007,
+        trackNumber: 1,
+        title: 'Song',
+      });
+    }
+    // A number that is the whole name, or not a year.
+    expect(yearFromFolder('1999')).toEqual({ name: '1999', year: null });
+    expect(yearFromFolder('Album 2007')).toEqual({ name: 'Album 2007', year: null });
+    expect(hintsFromPath('Music/Soundtracks/The_Film/07.mp3')).toMatchObject({
+      artist: null,
+      album: 'The Film',
+      trackNumber: 7,
+    });
+    expect(hintsFromPath('MUSIC/CD1/05 Song.mp3')).toMatchObject({
+      artist: null,
+      album: null,
+      discNumber: 1,
+      trackNumber: 5,
+    });
+    expect(hintsFromPath('Artist/Album/Disc 2/part_3.ogg')).toMatchObject({
+      artist: 'Artist',
+      album: 'Album',
+      discNumber: 2,
+      trackNumber: 3,
+    });
+    expect(hintsFromPath('Artist/Album/Intro.mp3').trackNumber).toBeNull();
+  });
+
+  it('picks albumcover, album, cover, folder and front images as the folder image, case-insensitively', () => {
+    for (const name of ['cover.jpg', 'Folder.PNG', 'FRONT.jpeg', 'AlbumCover.webp', 'album.gif', 'Album.JPG'])
+      expect(FOLDER_ART.test(name)).toBe(true);
+    for (const name of ['back.jpg', 'cover.txt', 'albumart.jpg', 'my cover.jpg'])
+      expect(FOLDER_ART.test(name)).toBe(false);
+    const ranked = ['album.jpg', 'front.jpg', 'AlbumCover.png', 'Cover.jpg', 'folder.jpg'].sort(
+      (a, b) => folderArtRank(a) - folderArtRank(b),
+    );
+    expect(ranked).toEqual(['Cover.jpg', 'folder.jpg', 'front.jpg', 'AlbumCover.png', 'album.jpg']);
   });
 });
 

@@ -34,8 +34,8 @@ export const AUDIO_EXTENSIONS = new Set([
 ]);
 
 /** Folder artwork names, in order of preference (any image extension, case-insensitive). */
-export const FOLDER_ART = /^(cover|folder|front)\.(jpe?g|png|webp|gif)$/i;
-const FOLDER_ART_RANK = ['cover', 'folder', 'front'];
+export const FOLDER_ART = /^(cover|folder|front|albumcover|album)\.(jpe?g|png|webp|gif)$/i;
+const FOLDER_ART_RANK = ['cover', 'folder', 'front', 'albumcover', 'album'];
 export function folderArtRank(name: string): number {
   return FOLDER_ART_RANK.indexOf(name.slice(0, name.indexOf('.')).toLowerCase());
 }
@@ -47,6 +47,12 @@ export interface TrackTags {
   title: string;
   artists: string[];
   albumArtist: string;
+  /**
+   * The album artist comes from a tag (or the compilation flag): the album is grouped by album
+   * artist + album. Otherwise `albumArtist` is the track artist and the album is grouped by
+   * folder + album (the group phase makes it "Various Artists" when its track artists differ).
+   */
+  albumArtistTagged: boolean;
   album: string;
   trackNumber: number | null;
   trackTotal: number | null;
@@ -137,33 +143,125 @@ export interface PathHints {
   title: string;
   trackNumber: number | null;
   discNumber: number | null;
+  /** A year the album folder's name carries (`Album (2007)`, `[2007] Album`, `2007 - Album`). */
+  year: number | null;
 }
 
 const DISC_FOLDER = /^(?:cd|dis[ck])\s*[-_.]?\s*(\d{1,2})$/i;
 
 /**
- * What the path says: `Artist/Album/NN - Title.ext`, `Artist/Album/CD1/NN - Title.ext`,
- * `Artist - Title.ext`, `NN. Artist - Title.ext`. `rel` uses `/` separators.
+ * Folder names that say where music is kept, not who made it or which album it is
+ * (compared folded: case, accents and `_` do not matter).
+ */
+export const GENERIC_FOLDERS = new Set([
+  'music',
+  'my music',
+  'musik',
+  'musique',
+  'música',
+  'audio',
+  'media',
+  'albums',
+  'artists',
+  'songs',
+  'tracks',
+  'singles',
+  'soundtracks',
+  'compilations',
+  'various',
+  'various artists',
+  'misc',
+  'other',
+  'others',
+  'collection',
+  'library',
+  'downloads',
+  'download',
+  'incoming',
+  'new',
+  'unsorted',
+  'itunes',
+  'itunes media',
+  'mp3',
+  'mp3s',
+  'flac',
+  'ogg',
+  'opus',
+  'aac',
+  'm4a',
+  'wav',
+  'unknown',
+  'unknown artist',
+  'unknown album',
+]);
+
+/** `live_at_the_hall` → "live at the hall"; runs of spaces become one. */
+export function tidyName(name: string): string {
+  return name.replace(/_/g, ' ').replace(/\s+/g, ' ').trim();
+}
+
+function isGeneric(name: string): boolean {
+  return GENERIC_FOLDERS.has(foldKey(tidyName(name))) || DISC_FOLDER.test(name.trim());
+}
+
+const YEAR = '((?:19|20)\\d\\d)';
+const YEAR_PATTERNS = [
+  new RegExp(`^(.+?)\\s*[([]${YEAR}[)\\]]$`), // Album (2007), Album [2007]
+  new RegExp(`^[([]${YEAR}[)\\]]\\s*[-.]?\\s*(.+)$`), // (2007) Album, [2007] - Album
+  new RegExp(`^${YEAR}\\s*[-.]\\s*(.+)$`), // 2007 - Album, 2007. Album
+  new RegExp(`^(.+?)\\s+-\\s+${YEAR}$`), // Album - 2007
+];
+
+/** Splits a year out of an album folder's name: `Crimson Island (2007)` → ["Crimson Island", 2007]. */
+export function yearFromFolder(name: string): { name: string; year: number | null } {
+  for (const [i, re] of YEAR_PATTERNS.entries()) {
+    const m = re.exec(name);
+    if (!m) continue;
+    const [rest, year] = i === 0 || i === 3 ? [m[1], m[2]] : [m[2], m[1]];
+    if (rest.trim().length > 0) return { name: rest.trim(), year: Number(year) };
+  }
+  return { name, year: null };
+}
+
+/** `track2`, `Track 10`, `part_3`: a word and a number are the whole name; the number is the track's. */
+const WORD_NUMBER = /^(?:track|trk|tr|song|part|pt|chapter|ch|side|title|titre|pista|piste)\s*[-.#]?\s*(\d{1,3})$/i;
+
+/**
+ * What the path says when tags are missing: `Artist/Album/NN - Title.ext`,
+ * `Artist/Album/CD1/NN - Title.ext`, `Artist - Title.ext`, `NN. Artist - Title.ext`,
+ * `albums/Album_Name/track3.ext`. Underscores are spaces, a year in the album folder's name is the
+ * year, generic folders (`Music`, `albums`, `CD1`…) are nobody's name. `rel` uses `/` separators.
  */
 export function hintsFromPath(rel: string): PathHints {
   const parts = rel.split('/');
   const file = parts.pop() ?? rel;
-  let stem = basename(file, extname(file)).replace(/_/g, ' ').trim();
+  let stem = tidyName(basename(file, extname(file)));
   let discNumber: number | null = null;
-  const disc = parts.length > 0 ? DISC_FOLDER.exec(parts[parts.length - 1]) : null;
+  const disc = parts.length > 0 ? DISC_FOLDER.exec(parts[parts.length - 1].trim()) : null;
   if (disc) {
     discNumber = Number(disc[1]);
     parts.pop();
   }
   let trackNumber: number | null = null;
   const numbered = /^(?:(\d{1,2})[-.])?(\d{1,3})(?:\s*[-.)]\s*|\s+)(.+)$/.exec(stem);
+  const worded = WORD_NUMBER.exec(stem);
   if (numbered) {
     if (numbered[1] && discNumber === null) discNumber = Number(numbered[1]);
     trackNumber = Number(numbered[2]);
     stem = numbered[3].trim();
+  } else if (worded) {
+    trackNumber = Number(worded[1]);
+  } else if (/^\d{1,3}$/.test(stem)) {
+    trackNumber = Number(stem);
   }
-  let artist: string | null = parts.length >= 2 ? parts[parts.length - 2] : null;
-  const album: string | null = parts.length >= 1 ? parts[parts.length - 1] : null;
+  const folder = (i: number): string | null => {
+    const name = i >= 0 && i < parts.length ? parts[i] : null;
+    return name === null || isGeneric(name) ? null : tidyName(name);
+  };
+  let artist = folder(parts.length - 2);
+  let album = folder(parts.length - 1);
+  let year: number | null = null;
+  if (album) ({ name: album, year } = yearFromFolder(album));
   let title = stem;
   const dash = stem.indexOf(' - ');
   if (dash > 0 && (artist === null || parts.length < 2)) {
@@ -176,6 +274,7 @@ export function hintsFromPath(rel: string): PathHints {
     title: clean(title) ?? clean(stem) ?? file,
     trackNumber,
     discNumber,
+    year,
   };
 }
 
@@ -216,9 +315,10 @@ export function normalizeTags(
     compilationTag?.toLowerCase() === 'true' ||
     (tagAlbumArtist !== null && /^various( artists)?$/i.test(tagAlbumArtist));
   const albumArtist = tagAlbumArtist ?? (compilation ? VARIOUS_ARTISTS : artists[0]);
+  const albumArtistTagged = tagAlbumArtist !== null || compilation;
   const date = clean(c.date) ?? (c.year ? String(c.year) : null);
   const yearFromDate = date ? Number(/^(\d{4})/.exec(date)?.[1]) : Number.NaN;
-  const year = num(c.year) ?? (Number.isFinite(yearFromDate) ? yearFromDate : null);
+  const year = num(c.year) ?? (Number.isFinite(yearFromDate) ? yearFromDate : null) ?? hints.year;
   const embeddedLyrics = (c.lyrics ?? [])
     .map((l) => clean(l.text, LYRICS_MAX) ?? clean(l.syncText?.map((s) => s.text).join('\n'), LYRICS_MAX))
     .find((t) => t !== null);
@@ -230,6 +330,7 @@ export function normalizeTags(
     title: clean(c.title) ?? hints.title,
     artists,
     albumArtist,
+    albumArtistTagged,
     album: clean(c.album) ?? hints.album ?? UNKNOWN_ALBUM,
     trackNumber: num(c.track?.no) ?? hints.trackNumber,
     trackTotal: num(c.track?.of),
@@ -262,10 +363,30 @@ export function normalizeTags(
   };
 }
 
-/** Album grouping key: folded album artist + album (+ MusicBrainz album id when present). */
+/**
+ * Album grouping key (README.md, "One album per album"). With a tagged album artist (or the
+ * compilation flag): folded album artist + album (+ MusicBrainz album id), so an album spread over
+ * folders is one. Without: the album's folder (a `CD1`-style disc folder counts as its parent) +
+ * album, marked by a leading \u0002 so the group phase can find these albums, fold one into the
+ * tagged album of the same name in its folder and name its album artist.
+ */
 export function albumGroupKey(
-  tags: Pick<TrackTags, 'albumArtist' | 'album' | 'mbzAlbumId'>,
+  tags: Pick<TrackTags, 'albumArtist' | 'albumArtistTagged' | 'album' | 'mbzAlbumId'>,
+  rel: string,
   fold: (name: string) => string = foldKey,
 ): string {
-  return `${fold(tags.albumArtist)}\u001f${fold(tags.album)}${tags.mbzAlbumId ? `\u001f${tags.mbzAlbumId.toLowerCase()}` : ''}`;
+  const mbz = tags.mbzAlbumId ? `\u001f${tags.mbzAlbumId.toLowerCase()}` : '';
+  if (tags.albumArtistTagged) return `${fold(tags.albumArtist)}\u001f${fold(tags.album)}${mbz}`;
+  return `${FOLDER_KEY}${albumFolder(rel)}\u001f${fold(tags.album)}${mbz}`;
+}
+
+/** First character of the group key of an album grouped by folder. */
+export const FOLDER_KEY = '\u0002';
+
+/** The folder an album lives in: the file's folder, or its parent for a disc folder (`CD1`). */
+export function albumFolder(rel: string): string {
+  const parts = rel.split('/');
+  parts.pop();
+  if (parts.length > 0 && DISC_FOLDER.test(parts[parts.length - 1].trim())) parts.pop();
+  return parts.join('/');
 }

@@ -20,12 +20,8 @@ export interface ListeningOptions {
 
 export const listeningRoutes: FastifyPluginAsync<ListeningOptions> = async (app, options) => {
   await app.register(playlistRoutes, { playlists: new PlaylistsService(options) });
+  // Likes and counters of tracks the library removes are dropped by the domain event wiring
+  // (domain-events.ts), which `earshot scan` shares.
   const activity = new ActivityService(options.db, options.clock);
-  const unsubscribe = options.events.on('library.tracksRemoved', ({ trackIds }) => {
-    activity
-      .forgetTracks(trackIds)
-      .catch((err) => options.logger.error({ err, area: 'listening' }, 'could not drop activity of removed tracks'));
-  });
-  app.addHook('onClose', async () => unsubscribe());
   await app.register(activityRoutes, { activity });
 };

@@ -2,12 +2,14 @@
  * `earshot scan [--full]`: scans the music folder once, with a live progress bar on a terminal
  * (plain progress lines otherwise) and a summary at the end. Safe to run while the server runs
  * (SQLite WAL; each batch is one transaction), though the server's own watcher usually suffices.
+ * The scanner and the event bus are built as the server builds them (scan/factory.ts,
+ * domain-events.ts), so removed tracks lose their likes and counters here too.
  */
 import { openDatabase } from '../../db/database.js';
 import { migrateToLatest } from '../../db/migrate.js';
-import { SETTLE_MS } from '../../library/module.js';
-import { LibraryScanner, type ScanProgress, type ScanSummary } from '../../library/scanner.js';
-import { EventBus } from '../../shared/events.js';
+import { createDomainEvents } from '../../domain-events.js';
+import { createScanner } from '../../library/scan/factory.js';
+import type { ScanProgress, ScanSummary } from '../../library/scan/progress.js';
 import { dataPaths, ensureDataDirs } from '../../shared/fs-paths.js';
 import { createLogger } from '../../shared/logger.js';
 import { systemClock } from '../../shared/time.js';
@@ -65,18 +67,8 @@ export const scanCommand: CliCommand = {
     const database = openDatabase(paths.dbFile);
     try {
       await migrateToLatest(database.db);
-      const scanner = new LibraryScanner({
-        database,
-        musicDir: paths.musicDir,
-        artworkDir: paths.artworkDir,
-        cacheDir: paths.cacheDir,
-        separators: config.artistSeparators,
-        workers: config.scanWorkers,
-        logger,
-        clock: systemClock,
-        events: new EventBus(),
-        settleMs: SETTLE_MS,
-      });
+      const domain = createDomainEvents({ database, clock: systemClock, logger });
+      const scanner = createScanner({ config, database, paths, clock: systemClock, logger, events: domain.events });
       const tty = process.stdout.isTTY === true;
       // Not a terminal: a plain line when the phase changes, then at most every 2 s.
       let lastPlain = 0;
@@ -95,12 +87,17 @@ export const scanCommand: CliCommand = {
       process.once('SIGTERM', interrupt);
       console.log(`Scanning ${bold(paths.musicDir)}${parsed.own.has('--full') ? ' (full)' : ''}`);
       const summary = await scanner.start({ full: parsed.own.has('--full'), trigger: 'cli' });
+      await domain.settled(); // the other areas' clean-up of removed tracks, before the database closes
       if (tty) process.stdout.write('\r\x1b[2K');
       console.log(summaryTable(summary));
       if (summary.state === 'done') {
         console.log(green(`Scan finished: ${summary.filesFound} files in the library.`));
-        if (summary.unreadable > 0)
-          console.log(yellow(`${summary.unreadable} files could not be read (see GET /api/v1/scan/errors).`));
+        if (summary.unreadableTotal > 0)
+          console.log(
+            yellow(
+              `${summary.unreadableTotal} files could not be read (${summary.unreadable} in this scan); the list is in Admin → Library scan and at GET /api/v1/scan/errors.`,
+            ),
+          );
         return 0;
       }
       console.error(red(`Scan ${summary.state}${summary.error ? `: ${summary.error}` : ''}`));

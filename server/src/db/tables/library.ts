@@ -25,6 +25,8 @@ export interface ScanRunsTable {
   error: string | null;
   started_at: number;
   finished_at: number | null;
+  /** JSON array of the folders a folder-scoped scan covered; null: the whole library (0009). */
+  folders: string | null;
 }
 
 /** Files the scanner could not read, with the reason (shown to admins). */

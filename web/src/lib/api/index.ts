@@ -88,6 +88,9 @@ export const api = {
     ) => get<ResponseOf<'/api/v1/tracks', 'get'>>('/api/v1/tracks', q, { signal }),
     track: (id: string) => get<TrackDetail>(`/api/v1/tracks/${enc(id)}`),
     genres: async () => (await get<ResponseOf<'/api/v1/genres', 'get'>>('/api/v1/genres', { limit: 500 })).items,
+    /** Local track count and how many files the scanner could not read (any signed-in user). */
+    status: () =>
+      get<ResponseOf<'/api/v1/library/status', 'get'>>('/api/v1/library/status', undefined, { offline: false }),
   },
   search: {
     all: (q: string, signal?: AbortSignal) => get<SearchResult>('/api/v1/search', { q }, { signal, offline: false }),

@@ -574,18 +574,23 @@ export interface paths {
                                 runId: string;
                                 kind: "full" | "incremental";
                                 trigger: string;
-                                /** @description walk | diff | read | prune | group | done */
-                                phase: string;
+                                folders: string[] | null;
+                                /** @description walk | diff | read | prune | group | gc | done */
+                                phase: "walk" | "diff" | "read" | "prune" | "group" | "gc" | "done";
                                 filesFound: number;
+                                /** @description files that need reading this run (new or changed) */
                                 filesTotal: number;
                                 filesDone: number;
                                 added: number;
                                 updated: number;
                                 moved: number;
                                 removed: number;
+                                /** @description files this run tried to read and could not */
                                 unreadable: number;
                                 /** @description files still being written, left for a later scan */
                                 deferred: number;
+                                /** @description files in the music folder that cannot be read (this run and earlier ones; see /api/v1/scan/errors) */
+                                unreadableTotal: number;
                                 startedAt: number;
                                 elapsedMs: number;
                             } | null;
@@ -594,12 +599,15 @@ export interface paths {
                                 kind: "full" | "incremental";
                                 state: "running" | "done" | "failed" | "interrupted";
                                 trigger: string;
+                                folders: string[] | null;
+                                /** @description files that need reading this run (new or changed) */
                                 filesTotal: number;
                                 filesDone: number;
                                 added: number;
                                 updated: number;
                                 moved: number;
                                 removed: number;
+                                /** @description files this run tried to read and could not */
                                 unreadable: number;
                                 /** @description files still being written, left for a later scan */
                                 deferred: number;
@@ -610,6 +618,8 @@ export interface paths {
                                 startedAt: number;
                                 finishedAt: number | null;
                             } | null;
+                            /** @description files in the music folder that cannot be read now */
+                            unreadable: number;
                         };
                     };
                 };
@@ -643,18 +653,23 @@ export interface paths {
                             runId: string;
                             kind: "full" | "incremental";
                             trigger: string;
-                            /** @description walk | diff | read | prune | group | done */
-                            phase: string;
+                            folders: string[] | null;
+                            /** @description walk | diff | read | prune | group | gc | done */
+                            phase: "walk" | "diff" | "read" | "prune" | "group" | "gc" | "done";
                             filesFound: number;
+                            /** @description files that need reading this run (new or changed) */
                             filesTotal: number;
                             filesDone: number;
                             added: number;
                             updated: number;
                             moved: number;
                             removed: number;
+                            /** @description files this run tried to read and could not */
                             unreadable: number;
                             /** @description files still being written, left for a later scan */
                             deferred: number;
+                            /** @description files in the music folder that cannot be read (this run and earlier ones; see /api/v1/scan/errors) */
+                            unreadableTotal: number;
                             startedAt: number;
                             elapsedMs: number;
                         };
@@ -662,6 +677,48 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/library/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many local tracks there are and how many files could not be read (any signed-in user) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description tracks from the music folder */
+                            tracks: number;
+                            /** @description files in the music folder the scanner could not read */
+                            unreadable: number;
+                            scanning: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

@@ -1,14 +1,16 @@
 /**
- * Scan phase 1: walk the music folder. Synchronous fs calls (a few µs each, vs ~100 µs for a
+ * Scan phase `walk`: list the music folder (or, for a folder-scoped scan, only the given folders). Synchronous fs calls (a few µs each, vs ~100 µs for a
  * promise round-trip) in slices, yielding to the event loop between slices so HTTP stays responsive.
  *
  * Security (SECURITY.md 2): symlinks are resolved and anything outside the music root is skipped;
  * symlinked folders are never followed (a target outside the root is an escape, one inside it is
  * already walked), so the walk cannot reach /etc, the database or loop forever.
  */
-import { type Dirent, readdirSync, realpathSync, statSync } from 'node:fs';
+import { type Dirent, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { extname, join, sep } from 'node:path';
-import { AUDIO_EXTENSIONS, FOLDER_ART, folderArtRank } from './tags.js';
+import { Invalid } from '../../shared/errors.js';
+import { AUDIO_EXTENSIONS, FOLDER_ART, folderArtRank } from '../tags.js';
+import type { ScanContext } from './context.js';
 
 export interface WalkedFile {
   rel: string;
@@ -34,17 +36,53 @@ export interface WalkResult {
 
 const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** The walk phase: fills `ctx.walked` and `filesFound`. */
+export async function walkPhase(ctx: ScanContext): Promise<void> {
+  const { musicDir } = ctx.options;
+  const st = statSync(musicDir, { throwIfNoEntry: false });
+  if (!st?.isDirectory()) throw new Invalid(`The music folder ${musicDir} does not exist.`);
+  ctx.walked = await walkLibrary(musicDir, ctx.signal, ctx.folders);
+  ctx.progress.filesFound = ctx.walked.files.length;
+  for (const s of ctx.walked.skipped) ctx.log.warn({ path: s.rel, reason: s.reason }, 'skipped during walk');
+}
+
 export function isInside(root: string, target: string): boolean {
   return target === root || target.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
-export async function walkLibrary(root: string, signal?: AbortSignal): Promise<WalkResult> {
+/**
+ * Lists audio files, sidecars and folder images under `root`, or only under `folders` (relative,
+ * normalised): a listed folder that is gone, is a symlink or lies behind one is not walked (the
+ * whole-library walk never follows symlinked folders either).
+ */
+export async function walkLibrary(
+  root: string,
+  signal?: AbortSignal,
+  folders: string[] | null = null,
+): Promise<WalkResult> {
   const realRoot = realpathSync(root);
   const files: WalkedFile[] = [];
   const folderArt = new Map<string, string>();
   const dirChanged = new Map<string, number>();
   const skipped: { rel: string; reason: string }[] = [];
-  const stack: string[] = [''];
+  const stack: string[] = [];
+  for (const rel of folders ?? ['']) {
+    if (rel === '') {
+      stack.push(rel);
+      continue;
+    }
+    const abs = join(realRoot, rel);
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    if (!st) continue; // removed: its tracks are missing, which the diff sees
+    let real: string | null = null;
+    try {
+      real = realpathSync(abs);
+    } catch {
+      real = null;
+    }
+    if (st.isSymbolicLink() || real !== abs) skipped.push({ rel, reason: 'symlinked folder (not followed)' });
+    else if (st.isDirectory()) stack.push(rel);
+  }
   let work = 0;
   while (stack.length > 0) {
     if (signal?.aborted) throw signal.reason;

@@ -1,0 +1,43 @@
+/**
+ * The domain event bus and the reactions that need no HTTP server, wired once for every process
+ * that changes the catalog: the server (main.ts) and the CLI (`earshot scan`). Tracks a scan
+ * removes lose their likes and per-user counters wherever the scan ran.
+ */
+import { type OpenedDatabase, releaseMemory } from './db/database.js';
+import { ActivityService } from './listening/activity.service.js';
+import { EventBus } from './shared/events.js';
+import type { Logger } from './shared/logger.js';
+import type { Clock } from './shared/time.js';
+
+export interface DomainEvents {
+  events: EventBus;
+  /** Resolves once the reactions started so far have finished (before the database closes). */
+  settled(): Promise<void>;
+}
+
+export function createDomainEvents(deps: { database: OpenedDatabase; clock: Clock; logger: Logger }): DomainEvents {
+  const { database, clock, logger } = deps;
+  const events = new EventBus();
+  events.onError((err) => logger.error({ err }, 'event listener failed'));
+  const pending = new Set<Promise<void>>();
+  const track = (work: Promise<void>) => {
+    pending.add(work);
+    void work.finally(() => pending.delete(work));
+  };
+  const activity = new ActivityService(database.db, clock);
+  events.on('library.tracksRemoved', ({ trackIds }) => {
+    track(
+      activity
+        .forgetTracks(trackIds)
+        .catch((err) => logger.error({ err, area: 'listening' }, 'could not drop activity of removed tracks')),
+    );
+  });
+  // A scan leaves SQLite's page cache full: hand it back so the idle server stays small.
+  events.on('library.scanned', () => releaseMemory(database.sqlite));
+  return {
+    events,
+    async settled() {
+      while (pending.size > 0) await Promise.all(pending);
+    },
+  };
+}

@@ -1,0 +1,206 @@
+/**
+ * Scan phase `read`: tags of the new and changed files in the worker pool, then per batch its
+ * artwork (artwork.ts) and one write transaction. Jobs are pipelined (IN_FLIGHT) so the workers
+ * keep reading while the main thread writes; batches are written in order on a chain, at most
+ * WRITES_AHEAD waiting (which bounds memory). A new path whose content fingerprint, or duration +
+ * title + artist + album, matches a missing track is a move: the row keeps its id.
+ */
+import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { type KnownTrack, scanId, type TrackWrite } from '../library.repository.js';
+import type { ReadResult } from '../tag-worker.js';
+import { foldKey } from '../tags.js';
+import { TagWorkerPool } from '../worker-pool.js';
+import { ArtworkInFlight, type BatchArtwork, storeBatchArtwork } from './artwork.js';
+import { addTime, type ScanContext, yieldNow } from './context.js';
+import { dirOf, type WalkedFile } from './walk.js';
+
+/**
+ * Rows per write transaction. Each commit flushes a new FTS5 segment (the search index triggers)
+ * and merges segments, so larger batches cost much less per row (≈180 µs → ≈100 µs here from 100
+ * to 400 rows). The size adapts so that one transaction holds the event loop for about
+ * WRITE_BUDGET_MS (HTTP stays responsive during a scan), between BATCH_MIN and BATCH_MAX rows.
+ */
+const BATCH_MIN = 100;
+const BATCH_MAX = 800;
+const WRITE_BUDGET_MS = 40;
+/** Read jobs in flight: enough that the workers stay busy while the main thread writes a batch. */
+const IN_FLIGHT = 256;
+/** Batches waiting to be written (their artwork being stored) before reading pauses. */
+const WRITES_AHEAD = 3;
+
+type Read = { file: WalkedFile; result: ReadResult };
+
+export async function readPhase(ctx: ScanContext): Promise<void> {
+  const { toRead } = ctx.diff;
+  if (toRead.length === 0) return;
+  const { options, signal } = ctx;
+  const moves = new MoveFinder(ctx.diff.missing);
+  const size = options.workers > 0 ? options.workers : Math.max(1, Math.min(availableParallelism(), 8));
+  const pool = new TagWorkerPool({ size, separators: options.separators, timeoutMs: options.fileTimeoutMs });
+  let writing: Promise<void> = Promise.resolve();
+  try {
+    let next = 0;
+    let outstanding = 0;
+    let arrived: Read[] = [];
+    let wake: (() => void) | null = null;
+    let readFailure: Error | null = null;
+    const launch = () => {
+      while (next < toRead.length && outstanding < IN_FLIGHT) {
+        const file = toRead[next];
+        const id = next++;
+        outstanding++;
+        void pool.read({ id, abs: file.abs, rel: file.rel, size: file.size, mtime: file.mtime, lrc: file.lrc }).then(
+          (result) => {
+            outstanding--;
+            arrived.push({ file, result });
+            wake?.();
+          },
+          (err: unknown) => {
+            outstanding--;
+            readFailure ??= err instanceof Error ? err : new Error(String(err));
+            wake?.();
+          },
+        );
+      }
+    };
+    let pending: Read[] = [];
+    const art = new ArtworkInFlight();
+    let batchRows = 2 * BATCH_MIN;
+    let queued = 0;
+    launch();
+    while (outstanding > 0 || arrived.length > 0 || pending.length > 0) {
+      if (signal.aborted) throw signal.reason;
+      if (readFailure) throw readFailure;
+      if (arrived.length === 0 && outstanding > 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+      wake = null;
+      for (const r of arrived) pending.push(r);
+      arrived = [];
+      launch();
+      if (pending.length >= batchRows || (outstanding === 0 && arrived.length === 0)) {
+        const batch = pending;
+        pending = [];
+        const stored = storeBatchArtwork(ctx, batch, art);
+        queued += 1;
+        writing = writing.then(async () => {
+          const ta = performance.now();
+          const artwork = await stored;
+          addTime(ctx, 'artwork', performance.now() - ta);
+          if (signal.aborted) return;
+          const tw = performance.now();
+          writeBatch(ctx, batch, artwork, moves);
+          const ms = performance.now() - tw;
+          addTime(ctx, 'write', ms);
+          const perRow = ms / Math.max(1, batch.length);
+          if (batch.length >= BATCH_MIN / 2)
+            batchRows = Math.round(Math.min(BATCH_MAX, Math.max(BATCH_MIN, WRITE_BUDGET_MS / perRow)));
+          queued -= 1;
+          ctx.publish();
+          await yieldNow();
+        });
+        writing.catch(() => undefined); // failures surface where the chain is awaited
+        if (queued >= WRITES_AHEAD) await writing;
+      }
+    }
+    await writing;
+    if (readFailure) throw readFailure;
+  } finally {
+    await writing.catch(() => undefined); // never leave a write running under the caller's clean-up
+    await pool.close();
+  }
+}
+
+/** Missing tracks by content fingerprint and by duration + tags, each matched at most once. */
+class MoveFinder {
+  private readonly byHash = new Map<string, KnownTrack>();
+  private readonly byTags = new Map<string, KnownTrack | null>();
+
+  constructor(private readonly missing: Map<string, KnownTrack>) {
+    for (const t of missing.values()) {
+      if (t.content_hash) this.byHash.set(t.content_hash, t);
+      const key = tagKey(t.duration, t.title, t.artist, t.album);
+      this.byTags.set(key, this.byTags.has(key) ? null : t); // ambiguous → no tag match
+    }
+  }
+
+  /** The missing track a new file is, if any (taken out of `missing`). */
+  take(result: Extract<ReadResult, { ok: true }>): KnownTrack | undefined {
+    if (this.missing.size === 0) return undefined;
+    const t = result.tags;
+    let moved = this.byHash.get(result.fingerprint);
+    if (moved && !this.missing.has(moved.local_path)) moved = undefined; // already matched
+    if (!moved) {
+      const candidate = this.byTags.get(tagKey(t.duration, t.title, t.artists.join(', '), t.album));
+      moved = candidate && this.missing.has(candidate.local_path) ? candidate : undefined;
+    }
+    if (moved) this.missing.delete(moved.local_path);
+    return moved;
+  }
+}
+
+function writeBatch(ctx: ScanContext, batch: Read[], artwork: BatchArtwork, moves: MoveFinder): void {
+  const p = ctx.progress;
+  const insert: TrackWrite[] = [];
+  const update: TrackWrite[] = [];
+  const errors: { rel: string; reason: string; size: number; mtime: number }[] = [];
+  const readOk: string[] = [];
+  const { rows: artworkRows, folderIds } = artwork;
+  for (const { file, result } of batch) {
+    p.filesDone += 1;
+    // The file changed while it was read (still being copied): leave it for a later scan. The
+    // worker checks after its read; a result without the check (time budget, crashed reader) is
+    // checked here.
+    if (result.changed ?? changedSince(file)) {
+      p.deferred += 1;
+      continue;
+    }
+    if (!result.ok) {
+      p.unreadable += 1;
+      errors.push({ rel: file.rel, reason: result.reason, size: file.size, mtime: file.mtime });
+      ctx.log.debug({ path: file.rel, reason: result.reason }, 'unreadable file');
+      continue;
+    }
+    readOk.push(file.rel);
+    const hash = result.picture?.hash;
+    const artworkId =
+      hash && (ctx.repo.hasArtwork(hash) || artworkRows.has(hash)) ? hash : (folderIds.get(dirOf(file.rel)) ?? null);
+    const write: TrackWrite = {
+      id: '',
+      rel: file.rel,
+      size: file.size,
+      mtime: file.mtime,
+      fingerprint: result.fingerprint,
+      tags: result.tags,
+      artworkId,
+      addedAt: null,
+    };
+    const existing = ctx.diff.known.get(file.rel);
+    const moved = existing ? undefined : moves.take(result);
+    if (existing || moved) {
+      write.id = (existing ?? moved)?.id ?? '';
+      update.push(write);
+      if (existing) p.updated += 1;
+      else p.moved += 1;
+    } else {
+      write.id = scanId();
+      insert.push(write);
+      p.added += 1;
+    }
+  }
+  // (artwork rows are 'insert or ignore': a folder image shown by several batches is fine)
+  ctx.repo.writeBatch({ insert, update, errors }, [...artworkRows.values()], readOk, ctx.options.clock.now());
+}
+
+/** The file's size or mtime differ from what the walk saw (it is being written). */
+function changedSince(file: WalkedFile): boolean {
+  const after = statSync(file.abs, { throwIfNoEntry: false });
+  return !after || after.size !== file.size || Math.trunc(after.mtimeMs) !== file.mtime;
+}
+
+function tagKey(duration: number | null, title: string, artist: string | null, album: string | null): string {
+  return `${duration === null ? '?' : duration.toFixed(1)}\u001f${foldKey(title)}\u001f${foldKey(artist ?? '')}\u001f${foldKey(album ?? '')}`;
+}
