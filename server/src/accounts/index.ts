@@ -13,6 +13,7 @@ import { type HashParameters, OWASP_ARGON2ID, PasswordHasher } from './passwords
 import { RegistrationService } from './registration.service.js';
 import { SessionStore } from './session-store.js';
 import { SettingsRepository } from './settings.repository.js';
+import { SubsonicCredentialsService } from './subsonic-credentials.service.js';
 import { AuthThrottle, type AuthThrottleOptions, DEFAULT_AUTH_THROTTLE } from './throttle.js';
 import { TokenService } from './tokens.service.js';
 import { UsersService } from './users.service.js';
@@ -28,6 +29,8 @@ export interface Accounts {
   throttle: AuthThrottle;
   auth: AuthService;
   settings: SettingsRepository;
+  /** API keys and app passwords for Subsonic apps (issue 20). */
+  subsonic: SubsonicCredentialsService;
 }
 
 export interface AccountsOptions {
@@ -53,7 +56,8 @@ export function createAccounts(options: AccountsOptions): Accounts {
   const registration = new RegistrationService(db, settings, users, clock, logger, options.config.registration);
   const throttle = new AuthThrottle(clock, options.throttle ?? DEFAULT_AUTH_THROTTLE);
   const auth = new AuthService(users, sessions, tokens, registration, throttle, logger);
-  return { sessions, authenticator, hasher, users, tokens, registration, throttle, auth, settings };
+  const subsonic = new SubsonicCredentialsService(db, clock, options.serverKey);
+  return { sessions, authenticator, hasher, users, tokens, registration, throttle, auth, settings, subsonic };
 }
 
 /** Where the first-run link points: the public URL, else the bind address (wildcards shown as localhost). */

@@ -6,11 +6,13 @@ import { NotFound } from '../shared/errors.js';
 import { ChangePasswordBody, MeSchema, SessionSchema } from './accounts.schemas.js';
 import { requireUser } from './auth-context.js';
 import type { Accounts } from './index.js';
+import { subsonicAccessRoutes } from './subsonic-access.routes.js';
 import { toMe } from './users.service.js';
 
 const tags = ['me'];
 
 export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts }> = async (app, { accounts }) => {
+  await app.register(subsonicAccessRoutes, { accounts });
   app.get(
     '/api/v1/me',
     { schema: { tags, summary: 'The signed-in user', response: { 200: MeSchema } } },

@@ -56,6 +56,8 @@ export const ConfigSchema = Type.Object({
   sourcesUrl: Bool,
   providerTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000 }),
   cacheJobsConcurrency: PositiveInt,
+  // Subsonic API.
+  subsonicRemoteSearch: Bool,
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -300,5 +302,12 @@ export const SETTINGS: SettingSpec[] = [
     flag: '--cache-jobs',
     default: '2',
     description: 'Remote tracks downloaded at once for offline playlists.',
+  },
+  {
+    key: 'subsonicRemoteSearch',
+    env: 'EARSHOT_SUBSONIC_REMOTE_SEARCH',
+    flag: '--subsonic-remote-search',
+    default: 'true',
+    description: 'Subsonic search3 also returns remote provider results as songs (after the local ones).',
   },
 ];
