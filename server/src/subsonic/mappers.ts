@@ -71,7 +71,7 @@ export function songNode(s: SongRow, x: SongExtras): Node {
     isVideo: false,
     userRating: a?.rating ?? undefined,
     playCount: a?.playCount ?? 0,
-    discNumber: s.disc_number ?? undefined,
+    discNumber: s.disc_number ?? 1,
     created: iso(s.added_at),
     starred: iso(a?.starredAt),
     albumId: s.album_id ?? undefined,

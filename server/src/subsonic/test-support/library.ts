@@ -1,4 +1,5 @@
 /** A small real library for Subsonic tests: audio made by ffmpeg, read by the real scanner. */
+import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeAudio } from '../../test/audio.js';
 import type { TestServer } from '../../test/harness.js';
@@ -61,6 +62,9 @@ export async function buildLibrary(t: TestServer): Promise<void> {
       frequency: 330 + 110 * i,
       tags: file.tags,
     });
+    // Files younger than the scanner's settle time are left for a later pass: age them.
+    const old = new Date(Date.now() - 60_000);
+    await utimes(join(t.earshot.paths.musicDir, file.path), old, old);
   }
   await t.earshot.library.service.runScan({ full: true, trigger: 'test' });
 }
