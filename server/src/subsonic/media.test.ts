@@ -16,6 +16,8 @@ let base: string;
 let auth: Record<string, string>;
 let ids: Awaited<ReturnType<typeof idsOf>>;
 
+// biome-ignore lint/suspicious/noExplicitAny: response trees are read as clients read them
+const json = async (res: Response): Promise<any> => res.json();
 const url = (method: string, q: Record<string, string | number> = {}) =>
   `${base}/rest/${method}?${queryString({ v: '1.16.1', c: 'vitest', ...auth, ...q })}`;
 
@@ -91,7 +93,8 @@ describe('stream and download', () => {
   });
 
   it('errors on media endpoints are schema-valid XML with HTTP 200 (DSub checks text/xml)', async () => {
-    for (const q of [{ id: 'missing' }, {}, { id: ids.track('Dawn').id, timeOffset: 'soon' }]) {
+    const cases: Record<string, string>[] = [{ id: 'missing' }, {}, { id: ids.track('Dawn').id, timeOffset: 'soon' }];
+    for (const q of cases) {
       const res = await fetch(url('stream', q));
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/xml/);
@@ -100,17 +103,16 @@ describe('stream and download', () => {
       assertValidXml(body);
       expect(body).toMatch(/status="failed"/);
     }
-    const json = await fetch(url('download', { id: 'missing', f: 'json' }));
-    expect((await json.json())['subsonic-response'].error.code).toBe(70);
+    const jsonRes = await fetch(url('download', { id: 'missing', f: 'json' }));
+    expect((await json(jsonRes))['subsonic-response'].error.code).toBe(70);
   });
 });
 
 describe('cover art and lyrics', () => {
   it('getCoverArt renders album, track and artist art at the asked size', async () => {
     const album = ids.album('First Light');
-    const song = (await (await fetch(url('getSong', { id: ids.track('Dawn').id, f: 'json' }))).json())[
-      'subsonic-response'
-    ].song;
+    const song = (await json(await fetch(url('getSong', { id: ids.track('Dawn').id, f: 'json' }))))['subsonic-response']
+      .song;
     expect(song.coverArt).toBe(`al-${album.id}`);
     for (const id of [song.coverArt, `ar-${ids.artist('Beta Trio').id}`, ids.track('Echo').id]) {
       const res = await fetch(url('getCoverArt', { id, size: 64 }));
@@ -131,7 +133,7 @@ describe('cover art and lyrics', () => {
       .set({ lyrics: '[offset:+120]\n[00:01.50]First line\n[00:03.25]Second & last' })
       .where('id', '=', dawn.id)
       .execute();
-    const r = await (await fetch(url('getLyricsBySongId', { id: dawn.id, f: 'json' }))).json();
+    const r = await json(await fetch(url('getLyricsBySongId', { id: dawn.id, f: 'json' })));
     expect(r['subsonic-response'].lyricsList.structuredLyrics).toEqual([
       {
         displayArtist: 'Alpha Band',
@@ -149,7 +151,7 @@ describe('cover art and lyrics', () => {
     const xml = await plain.text();
     assertValidXml(xml);
     expect(xml).toContain('First line\nSecond &amp; last</lyrics>');
-    const none = await (await fetch(url('getLyricsBySongId', { id: ids.track('Gale').id, f: 'json' }))).json();
+    const none = await json(await fetch(url('getLyricsBySongId', { id: ids.track('Gale').id, f: 'json' })));
     expect(none['subsonic-response'].lyricsList).toEqual({});
   });
 });
