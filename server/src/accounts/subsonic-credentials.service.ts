@@ -148,6 +148,13 @@ export class SubsonicCredentialsService {
     );
   }
 
+  /** Whether the (enabled) account has an active app password; false for unknown names. */
+  async hasAppPassword(username: string): Promise<boolean> {
+    const user = await this.users.findByKey(usernameKey(username));
+    if (!user || user.disabled === 1) return false;
+    return (await this.repo.listAppPasswords(user.id)).length > 0;
+  }
+
   private async match(username: string, test: (secret: string) => boolean): Promise<UserRow | null> {
     const user = await this.users.findByKey(usernameKey(username));
     if (!user || user.disabled === 1) return null;

@@ -108,6 +108,23 @@ describe('Subsonic authentication', () => {
     expect(await code({ apiKey: again.key })).toBe('ok');
   });
 
+  it('unsupported mechanisms are 42; a token for an account without app passwords is 41', async () => {
+    expect(await code({ u: 'alice', jwt: 'eyJ.x.y' })).toBe(42);
+    const erin = await t.createUser({ username: 'erin' });
+    await t.earshot.accounts.subsonic.createApiKey(erin.id);
+    expect(await code({ u: 'erin', t: md5('anything' + 'salt'), s: 'salt' })).toBe(41);
+    expect(await code({ u: 'erin', p: 'anything' })).toBe(40);
+  });
+
+  it('JSONP wraps the JSON in the callback; a callback that is not an identifier gets plain JSON', async () => {
+    const r = await restCaller(t, { apiKey }).raw('ping', { f: 'jsonp', callback: 'window.cb_1' });
+    expect(r.headers['content-type']).toMatch(/^application\/javascript/);
+    expect(r.body).toMatch(/^window\.cb_1\(\{"subsonic-response":\{"status":"ok".*\}\}\);$/);
+    const evil = await restCaller(t, { apiKey }).raw('ping', { f: 'jsonp', callback: 'alert(1)//' });
+    expect(evil.headers['content-type']).toMatch(/^application\/json/);
+    expect(evil.body).not.toContain('alert');
+  });
+
   it('getOpenSubsonicExtensions answers without authentication', async () => {
     const r = await t.app.inject({ url: '/rest/getOpenSubsonicExtensions?f=json' });
     const body = r.json()['subsonic-response'];

@@ -2,7 +2,8 @@
  * Who is calling `/rest`: OpenSubsonic `apiKey`, or `u` with an app password (`p=`, `p=enc:HEX`,
  * or `t=md5(password+salt)&s=salt`). Never the login password, which the server cannot recover.
  * Order and codes follow the OpenSubsonic rules: `apiKey` with `u`/`p`/`t` → 43, `p` with `t` → 43,
- * a bad or revoked key → 44, wrong credentials → 40, nothing given → 10. Failures count in the
+ * a bad or revoked key → 44, wrong credentials → 40, nothing given → 10, Navidrome's `jwt` → 42,
+ * a token for an account without any app password → 41 (tokens need one). Failures count in the
  * shared auth throttle (per IP and per username) exactly like the web login; once blocked, every
  * attempt is refused with a clear "too many attempts" error before any check runs.
  */
@@ -37,6 +38,13 @@ export async function authenticate(deps: SubsonicAuthDeps, params: Params, ip: s
   const password = params.str('p');
   const token = params.str('t');
   const salt = params.str('s');
+
+  if (params.has('jwt')) {
+    throw new SubsonicError(
+      ErrorCode.AuthMechanismNotSupported,
+      'This authentication mechanism is not supported: use apiKey, or u with an app password (p, or t and s).',
+    );
+  }
 
   if (apiKey !== undefined) {
     if (username !== undefined || password !== undefined || token !== undefined) {
@@ -75,6 +83,13 @@ export async function authenticate(deps: SubsonicAuthDeps, params: Params, ip: s
       : await deps.credentials.checkToken(username, token as string, salt as string);
   if (!user) {
     deps.throttle.recordFailure(keys);
+    if (token !== undefined && !(await deps.credentials.hasAppPassword(username))) {
+      // Tokens need an app password; an account with only API keys cannot answer a token challenge.
+      throw new SubsonicError(
+        ErrorCode.TokenAuthNotSupported,
+        'Token authentication needs an app password: create one in Settings, or use an API key.',
+      );
+    }
     throw new SubsonicError(
       ErrorCode.WrongCredentials,
       'Wrong username or password. Subsonic apps sign in with an app password or API key from Settings, not the web password.',
