@@ -198,7 +198,11 @@ const RUNTIME_PACKAGES = [
   { bin: 'ffmpeg', pkg: 'ffmpeg', why: 'no transcoding (original files still stream)' },
   { bin: 'yt-dlp', pkg: 'yt-dlp', why: 'no YouTube / SoundCloud / URL playback' },
 ];
-const TEST_PACKAGES = [...RUNTIME_PACKAGES, { bin: 'chromium', pkg: 'chromium', why: 'no browser tests' }];
+const TEST_PACKAGES = [
+  ...RUNTIME_PACKAGES,
+  { bin: 'chromium', pkg: 'chromium', why: 'no browser tests' },
+  { bin: 'xmllint', pkg: 'libxml2-utils', why: 'no XSD validation of Subsonic XML in the tests' },
+];
 
 /** The launcher of the server: memory settings, then `earshot serve` (scripts/earshot-serve.sh). */
 const SERVE_SCRIPT = join(ROOT, 'scripts/earshot-serve.sh');

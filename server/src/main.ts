@@ -34,6 +34,7 @@ import { healthRoutes } from './system/health.routes.js';
 import { registerWebApp } from './http/web-app.js';
 import { createLibrary, type Library } from './library/module.js';
 import { createSources, type Sources, startSourcesBackground } from './sources/module.js';
+import { createSubsonic } from './subsonic/module.js';
 
 export interface EarshotOptions {
   logger?: Logger;
@@ -177,6 +178,23 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   });
   streaming.setRemoteHandler(sources.cachingProxy);
   if (background) app.addHook('onReady', () => startSourcesBackground(sources));
+
+  // Subsonic / OpenSubsonic API (issue 20): /rest/* over the same services.
+  await createSubsonic({
+    app,
+    config,
+    db: database.db,
+    paths,
+    clock,
+    logger,
+    events,
+    version: VERSION,
+    accounts,
+    library,
+    streaming,
+    shares,
+    sources,
+  });
 
   // The web app (SPA fallback) is registered LAST so every API route above wins and API 404s stay JSON.
   registerWebApp(app, { logger });

@@ -20,6 +20,7 @@ import { type HashParameters, OWASP_ARGON2ID, PasswordHasher } from './passwords
 import { RegistrationService } from './registration.service.js';
 import { SessionStore } from './session-store.js';
 import { SettingsRepository } from './settings.repository.js';
+import { SubsonicCredentialsService } from './subsonic-credentials.service.js';
 import { AuthThrottle, type AuthThrottleOptions, DEFAULT_AUTH_THROTTLE } from './throttle.js';
 import { TokenService } from './tokens.service.js';
 import { UsersService } from './users.service.js';
@@ -40,6 +41,8 @@ export interface Accounts {
   oidc: OidcService;
   /** Set when EARSHOT_CF_ACCESS_TEAM_DOMAIN is configured. */
   cfAccess: CfAccessVerifier | null;
+  /** API keys and app passwords for Subsonic apps (issue 20). */
+  subsonic: SubsonicCredentialsService;
 }
 
 /** The settings the accounts area reads. */
@@ -136,6 +139,7 @@ export function createAccounts(options: AccountsOptions): Accounts {
       'Identity headers are configured but EARSHOT_TRUSTED_PROXIES is empty: they will be ignored.',
     );
   }
+  const subsonic = new SubsonicCredentialsService(db, clock, options.serverKey);
   return {
     sessions,
     authenticator,
@@ -149,6 +153,7 @@ export function createAccounts(options: AccountsOptions): Accounts {
     identities,
     oidc,
     cfAccess,
+    subsonic,
   };
 }
 

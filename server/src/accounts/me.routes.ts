@@ -7,6 +7,7 @@ import { ChangePasswordBody, IdentitySchema, MeSchema, SessionSchema } from './a
 import { requireUser } from './auth-context.js';
 import type { Accounts } from './index.js';
 import { SESSION_COOKIE } from './session-store.js';
+import { subsonicAccessRoutes } from './subsonic-access.routes.js';
 import { toMe } from './users.service.js';
 
 const tags = ['me'];
@@ -15,6 +16,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; secureCoo
   app,
   { accounts, secureCookies = false },
 ) => {
+  await app.register(subsonicAccessRoutes, { accounts });
   app.get(
     '/api/v1/me',
     { schema: { tags, summary: 'The signed-in user', response: { 200: MeSchema } } },

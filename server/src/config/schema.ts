@@ -79,6 +79,8 @@ export const ConfigSchema = Type.Object({
   oidcGroupsClaim: NonEmpty,
   googleClientId: Type.Optional(NonEmpty),
   googleClientSecret: Type.Optional(NonEmpty),
+  // Subsonic API.
+  subsonicRemoteSearch: Bool,
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -476,5 +478,12 @@ export const SETTINGS: SettingSpec[] = [
     flag: '--google-client-secret',
     secret: true,
     description: 'Google OAuth client secret.',
+  },
+  {
+    key: 'subsonicRemoteSearch',
+    env: 'EARSHOT_SUBSONIC_REMOTE_SEARCH',
+    flag: '--subsonic-remote-search',
+    default: 'true',
+    description: 'Subsonic search3 also returns remote provider results as songs (after the local ones).',
   },
 ];

@@ -14,6 +14,7 @@ import * as m0007 from './migrations/0007_genre_counts.js';
 import * as m0008 from './migrations/0008_catalog_version.js';
 import * as m0009 from './migrations/0009_scan_scope.js';
 import * as m0011 from './migrations/0011_identities.js';
+import * as m0010 from './migrations/0010_subsonic.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -26,6 +27,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0008_catalog_version': m0008,
   '0009_scan_scope': m0009,
   '0011_identities': m0011,
+  '0010_subsonic': m0010,
 };
 
 export class MigrationError extends Error {}

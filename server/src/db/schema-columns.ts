@@ -236,4 +236,17 @@ export const SCHEMA_COLUMNS: AllTables = {
   scan_errors: table('scan_errors')('local_path', 'reason', 'size', 'mtime', 'seen_at'),
   search_keys: table('search_keys')('rowid', 'item_id'),
   catalog_version: table('catalog_version')('id', 'version'),
+  api_keys: table('api_keys')('id', 'user_id', 'label', 'key_hash', 'hint', 'created_at', 'last_used_at', 'revoked_at'),
+  app_passwords: table('app_passwords')(
+    'id',
+    'user_id',
+    'label',
+    'secret_enc',
+    'hint',
+    'created_at',
+    'last_used_at',
+    'revoked_at',
+  ),
+  play_queues: table('play_queues')('user_id', 'track_ids', 'current_index', 'position_ms', 'changed_at', 'changed_by'),
+  bookmarks: table('bookmarks')('user_id', 'track_id', 'position_ms', 'comment', 'created_at', 'changed_at'),
 };

@@ -8,6 +8,7 @@ import type { IdentityTables } from './tables/identity.js';
 import type { LibraryTables } from './tables/library.js';
 import type { SourcesTables } from './tables/sources.js';
 import type { StreamingTables } from './tables/streaming.js';
+import type { SubsonicTables } from './tables/subsonic.js';
 
 export type Bool = 0 | 1;
 
@@ -241,4 +242,5 @@ export interface Database
     LibraryTables,
     StreamingTables,
     SourcesTables,
-    IdentityTables {}
+    IdentityTables,
+    SubsonicTables {}

@@ -38,6 +38,15 @@ export class ActivityRepository {
       .execute();
   }
 
+  /** 1–5 stars; null removes the rating. */
+  async setRating(userId: string, type: LikeableType, itemId: string, rating: number | null): Promise<void> {
+    await this.db
+      .insertInto('user_activity')
+      .values({ user_id: userId, item_type: type, item_id: itemId, rating, liked_at: null, last_played: null })
+      .onConflict((oc) => oc.columns(['user_id', 'item_type', 'item_id']).doUpdateSet({ rating }))
+      .execute();
+  }
+
   async likedTracks(userId: string, limit: number, offset: number) {
     const base = this.db
       .selectFrom('user_activity as ua')

@@ -7,7 +7,7 @@
  */
 import type { AuthUser } from '../accounts/auth-context.js';
 import type { Db } from '../db/database.js';
-import { NotFound } from '../shared/errors.js';
+import { Invalid, NotFound } from '../shared/errors.js';
 import type { Clock } from '../shared/time.js';
 import { ActivityRepository } from './activity.repository.js';
 import type { LikeableType } from './liked-flags.js';
@@ -37,6 +37,15 @@ export class ActivityService {
   async setLiked(user: AuthUser, type: LikeableType, id: string, liked: boolean): Promise<void> {
     if (!(await this.repo.itemExists(type, id))) throw new NotFound(type, id);
     await this.repo.setLiked(user.id, type, id, liked, this.clock.now());
+  }
+
+  /** Rates a track, album or artist 1–5 (0 removes the rating). */
+  async setRating(user: AuthUser, type: LikeableType, id: string, rating: number): Promise<void> {
+    if (!Number.isInteger(rating) || rating < 0 || rating > 5) {
+      throw new Invalid('rating must be a whole number from 0 (no rating) to 5.', { field: 'rating' });
+    }
+    if (!(await this.repo.itemExists(type, id))) throw new NotFound(type, id);
+    await this.repo.setRating(user.id, type, id, rating === 0 ? null : rating);
   }
 
   async likedTracks(user: AuthUser, limit: number, offset: number) {

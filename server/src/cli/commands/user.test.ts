@@ -71,4 +71,37 @@ describe('earshot user', () => {
       await t.close();
     }
   });
+
+  it('apikey / app-password print a new credential on stdout that the Subsonic API accepts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'earshot-user-cli-'));
+    dirs.push(dir);
+    const run = async (args: string[]) => {
+      const r = io();
+      const code = await runUserCommand([...args, '--data-dir', dir, '--log-level', 'silent'], r.io);
+      return { code, out: r.out.join('\n'), err: r.err.join('\n') };
+    };
+    expect((await run(['add', 'dan', '--password', 'dan-password'])).code).toBe(0);
+    const key = await run(['apikey', 'DAN', '--label', 'Car']);
+    expect(key.code).toBe(0);
+    expect(key.out).toMatch(/^[A-Za-z0-9]{40}$/);
+    const pw = await run(['app-password', 'dan']);
+    expect(pw.out).toMatch(/^[a-z0-9]{5}(-[a-z0-9]{5}){3}$/);
+    expect((await run(['apikey', 'nobody'])).code).toBe(1);
+    const t = await startTestServer({ dir });
+    try {
+      const byKey = await t.app.inject({ url: `/rest/ping?apiKey=${key.out}&v=1.16.1&c=cli&f=json` });
+      expect(byKey.json()['subsonic-response'].status).toBe('ok');
+      const byPw = await t.app.inject({ url: `/rest/ping?u=dan&p=${pw.out}&v=1.16.1&c=cli&f=json` });
+      expect(byPw.json()['subsonic-response'].status).toBe('ok');
+      const session = await t.earshot.database.db
+        .selectFrom('users')
+        .select('id')
+        .where('username', '=', 'dan')
+        .executeTakeFirstOrThrow();
+      const keys = await t.earshot.accounts.subsonic.listApiKeys(session.id);
+      expect(keys).toMatchObject([{ label: 'Car' }]);
+    } finally {
+      await t.close();
+    }
+  });
 });

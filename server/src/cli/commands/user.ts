@@ -22,7 +22,10 @@ const USAGE = `earshot user add NAME [--role admin|user] [--password PW]
        earshot user passwd NAME [--password PW]
        earshot user role NAME admin|user
        earshot user delete NAME --yes
-Without --password, the password is prompted for (terminal) or read from the first line of stdin.`;
+       earshot user apikey NAME [--label L]
+       earshot user app-password NAME [--label L]
+Without --password, the password is prompted for (terminal) or read from the first line of stdin.
+apikey / app-password print a new Subsonic API key / app password on stdout (shown only once).`;
 
 export interface CliIo {
   stdin: Readable & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
@@ -95,10 +98,11 @@ export async function runUserCommand(argv: string[], io: CliIo): Promise<number>
   const args = [...argv];
   const password = takeOption(args, '--password');
   const roleFlag = takeOption(args, '--role');
+  const label = takeOption(args, '--label');
   const parsed = loadConfigForCli(args, ['--yes']);
   if (!parsed) return EXIT_CONFIG;
   const [action, name, extra] = parsed.rest;
-  if (!action || !['add', 'list', 'passwd', 'role', 'delete'].includes(action)) {
+  if (!action || !['add', 'list', 'passwd', 'role', 'delete', 'apikey', 'app-password'].includes(action)) {
     io.err(`Usage: ${USAGE}`);
     return EXIT_USAGE;
   }
@@ -150,6 +154,17 @@ export async function runUserCommand(argv: string[], io: CliIo): Promise<number>
         io.out(green(`Password of "${user.username}" changed; their sessions were signed out.`));
         return 0;
       }
+      case 'apikey': {
+        const user = await users.getByName(name);
+        // stdout carries only the secret, so scripts can capture it: KEY=$(earshot user apikey bob)
+        io.out((await accounts.subsonic.createApiKey(user.id, label)).key);
+        return 0;
+      }
+      case 'app-password': {
+        const user = await users.getByName(name);
+        io.out((await accounts.subsonic.createAppPassword(user.id, label)).password);
+        return 0;
+      }
       case 'role': {
         const role = parseRole(extra ?? roleFlag);
         if (!role) {
@@ -188,7 +203,7 @@ export async function runUserCommand(argv: string[], io: CliIo): Promise<number>
 
 export const userCommand: CliCommand = {
   name: 'user',
-  summary: 'Manage accounts: add, list, passwd, role, delete.',
+  summary: 'Manage accounts: add, list, passwd, role, delete; Subsonic apikey / app-password.',
   usage: USAGE,
   run(argv) {
     return runUserCommand(argv, {

@@ -1,0 +1,109 @@
+/**
+ * `/api/v1/me/api-keys` and `/api/v1/me/app-passwords`: the caller's credentials for Subsonic
+ * apps. The secret is in the create response only; lists show a label and the last 4 characters.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { ID_PATTERN } from '../shared/ids.js';
+import { requireUser } from './auth-context.js';
+import type { Accounts } from './index.js';
+import { CREDENTIAL_LABEL_MAX } from './subsonic-credentials.service.js';
+
+const tags = ['me'];
+
+const CredentialSchema = Type.Object(
+  {
+    id: Type.String(),
+    label: Type.String(),
+    hint: Type.String({ description: 'The last 4 characters of the secret' }),
+    createdAt: Type.Integer({ description: 'Unix ms' }),
+    lastUsedAt: Type.Union([Type.Integer(), Type.Null()], { description: 'Unix ms (updated at most once a minute)' }),
+  },
+  { $id: 'SubsonicCredential' },
+);
+const CredentialRef = Type.Unsafe<typeof CredentialSchema.static>(Type.Ref('SubsonicCredential'));
+const CreateBody = Type.Object({ label: Type.Optional(Type.String({ maxLength: CREDENTIAL_LABEL_MAX })) });
+const IdParams = Type.Object({ id: Type.String({ pattern: ID_PATTERN }) });
+
+export const subsonicAccessRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts }> = async (app, { accounts }) => {
+  if (!app.getSchema('SubsonicCredential')) app.addSchema(CredentialSchema);
+  const service = accounts.subsonic;
+
+  app.get(
+    '/api/v1/me/api-keys',
+    {
+      schema: {
+        tags,
+        summary: 'Your API keys for Subsonic apps (OpenSubsonic apiKey)',
+        response: { 200: Type.Object({ items: Type.Array(CredentialRef) }) },
+      },
+    },
+    async (request) => ({ items: await service.listApiKeys(requireUser(request).id) }),
+  );
+
+  app.post(
+    '/api/v1/me/api-keys',
+    {
+      schema: {
+        tags,
+        summary: 'Create an API key (shown once, in this response)',
+        body: CreateBody,
+        response: { 201: Type.Intersect([CredentialRef, Type.Object({ key: Type.String() })]) },
+      },
+    },
+    async (request, reply) => {
+      const created = await service.createApiKey(requireUser(request).id, request.body.label);
+      return reply.status(201).send(created);
+    },
+  );
+
+  app.delete(
+    '/api/v1/me/api-keys/:id',
+    {
+      schema: { tags, summary: 'Revoke an API key', params: IdParams, response: { 204: Type.Null() } },
+    },
+    async (request, reply) => {
+      await service.revokeApiKey(requireUser(request).id, request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/api/v1/me/app-passwords',
+    {
+      schema: {
+        tags,
+        summary: 'Your app passwords for Subsonic apps (legacy password / token login)',
+        response: { 200: Type.Object({ items: Type.Array(CredentialRef) }) },
+      },
+    },
+    async (request) => ({ items: await service.listAppPasswords(requireUser(request).id) }),
+  );
+
+  app.post(
+    '/api/v1/me/app-passwords',
+    {
+      schema: {
+        tags,
+        summary: 'Create an app password (shown once, in this response)',
+        body: CreateBody,
+        response: { 201: Type.Intersect([CredentialRef, Type.Object({ password: Type.String() })]) },
+      },
+    },
+    async (request, reply) => {
+      const created = await service.createAppPassword(requireUser(request).id, request.body.label);
+      return reply.status(201).send(created);
+    },
+  );
+
+  app.delete(
+    '/api/v1/me/app-passwords/:id',
+    {
+      schema: { tags, summary: 'Revoke an app password', params: IdParams, response: { 204: Type.Null() } },
+    },
+    async (request, reply) => {
+      await service.revokeAppPassword(requireUser(request).id, request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+};

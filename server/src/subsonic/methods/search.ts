@@ -1,0 +1,132 @@
+/**
+ * search2 / search3 (and the deprecated `search`). An empty query (`query=` or `query=""`) lists
+ * the whole library, paged, in a stable order: that is how Symfonium and others sync offline.
+ * A real query goes through the catalog search (FTS5, the same ranking as the web app).
+ */
+import type { AlbumRow, ArtistRow, SongRow } from '../../catalog/browse.repository.js';
+import type { Ctx, Method } from '../context.js';
+import { albumNodes, songNodes } from '../context.js';
+import type { Node } from '../envelope.js';
+import { albumDirNode, artistId3Node, artistNode } from '../mappers.js';
+import { remoteSongs } from '../remote.js';
+
+const MAX_PAGE = 500;
+
+interface Paging {
+  artistCount: number;
+  artistOffset: number;
+  albumCount: number;
+  albumOffset: number;
+  songCount: number;
+  songOffset: number;
+}
+
+function paging(ctx: Ctx): Paging {
+  const p = ctx.params;
+  return {
+    artistCount: p.int('artistCount', 20, { min: 0, max: MAX_PAGE }),
+    artistOffset: p.int('artistOffset', 0, { min: 0 }),
+    albumCount: p.int('albumCount', 20, { min: 0, max: MAX_PAGE }),
+    albumOffset: p.int('albumOffset', 0, { min: 0 }),
+    songCount: p.int('songCount', 20, { min: 0, max: MAX_PAGE }),
+    songOffset: p.int('songOffset', 0, { min: 0 }),
+  };
+}
+
+function isEmptyQuery(q: string): boolean {
+  const t = q.trim();
+  return t === '' || t === '""' || t === "''" || t === '*';
+}
+
+async function find(ctx: Ctx, query: string, pg: Paging) {
+  const b = ctx.deps.browse;
+  if (isEmptyQuery(query)) {
+    const [artists, albums, songs] = await Promise.all([
+      pg.artistCount ? b.artistsWithAlbums(pg.artistOffset, pg.artistCount) : Promise.resolve([] as ArtistRow[]),
+      pg.albumCount ? b.albumsPage(pg.albumOffset, pg.albumCount) : Promise.resolve([] as AlbumRow[]),
+      pg.songCount ? b.songsPage(pg.songOffset, pg.songCount) : Promise.resolve([] as SongRow[]),
+    ]);
+    return { artists, albums, songs, empty: true };
+  }
+  // The catalog search answers up to 200 per section from the top: page within that window.
+  const window = (count: number, offset: number) => (count === 0 ? 0 : Math.min(200, offset + count));
+  const hits = await ctx.deps.search.search(query, ctx.user.id, {
+    artists: window(pg.artistCount, pg.artistOffset),
+    albums: window(pg.albumCount, pg.albumOffset),
+    tracks: window(pg.songCount, pg.songOffset),
+    genres: 0,
+  });
+  const slice = <T>(list: T[], count: number, offset: number) => list.slice(offset, offset + count);
+  const [artists, albums, songs] = await Promise.all([
+    b.artistsByIds(slice(hits.artists, pg.artistCount, pg.artistOffset).map((a) => a.id)),
+    b.albumsByIds(slice(hits.albums, pg.albumCount, pg.albumOffset).map((a) => a.id)),
+    b.songs(slice(hits.tracks, pg.songCount, pg.songOffset).map((t) => t.id)),
+  ]);
+  return { artists, albums, songs, empty: false };
+}
+
+async function artistAnnotations(ctx: Ctx, artists: ArtistRow[]) {
+  return ctx.deps.browse.annotations(
+    ctx.user.id,
+    'artist',
+    artists.map((a) => a.id),
+  );
+}
+
+export const searchMethods: Record<string, Method> = {
+  search3: async (ctx) => {
+    const query = ctx.params.str('query') ?? '';
+    const pg = paging(ctx);
+    const r = await find(ctx, query, pg);
+    const ann = await artistAnnotations(ctx, r.artists);
+    let song: Node[] = await songNodes(ctx, r.songs);
+    // Remote provider results after the local ones (never for a library sync).
+    if (!r.empty && ctx.deps.config.subsonicRemoteSearch && pg.songOffset === 0 && song.length < pg.songCount) {
+      song = song.concat(await remoteSongs(ctx, query, pg.songCount - song.length, new Set(r.songs.map((s) => s.id))));
+    }
+    return {
+      searchResult3: {
+        artist: r.artists.map((a) => artistId3Node(a, ann.get(a.id))),
+        album: await albumNodes(ctx, r.albums),
+        song,
+      },
+    };
+  },
+
+  search2: async (ctx) => {
+    const query = ctx.params.str('query') ?? '';
+    const r = await find(ctx, query, paging(ctx));
+    const ann = await artistAnnotations(ctx, r.artists);
+    const albumAnn = await ctx.deps.browse.annotations(
+      ctx.user.id,
+      'album',
+      r.albums.map((a) => a.id),
+    );
+    return {
+      searchResult2: {
+        artist: r.artists.map((a) => artistNode(a, ann.get(a.id))),
+        album: r.albums.map((a) => albumDirNode(a, albumAnn.get(a.id))),
+        song: await songNodes(ctx, r.songs),
+      },
+    };
+  },
+
+  /** Deprecated v1 search: `any` (or artist/album/title) over songs. */
+  search: async (ctx) => {
+    const p = ctx.params;
+    const query = [p.str('any'), p.str('artist'), p.str('album'), p.str('title')].filter(Boolean).join(' ');
+    const count = p.int('count', 20, { min: 0, max: MAX_PAGE });
+    const offset = p.int('offset', 0, { min: 0 });
+    const r = isEmptyQuery(query)
+      ? { songs: [] as SongRow[] }
+      : await find(ctx, query, {
+          artistCount: 0,
+          artistOffset: 0,
+          albumCount: 0,
+          albumOffset: 0,
+          songCount: count,
+          songOffset: offset,
+        });
+    return { searchResult: { offset, totalHits: r.songs.length, match: await songNodes(ctx, r.songs) } };
+  },
+};
