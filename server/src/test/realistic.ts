@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /** Bump when the way fixtures are made changes (the cache key includes it). */
-const GENERATOR = 3;
+const GENERATOR = 4;
 export const FIXTURE_CACHE = join(tmpdir(), 'earshot-realistic-fixtures');
 
 export type RealisticKind =
@@ -200,7 +200,7 @@ export function realisticFile(kind: RealisticKind, options: RealisticOptions): P
     if (options.cover && !ogg) {
       const img = await coverImage(options.cover);
       input.push('-i', img.path);
-      maps.push('-map', '3:v', '-c:v', ext === 'm4a' ? 'mjpeg' : 'copy', '-disposition:v', 'attached_pic');
+      maps.push('-map', '3:v', '-c:v', 'copy', '-disposition:v', 'attached_pic');
     }
     const id3 = ext === 'mp3' ? ['-id3v2_version', '4'] : [];
     try {
@@ -294,10 +294,15 @@ function id3v24(frames: [string, Buffer][], padding: number): Buffer {
   return Buffer.concat([Buffer.from('ID3\x04\x00\x00', 'latin1'), syncsafe(body.length), body]);
 }
 
-/** Copies a cached fixture to `dest` (creating folders). */
+/**
+ * Copies a cached fixture to `dest` (creating folders), dated an hour ago: the scanner defers
+ * files modified in the last 2 s (still being copied), and a test should not sleep for that.
+ */
 export async function placeFixture(src: string, dest: string): Promise<string> {
   await mkdir(dirname(dest), { recursive: true });
   await copyFile(src, dest);
+  const anHourAgo = new Date(Date.now() - 3_600_000);
+  await utimes(dest, anHourAgo, anHourAgo);
   return dest;
 }
 
