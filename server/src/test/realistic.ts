@@ -72,6 +72,8 @@ export interface RealisticOptions {
    * 256 KiB). Ogg files get it as a METADATA_BLOCK_PICTURE comment, as mutagen/picard/beets write it.
    */
   cover?: 'small' | 'large';
+  /** Seconds of silence before the signal (a VBR encoder starts at one low bitrate over it). */
+  leadingSilence?: number;
 }
 
 /** At most two ffmpeg runs at a time: the machine is shared. */
@@ -109,7 +111,8 @@ async function ffmpeg(args: string[]): Promise<void> {
 }
 
 /** A tone in pink noise with a slow tremolo: VBR encoders vary their bitrate over it like over music. */
-function signal(seconds: number, rate: number, frequency: number): string[] {
+function signal(seconds: number, rate: number, frequency: number, silence = 0): string[] {
+  const delay = silence > 0 ? `,adelay=delays=${silence * 1000}:all=1` : '';
   return [
     '-f',
     'lavfi',
@@ -120,7 +123,7 @@ function signal(seconds: number, rate: number, frequency: number): string[] {
     '-i',
     `anoisesrc=c=pink:a=0.08:r=${rate}:d=${seconds}`,
     '-filter_complex',
-    '[0:a][1:a]amix=inputs=2,tremolo=f=0.25:d=0.8[a]',
+    `[0:a][1:a]amix=inputs=2,tremolo=f=0.25:d=0.8${delay}[a]`,
   ];
 }
 
@@ -195,7 +198,7 @@ export function realisticFile(kind: RealisticKind, options: RealisticOptions): P
     const tags = { ...options.tags };
     if (options.cover && ogg) tags.METADATA_BLOCK_PICTURE = await pictureTag(options.cover);
     const meta = await metadataFile(tags);
-    const input = [...signal(options.seconds, rate, options.frequency ?? 330), '-i', meta];
+    const input = [...signal(options.seconds, rate, options.frequency ?? 330, options.leadingSilence), '-i', meta];
     const maps = ['-map', '[a]', '-map_metadata', '2'];
     if (options.cover && !ogg) {
       const img = await coverImage(options.cover);
