@@ -144,7 +144,10 @@ function tagsOnlyFirst(meta: IAudioMetadata): boolean {
 }
 
 async function parse(job: ReadJob, head: Buffer, read: ReadAt): Promise<IAudioMetadata> {
-  const headers = head.toString('latin1', 0, 4) === 'OggS' ? readOggHeaders(read, job.size) : null;
+  // Ogg header pages are read from the head when they are in it (most files): no syscall per page.
+  const fromHead: ReadAt = (offset, length) =>
+    offset + length <= head.length ? head.subarray(offset, offset + length) : read(offset, length);
+  const headers = head.toString('latin1', 0, 4) === 'OggS' ? readOggHeaders(fromHead, job.size) : null;
   if (headers) return parseOgg(job, head, read, headers);
   const partial = head.length < job.size;
   let headError: unknown = null;
