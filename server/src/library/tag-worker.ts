@@ -144,10 +144,7 @@ function tagsOnlyFirst(meta: IAudioMetadata): boolean {
 }
 
 async function parse(job: ReadJob, head: Buffer, read: ReadAt): Promise<IAudioMetadata> {
-  // Ogg header pages are read from the head when they are in it (most files): no syscall per page.
-  const fromHead: ReadAt = (offset, length) =>
-    offset + length <= head.length ? head.subarray(offset, offset + length) : read(offset, length);
-  const headers = head.toString('latin1', 0, 4) === 'OggS' ? readOggHeaders(fromHead, job.size) : null;
+  const headers = head.toString('latin1', 0, 4) === 'OggS' ? readOggHeaders(read, job.size) : null;
   if (headers) return parseOgg(job, head, read, headers);
   const partial = head.length < job.size;
   let headError: unknown = null;
@@ -208,7 +205,9 @@ export async function readTrack(job: ReadJob, separators: string[]): Promise<Rea
     const head = readAt(file, 0, Math.min(job.size, HEAD_BYTES));
     if (head.length < job.size && head.length < HEAD_BYTES) throw new Unreadable('file shrank while scanning');
     checkDeclaredSizes(head, job.size);
-    const read = (offset: number, length: number) => readAt(file, offset, length);
+    // Bytes in the head (Ogg header pages, the whole of a small file) are not read again.
+    const read: ReadAt = (offset, length) =>
+      offset + length <= head.length ? head.subarray(offset, offset + length) : readAt(file, offset, length);
     const meta = await parse(job, head, read);
     if (!hasAudio(meta)) throw new Unreadable('no audio stream found (not a music file, or corrupt)');
     const duration = mediaDuration({
