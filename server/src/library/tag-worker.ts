@@ -10,6 +10,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type IAudioMetadata, parseBuffer, parseFile, selectCover } from 'music-metadata';
+import { mediaDuration, type ReadAt } from './durations.js';
+import { type OggHeaders, oggFlacMetadata, oggPictures, readOggHeaders } from './ogg-headers.js';
 import { normalizeTags, type TrackTags } from './tags.js';
 
 export const HEAD_BYTES = 256 * 1024;
@@ -66,20 +68,15 @@ function pictureHash(data: Uint8Array): string {
   return hash;
 }
 
-function readHead(abs: string, size: number): Buffer {
-  const fd = openSync(abs, 'r');
-  try {
-    const head = Buffer.allocUnsafe(Math.min(size, HEAD_BYTES));
-    let got = 0;
-    while (got < head.length) {
-      const n = readSync(fd, head, got, head.length - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return got === head.length ? head : head.subarray(0, got);
-  } finally {
-    closeSync(fd);
+function readAt(fd: number, offset: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(Math.max(0, length));
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, offset + got);
+    if (n === 0) break;
+    got += n;
   }
+  return got === buf.length ? buf : buf.subarray(0, got);
 }
 
 /** Rejects headers that declare more bytes than the file has before any parser allocates them. */
@@ -117,18 +114,45 @@ function checkDeclaredSizes(head: Buffer, size: number): void {
   }
 }
 
+/**
+ * An audio stream was found. Its duration is not required: Ogg keeps it at the end of the file
+ * and some files do not tell it at all (see durations.ts); such a file is still a track.
+ */
 function hasAudio(meta: IAudioMetadata): boolean {
-  return Boolean(meta.format.codec || meta.format.container) && (meta.format.duration ?? 0) > 0;
+  const f = meta.format;
+  return (
+    Boolean(f.codec || f.container) &&
+    ((f.duration ?? 0) > 0 || (f.sampleRate ?? 0) > 0 || (f.numberOfChannels ?? 0) > 0)
+  );
 }
 
-async function parse(job: ReadJob, head: Buffer): Promise<IAudioMetadata> {
+/**
+ * AIFF and WAV often keep their ID3/LIST chunk after the sound data (ffmpeg, iTunes): the whole
+ * file is parsed for them (music-metadata seeks over the sound data, so this is not a full read,
+ * and its header-based duration is right only then).
+ */
+function tagsAfterAudio(meta: IAudioMetadata): boolean {
+  return /^(AIFF|AIFF-C|WAVE)$/i.test(meta.format.container ?? '');
+}
+
+/**
+ * FLAC keeps its tags in metadata blocks before the audio: a head that parsed with an audio stream
+ * and no tags is an untagged file (a block larger than the head fails the head parse instead).
+ */
+function tagsOnlyFirst(meta: IAudioMetadata): boolean {
+  return /^FLAC$/i.test(meta.format.container ?? '');
+}
+
+async function parse(job: ReadJob, head: Buffer, read: ReadAt): Promise<IAudioMetadata> {
+  const headers = head.toString('latin1', 0, 4) === 'OggS' ? readOggHeaders(read, job.size) : null;
+  if (headers) return parseOgg(job, head, read, headers);
   const partial = head.length < job.size;
   let headError: unknown = null;
   try {
     const meta = await parseBuffer(head, { path: job.abs, size: job.size }, { duration: false });
     // No tags in the head may mean tags at the end (ID3v1, APE): only then is the whole file worth a look.
     const tagged = Object.keys(meta.native ?? {}).length > 0;
-    if ((hasAudio(meta) && tagged) || !partial) return meta;
+    if ((hasAudio(meta) && (tagged || tagsOnlyFirst(meta)) && !tagsAfterAudio(meta)) || !partial) return meta;
   } catch (err) {
     headError = err;
     if (!partial) throw err;
@@ -139,6 +163,23 @@ async function parse(job: ReadJob, head: Buffer): Promise<IAudioMetadata> {
   } catch (err) {
     throw headError ?? err;
   }
+}
+
+/**
+ * Ogg: exactly the header packets are parsed, however large (see ogg-headers.ts); pictures are
+ * decoded here, and FLAC-in-Ogg's metadata blocks go through the FLAC parser.
+ */
+async function parseOgg(job: ReadJob, head: Buffer, read: ReadAt, headers: OggHeaders): Promise<IAudioMetadata> {
+  const bytes = headers.end <= head.length ? head.subarray(0, headers.end) : read(0, headers.end);
+  let meta = await parseBuffer(bytes, { path: job.abs, size: job.size }, { duration: false, skipCovers: true });
+  const flac = oggFlacMetadata(headers);
+  if (flac) {
+    const inner = await parseBuffer(flac, { mimeType: 'audio/flac', size: flac.length }, { skipCovers: true });
+    meta = { ...meta, common: inner.common, native: inner.native };
+  }
+  const pictures = oggPictures(headers);
+  if (pictures.length > 0) meta = { ...meta, common: { ...meta.common, picture: pictures } };
+  return meta;
 }
 
 function describe(err: unknown): string {
@@ -156,13 +197,26 @@ function describe(err: unknown): string {
 }
 
 export async function readTrack(job: ReadJob, separators: string[]): Promise<ReadResult> {
+  let fd: number | null = null;
   try {
     if (job.size === 0) throw new Unreadable('empty file (0 bytes)');
-    const head = readHead(job.abs, job.size);
+    fd = openSync(job.abs, 'r');
+    const file = fd;
+    const head = readAt(file, 0, Math.min(job.size, HEAD_BYTES));
     if (head.length < job.size && head.length < HEAD_BYTES) throw new Unreadable('file shrank while scanning');
     checkDeclaredSizes(head, job.size);
-    const meta = await parse(job, head);
+    // Bytes in the head (Ogg header pages, the whole of a small file) are not read again.
+    const read: ReadAt = (offset, length) =>
+      offset + length <= head.length ? head.subarray(offset, offset + length) : readAt(file, offset, length);
+    const meta = await parse(job, head, read);
     if (!hasAudio(meta)) throw new Unreadable('no audio stream found (not a music file, or corrupt)');
+    const duration = mediaDuration({
+      size: job.size,
+      head,
+      read,
+      container: meta.format.container,
+      parsed: meta.format.duration,
+    });
     let lyrics: string | null = null;
     if (job.lrc) {
       try {
@@ -173,6 +227,13 @@ export async function readTrack(job: ReadJob, separators: string[]): Promise<Rea
       }
     }
     const tags = normalizeTags(meta, job.rel, separators, lyrics);
+    tags.duration = duration.seconds;
+    // The average bitrate over the audio (MP3: without its tags), else over the file, where
+    // music-metadata's figure comes from the bytes it parsed (FLAC, Ogg) or is missing.
+    const sizeBased = /^(FLAC|Ogg)$/i.test(meta.format.container ?? '') || !(tags.bitrate && tags.bitrate > 0);
+    if (duration.seconds && (duration.audioBytes || sizeBased)) {
+      tags.bitrate = Math.round(((duration.audioBytes ?? job.size) * 8) / duration.seconds / 1000);
+    }
     const fingerprint = createHash('sha256')
       .update(String(job.size))
       .update(head.subarray(0, FINGERPRINT_BYTES))
@@ -190,6 +251,8 @@ export async function readTrack(job: ReadJob, separators: string[]): Promise<Rea
     return { id: job.id, ok: true, tags, fingerprint, picture };
   } catch (err) {
     return { id: job.id, ok: false, reason: describe(err) };
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 
