@@ -13,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import type { OpenedDatabase } from '../db/database.js';
 import type { ScanKind } from '../db/tables/library.js';
 import { Conflict, Invalid } from '../shared/errors.js';
+import { telemetry } from '../shared/telemetry.js';
 import type { EventBus } from '../shared/events.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
@@ -455,6 +456,7 @@ export class LibraryScanner {
       'library scan finished',
     );
     this.emitter.emit('progress', summary, true);
+    recordScan(summary);
     if (state === 'done') {
       this.options.events.emit('library.scanned', {
         added: p.added,
@@ -699,4 +701,13 @@ function ownerAlive(owner: string): boolean {
 
 function tagKey(duration: number | null, title: string, artist: string | null, album: string | null): string {
   return `${duration === null ? '?' : duration.toFixed(1)}\u001f${foldKey(title)}\u001f${foldKey(artist ?? '')}\u001f${foldKey(album ?? '')}`;
+}
+
+/** Scan measurements for /metrics (shared/telemetry.ts). */
+function recordScan(s: ScanSummary): void {
+  telemetry.add('earshot_scan_runs_total', { outcome: s.state });
+  telemetry.observe('earshot_scan_duration_seconds', {}, s.elapsedMs / 1000);
+  telemetry.add('earshot_scan_files_total', {}, s.filesDone);
+  telemetry.add('earshot_scan_unreadable_files_total', {}, s.unreadable);
+  if (s.state === 'done') telemetry.set('earshot_scan_last_success_timestamp_seconds', {}, s.finishedAt / 1000);
 }
