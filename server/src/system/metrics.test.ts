@@ -96,9 +96,7 @@ describe('/metrics on the main port (issue 13 item 4)', () => {
     }
     expect(throttled).toBe(true);
     const after = await scrape();
-    expect(after.get('earshot_login_failures_total')! - before.get('earshot_login_failures_total')!).toBeGreaterThan(
-      0,
-    );
+    expect(after.get('earshot_login_failures_total')! - before.get('earshot_login_failures_total')!).toBeGreaterThan(0);
     expect(after.get('earshot_login_throttled_total')! - before.get('earshot_login_throttled_total')!).toBe(1);
   });
 
