@@ -71,7 +71,9 @@ export function startBackupSchedule(o: {
   paths: DataPaths;
   logger: Logger;
   lifecycle: Lifecycle;
-}): void {
+  /** Called after each scheduled run (tests wait on it instead of sleeping). */
+  onRun?: (ok: boolean) => void;
+}): BackupSchedule {
   const intervalMs = o.config.backupIntervalHours * 3_600_000;
   const dir = defaultBackupDir(o.paths.dbDir);
   let timer: NodeJS.Timeout | undefined;
@@ -103,6 +105,7 @@ export function startBackupSchedule(o: {
       retryAt = ok ? 0 : Date.now() + Math.min(intervalMs, 3_600_000);
       running = null;
       arm();
+      o.onRun?.(ok);
     });
   };
   o.logger.info(
@@ -115,4 +118,10 @@ export function startBackupSchedule(o: {
     clearTimeout(timer);
     await running; // a backup in progress finishes before the database closes
   });
+  return { dueAt };
+}
+
+export interface BackupSchedule {
+  /** When the next scheduled backup runs (ms since the epoch). */
+  dueAt(): number;
 }

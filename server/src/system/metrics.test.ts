@@ -45,12 +45,13 @@ describe('/metrics on the main port (issue 13 item 4)', () => {
 
   it('answers anonymous and wrong-token requests exactly like a path that does not exist', async () => {
     const unknown = await fetch(`${base}/metricz`, { headers: { accept: 'application/json' } });
-    for (const headers of [
+    const attempts: Record<string, string>[] = [
       {},
       { authorization: 'Bearer wrong-token-wrong-token-wrong' },
       { authorization: TOKEN },
       { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const res = await fetch(`${base}/metrics`, { headers: { accept: 'application/json', ...headers } });
       expect(res.status).toBe(404);
       expect(res.headers.get('content-type')).toBe(unknown.headers.get('content-type'));
