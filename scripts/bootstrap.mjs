@@ -198,7 +198,13 @@ const RUNTIME_PACKAGES = [
   { bin: 'ffmpeg', pkg: 'ffmpeg', why: 'no transcoding (original files still stream)' },
   { bin: 'yt-dlp', pkg: 'yt-dlp', why: 'no YouTube / SoundCloud / URL playback' },
 ];
-const TEST_PACKAGES = [...RUNTIME_PACKAGES, { bin: 'chromium', pkg: 'chromium', why: 'no browser tests' }];
+const TEST_PACKAGES = [
+  ...RUNTIME_PACKAGES,
+  { bin: 'chromium', pkg: 'chromium', why: 'no browser tests' },
+  // The deploy/ artifacts' tests: `promtool check rules` and the fail2ban filter.
+  { bin: 'promtool', pkg: 'prometheus', why: 'alert rules not checked by promtool' },
+  { bin: 'fail2ban-regex', pkg: 'fail2ban', why: 'fail2ban filter not checked' },
+];
 
 /** The launcher of the server: memory settings, then `earshot serve` (scripts/earshot-serve.sh). */
 const SERVE_SCRIPT = join(ROOT, 'scripts/earshot-serve.sh');
