@@ -170,7 +170,8 @@ describe('entrypoint (deploy/docker/entrypoint.sh) under bash', () => {
     });
 
   it('refuses bad PUID/PGID/UMASK values and PUID=0 with exit 64', () => {
-    for (const env of [{ PUID: 'abc' }, { PGID: '-1' }, { UMASK: '999' }, { UMASK: 'u=rwx' }]) {
+    const bad: Record<string, string>[] = [{ PUID: 'abc' }, { PGID: '-1' }, { UMASK: '999' }, { UMASK: 'u=rwx' }];
+    for (const env of bad) {
       const r = run(env, 'echo ran');
       expect(r.status, JSON.stringify(env)).toBe(64);
       expect(r.stdout).toBe('');
