@@ -1,5 +1,15 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -85,6 +95,10 @@ describe('restore drill: back up while writing, restore elsewhere, find every ac
 describe('scheduled backups', () => {
   it('runs at once when none exists, then not before one interval after the newest', async () => {
     const t = await startTestServer();
+    const dir = defaultBackupDir(t.earshot.paths.dbDir);
+    // Left by a backup that was killed mid-way.
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, '.earshot-auto-20260101-000000Z.db.0a1b2c3d.part'), 'half');
     const lifecycle = new Lifecycle();
     let ran!: (ok: boolean) => void;
     const first = new Promise<boolean>((resolve) => {
@@ -98,8 +112,8 @@ describe('scheduled backups', () => {
       onRun: (ok) => ran(ok),
     });
     expect(await first).toBe(true);
-    const dir = defaultBackupDir(t.earshot.paths.dbDir);
     expect(scheduledBackups(dir)).toHaveLength(1);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.part'))).toEqual([]);
     const due = schedule.dueAt() - Date.now();
     expect(due).toBeGreaterThan(23.9 * 3_600_000);
     expect(due).toBeLessThanOrEqual(24 * 3_600_000);

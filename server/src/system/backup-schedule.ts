@@ -108,6 +108,15 @@ export function startBackupSchedule(o: {
       o.onRun?.(ok);
     });
   };
+  // A backup cut short by kill -9 leaves its temp file (never a final name): sweep those.
+  const stale = (() => {
+    try {
+      return readdirSync(dir).filter((n) => /^\.earshot-auto-.*\.part$/.test(n));
+    } catch {
+      return [];
+    }
+  })();
+  for (const n of stale) rmSync(join(dir, n), { force: true });
   o.logger.info(
     { area: 'backup', everyHours: o.config.backupIntervalHours, keep: o.config.backupKeep, dir },
     'scheduled backups on',
