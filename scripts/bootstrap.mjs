@@ -202,6 +202,9 @@ const TEST_PACKAGES = [
   ...RUNTIME_PACKAGES,
   { bin: 'chromium', pkg: 'chromium', why: 'no browser tests' },
   { bin: 'xmllint', pkg: 'libxml2-utils', why: 'no XSD validation of Subsonic XML in the tests' },
+  // The deploy/ artifacts' tests: `promtool check rules` and the fail2ban filter.
+  { bin: 'promtool', pkg: 'prometheus', why: 'alert rules not checked by promtool' },
+  { bin: 'fail2ban-regex', pkg: 'fail2ban', why: 'fail2ban filter not checked' },
 ];
 
 /** The launcher of the server: memory settings, then `earshot serve` (scripts/earshot-serve.sh). */

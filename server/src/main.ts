@@ -35,6 +35,8 @@ import { registerWebApp } from './http/web-app.js';
 import { createLibrary, type Library } from './library/module.js';
 import { createSources, type Sources, startSourcesBackground } from './sources/module.js';
 import { createSubsonic } from './subsonic/module.js';
+import { registerStreamingGauges } from './streaming/stream-metrics.js';
+import { startBackupSchedule } from './system/backup-schedule.js';
 
 export interface EarshotOptions {
   logger?: Logger;
@@ -106,7 +108,14 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   if (config.metricsEnabled) {
     // Loaded only when enabled: prom-client costs a few MB of resident memory for nothing otherwise.
     const { createMetricsRegistry, registerMetrics } = await import('./system/metrics.js');
-    registerMetrics(app, createMetricsRegistry());
+    await registerMetrics(app, {
+      registry: createMetricsRegistry(),
+      token: config.metricsToken,
+      addr: config.metricsAddr,
+      sqlite: database.sqlite,
+      paths,
+      logger,
+    });
   }
   await app.register(healthRoutes, { db: database.db, version: VERSION });
 
@@ -177,6 +186,9 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     local: library.search,
   });
   streaming.setRemoteHandler(sources.cachingProxy);
+  registerStreamingGauges(streaming.limiter, lifecycle);
+  // Scheduled backups (issue 18): daily unless EARSHOT_BACKUP_INTERVAL_HOURS=0.
+  if (background && config.backupIntervalHours > 0) startBackupSchedule({ config, paths, logger, lifecycle });
   if (background) app.addHook('onReady', () => startSourcesBackground(sources));
 
   // Subsonic / OpenSubsonic API (issue 20): /rest/* over the same services.

@@ -5,6 +5,7 @@
 import { Invalid, Unauthorized } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { IdentityService } from './identity.service.js';
+import { telemetry } from '../shared/telemetry.js';
 import type { RegistrationService } from './registration.service.js';
 import type { SessionStore } from './session-store.js';
 import type { AuthThrottle } from './throttle.js';
@@ -42,11 +43,20 @@ export class AuthService {
     wrong: () => Error,
   ): Promise<UserRow> {
     const keys = { ip: client.ip, username };
-    this.throttle.assertAllowed(keys);
+    try {
+      this.throttle.assertAllowed(keys);
+    } catch (err) {
+      // fail2ban and the metrics see throttled attempts too (deploy/fail2ban/).
+      telemetry.add('earshot_login_throttled_total');
+      this.logger.warn({ area: 'accounts', event: 'login_throttled', ip: client.ip }, 'sign-in throttled');
+      throw err;
+    }
     const user = await this.users.checkCredentials(username, password);
     if (!user) {
       this.throttle.recordFailure(keys);
-      this.logger.info({ area: 'accounts', ip: client.ip }, 'sign-in failed');
+      telemetry.add('earshot_login_failures_total');
+      // One stable line per failure (event + ip) for fail2ban; never the username or password.
+      this.logger.info({ area: 'accounts', event: 'login_failed', ip: client.ip }, 'sign-in failed');
       throw wrong();
     }
     this.throttle.recordSuccess(keys);

@@ -14,6 +14,7 @@
 import type SQLite from 'better-sqlite3';
 import { type Db, releaseMemory } from '../db/database.js';
 import { WriteWatch } from '../db/write-watch.js';
+import { telemetry } from '../shared/telemetry.js';
 import type { AlbumDto, ArtistDto, TrackDto } from './dto.js';
 import { type GenreDto, type Ranked, type RankedJson, SearchRanker, type Sizes } from './search-ranker.js';
 import { SearchReader } from './search-reader.js';
@@ -203,17 +204,23 @@ export class CatalogSearch {
    * is the expensive part. Liked flags are per user and never cached.
    */
   private async ranked(match: string, sizes: Sizes): Promise<Entry> {
+    const started = performance.now();
     const token = this.validate();
     const key = cacheKey(match, sizes);
     const hit = this.cache.get(key);
     if (hit) {
       this.cache.delete(key); // LRU: move to the end
       this.cache.set(key, hit);
+      telemetry.time('earshot_search_duration_seconds', { path: 'cache' }, started);
       return hit;
     }
     // Inside an open transaction this connection sees its own uncommitted writes and the token
     // may not move at COMMIT: rank inline and keep nothing.
-    if (this.sqlite.inTransaction) return entryOf(this.inline.rank(match, sizes, token));
+    if (this.sqlite.inTransaction) {
+      const entry = entryOf(this.inline.rank(match, sizes, token));
+      telemetry.time('earshot_search_duration_seconds', { path: 'inline' }, started);
+      return entry;
+    }
     // Most queries: the in-memory mirrors answer here and now, in tens of microseconds (they
     // start building on the first search and are dropped when search goes idle).
     this.keepMirrors();
@@ -222,6 +229,7 @@ export class CatalogSearch {
       this.answeredInMemory++;
       const entry = entryOfJson(fast);
       this.remember(key, entry);
+      telemetry.time('earshot_search_duration_seconds', { path: 'mirror' }, started);
       return entry;
     }
     const flightKey = `${token}\u0000${key}`;
@@ -231,6 +239,7 @@ export class CatalogSearch {
       this.inflight.set(flightKey, flight);
     }
     const entry = await flight;
+    telemetry.time('earshot_search_duration_seconds', { path: 'fts' }, started);
     // Keep it only if nothing was written while it was being ranked.
     if (this.validate() === token && !this.sqlite.inTransaction) this.remember(key, entry);
     return entry;

@@ -81,6 +81,11 @@ export const ConfigSchema = Type.Object({
   googleClientSecret: Type.Optional(NonEmpty),
   // Subsonic API.
   subsonicRemoteSearch: Bool,
+  // Operations (issue 18): metrics access and scheduled backups.
+  metricsToken: Type.Optional(Type.String({ minLength: 16 })),
+  metricsAddr: Type.Optional(Type.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^\\s:\\[\\]]*):[0-9]{1,5}$' })),
+  backupIntervalHours: Type.Integer({ minimum: 0, maximum: 8760 }),
+  backupKeep: Type.Integer({ minimum: 1, maximum: 1000 }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -194,7 +199,8 @@ export const SETTINGS: SettingSpec[] = [
     env: 'EARSHOT_METRICS',
     flag: '--metrics',
     default: 'true',
-    description: 'Expose Prometheus metrics at /metrics.',
+    description:
+      'Collect Prometheus metrics (served at /metrics only with EARSHOT_METRICS_TOKEN or on EARSHOT_METRICS_ADDR).',
   },
   {
     key: 'ffmpegPath',
@@ -485,5 +491,35 @@ export const SETTINGS: SettingSpec[] = [
     flag: '--subsonic-remote-search',
     default: 'true',
     description: 'Subsonic search3 also returns remote provider results as songs (after the local ones).',
+  },
+  {
+    key: 'metricsToken',
+    env: 'EARSHOT_METRICS_TOKEN',
+    flag: '--metrics-token',
+    secret: true,
+    description:
+      'Bearer token (≥ 16 chars) that unlocks /metrics on the main port. Without it (or EARSHOT_METRICS_ADDR) /metrics answers 404.',
+  },
+  {
+    key: 'metricsAddr',
+    env: 'EARSHOT_METRICS_ADDR',
+    flag: '--metrics-addr',
+    description:
+      'Separate listener for /metrics only, e.g. 127.0.0.1:9464 (wants the token too when one is set). Default: none.',
+  },
+  {
+    key: 'backupIntervalHours',
+    env: 'EARSHOT_BACKUP_INTERVAL_HOURS',
+    flag: '--backup-interval-hours',
+    default: '24',
+    description:
+      'Back the database up every N hours into <data dir>/backups (daily by default); 0 turns scheduled backups off.',
+  },
+  {
+    key: 'backupKeep',
+    env: 'EARSHOT_BACKUP_KEEP',
+    flag: '--backup-keep',
+    default: '7',
+    description: 'Scheduled backups kept (older ones are deleted after each new verified backup).',
   },
 ];

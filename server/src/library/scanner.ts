@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { posix } from 'node:path';
 import { Conflict, Invalid } from '../shared/errors.js';
+import { telemetry } from '../shared/telemetry.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { ArtworkStore } from './artwork-store.js';
@@ -193,6 +194,7 @@ export class LibraryScanner {
         `${unreadableTotal} files in the music folder could not be read (list: GET /api/v1/scan/errors, or Admin → Library scan)`,
       );
     this.emitter.emit('progress', summary, true);
+    recordScan(summary);
     if (state === 'done') this.options.events.emit('library.scanned', { added, updated, removed, moved });
     return summary;
   }
@@ -231,4 +233,13 @@ function ownerAlive(owner: string): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Scan measurements for /metrics (shared/telemetry.ts). */
+function recordScan(s: ScanSummary): void {
+  telemetry.add('earshot_scan_runs_total', { outcome: s.state });
+  telemetry.observe('earshot_scan_duration_seconds', {}, s.elapsedMs / 1000);
+  telemetry.add('earshot_scan_files_total', {}, s.filesDone);
+  telemetry.add('earshot_scan_unreadable_files_total', {}, s.unreadable);
+  if (s.state === 'done') telemetry.set('earshot_scan_last_success_timestamp_seconds', {}, s.finishedAt / 1000);
 }

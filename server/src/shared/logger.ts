@@ -103,5 +103,10 @@ export function createLogger(options: {
       },
     });
   }
-  return pino(base, destination({ dest: options.destination ?? 1, sync: false }));
+  // Levels as words ("level":"info"), not pino's numbers: Loki labels, fail2ban filters and
+  // `grep '"level":"error"'` read them as they are.
+  return pino(
+    { ...base, formatters: { level: (label) => ({ level: label }) } },
+    destination({ dest: options.destination ?? 1, sync: false }),
+  );
 }

@@ -19,3 +19,21 @@ export function loadSharp(): Promise<SharpModule> {
   });
   return loading;
 }
+
+let warned = false;
+
+/**
+ * sharp, or null where it cannot load (Termux on Android: sharp has no Android build). Callers
+ * then serve images as they are instead of resizing them: covers keep working, only bigger.
+ */
+export async function loadSharpOrNull(onMissing?: (err: Error) => void): Promise<SharpModule | null> {
+  try {
+    return await loadSharp();
+  } catch (err) {
+    if (!warned) {
+      warned = true;
+      onMissing?.(err as Error);
+    }
+    return null;
+  }
+}

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import type sharp from 'sharp';
-import { loadSharp } from '../shared/sharp.js';
+import { loadSharp, loadSharpOrNull, type SharpModule } from '../shared/sharp.js';
 import { NotFound } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { DiskLru } from './disk-lru.js';
@@ -65,7 +65,9 @@ export class ArtworkService {
     if (!kind) throw new UnplayableMedia('This artwork is not a JPEG, PNG, WebP or GIF image and is not served.');
     // Header-only read: dimensions without decoding a single pixel (the limit is enforced below,
     // with a clear message, and again by the resize pipeline).
-    const sharp = await loadSharp();
+    const sharp = await this.sharp();
+    // No sharp (Android): the original image, as stored, instead of a resized one.
+    if (!sharp) return { data: await readFile(path), contentType: `image/${kind}`, etag: `"${id}-original"` };
     let meta: sharp.Metadata;
     try {
       meta = await sharp(path, { limitInputPixels: false }).metadata();
@@ -98,10 +100,24 @@ export class ArtworkService {
     const size = Math.min(requested ?? PLACEHOLDER_DEFAULT_SIZE, ARTWORK_MAX_SIZE);
     const key = createHash('sha256').update(`${seed}\0${label}`).digest('hex').slice(0, 32);
     const name = `ph-${key}-${size}.${format === 'webp' ? 'webp' : 'jpg'}`;
+    if (!(await this.sharp())) {
+      // No sharp: the placeholder as the SVG it is drawn from (every browser shows it).
+      const svg = Buffer.from(placeholderSvg(seed, label, size));
+      return { data: svg, contentType: 'image/svg+xml', etag: `"ph-${key}-${size}-svg"` };
+    }
     return this.cached(name, `"ph-${key}-${size}-${format}"`, format, async () => {
       const sharp = await loadSharp();
       return encode(sharp(Buffer.from(placeholderSvg(seed, label, size))), format);
     });
+  }
+
+  private sharp(): Promise<SharpModule | null> {
+    return loadSharpOrNull((err) =>
+      this.o.logger.warn(
+        { area: 'streaming', err: err.message },
+        'sharp cannot be loaded on this system: cover art is served unresized (original files)',
+      ),
+    );
   }
 
   /** The album's art, or its placeholder. */

@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser } from '../accounts/auth-context.js';
 import { Unavailable } from '../shared/errors.js';
 import { serveFile } from './range.js';
+import { trackStream } from './stream-metrics.js';
 import type { RemoteStreamHandler } from './remote-stream.js';
 import type { StreamTrack } from './stream.repository.js';
 import type { Listener, StreamService } from './stream.service.js';
@@ -61,7 +62,9 @@ export async function respondWithStream(
   user: AuthUser | null,
 ): Promise<FastifyReply> {
   const plan = await deps.service.plan(track, query, listener);
+  const remote = track.source_type !== 'local';
   if (plan.kind === 'file') {
+    trackStream(reply, 'direct', remote);
     armIdleTimeout(reply, deps.idleTimeoutMs);
     return serveFile(request, reply, { path: plan.path, contentType: plan.contentType });
   }
@@ -72,6 +75,7 @@ export async function respondWithStream(
         retryAfterSeconds: 60,
       });
     }
+    trackStream(reply, 'remote', true);
     armIdleTimeout(reply, deps.idleTimeoutMs);
     await handler.serveUncached(track, request, reply, user);
     return reply;
@@ -100,6 +104,7 @@ export async function respondWithStream(
   // The client left while ffmpeg was starting, or leaves later: kill ffmpeg at once.
   if (abort.signal.aborted) running.abort();
   else abort.signal.addEventListener('abort', () => running.abort(), { once: true });
+  trackStream(reply, 'transcoded', remote);
   armIdleTimeout(reply, deps.idleTimeoutMs);
   reply.code(200);
   return reply.send(estimate !== null ? running.output.pipe(fitToLength(estimate)) : running.output);

@@ -4,6 +4,7 @@
  * milliseconds), then is refused with 503 + Retry-After (SECURITY.md 24: no fork bomb).
  */
 import { Unavailable } from '../shared/errors.js';
+import { telemetry } from '../shared/telemetry.js';
 
 export interface Slot {
   release(): void;
@@ -84,6 +85,7 @@ export class TranscodeLimiter {
         timer: setTimeout(() => {
           remove();
           const perUserFull = (this.perKey.get(key) ?? 0) >= this.perUser;
+          telemetry.add('earshot_transcodes_refused_total', { reason: perUserFull ? 'user_limit' : 'server_limit' });
           reject(
             new Unavailable(
               perUserFull
@@ -102,6 +104,7 @@ export class TranscodeLimiter {
       };
       const onAbort = () => {
         remove();
+        telemetry.add('earshot_transcodes_refused_total', { reason: 'client_gone' });
         reject(new Unavailable('The client went away while waiting for a transcoding slot.'));
       };
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -4,7 +4,7 @@
  * so a backup file that exists is complete. Restore refuses a damaged or foreign file, refuses
  * while a server is running on the database, and swaps the file in atomically.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { MIGRATIONS } from '../db/migrate.js';
@@ -65,10 +65,14 @@ export async function backupDatabase(options: {
   dbDir: string;
   out?: string;
   now?: Date;
+  /** File name prefix in the default folder (`earshot-auto` for scheduled backups). */
+  prefix?: string;
 }): Promise<BackupResult> {
   if (!existsSync(options.dbFile)) throw new BackupError(`There is no database at ${options.dbFile} yet.`);
-  const out = options.out ?? join(dirname(options.dbDir), 'backups', `earshot-${stamp(options.now ?? new Date())}.db`);
-  mkdirSync(dirname(out), { recursive: true });
+  const name = `${options.prefix ?? 'earshot'}-${stamp(options.now ?? new Date())}.db`;
+  const out = options.out ?? join(defaultBackupDir(options.dbDir), name);
+  // A backup holds password hashes and the server key: only the owner may read the folder and files.
+  mkdirSync(dirname(out), { recursive: true, mode: 0o700 });
   const tmp = tempPathFor(out);
   const source = new SQLite(options.dbFile, { fileMustExist: true });
   try {
@@ -86,6 +90,7 @@ export async function backupDatabase(options: {
     const copy = new SQLite(tmp);
     copy.pragma('journal_mode = DELETE'); // a single self-contained file
     copy.close();
+    chmodSync(tmp, 0o600);
     migrations = verifyDatabaseFile(tmp).migrations;
     await commitFile(tmp, out);
   } catch (err) {
@@ -98,9 +103,70 @@ export async function backupDatabase(options: {
     keyFile = `${out}.key`;
     const keyTmp = tempPathFor(keyFile);
     copyFileSync(key, keyTmp);
+    chmodSync(keyTmp, 0o600);
     await commitFile(keyTmp, keyFile);
   }
   return { file: out, keyFile, bytes: statSync(out).size, migrations: migrations.length };
+}
+
+/** Where backups go unless a file is named: `<data dir>/backups` (beside the db folder). */
+export function defaultBackupDir(dbDir: string): string {
+  return join(dirname(dbDir), 'backups');
+}
+
+export interface BackupReport {
+  file: string;
+  bytes: number;
+  migrations: number;
+  /** Rows per table (FTS shadow tables and SQLite's own left out). */
+  rows: Record<string, number>;
+  key: { file: string; ok: boolean; detail: string } | null;
+}
+
+/**
+ * `earshot backup verify FILE`: the file opens, passes integrity_check, is an Earshot database
+ * this version understands; counts the rows of every table; and checks the server key beside it
+ * (FILE.key: present, a 32-byte key, readable by its owner only). Throws BackupError when the
+ * database is unusable; a key problem is reported in `key` (a backup without it still restores,
+ * but signed-in sessions and app passwords do not survive).
+ */
+export function verifyBackup(file: string): BackupReport {
+  const { migrations } = verifyDatabaseFile(file);
+  const db = new SQLite(file, { readonly: true, fileMustExist: true });
+  const rows: Record<string, number> = {};
+  try {
+    const tables = db
+      .prepare(
+        "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and sql not like 'create virtual table%' collate nocase order by name",
+      )
+      .all() as { name: string }[];
+    const shadow = new Set(
+      (
+        db
+          .prepare("select name from sqlite_master where type = 'table' and sql like 'create virtual table%'")
+          .all() as {
+          name: string;
+        }[]
+      ).flatMap((v) => ['data', 'idx', 'content', 'docsize', 'config'].map((s) => `${v.name}_${s}`)),
+    );
+    for (const { name } of tables) {
+      if (shadow.has(name)) continue;
+      rows[name] = (db.prepare(`select count(*) as n from "${name.replace(/"/g, '""')}"`).get() as { n: number }).n;
+    }
+  } finally {
+    db.close();
+  }
+  return { file, bytes: statSync(file).size, migrations: migrations.length, rows, key: checkKeyFile(`${file}.key`) };
+}
+
+function checkKeyFile(file: string): BackupReport['key'] {
+  if (!existsSync(file)) return null;
+  const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
+  if (key.length < 32) return { file, ok: false, detail: `holds ${key.length} bytes, not a 32-byte server key` };
+  const mode = statSync(file).mode & 0o777;
+  if (mode & 0o077)
+    return { file, ok: false, detail: `is readable by others (mode ${mode.toString(8)}); chmod 600 it` };
+  return { file, ok: true, detail: 'a 32-byte server key, private (mode 600)' };
 }
 
 function processAlive(pid: number): boolean {

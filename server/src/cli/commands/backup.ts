@@ -1,4 +1,4 @@
-import { backupDatabase, BackupError, restoreDatabase } from '../../system/backup.js';
+import { backupDatabase, BackupError, restoreDatabase, verifyBackup } from '../../system/backup.js';
 import { dataPaths } from '../../shared/fs-paths.js';
 import { type CliCommand, EXIT_CONFIG, loadConfigForCli } from '../command.js';
 import { green, red } from '../output.js';
@@ -6,8 +6,11 @@ import { green, red } from '../output.js';
 export const backupCommand: CliCommand = {
   name: 'backup',
   summary: 'Write a verified copy of the database (safe while the server runs).',
-  usage: 'earshot backup [FILE]   (default: <data dir>/backups/earshot-<time>.db, plus FILE.key)',
+  usage:
+    'earshot backup [FILE]   (default: <data dir>/backups/earshot-<time>.db, plus FILE.key)\n' +
+    '       earshot backup verify FILE   (integrity, row counts, server key; exit 1 when unusable)',
   async run(argv) {
+    if (argv[0] === 'verify') return verify(argv.slice(1));
     const parsed = loadConfigForCli(argv);
     if (!parsed) return EXIT_CONFIG;
     const paths = dataPaths(parsed.loaded.config);
@@ -57,3 +60,31 @@ export const restoreCommand: CliCommand = {
     }
   },
 };
+
+/** `earshot backup verify FILE`: needs no configuration, only the file (and FILE.key beside it). */
+function verify(args: string[]): number {
+  const file = args.find((a) => !a.startsWith('-'));
+  if (!file) {
+    console.error('Which backup? Usage: earshot backup verify FILE');
+    return 64;
+  }
+  try {
+    const r = verifyBackup(file);
+    console.log(green(`${r.file}: integrity ok, ${r.migrations} migrations, ${(r.bytes / 1024).toFixed(0)} KiB`));
+    for (const [table, n] of Object.entries(r.rows)) console.log(`  ${table.padEnd(28)} ${n}`);
+    if (!r.key) {
+      console.log(`No server key beside it (${file}.key): sessions and app passwords would not survive a restore.`);
+      return 0;
+    }
+    console.log(
+      r.key.ok ? `Server key ${r.key.file}: ${r.key.detail}` : red(`Server key ${r.key.file} ${r.key.detail}`),
+    );
+    return r.key.ok ? 0 : 1;
+  } catch (err) {
+    if (err instanceof BackupError) {
+      console.error(red(`Backup unusable: ${err.message}`));
+      return 1;
+    }
+    throw err;
+  }
+}

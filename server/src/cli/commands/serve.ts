@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createEarshot } from '../../main.js';
 import { PID_FILE } from '../../system/backup.js';
 import { scopeLauncherPreload } from '../../system/launcher-env.js';
+import { startSdNotify } from '../../system/sd-notify.js';
 import { type CliCommand, EXIT_CONFIG, loadConfigForCli } from '../command.js';
 
 export const serveCommand: CliCommand = {
@@ -56,6 +57,8 @@ export const serveCommand: CliCommand = {
         `Earshot is listening on ${address}`,
       );
       if (config.publicUrl) logger.info(`public URL: ${shown}`);
+      // Under systemd (Type=notify): ready now, then watchdog pings while healthy.
+      startSdNotify({ sqlite: earshot.database.sqlite, logger, lifecycle: earshot.lifecycle });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'EADDRINUSE')

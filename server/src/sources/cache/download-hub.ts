@@ -7,6 +7,7 @@
 import { Unavailable } from '../../shared/errors.js';
 import type { EventBus } from '../../shared/events.js';
 import type { Logger } from '../../shared/logger.js';
+import { telemetry } from '../../shared/telemetry.js';
 import type { Clock } from '../../shared/time.js';
 import type { AddressPolicy, LookupFn } from '../net/address-policy.js';
 import type { RemoteSource } from '../providers/provider.js';
@@ -98,6 +99,14 @@ export class DownloadHub {
       this.starters.delete(track.id);
     };
     dl.finished.then(forget, forget);
+    dl.finished.then(
+      () => telemetry.add('earshot_ytdlp_downloads_total', { provider: source, outcome: 'ok' }),
+      () =>
+        telemetry.add('earshot_ytdlp_downloads_total', {
+          provider: source,
+          outcome: dl.cancelReason ? 'cancelled' : 'failed',
+        }),
+    );
     if (this.stopped) void dl.fail(new DownloadFailed('the server is shutting down', true));
     else void this.run(dl, track, source, remoteId);
     return dl;

@@ -9,6 +9,7 @@ import type { AuthUser } from '../../accounts/auth-context.js';
 import type { Db } from '../../db/database.js';
 import { likedIds } from '../../listening/liked-flags.js';
 import type { Logger } from '../../shared/logger.js';
+import { telemetry } from '../../shared/telemetry.js';
 import { REMOTE_SOURCES, type RemoteMetadata, type RemoteSource } from '../providers/provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { RemoteTracksRepository } from '../remote-tracks.repository.js';
@@ -164,9 +165,13 @@ export class FederatedSearchService {
       // The race guarantees the timeout even for a provider that ignores its signal.
       const found = await Promise.race([provider.search(q, limit, controller.signal), timeout]);
       this.o.recent.remember(found);
+      telemetry.time('earshot_provider_search_duration_seconds', { provider: name }, started);
       return section('ok', await this.enrich(found.slice(0, limit), user));
     } catch (err) {
-      if (err instanceof ProviderTimeout) return section('timeout', [], err.message);
+      telemetry.time('earshot_provider_search_duration_seconds', { provider: name }, started);
+      const timedOut = err instanceof ProviderTimeout;
+      telemetry.add('earshot_provider_search_errors_total', { provider: name, reason: timedOut ? 'timeout' : 'error' });
+      if (timedOut) return section('timeout', [], err.message);
       this.o.logger.warn({ area: 'sources', provider: name, err: (err as Error).message }, 'provider search failed');
       return section('error', [], publicMessage(err));
     } finally {

@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI_BIN } from '../test/build.js';
+
+/**
+ * A fake systemd: a unix datagram socket (python3, since Node has no unix datagrams) printing each
+ * notification it receives as one line, fields joined by "|".
+ */
+const RECEIVER = `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("LISTENING", flush=True)
+while True:
+    data = s.recv(4096).decode()
+    print("|".join(data.strip().split("\\n")), flush=True)
+`;
+
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Resolves with the received lines once `done(lines)` is true. */
+function collect(child: ChildProcess, done: (lines: string[]) => boolean): Promise<string[]> {
+  const lines: string[] = [];
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buf += chunk.toString();
+      const parts = buf.split('\n');
+      buf = parts.pop()!;
+      lines.push(...parts);
+      if (done(lines)) resolve(lines);
+    });
+    child.once('exit', () => reject(new Error(`receiver exited; got ${lines.join(' / ')}`)));
+  });
+}
+
+describe('sd_notify under a fake NOTIFY_SOCKET (the built CLI)', () => {
+  it('sends READY=1, watchdog pings every half period while healthy, and STOPPING=1 on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'earshot-notify-'));
+    dirs.push(dir);
+    const socketPath = join(dir, 'notify.sock');
+    const receiver = spawn('python3', ['-c', RECEIVER, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(receiver);
+    await collect(receiver, (l) => l.includes('LISTENING'));
+    const pings = collect(receiver, (l) => l.filter((x) => x.includes('WATCHDOG=1')).length >= 3);
+
+    const server = spawn(process.execPath, [CLI_BIN, 'serve'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        PATH: process.env.PATH,
+        EARSHOT_DATA_DIR: dir,
+        EARSHOT_PORT: '0',
+        EARSHOT_LOG_LEVEL: 'warn',
+        EARSHOT_SCAN_ON_START: 'false',
+        EARSHOT_WATCH: 'false',
+        EARSHOT_BACKUP_INTERVAL_HOURS: '0',
+        NOTIFY_SOCKET: socketPath,
+        WATCHDOG_USEC: '400000',
+      },
+    });
+    children.push(server);
+    const received = await pings;
+    const mine = `MAINPID=${server.pid}`;
+    const ready = received.find((l) => l.includes('READY=1'));
+    expect(ready).toContain('STATUS=Serving');
+    expect(ready).toContain(mine);
+    expect(received.filter((l) => l.includes('WATCHDOG=1')).every((l) => l.includes(mine))).toBe(true);
+    // READY comes before the first ping.
+    expect(received.findIndex((l) => l.includes('READY=1'))).toBeLessThan(
+      received.findIndex((l) => l.includes('WATCHDOG=1')),
+    );
+
+    const stopping = collect(receiver, (l) => l.some((x) => x.includes('STOPPING=1')));
+    const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+    server.kill('SIGTERM');
+    expect((await stopping).find((l) => l.includes('STOPPING=1'))).toContain(mine);
+    expect(await exited).toBe(0);
+  });
+});
