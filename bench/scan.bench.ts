@@ -24,6 +24,7 @@ import {
   benchServerEnv,
   describeMix,
   differingSettings,
+  isLogLine,
   launcherSettings,
   measureSearch,
   percentile,
@@ -151,14 +152,13 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
   const { loadConfig, describeConfig } = await load<LoadModule>('config/load');
   const dataDir = mkdtempSync(join(tmpdir(), 'earshot-bench-data-'));
   const loaded = loadConfig({
-    env: benchServerEnv(dataDir, args.lib, 'warn'),
+    env: benchServerEnv(dataDir, args.lib),
     argv: [],
     envFile: null,
     cwd: dataDir,
   });
   const { config } = loaded;
   if (run === 1) console.log(`settings that differ from the defaults: ${differingSettings(describeConfig(loaded))}`);
-  const { pino } = await import('pino');
   global.gc?.();
   const baselineRss = process.memoryUsage.rss();
   if (process.env.SMAPS) await memoryBreakdown('before');
@@ -171,7 +171,8 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage(); // all threads of the process: the tag workers too
   // Background work as `npm start` runs it: the watcher lists the tree, the scan on start reads it.
-  const earshot = await createEarshot(config, { background: true, logger: pino({ level: 'warn' }) });
+  // Its own logger from the settings, as users run it (info, JSON to stdout: the parent drops it).
+  const earshot = await createEarshot(config, { background: true });
   try {
     if (!config.scanOnStart) throw new Error('EARSHOT_SCAN_ON_START=false: the bench measures the scan on start');
     const finished = new Promise<ScanSummaryLike>((resolve) => {
@@ -295,7 +296,7 @@ async function childRun(run: number, command: string[], settings: Record<string,
   });
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   const result = out.split('\n').find((l) => l.startsWith('RESULT '));
-  for (const line of out.split('\n')) if (line && !line.startsWith('RESULT ')) console.log(line);
+  for (const line of out.split('\n')) if (line && !line.startsWith('RESULT ') && !isLogLine(line)) console.log(line);
   if (code !== 0 || !result) throw new Error(`bench run ${run} failed (exit ${code})`);
   return JSON.parse(result.slice(7)) as RunFigures;
 }

@@ -10,17 +10,18 @@ import type SQLite from 'better-sqlite3';
 
 /**
  * Settings of a benchmark's server: the defaults users run (watcher on, scan on start, metrics,
- * the daily full scan) except where it must differ — its own data and music folders, a free
- * port, quieter logs. `differingSettings` prints what differs.
+ * the daily full scan, info logs as JSON on stdout) except where it must differ — its own data
+ * and music folders, a free port. `differingSettings` prints what differs.
  */
-export const benchServerEnv = (dataDir: string, musicDir: string, logLevel: string): Record<string, string> => ({
+export const benchServerEnv = (dataDir: string, musicDir: string): Record<string, string> => ({
   EARSHOT_DATA_DIR: dataDir,
   EARSHOT_MUSIC_DIR: musicDir,
-  EARSHOT_LOG_LEVEL: logLevel,
-  EARSHOT_LOG_FORMAT: 'json',
   EARSHOT_PORT: '0',
   ...extraSettings(),
 });
+
+/** The server's own log lines (JSON) are not the bench's output: everything else is. */
+export const isLogLine = (line: string) => line.startsWith('{"level":');
 
 /**
  * `EARSHOT_*` variables of the bench's own environment pass through to the measured server (to

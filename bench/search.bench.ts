@@ -20,12 +20,14 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:f
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { unseenQueries } from './genlib.ts';
 import {
   benchServerEnv,
   describeMix,
   differingSettings,
+  isLogLine,
   launcherSettings,
   measureSearch,
   percentile,
@@ -59,15 +61,15 @@ async function round(n: number): Promise<void> {
     mkdirSync(join(dataDir, 'db'));
     copyFileSync(args.db as string, join(dataDir, 'db', 'earshot.db'));
     const loaded = loadConfig({
-      env: benchServerEnv(dataDir, args.lib as string, 'error'),
+      env: benchServerEnv(dataDir, args.lib as string),
       argv: [],
       envFile: null,
       cwd: dataDir,
     });
     const { config } = loaded;
     if (n === 1) console.log(`settings that differ from the defaults: ${differingSettings(describeConfig(loaded))}`);
-    const { pino } = await import('pino');
-    const earshot = await createEarshot(config, { background: true, logger: pino({ level: 'error' }) });
+    // Its own logger from the settings, as users run it (info, JSON to stdout: the parent drops it).
+    const earshot = await createEarshot(config, { background: true });
     try {
       // As a user's server: the watcher started, the scan on start (nothing changed) done.
       const scanned = config.scanOnStart
@@ -155,10 +157,13 @@ async function main(): Promise<void> {
       process.execPath,
       [...process.execArgv, fileURLToPath(import.meta.url), ...argv, '--child', String(n)],
       {
-        stdio: 'inherit',
+        stdio: ['ignore', 'pipe', 'inherit'],
         env: { ...process.env, ...settings },
       },
     );
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (!isLogLine(line)) console.log(line);
+    });
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     if (code !== 0) throw new Error(`round ${n} failed (exit ${code})`);
   }
