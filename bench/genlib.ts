@@ -533,6 +533,22 @@ function words(rand: () => number, n: number): string {
   return Array.from({ length: n }, () => (rand() < 0.35 ? pick(rand, WORDS) : coined(rand))).join(' ');
 }
 
+/**
+ * Search queries nobody's library was made from: titles, names and half-typed words generated like
+ * the library's but from another seed (same vocabulary style, different titles), in the same mix
+ * as search-load.ts `queriesFrom` — a half-typed word, a whole title, a word, a word.
+ */
+export function unseenQueries(count: number, seed = 2): string[] {
+  const rand = mulberry32(seed);
+  const queries: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const source = words(rand, 1 + Math.floor(rand() * 3));
+    const word = source.split(' ')[0];
+    queries.push(i % 4 === 0 ? word.slice(0, Math.max(2, Math.ceil(word.length / 2))) : i % 4 === 1 ? source : word);
+  }
+  return queries;
+}
+
 function safeName(s: string): string {
   return s
     .replace(/[/\\:*?"<>|]/g, '_')

@@ -8,18 +8,40 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type SQLite from 'better-sqlite3';
 
-/** Settings of a benchmark's server: quiet, a free port, no background scans or metrics. */
-export const benchServerEnv = (dataDir: string, musicDir: string, logLevel: string) => ({
+/**
+ * Settings of a benchmark's server: the defaults users run (watcher on, scan on start, metrics,
+ * the daily full scan, info logs as JSON on stdout) except where it must differ — its own data
+ * and music folders, a free port. `differingSettings` prints what differs.
+ */
+export const benchServerEnv = (dataDir: string, musicDir: string): Record<string, string> => ({
   EARSHOT_DATA_DIR: dataDir,
   EARSHOT_MUSIC_DIR: musicDir,
-  EARSHOT_LOG_LEVEL: logLevel,
-  EARSHOT_LOG_FORMAT: 'json',
   EARSHOT_PORT: '0',
-  EARSHOT_SCAN_ON_START: 'false',
-  EARSHOT_WATCH: 'false',
-  EARSHOT_FULL_SCAN_INTERVAL_MINUTES: '0',
-  EARSHOT_METRICS: 'false',
+  ...extraSettings(),
 });
+
+/** The server's own log lines (JSON) are not the bench's output: everything else is. */
+export const isLogLine = (line: string) => line.startsWith('{"level":');
+
+/**
+ * `EARSHOT_*` variables of the bench's own environment pass through to the measured server (to
+ * measure a non-default setting on purpose, e.g. `EARSHOT_WATCH=false npm run bench:scan`).
+ */
+function extraSettings(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith('EARSHOT_') && v !== undefined && k !== 'EARSHOT_PRELOADED') out[k] = v;
+  }
+  return out;
+}
+
+/** The settings of a loaded config that are not the defaults, as `ENV=value` (config/load.ts). */
+export function differingSettings(rows: { env: string; value: string; source: string }[]): string {
+  return rows
+    .filter((r) => r.source !== 'default' && r.value !== '(not set)')
+    .map((r) => `${r.env}=${r.value}`)
+    .join(' ');
+}
 
 export const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -155,6 +177,8 @@ export interface SearchFigures {
   cpuPerRequestUs: number;
   /** The main thread's garbage-collection pauses during the measured phase, ms. */
   gcPauses: number[];
+  /** The same measure over the unseen mix (queries from another seed), after an emptied cache. */
+  unseen: { latencies: number[]; requestsPerSecond: number; cpuPerRequestUs: number; gcPauses: number[] } | null;
 }
 
 /**
@@ -166,7 +190,7 @@ export interface SearchFigures {
  */
 export async function measureSearch(
   earshot: Server,
-  options: { clients: number; queries: number; warmup: number; sessionCookie: string },
+  options: { clients: number; queries: number; warmup: number; sessionCookie: string; unseen?: string[] },
 ): Promise<SearchFigures> {
   const { sqlite } = earshot.database;
   const userId = 'benchuser000000000001';
@@ -198,24 +222,36 @@ export async function measureSearch(
     earshot.library.search.dropAnswers();
     await load(queriesFrom(sqlite, Math.floor(n / 2), options.warmup));
   }
-  earshot.library.search.dropAnswers();
-  const gcPauses: number[] = [];
-  const gc = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) gcPauses.push(e.duration);
-  });
-  gc.observe({ entryTypes: ['gc'] });
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const latencies = await load(queriesFrom(sqlite, 0, options.queries));
-  const wall = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  gc.disconnect();
-  return {
-    latencies,
-    warmup,
-    warmWaitMs,
-    requestsPerSecond: (latencies.length / wall) * 1000,
-    cpuPerRequestUs: (cpu.user + cpu.system) / latencies.length,
-    gcPauses,
+  const measured = async (queries: string[]) => {
+    earshot.library.search.dropAnswers();
+    const gcPauses: number[] = [];
+    const gc = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcPauses.push(e.duration);
+    });
+    gc.observe({ entryTypes: ['gc'] });
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const latencies = await load(queries);
+    const wall = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    gc.disconnect();
+    return {
+      latencies,
+      requestsPerSecond: (latencies.length / wall) * 1000,
+      cpuPerRequestUs: (cpu.user + cpu.system) / latencies.length,
+      gcPauses,
+    };
   };
+  const library = await measured(queriesFrom(sqlite, 0, options.queries));
+  const unseen = options.unseen?.length ? await measured(options.unseen) : null;
+  return { ...library, warmup, warmWaitMs, unseen };
+}
+
+/** One line for a measured mix: p50 / p90 / p99 / max, throughput, CPU per request. */
+export function describeMix(m: { latencies: number[]; requestsPerSecond: number; cpuPerRequestUs: number }): string {
+  const f = (p: number) => percentile(m.latencies, p).toFixed(1);
+  return (
+    `p50 ${f(50)} / p90 ${f(90)} / p99 ${f(99)} ms, max ${Math.max(...m.latencies).toFixed(0)} ms ` +
+    `(${m.latencies.length} queries, ${m.requestsPerSecond.toFixed(0)} req/s, ${m.cpuPerRequestUs.toFixed(0)} µs CPU each)`
+  );
 }

@@ -9,7 +9,7 @@
  *   the whole family is revoked (RFC 6819 §5.2.2.3, OAuth 2.0 Security BCP §4.14).
  */
 import { createHmac } from 'node:crypto';
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import type * as Jose from 'jose';
 import type { Db } from '../db/database.js';
 import { Invalid } from '../shared/errors.js';
 import { newId, newSecret, sha256 } from '../shared/ids.js';
@@ -18,6 +18,13 @@ import type { Clock } from '../shared/time.js';
 import type { AuthUser } from './auth-context.js';
 import type { BearerVerifier } from './authenticator.js';
 import type { SessionMeta, SessionStore } from './session-store.js';
+
+/** jose's ~50 module files load on the first token use, not at every start-up (see cli/commands.ts). */
+let joseModule: Promise<typeof Jose> | null = null;
+const jose = () => {
+  joseModule ??= import('jose');
+  return joseModule;
+};
 
 export const ACCESS_TOKEN_TTL_S = 15 * 60;
 export const REFRESH_TOKEN_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -114,6 +121,7 @@ export class TokenService implements BearerVerifier {
 
   async verify(token: string): Promise<AuthUser | null> {
     if (token.length > 2048) return null;
+    const { errors: joseErrors, jwtVerify } = await jose();
     try {
       const { payload } = await jwtVerify(token, this.key, {
         issuer: ISSUER,
@@ -138,6 +146,7 @@ export class TokenService implements BearerVerifier {
   }
 
   private async sign(userId: string, sessionId: string): Promise<string> {
+    const { SignJWT } = await jose();
     const nowS = Math.floor(this.clock.now() / 1000);
     return new SignJWT({ sid: sessionId })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })

@@ -17,7 +17,8 @@ function help(): void {
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   if (first === '--help' || first === '-h' || first === 'help') {
-    const cmd = COMMANDS.find((c) => c.name === rest[0]);
+    const entry = COMMANDS.find((c) => c.name === rest[0]);
+    const cmd = entry ? await entry.load() : null;
     if (cmd) console.log(`${cmd.summary}\n${cmd.usage ? `\nUsage: ${cmd.usage}` : ''}`);
     else help();
     return 0;
@@ -36,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     help();
     return 64;
   }
-  return command.run(args);
+  return (await command.load()).run(args);
 }
 
 main(process.argv.slice(2)).then(

@@ -47,6 +47,9 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Fastify's two info lines per request cost ~15 % of a cached search's CPU (JSON to stdout);
+    // requests are logged at debug below instead, errors by the error handler as before.
+    disableRequestLogging: true,
     ajv: { customOptions: { removeAdditional: true, coerceTypes: 'array', useDefaults: true, allErrors: true } },
   });
 
@@ -54,6 +57,16 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     done(null, payload);
+  });
+
+  // One line per request at debug (EARSHOT_LOG_LEVEL=debug), after the response; pino's debug is a
+  // no-op function at the default level.
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.debug(
+      { req: request, statusCode: reply.statusCode, responseTime: reply.elapsedTime },
+      'request completed',
+    );
+    done();
   });
 
   registerSecurityHeaders(app, { https: options.publicUrl?.startsWith('https://') ?? false });

@@ -26,6 +26,8 @@ export class LibraryService {
   private watcher: LibraryWatcher | null = null;
   private interval: NodeJS.Timeout | null = null;
   private followUp: NodeJS.Timeout | null = null;
+  /** The folders the running (or last) watch-triggered scan was asked to look at. */
+  private watchFolders: string[] = [];
 
   constructor(
     private readonly deps: {
@@ -44,7 +46,7 @@ export class LibraryService {
   /** Starts a scan in the background; Conflict (409) when one is running. */
   startScan(options: ScanRequest): ScanProgress {
     const done = this.deps.scanner.start(options);
-    done.then((s) => this.afterScan(s)).catch((err) => this.deps.logger.error({ err }, 'scan failed'));
+    done.then((s) => this.afterScan(s, options.trigger)).catch((err) => this.deps.logger.error({ err }, 'scan failed'));
     return this.deps.scanner.progress as ScanProgress;
   }
 
@@ -54,7 +56,7 @@ export class LibraryService {
    */
   async runScan(options: ScanRequest): Promise<ScanSummary> {
     const summary = await this.deps.scanner.start(options);
-    this.afterScan(summary);
+    this.afterScan(summary, options.trigger);
     return summary;
   }
 
@@ -118,7 +120,15 @@ export class LibraryService {
         debounceMs: options.debounceMs,
         pollIntervalMs: options.pollIntervalMs,
         logger: this.deps.logger.child({ area: 'library' }),
-        rescan: () => this.scanWhenIdle('watch'),
+        rescan: (folders) => {
+          this.watchFolders = folders;
+          this.deps.logger.debug({ folders: folders.length }, 'folders changed');
+          // NOTE(coordinator): the folder-scoped incremental scan (`scanner.start({ folders })`,
+          // the libscan branch) is not on this branch yet: until it is wired in here, a change
+          // runs a normal incremental scan of the whole library. Connect it as
+          // `this.scanWhenIdle('watch', false, folders)` → `runScan({ trigger, folders })`.
+          return this.scanWhenIdle('watch');
+        },
       });
       await this.watcher.start();
     }
@@ -143,11 +153,18 @@ export class LibraryService {
     await this.runScan({ full, trigger }).catch((err) => this.deps.logger.warn({ err, trigger }, 'scan failed'));
   }
 
-  /** Files skipped because they were still being written get another scan once they settle. */
-  private afterScan(summary: ScanSummary): void {
+  /**
+   * Files skipped because they were still being written get another scan once they settle: the
+   * same folders when a watch-triggered scan deferred them, else the whole library.
+   */
+  private afterScan(summary: ScanSummary, trigger: string | undefined): void {
     if (summary.deferred > 0 && this.watcher) {
       if (this.followUp) clearTimeout(this.followUp);
-      this.followUp = setTimeout(() => this.watcher?.schedule(0), this.deps.settleMs + 100);
+      const folders = this.watchFolders;
+      this.followUp = setTimeout(() => {
+        if (trigger === 'watch') this.watcher?.schedule(0, folders);
+        else void this.scanWhenIdle('watch');
+      }, this.deps.settleMs + 100);
       this.followUp.unref();
     }
   }

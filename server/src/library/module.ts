@@ -52,13 +52,17 @@ export async function createLibrary(deps: LibraryDeps): Promise<Library> {
   await deps.app.register(scanRoutes, { library: service });
   if (deps.background) {
     deps.app.addHook('onReady', async () => {
-      await service.startBackground({
-        scanOnStart: config.scanOnStart,
-        watch: config.watch,
-        watchPolling: config.watchPolling,
-        fullScanIntervalMinutes: config.fullScanIntervalMinutes,
-        musicDir: paths.musicDir,
-      });
+      // Not awaited: listing a big library's folders for the watcher must not hold up start-up
+      // (Fastify gives onReady hooks 10 s; a phone with 50,000 files under load can need more).
+      service
+        .startBackground({
+          scanOnStart: config.scanOnStart,
+          watch: config.watch,
+          watchPolling: config.watchPolling,
+          fullScanIntervalMinutes: config.fullScanIntervalMinutes,
+          musicDir: paths.musicDir,
+        })
+        .catch((err) => logger.error({ err }, 'library background work failed to start'));
     });
   }
   return { service, scanner, catalog, search };

@@ -1,6 +1,5 @@
 /** Reads a finished cache file's real format, duration and tags (music-metadata) for the catalog. */
 import { stat } from 'node:fs/promises';
-import { parseFile } from 'music-metadata';
 import type { CachedFileFacts } from '../remote-tracks.repository.js';
 
 const clean = (v: string | undefined | null): string | null => (v && v.trim() !== '' ? v.trim().slice(0, 500) : null);
@@ -17,6 +16,8 @@ export async function readCachedFileFacts(absolute: string, relative: string, ex
   let artist: string | null = null;
   let album: string | null = null;
   try {
+    // Loaded on first use: music-metadata is ~70 module files the server's start-up need not load.
+    const { parseFile } = await import('music-metadata');
     const meta = await parseFile(absolute, { duration: true, skipCovers: true });
     codec = clean(meta.format.codec);
     bitrate = meta.format.bitrate ? Math.round(meta.format.bitrate / 1000) : null;
