@@ -123,11 +123,9 @@ export class LibraryService {
         rescan: (folders) => {
           this.watchFolders = folders;
           this.deps.logger.debug({ folders: folders.length }, 'folders changed');
-          // NOTE(coordinator): the folder-scoped incremental scan (`scanner.start({ folders })`,
-          // the libscan branch) is not on this branch yet: until it is wired in here, a change
-          // runs a normal incremental scan of the whole library. Connect it as
-          // `this.scanWhenIdle('watch', false, folders)` → `runScan({ trigger, folders })`.
-          return this.scanWhenIdle('watch');
+          // Only the folders that changed are walked and compared (a folder scope covers the
+          // folders below it too; '' is the music folder itself, i.e. the whole library).
+          return this.scanWhenIdle('watch', false, folders);
         },
       });
       await this.watcher.start();
@@ -147,10 +145,16 @@ export class LibraryService {
     await this.deps.scanner.stop();
   }
 
-  private async scanWhenIdle(trigger: string, full = false): Promise<void> {
+  private async scanWhenIdle(trigger: string, full = false, folders?: string[]): Promise<void> {
     await this.deps.scanner.idle();
-    if (this.deps.scanner.running) return; // someone else started one meanwhile; it covers our change
-    await this.runScan({ full, trigger }).catch((err) => this.deps.logger.warn({ err, trigger }, 'scan failed'));
+    if (folders) {
+      // A scan someone else started meanwhile may cover other folders only: wait it out, then
+      // look at ours (cheap: only these folders are walked).
+      while (this.deps.scanner.running) await this.deps.scanner.idle();
+    } else if (this.deps.scanner.running) return; // someone else started one meanwhile; it covers our change
+    await this.runScan({ full, trigger, folders }).catch((err) =>
+      this.deps.logger.warn({ err, trigger }, 'scan failed'),
+    );
   }
 
   /**
