@@ -85,8 +85,11 @@ export async function storeBatchArtwork(
  */
 export function changedFolderImages(ctx: ScanContext, walked: WalkResult): Set<string> {
   const reapply = new Set<string>();
-  const since = ctx.runs.lastLibraryScanStart(ctx.progress.runId);
-  if (since === null) return reapply; // never scanned: every track is new anyway
+  // Never scanned whole: every track is new anyway, unless this is a folder-scoped scan (the
+  // watcher's) after other scoped scans: then any folder of the scope may have a new image, and
+  // dirShowsArtwork below keeps tracks that already show it from being read again.
+  const since = ctx.runs.lastLibraryScanStart(ctx.progress.runId) ?? (ctx.folders ? 0 : null);
+  if (since === null) return reapply;
   let withFolderArt: Set<string> | null = null;
   for (const [dir, changedAt] of walked.dirChanged) {
     if (changedAt < since - FS_TIME_SLACK_MS) continue;
