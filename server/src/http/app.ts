@@ -13,6 +13,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Authenticator } from '../accounts/auth-context.js';
 import type { Logger } from '../shared/logger.js';
 import { registerErrorHandling } from './error-handler.js';
+import { registerStrictNumbers } from './params.js';
+import { recordRoutes } from './route-table.js';
 import { registerSecurityHeaders } from './security-headers.js';
 
 export interface HttpOptions {
@@ -58,6 +60,9 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
 
   registerSecurityHeaders(app, { https: options.publicUrl?.startsWith('https://') ?? false });
   registerErrorHandling(app);
+  // Before any route: numbers sent as text must be plain decimals (`0x10` is not 16).
+  registerStrictNumbers(app);
+  recordRoutes(app);
 
   await app.register(cookie);
   await app.register(formbody);
