@@ -91,6 +91,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     logger,
     version: VERSION,
     publicUrl: config.publicUrl,
+    allowedHosts: config.allowedHosts,
     authenticator,
     clientIp: createClientIpResolver(config.trustedProxies),
   });

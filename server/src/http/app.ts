@@ -13,6 +13,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Authenticator } from '../accounts/auth-context.js';
 import type { Logger } from '../shared/logger.js';
 import { registerErrorHandling } from './error-handler.js';
+import { registerHostCheck } from './host-check.js';
 import { registerStrictNumbers } from './params.js';
 import { recordRoutes } from './route-table.js';
 import { registerSecurityHeaders } from './security-headers.js';
@@ -24,6 +25,8 @@ export interface HttpOptions {
   authenticator: Authenticator;
   /** Resolves the client address (trusted-proxy aware). Defaults to the socket address. */
   clientIp?: (request: IncomingMessage) => string;
+  /** Host names answered besides IP literals, localhost and the public URL's (DNS rebinding). */
+  allowedHosts?: readonly string[];
   /** Test hook: extra options for Fastify. */
   bodyLimit?: number;
 }
@@ -60,6 +63,8 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
 
   registerSecurityHeaders(app, { https: options.publicUrl?.startsWith('https://') ?? false });
   registerErrorHandling(app);
+  // First hook of all: a request for a host name we are not known by never reaches a route.
+  registerHostCheck(app, { publicUrl: options.publicUrl, allowedHosts: options.allowedHosts ?? [] });
   // Before any route: numbers sent as text must be plain decimals (`0x10` is not 16).
   registerStrictNumbers(app);
   recordRoutes(app);
