@@ -14,6 +14,8 @@ import type { UsersService } from './users.service.js';
 export interface ClientContext {
   ip: string;
   userAgent?: string | null;
+  /** Username of the valid session/token the request already carries (never throttled for it). */
+  signedInAs?: string | null;
 }
 
 export interface WebSignIn {
@@ -39,7 +41,7 @@ export class AuthService {
     client: ClientContext,
     wrong: () => Error,
   ): Promise<UserRow> {
-    const keys = { ip: client.ip, username };
+    const keys = { ip: client.ip, username, signedInAs: client.signedInAs };
     this.throttle.assertAllowed(keys);
     const user = await this.users.checkCredentials(username, password);
     if (!user) {
