@@ -20,6 +20,8 @@ const Kind = Type.Union([Type.Literal('track'), Type.Literal('album'), Type.Lite
 
 const ShareSchema = Type.Object({
   id: Type.String(),
+  createdBy: Type.String({ description: 'Username of whoever made the link.' }),
+  isMine: Type.Boolean({ description: 'false: someone else shared a thing you own (you can revoke it).' }),
   kind: Kind,
   itemId: Type.String(),
   title: Type.String(),
@@ -99,7 +101,8 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
     {
       schema: {
         tags: ['shares'],
-        summary: 'My share links (revoked ones are gone; expired ones are flagged)',
+        summary:
+          'My share links, and the links others made of my things (my playlists; tracks and albums for admins). Revoked ones are gone; expired ones are flagged',
         response: { 200: Type.Object({ items: Type.Array(ShareSchema) }) },
       },
     },
@@ -111,7 +114,8 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
     {
       schema: {
         tags: ['shares'],
-        summary: 'Revoke a share link (its page and streams stop working at once)',
+        summary:
+          'Revoke a share link (its page and streams stop working at once): my own, one of my playlists, or (admins) of a track or album',
         params: Type.Object({ id: Type.String({ pattern: ID_PATTERN }) }),
         response: { 204: Type.Null() },
       },

@@ -116,6 +116,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                     /** @description one of: name, albumCount, recent */
                     sort: "name" | "albumCount" | "recent";
@@ -208,6 +209,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                     /** @description one of: name, artist, year, recent, random */
                     sort: "name" | "artist" | "year" | "recent" | "random";
@@ -310,6 +312,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                     /** @description one of: title, artist, album, recent */
                     sort: "title" | "artist" | "album" | "recent";
@@ -458,6 +461,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                 };
                 header?: never;
@@ -680,6 +684,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                 };
                 header?: never;
@@ -1334,6 +1339,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                 };
                 header?: never;
@@ -1768,10 +1774,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download the playlist as M3U8 (local files by library-relative path, remote tracks by stream URL) */
+        /** Download the playlist as M3U8 (stream URLs; library-relative paths with ?paths=true, admins only) */
         get: {
             parameters: {
-                query?: never;
+                query: {
+                    /** @description Administrators: local files by library-relative path instead of stream URL. */
+                    paths: boolean;
+                };
                 header?: never;
                 path: {
                     id: string;
@@ -1869,6 +1878,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                 };
                 header?: never;
@@ -1913,6 +1923,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                 };
                 header?: never;
@@ -1957,6 +1968,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                 };
                 header?: never;
@@ -2047,6 +2059,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                 };
                 header?: never;
@@ -3061,7 +3074,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My share links (revoked ones are gone; expired ones are flagged) */
+        /** My share links, and the links others made of my things (my playlists; tracks and albums for admins). Revoked ones are gone; expired ones are flagged */
         get: {
             parameters: {
                 query?: never;
@@ -3080,6 +3093,10 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
+                                /** @description Username of whoever made the link. */
+                                createdBy: string;
+                                /** @description false: someone else shared a thing you own (you can revoke it). */
+                                isMine: boolean;
                                 kind: "track" | "album" | "playlist";
                                 itemId: string;
                                 title: string;
@@ -3124,6 +3141,10 @@ export interface paths {
                     content: {
                         "application/json": {
                             id: string;
+                            /** @description Username of whoever made the link. */
+                            createdBy: string;
+                            /** @description false: someone else shared a thing you own (you can revoke it). */
+                            isMine: boolean;
                             kind: "track" | "album" | "playlist";
                             itemId: string;
                             title: string;
@@ -3155,7 +3176,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a share link (its page and streams stop working at once) */
+        /** Revoke a share link (its page and streams stop working at once): my own, one of my playlists, or (admins) of a track or album */
         delete: {
             parameters: {
                 query?: never;
@@ -3799,6 +3820,7 @@ export interface paths {
                 query: {
                     state?: "queued" | "running" | "done" | "failed";
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                 };
                 header?: never;
