@@ -17,6 +17,7 @@ import { storageRoutes } from './system/storage.routes.js';
 import { StorageService } from './system/storage.service.js';
 import { type OpenedDatabase, openDatabase, releaseMemory } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
+import { accessScope } from './http/access.js';
 import { type App, buildHttpApp } from './http/app.js';
 import { EventBus } from './shared/events.js';
 import { Lifecycle } from './shared/lifecycle.js';
@@ -105,7 +106,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     const { createMetricsRegistry, registerMetrics } = await import('./system/metrics.js');
     registerMetrics(app, createMetricsRegistry());
   }
-  await app.register(healthRoutes, { db: database.db, version: VERSION });
+  await app.register(accessScope('public', healthRoutes), { db: database.db, version: VERSION });
 
   // ── Areas register below (services first, then their routes). ──
   // Library and catalog (issue 4): scanner, watcher, browsing, local search, scan control.
@@ -116,7 +117,10 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   // Accounts and personal music (issue 3).
   const startedAt = clock.now();
   const storage = new StorageService({ db: database.db, paths, clock });
-  await app.register(authRoutes, { accounts, secureCookies: config.publicUrl?.startsWith('https://') ?? false });
+  await app.register(accessScope('public', authRoutes), {
+    accounts,
+    secureCookies: config.publicUrl?.startsWith('https://') ?? false,
+  });
   await app.register(meRoutes, { accounts });
   await app.register(listeningRoutes, {
     db: database.db,
@@ -127,7 +131,14 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     publicUrl: config.publicUrl,
   });
   await app.register(storageRoutes, { storage });
-  await app.register(adminRoutes, { accounts, config, db: database.db, clock, startedAt, publicUrl: config.publicUrl });
+  await app.register(accessScope('admin', adminRoutes), {
+    accounts,
+    config,
+    db: database.db,
+    clock,
+    startedAt,
+    publicUrl: config.publicUrl,
+  });
   // First run: while no account exists, each start prints a fresh one-time setup link.
   const setup = await accounts.registration.issueSetupToken();
   if (setup) {

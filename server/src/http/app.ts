@@ -8,10 +8,11 @@ import type { IncomingMessage } from 'node:http';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swaggerUi, { type FastifySwaggerUiOptions } from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Authenticator } from '../accounts/auth-context.js';
 import type { Logger } from '../shared/logger.js';
+import { accessScope, registerAccessControl } from './access.js';
 import { registerErrorHandling } from './error-handler.js';
 import { registerHostCheck } from './host-check.js';
 import { registerStrictNumbers } from './params.js';
@@ -79,6 +80,8 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
     request.clientIp = clientIp(request.raw);
     request.user = await options.authenticator.authenticate(request);
   });
+  // Right after authentication: each route's declared access level (http/access.ts) is enforced.
+  registerAccessControl(app);
 
   await app.register(swagger, {
     // Shared schemas (Track, Album, Artist …) become named components instead of def-0, def-1 ….
@@ -103,14 +106,15 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
       security: [{ session: [] }, { bearer: [] }],
     },
   });
-  await app.register(swaggerUi, {
+  // The API documentation is public (it describes routes, it opens none).
+  await app.register(accessScope('public', swaggerUi as unknown as FastifyPluginAsync<FastifySwaggerUiOptions>), {
     routePrefix: '/api/v1/docs',
     uiConfig: { docExpansion: 'list', deepLinking: true, validatorUrl: null },
     staticCSP: false,
     // swagger-ui's bundle needs inline styles and its own initializer script from 'self'.
     transformSpecificationClone: true,
   });
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
 
   return app;
 }

@@ -17,7 +17,7 @@ function numericNodes(schema: unknown, path: string, out: Array<{ path: string; 
     if (key === 'properties' && value && typeof value === 'object') {
       for (const [name, sub] of Object.entries(value)) numericNodes(sub, `${path}.${name}`, out);
     } else if (Array.isArray(value)) {
-      value.forEach((sub, i) => numericNodes(sub, `${path}.${key}[${i}]`, out));
+      for (const [i, sub] of value.entries()) numericNodes(sub, `${path}.${key}[${i}]`, out);
     } else if ((key === 'items' || key === 'additionalProperties') && typeof value === 'object') {
       numericNodes(value, `${path}[]`, out);
     }

@@ -9,8 +9,8 @@ export interface RouteEntry {
   method: string;
   url: string;
   schema: RouteOptions['schema'];
-  /** Access level declared by the plugin that registered it (see accounts/route-access.ts). */
-  access: string | undefined;
+  /** Read when needed: scopes registered later in the hook chain may still set `access`. */
+  readonly config: RouteOptions['config'];
 }
 
 const tables = new WeakMap<object, RouteEntry[]>();
@@ -21,8 +21,16 @@ export function recordRoutes(app: FastifyInstance): void {
   tables.set(app, table);
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const access = (route.config as { access?: string } | undefined)?.access;
-    for (const method of methods) table.push({ method, url: route.url, schema: route.schema, access });
+    for (const method of methods) {
+      table.push({
+        method,
+        url: route.url,
+        schema: route.schema,
+        get config() {
+          return route.config;
+        },
+      });
+    }
   });
 }
 

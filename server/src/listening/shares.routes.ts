@@ -130,6 +130,8 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
     '/share/:token',
     {
       logLevel: 'warn', // the URL carries the share token
+      // Anyone holding the link: the token is the capability, checked by the service.
+      config: { access: 'public' },
       schema: {
         tags: ['shares'],
         summary: 'Public share page (HTML)',
@@ -152,6 +154,8 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
     '/share/:token/data',
     {
       logLevel: 'warn', // the URL carries the share token
+      // Anyone holding the link: the token is the capability, checked by the service.
+      config: { access: 'public' },
       schema: {
         tags: ['shares'],
         summary: 'Public share contents (JSON)',
@@ -179,6 +183,8 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
     url: '/share/:token/stream/:trackId',
     exposeHeadRoute: false,
     logLevel: 'warn', // the URL carries the share token
+    // Anyone holding the link: the token is the capability, checked by the service.
+    config: { access: 'public' },
     schema: {
       tags: ['shares'],
       summary: 'Stream a track of a public share (Range; optional transcoding)',
@@ -205,6 +211,8 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
     '/share/:token/cover',
     {
       logLevel: 'warn', // the URL carries the share token
+      // Anyone holding the link: the token is the capability, checked by the service.
+      config: { access: 'public' },
       schema: {
         tags: ['shares'],
         summary: 'Cover image of a public share',
