@@ -147,7 +147,7 @@ describe('playlists', () => {
     expect((await t!.app.inject({ url: u })).statusCode).toBe(401);
   });
 
-  it('mass assignment: ownerId, createdAt, role, isAdmin, path in bodies are ignored', async () => {
+  it('SECURITY 11: mass assignment: ownerId, createdAt, role, isAdmin, path in bodies are ignored', async () => {
     const { a, b, bob } = await setup();
     const res = await call('POST', '/api/v1/playlists', a, {
       name: 'Mine',
@@ -174,7 +174,7 @@ describe('playlists', () => {
 });
 
 describe('M3U8', () => {
-  it('exports with a safe Content-Disposition and imports back by path and by tags', async () => {
+  it('SECURITY 15: exports with a safe Content-Disposition and imports back by path and by tags', async () => {
     const { a } = await setup();
     const db = t!.earshot.database.db;
     const x = await insertTrack(db, {
