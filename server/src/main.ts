@@ -17,6 +17,7 @@ import { storageRoutes } from './system/storage.routes.js';
 import { StorageService } from './system/storage.service.js';
 import { type OpenedDatabase, openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
+import { accessScope } from './http/access.js';
 import { type App, buildHttpApp } from './http/app.js';
 import type { EventBus } from './shared/events.js';
 import { createDomainEvents } from './domain-events.js';
@@ -97,6 +98,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     logger,
     version: VERSION,
     publicUrl: config.publicUrl,
+    allowedHosts: config.allowedHosts,
     authenticator,
     clientIp: createClientIpResolver(config.trustedProxies),
   });
@@ -117,7 +119,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
       logger,
     });
   }
-  await app.register(healthRoutes, { db: database.db, version: VERSION });
+  await app.register(accessScope('public', healthRoutes), { db: database.db, version: VERSION });
 
   // ── Areas register below (services first, then their routes). ──
   // Library and catalog (issue 4): scanner, watcher, browsing, local search, scan control.
@@ -127,7 +129,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   const startedAt = clock.now();
   const storage = new StorageService({ db: database.db, paths, clock });
   const secureCookies = config.publicUrl?.startsWith('https://') ?? false;
-  await app.register(authRoutes, { accounts, secureCookies, publicUrl: config.publicUrl });
+  await app.register(accessScope('public', authRoutes), { accounts, secureCookies, publicUrl: config.publicUrl });
   await app.register(meRoutes, { accounts, secureCookies });
   await app.register(listeningRoutes, {
     db: database.db,
@@ -138,7 +140,14 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     publicUrl: config.publicUrl,
   });
   await app.register(storageRoutes, { storage });
-  await app.register(adminRoutes, { accounts, config, db: database.db, clock, startedAt, publicUrl: config.publicUrl });
+  await app.register(accessScope('admin', adminRoutes), {
+    accounts,
+    config,
+    db: database.db,
+    clock,
+    startedAt,
+    publicUrl: config.publicUrl,
+  });
   // First run: while no account exists, each start prints a fresh one-time setup link.
   const setup = await accounts.registration.issueSetupToken();
   if (setup) {

@@ -37,6 +37,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   const client = (request: FastifyRequest) => ({
     ip: request.clientIp,
     userAgent: request.headers['user-agent'] ?? null,
+    signedInAs: request.user && request.user.via !== 'stream-token' ? request.user.username : null,
   });
   const setCookie = (reply: FastifyReply, value: string, expiresAt: number) =>
     reply.setCookie(SESSION_COOKIE, value, {

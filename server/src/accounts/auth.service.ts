@@ -16,6 +16,8 @@ import type { UsersService } from './users.service.js';
 export interface ClientContext {
   ip: string;
   userAgent?: string | null;
+  /** Username of the valid session/token the request already carries (never throttled for it). */
+  signedInAs?: string | null;
 }
 
 export interface WebSignIn {
@@ -42,7 +44,7 @@ export class AuthService {
     client: ClientContext,
     wrong: () => Error,
   ): Promise<UserRow> {
-    const keys = { ip: client.ip, username };
+    const keys = { ip: client.ip, username, signedInAs: client.signedInAs };
     try {
       this.throttle.assertAllowed(keys);
     } catch (err) {

@@ -269,7 +269,7 @@ describe('login and logout', () => {
     expect(sessionSetCookie(res)).toMatch(/; Secure/);
   });
 
-  it('matches usernames case-folded and exactly: % and _ are not wildcards', async () => {
+  it('SECURITY 4: matches usernames case-folded and exactly: % and _ are not wildcards', async () => {
     t = await startTestServer();
     await t.createUser({ username: 'alice', password: 'alice-password' });
     const login = (username: string) =>
@@ -394,7 +394,7 @@ describe('CSRF origin check', () => {
   });
 });
 
-describe('returnTo after a form sign-in', () => {
+describe('SECURITY 10: returnTo after a form sign-in', () => {
   it('redirects only to same-origin relative paths', async () => {
     t = await startTestServer();
     const alice = await t.createUser({ username: 'alice' });

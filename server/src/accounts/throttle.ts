@@ -1,13 +1,21 @@
 /**
- * Throttling of failed authentication, per client IP and per username, on every door (web login,
- * `/auth/token`, and the Subsonic `/rest` endpoints, which reuse {@link AuthThrottle}).
+ * Throttling of failed authentication on every door (web login, `/auth/token`, and the Subsonic
+ * `/rest` endpoints, which reuse {@link AuthThrottle}). Policy (issue 13.6, accounts/README.md):
  *
- * Sliding window of failure timestamps per key: once `limit` failures happened within `windowMs`,
- * further attempts are refused (429 + Retry-After) until the oldest failure leaves the window —
- * refused attempts are not even checked, so a blocked attacker costs no argon2 work. A success
- * clears the username's counter but never the IP's (one valid account must not let an attacker
- * reset the counter while spraying others). In memory: counters reset on restart, which is fine
- * for a single process; the key count is capped so a flood of distinct names cannot grow memory.
+ * 1. **Per (username, client) pair** — 5 failures in 15 min block that client for that account.
+ *    This is what stops a single guesser, and only the guesser is blocked.
+ * 2. **Per client** — 20 failures in 15 min over any usernames (password spraying).
+ * 3. **Per username, progressive** — a distributed attacker spread over many addresses: the first
+ *    50 failures in 24 h cost nothing extra; after that each attempt must wait 1 s × 2^(n − 50)
+ *    since the previous failure, capped at 15 min. Guessing stays expensive (≈100 extra tries a
+ *    day), yet nobody can lock an account with 10 wrong passwords any more.
+ * 4. A client holding a valid session (or token) of the very account it signs in to is never
+ *    blocked: it has already proved who it is.
+ *
+ * Refused attempts are not even checked (no argon2 work for attackers). A success clears the pair
+ * and the username counters, never the client's (one valid account must not let an attacker reset
+ * it while spraying others). In memory: counters reset on restart, which is fine for one process;
+ * the key count is capped so a flood of distinct names cannot grow memory.
  */
 import { TooManyRequests } from '../shared/errors.js';
 import type { Clock } from '../shared/time.js';
@@ -18,16 +26,27 @@ export interface ThrottleRule {
   windowMs: number;
 }
 
+export interface ProgressiveRule {
+  /** Failures within the window that cost nothing extra. */
+  free: number;
+  windowMs: number;
+  /** Wait after the first failure beyond `free`; doubles with each further one. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
 export interface AuthThrottleOptions {
+  perPair: ThrottleRule;
   perIp: ThrottleRule;
-  perUsername: ThrottleRule;
+  perUsername: ProgressiveRule;
   /** Upper bound of tracked keys per limiter. */
   maxKeys?: number;
 }
 
 export const DEFAULT_AUTH_THROTTLE: AuthThrottleOptions = {
+  perPair: { limit: 5, windowMs: 15 * 60_000 },
   perIp: { limit: 20, windowMs: 15 * 60_000 },
-  perUsername: { limit: 10, windowMs: 15 * 60_000 },
+  perUsername: { free: 50, windowMs: 24 * 60 * 60_000, baseDelayMs: 1_000, maxDelayMs: 15 * 60_000 },
 };
 
 /** Failure counter for one kind of key (an IP, a username). */
@@ -65,6 +84,11 @@ export class FailureLimiter {
     return this.failures.size;
   }
 
+  /** Failure timestamps still inside the window, oldest first (at most the last `limit`). */
+  recentFailures(key: string): readonly number[] {
+    return this.recent(key);
+  }
+
   private recent(key: string): number[] {
     const list = this.failures.get(key);
     if (!list) return [];
@@ -84,25 +108,68 @@ export class FailureLimiter {
   }
 }
 
+/** Per-key failures whose cost grows: free up to a budget, then an exponential wait. */
+export class ProgressiveLimiter {
+  private readonly limiter: FailureLimiter;
+
+  constructor(
+    private readonly rule: ProgressiveRule,
+    private readonly clock: Clock,
+    maxKeys = 10_000,
+  ) {
+    // Enough history to reach the maximum delay; older failures only matter through the window.
+    const toMax = Math.ceil(Math.log2(Math.max(1, rule.maxDelayMs / rule.baseDelayMs))) + 1;
+    this.limiter = new FailureLimiter({ limit: rule.free + toMax, windowMs: rule.windowMs }, clock, maxKeys);
+  }
+
+  retryAfterMs(key: string): number {
+    const recent = this.limiter.recentFailures(key);
+    const over = recent.length - this.rule.free;
+    if (over <= 0) return 0;
+    const delay = Math.min(this.rule.maxDelayMs, this.rule.baseDelayMs * 2 ** (over - 1));
+    return Math.max(0, recent[recent.length - 1] + delay - this.clock.now());
+  }
+
+  fail(key: string): void {
+    this.limiter.fail(key);
+  }
+
+  reset(key: string): void {
+    this.limiter.reset(key);
+  }
+
+  get size(): number {
+    return this.limiter.size;
+  }
+}
+
 export interface AttemptKeys {
   ip: string;
   username?: string | null;
+  /** The account the client already holds a valid session or token of, if any. */
+  signedInAs?: string | null;
 }
 
 export class AuthThrottle {
+  private readonly byPair: FailureLimiter;
   private readonly byIp: FailureLimiter;
-  private readonly byUsername: FailureLimiter;
+  private readonly byUsername: ProgressiveLimiter;
 
   constructor(clock: Clock, options: AuthThrottleOptions = DEFAULT_AUTH_THROTTLE) {
+    this.byPair = new FailureLimiter(options.perPair, clock, options.maxKeys);
     this.byIp = new FailureLimiter(options.perIp, clock, options.maxKeys);
-    this.byUsername = new FailureLimiter(options.perUsername, clock, options.maxKeys);
+    this.byUsername = new ProgressiveLimiter(options.perUsername, clock, options.maxKeys);
   }
 
-  /** Throws TooManyRequests when the IP or the username is currently blocked. */
+  /** Throws TooManyRequests when this client, this client for this username, or the username is blocked. */
   assertAllowed(keys: AttemptKeys): void {
+    const user = keys.username ? usernameKey(keys.username) : null;
+    // Someone already signed in as this account is re-authenticating, not guessing.
+    if (user !== null && keys.signedInAs && usernameKey(keys.signedInAs) === user) return;
     const ipWait = this.byIp.retryAfterMs(keys.ip);
-    const userWait = keys.username ? this.byUsername.retryAfterMs(usernameKey(keys.username)) : 0;
-    const wait = Math.max(ipWait, userWait);
+    const pairWait = user !== null ? this.byPair.retryAfterMs(pairKey(keys.ip, user)) : 0;
+    const userWait = user !== null ? this.byUsername.retryAfterMs(user) : 0;
+    const wait = Math.max(ipWait, pairWait, userWait);
     if (wait > 0) {
       throw new TooManyRequests(
         `Too many failed sign-in attempts. Try again in ${formatWait(wait)}.`,
@@ -113,13 +180,22 @@ export class AuthThrottle {
 
   recordFailure(keys: AttemptKeys): void {
     this.byIp.fail(keys.ip);
-    if (keys.username) this.byUsername.fail(usernameKey(keys.username));
+    if (!keys.username) return;
+    const user = usernameKey(keys.username);
+    this.byPair.fail(pairKey(keys.ip, user));
+    this.byUsername.fail(user);
   }
 
   recordSuccess(keys: AttemptKeys): void {
-    if (keys.username) this.byUsername.reset(usernameKey(keys.username));
+    if (!keys.username) return;
+    const user = usernameKey(keys.username);
+    this.byPair.reset(pairKey(keys.ip, user));
+    this.byUsername.reset(user);
   }
 }
+
+// NUL cannot occur in a client address, so the pair key is unambiguous.
+const pairKey = (ip: string, user: string) => `${ip}\u0000${user}`;
 
 function formatWait(ms: number): string {
   const s = Math.ceil(ms / 1000);

@@ -1,5 +1,6 @@
 /** TypeBox schemas of the catalog API (sort allow-lists, filters, detail shapes). */
 import { Type } from '@sinclair/typebox';
+import { Limit } from '../http/params.js';
 import { ID_PATTERN } from '../shared/ids.js';
 import { AlbumRef, AlbumSchema, ArtistRef, ArtistSchema, PageQuery, TrackRef, TrackSchema } from './dto.js';
 
@@ -32,9 +33,8 @@ export const TracksQuery = Type.Object({
 });
 export const SearchQuery = Type.Object({
   q: Type.String({ maxLength: 500 }),
-  limit: Type.Integer({
-    minimum: 1,
-    maximum: 100,
+  limit: Limit({
+    max: 100,
     default: 20,
     description: 'per section (tracks); albums/artists get half, genres a quarter',
   }),

@@ -4,6 +4,7 @@
  * everywhere. `liked` is always the *current user's* flag (false for anonymous share viewers).
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { Limit, Offset } from '../http/params.js';
 import type { AlbumsTable, ArtistsTable, TracksTable } from '../db/schema.js';
 import type { Selectable } from 'kysely';
 
@@ -79,10 +80,7 @@ export const ArtistSchema = Type.Object(
 );
 export type ArtistDto = Static<typeof ArtistSchema>;
 
-export const PageQuery = Type.Object({
-  limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
-});
+export const PageQuery = Type.Object({ limit: Limit({ max: 500, default: 50 }), offset: Offset });
 
 export const pageOf = <T extends Parameters<typeof Type.Array>[0]>(item: T) =>
   Type.Object({ items: Type.Array(item), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() });

@@ -560,7 +560,7 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
     let hi = terms.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (terms[mid] < prefix) lo = mid + 1;
+      if (compareCodePoints(terms[mid], prefix) < 0) lo = mid + 1;
       else hi = mid;
     }
     const first = lo;
@@ -612,6 +612,26 @@ export interface RowSource<Row> {
 }
 
 const NAME_STEP = 5000;
+
+/**
+ * `a` vs `b` in code point order — the order of their UTF-8 bytes, which is FTS5's term order.
+ * JavaScript's `<` compares UTF-16 code units, where an astral character (a surrogate pair,
+ * 0xD800–0xDFFF) sorts *before* U+E000–U+FFFF; in UTF-8 it sorts after. With `<`, a query
+ * starting with an astral character (or U+E000–U+FFFF) could binary-search past its terms and
+ * answer nothing where FTS5 finds the track (issue 13). Shifting code units fixes the order.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800) x += x <= 0xdfff ? 0x2000 : -0x800;
+    if (y >= 0xd800) y += y <= 0xdfff ? 0x2000 : -0x800;
+    return x - y;
+  }
+  return a.length - b.length;
+}
 
 /** Index of `v` in an ascending array, or -1. */
 function indexIn(sorted: Float64Array, v: number): number {

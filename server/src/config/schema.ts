@@ -31,6 +31,7 @@ export const ConfigSchema = Type.Object({
   logLevel: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l))),
   logFormat: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')]),
   trustedProxies: Type.Array(NonEmpty),
+  allowedHosts: Type.Array(NonEmpty),
   registration: Type.Union(REGISTRATION_MODES.map((m) => Type.Literal(m))),
   secretKey: Type.Optional(Type.String({ minLength: 32 })),
   shutdownTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000 }),
@@ -172,6 +173,15 @@ export const SETTINGS: SettingSpec[] = [
     list: true,
     description:
       'Comma-separated IPs/CIDRs of reverse proxies whose forwarding and identity headers are believed (e.g. 127.0.0.1 for cloudflared on the same host). Empty: none.',
+  },
+  {
+    key: 'allowedHosts',
+    env: 'EARSHOT_ALLOWED_HOSTS',
+    flag: '--allowed-hosts',
+    default: '',
+    list: true,
+    description:
+      'Comma-separated extra host names the server answers to (`.example.com` = any subdomain). IP literals, localhost and the public URL host always work; other Host headers get 421 (DNS rebinding defence).',
   },
   {
     key: 'registration',

@@ -8,11 +8,15 @@ import type { IncomingMessage } from 'node:http';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swaggerUi, { type FastifySwaggerUiOptions } from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Authenticator } from '../accounts/auth-context.js';
 import type { Logger } from '../shared/logger.js';
+import { accessScope, registerAccessControl } from './access.js';
 import { registerErrorHandling } from './error-handler.js';
+import { registerHostCheck } from './host-check.js';
+import { registerStrictNumbers } from './params.js';
+import { recordRoutes } from './route-table.js';
 import { registerSecurityHeaders } from './security-headers.js';
 
 export interface HttpOptions {
@@ -22,6 +26,8 @@ export interface HttpOptions {
   authenticator: Authenticator;
   /** Resolves the client address (trusted-proxy aware). Defaults to the socket address. */
   clientIp?: (request: IncomingMessage) => string;
+  /** Host names answered besides IP literals, localhost and the public URL's (DNS rebinding). */
+  allowedHosts?: readonly string[];
   /** Test hook: extra options for Fastify. */
   bodyLimit?: number;
 }
@@ -71,6 +77,11 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
 
   registerSecurityHeaders(app, { https: options.publicUrl?.startsWith('https://') ?? false });
   registerErrorHandling(app);
+  // First hook of all: a request for a host name we are not known by never reaches a route.
+  registerHostCheck(app, { publicUrl: options.publicUrl, allowedHosts: options.allowedHosts ?? [] });
+  // Before any route: numbers sent as text must be plain decimals (`0x10` is not 16).
+  registerStrictNumbers(app);
+  recordRoutes(app);
 
   await app.register(cookie);
   await app.register(formbody);
@@ -82,6 +93,8 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
     request.clientIp = clientIp(request.raw);
     request.user = await options.authenticator.authenticate(request);
   });
+  // Right after authentication: each route's declared access level (http/access.ts) is enforced.
+  registerAccessControl(app);
 
   await app.register(swagger, {
     // Shared schemas (Track, Album, Artist …) become named components instead of def-0, def-1 ….
@@ -106,14 +119,15 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
       security: [{ session: [] }, { bearer: [] }],
     },
   });
-  await app.register(swaggerUi, {
+  // The API documentation is public (it describes routes, it opens none).
+  await app.register(accessScope('public', swaggerUi as unknown as FastifyPluginAsync<FastifySwaggerUiOptions>), {
     routePrefix: '/api/v1/docs',
     uiConfig: { docExpansion: 'list', deepLinking: true, validatorUrl: null },
     staticCSP: false,
     // swagger-ui's bundle needs inline styles and its own initializer script from 'self'.
     transformSpecificationClone: true,
   });
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
 
   return app;
 }

@@ -4,29 +4,34 @@ import { Conflict, NotFound, TooManyRequests, Unavailable } from '../shared/erro
 import { startTestServer, type TestServer } from '../test/harness.js';
 
 let t: TestServer;
+// Test-only routes are open: the access level is not what these tests are about.
+const PUBLIC = { config: { access: 'public' as const } };
 
 beforeAll(async () => {
   t = await startTestServer();
   // Routes registered by the test itself exercise the real error handler and hooks of the app.
-  t.app.get('/test/not-found', async () => {
+  t.app.get('/test/not-found', PUBLIC, async () => {
     throw new NotFound('playlist', 'abc');
   });
-  t.app.get('/test/conflict', async () => {
+  t.app.get('/test/conflict', PUBLIC, async () => {
     throw new Conflict('A scan is already running.');
   });
-  t.app.get('/test/throttled', async () => {
+  t.app.get('/test/throttled', PUBLIC, async () => {
     throw new TooManyRequests('Too many failed sign-ins. Try again later.', 42.2);
   });
-  t.app.get('/test/unavailable', async () => {
+  t.app.get('/test/unavailable', PUBLIC, async () => {
     throw new Unavailable('All transcoders are busy.', { retryAfterSeconds: 3 });
   });
-  t.app.get('/test/crash', async () => {
+  t.app.get('/test/crash', PUBLIC, async () => {
     const err = new Error('SQLITE_CORRUPT at /srv/secret/earshot.db');
     throw err;
   });
   t.app.post(
     '/test/validate',
-    { schema: { body: Type.Object({ name: Type.String({ minLength: 1 }), count: Type.Integer({ minimum: 0 }) }) } },
+    {
+      ...PUBLIC,
+      schema: { body: Type.Object({ name: Type.String({ minLength: 1 }), count: Type.Integer({ minimum: 0 }) }) },
+    },
     async () => ({ ok: true }),
   );
 });

@@ -136,7 +136,7 @@ export function registerWebApp(app: FastifyInstance, options: WebAppOptions): vo
   const index = files.get('/index.html')!;
   options.logger.debug({ area: 'web', root, files: files.size }, 'serving the web app');
 
-  app.get('/*', { schema: { hide: true } }, (request, reply) => {
+  app.get('/*', { schema: { hide: true }, config: { access: 'public' } }, (request, reply) => {
     const path = decodeURIComponentSafe(request.url.split('?')[0] ?? '/');
     if (path === null || isServerPath(path)) return reply.callNotFound();
     // The app shell itself is always index.html, whatever the Accept header (the service worker

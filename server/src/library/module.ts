@@ -8,6 +8,7 @@ import type { App } from '../http/app.js';
 import { catalogRoutes } from '../catalog/catalog.routes.js';
 import { CatalogService } from '../catalog/catalog.service.js';
 import { CatalogSearch } from '../catalog/search.js';
+import { accessScope } from '../http/access.js';
 import type { EventBus } from '../shared/events.js';
 import type { DataPaths } from '../shared/fs-paths.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
@@ -49,7 +50,7 @@ export async function createLibrary(deps: LibraryDeps): Promise<Library> {
   const search = new CatalogSearch({ db: database.db, sqlite: database.sqlite });
   lifecycle.onStop('library', () => service.stopBackground());
   await deps.app.register(catalogRoutes, { catalog, search });
-  await deps.app.register(scanRoutes, { library: service });
+  await deps.app.register(accessScope('admin', scanRoutes), { library: service });
   if (deps.background) {
     deps.app.addHook('onReady', async () => {
       // Not awaited: listing a big library's folders for the watcher must not hold up start-up

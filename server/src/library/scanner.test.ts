@@ -132,7 +132,7 @@ afterAll(async () => {
 });
 
 describe('library scanner', () => {
-  it('reads every format, skips escapes, records bad files and keeps going', async () => {
+  it('SECURITY 2, 21: reads every format, skips escapes, records bad files and keeps going', async () => {
     const summary = await scan();
     expect(summary.state).toBe('done');
     expect(summary.added).toBe(11);

@@ -173,14 +173,22 @@ export const playlistRoutes: FastifyPluginAsyncTypebox<{ playlists: PlaylistsSer
     {
       schema: {
         tags,
-        summary: 'Download the playlist as M3U8 (local files by library-relative path, remote tracks by stream URL)',
+        summary: 'Download the playlist as M3U8 (stream URLs; library-relative paths with ?paths=true, admins only)',
         params: PlaylistIdParams,
+        querystring: Type.Object({
+          paths: Type.Boolean({
+            default: false,
+            description: 'Administrators: local files by library-relative path instead of stream URL.',
+          }),
+        }),
         produces: ['audio/x-mpegurl'],
         response: { 200: Type.String() },
       },
     },
     async (request, reply) => {
-      const { name, body } = await playlists.exportM3u(requireUser(request), request.params.id);
+      const { name, body } = await playlists.exportM3u(requireUser(request), request.params.id, {
+        paths: request.query.paths,
+      });
       return reply
         .type('audio/x-mpegurl; charset=utf-8')
         .header('content-disposition', contentDisposition(playlistFileName(name, 'm3u8')))

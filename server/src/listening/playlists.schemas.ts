@@ -1,5 +1,6 @@
 /** TypeBox schemas of the playlist routes. Unknown body fields (ownerId, createdAt …) are stripped. */
 import { Type } from '@sinclair/typebox';
+import { MAX_OFFSET } from '../http/params.js';
 import { TrackRef } from '../catalog/dto.js';
 import { ID_PATTERN } from '../shared/ids.js';
 import { PLAYLIST_DESCRIPTION_MAX, PLAYLIST_NAME_MAX } from './playlists.service.js';
@@ -65,14 +66,14 @@ export const UpdatePlaylistBody = Type.Object({
 export const AddTracksBody = Type.Object({
   trackIds: Type.Array(Type.String({ pattern: ID_PATTERN }), { minItems: 1, maxItems: 1000 }),
   position: Type.Optional(
-    Type.Integer({ minimum: 0, description: 'insert before this position; default: at the end' }),
+    Type.Integer({ minimum: 0, maximum: MAX_OFFSET, description: 'insert before this position; default: at the end' }),
   ),
 });
 export const AddTracksResponse = Type.Object({ added: Type.Integer(), position: Type.Integer() });
 
 export const MoveBody = Type.Object({
   entryId: Type.String({ pattern: ID_PATTERN }),
-  toPosition: Type.Integer({ minimum: 0 }),
+  toPosition: Type.Integer({ minimum: 0, maximum: MAX_OFFSET }),
 });
 
 export const ImportJsonBody = Type.Object({

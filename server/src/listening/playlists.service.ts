@@ -205,8 +205,19 @@ export class PlaylistsService {
       throw new NotFound('playlist entry', entryId);
   }
 
-  /** The playlist as M3U8 text plus its name (for the download file name). */
-  async exportM3u(user: AuthUser, id: string): Promise<{ name: string; body: string }> {
+  /**
+   * The playlist as M3U8 text plus its name (for the download file name). Locations are stream
+   * URLs (`EARSHOT_PUBLIC_URL` + `/stream/{id}`) for everyone: the JSON API hides file paths from
+   * non-admins, so the export does too. `paths: true` (administrators only, like `path` in the
+   * JSON API) writes library-relative paths instead, for other players reading the same library.
+   */
+  async exportM3u(
+    user: AuthUser,
+    id: string,
+    options: { paths?: boolean } = {},
+  ): Promise<{ name: string; body: string }> {
+    if (options.paths && user.role !== 'admin')
+      throw new Forbidden('Only an administrator can export file paths; the default export uses stream URLs.');
     const playlist = await this.readable(user, id);
     const entries: M3uEntry[] = [];
     const notes: string[] = [];
@@ -215,7 +226,8 @@ export class PlaylistsService {
         notes.push(`unavailable: ${e.artist ? `${e.artist} - ` : ''}${e.title}`);
         continue;
       }
-      entries.push({ title: e.title, artist: e.artist, duration: e.duration, location: this.locationOf(e.track) });
+      const location = this.locationOf(e.track, options.paths === true);
+      entries.push({ title: e.title, artist: e.artist, duration: e.duration, location });
     }
     return { name: playlist.name, body: formatM3u(playlist.name, entries, notes) };
   }
@@ -297,9 +309,9 @@ export class PlaylistsService {
     return normalized;
   }
 
-  /** Local files: their path relative to the library (what players and our import resolve). Remote: the stream URL. */
-  private locationOf(track: Selectable<TracksTable>): string {
-    if (track.source_type === 'local' && track.local_path) return track.local_path;
+  /** The stream URL; with `paths`, local files by their library-relative path (remote tracks have none). */
+  private locationOf(track: Selectable<TracksTable>, paths: boolean): string {
+    if (paths && track.source_type === 'local' && track.local_path) return track.local_path;
     return `${(this.options.publicUrl ?? '').replace(/\/+$/, '')}/stream/${track.id}`;
   }
 

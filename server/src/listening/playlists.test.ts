@@ -147,7 +147,7 @@ describe('playlists', () => {
     expect((await t!.app.inject({ url: u })).statusCode).toBe(401);
   });
 
-  it('mass assignment: ownerId, createdAt, role, isAdmin, path in bodies are ignored', async () => {
+  it('SECURITY 11: mass assignment: ownerId, createdAt, role, isAdmin, path in bodies are ignored', async () => {
     const { a, b, bob } = await setup();
     const res = await call('POST', '/api/v1/playlists', a, {
       name: 'Mine',
@@ -174,7 +174,7 @@ describe('playlists', () => {
 });
 
 describe('M3U8', () => {
-  it('exports with a safe Content-Disposition and imports back by path and by tags', async () => {
+  it('SECURITY 15: exports with a safe Content-Disposition and imports back by path and by tags', async () => {
     const { a } = await setup();
     const db = t!.earshot.database.db;
     const x = await insertTrack(db, {
@@ -201,7 +201,10 @@ describe('M3U8', () => {
     expect(cd).toMatch(/^attachment; filename="[^"\\]*"; filename\*=UTF-8''[A-Za-z0-9%!#$&+.^_`|~-]+$/);
     const text = res.body;
     expect(text.startsWith('#EXTM3U\n')).toBe(true);
-    expect(text).toContain('#EXTINF:61,Ärzte - Xylophone\nÄrzte/01 Xylophone.mp3\n');
+    // Stream URLs for everyone: no library path reaches a non-admin (the JSON API hides them too).
+    expect(text).toContain(`#EXTINF:61,Ärzte - Xylophone\n/stream/${x}\n`);
+    expect(text).not.toContain('Ärzte/01 Xylophone.mp3');
+    expect(text).not.toContain('Yma/Yodel.flac');
     expect(text).toContain(`/stream/${remote}`);
     expect(text).toContain('# unavailable: Ghost - Gone');
 
@@ -216,6 +219,43 @@ describe('M3U8', () => {
     expect(imported.json()).toMatchObject({ matched: 4, unmatched: [], playlist: { name: 'Copy', trackCount: 4 } });
     const copy = (await call('GET', `/api/v1/playlists/${imported.json().playlist.id}`, a)).json();
     expect(copy.entries.map((e: { track: { id: string } }) => e.track.id)).toEqual([x, y, remote, x]);
+  });
+
+  it('M3U export: absolute stream URLs with EARSHOT_PUBLIC_URL; library paths only for admins who ask (?paths=true)', async () => {
+    t = await startTestServer({ env: { EARSHOT_PUBLIC_URL: 'https://music.example.org/' } });
+    const alice = await t.createUser({ username: 'alice' });
+    const root = await t.createUser({ username: 'root', role: 'admin' });
+    const a = await t.authHeaders(alice);
+    const r = await t.authHeaders(root);
+    const db = t.earshot.database.db;
+    const x = await insertTrack(db, { title: 'Xylophone', artist: 'Ärzte', localPath: 'Ärzte/01 Xylophone.mp3' });
+    const remote = await insertTrack(db, { title: 'Remote hit', artist: 'Web', source: 'youtube' });
+    const p = (await call('POST', '/api/v1/playlists', a, { name: 'Mix', isPublic: true })).json();
+    await call('POST', `/api/v1/playlists/${p.id}/tracks`, a, { trackIds: [x, remote] });
+
+    const plain = await call('GET', `/api/v1/playlists/${p.id}/export.m3u8`, a);
+    expect(plain.body).toContain(`\nhttps://music.example.org/stream/${x}\n`);
+    expect(plain.body).toContain(`\nhttps://music.example.org/stream/${remote}\n`);
+    expect(plain.body).not.toContain('Xylophone.mp3');
+    // A non-admin cannot ask for paths, even of their own playlist.
+    const refused = await call('GET', `/api/v1/playlists/${p.id}/export.m3u8?paths=true`, a);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.body).not.toContain('Xylophone.mp3');
+    // An admin can: local files by library-relative path, remote ones keep their stream URL.
+    const admin = await call('GET', `/api/v1/playlists/${p.id}/export.m3u8?paths=true`, r);
+    expect(admin.statusCode).toBe(200);
+    expect(admin.body).toContain('\nÄrzte/01 Xylophone.mp3\n');
+    expect(admin.body).toContain(`\nhttps://music.example.org/stream/${remote}\n`);
+    // Both forms import back to the same tracks.
+    for (const text of [plain.body, admin.body]) {
+      const imported = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/playlists/import',
+        headers: { ...a, 'content-type': 'audio/x-mpegurl' },
+        payload: text,
+      });
+      expect(imported.json()).toMatchObject({ matched: 2, unmatched: [] });
+    }
   });
 
   it('imports foreign M3U: absolute paths inside the library, Windows separators, tag fallback, unmatched lines', async () => {

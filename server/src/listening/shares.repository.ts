@@ -37,15 +37,47 @@ export class SharesRepository {
       .execute();
   }
 
-  async revoke(id: string, ownerId: string, now: number): Promise<boolean> {
+  /**
+   * Live shares other people made of things `userId` owns: their playlists, and — for
+   * administrators, who own the library — every track and album share.
+   */
+  listOfOwnedItems(userId: string, isAdmin: boolean): Promise<ShareRow[]> {
+    return this.db
+      .selectFrom('shares')
+      .selectAll()
+      .where('owner_id', '!=', userId)
+      .where('revoked_at', 'is', null)
+      .where((eb) =>
+        eb.or([
+          eb.and([
+            eb('kind', '=', 'playlist'),
+            eb('item_id', 'in', eb.selectFrom('playlists').select('id').where('owner_id', '=', userId)),
+          ]),
+          ...(isAdmin ? [eb('kind', 'in', ['track', 'album'])] : []),
+        ]),
+      )
+      .orderBy('created_at', 'desc')
+      .limit(1000)
+      .execute();
+  }
+
+  async revoke(id: string, now: number): Promise<boolean> {
     const r = await this.db
       .updateTable('shares')
       .set({ revoked_at: now })
       .where('id', '=', id)
-      .where('owner_id', '=', ownerId)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** The share's creator, when the account still exists. */
+  creator(userId: string) {
+    return this.db
+      .selectFrom('users')
+      .select(['id', 'username', 'disabled'])
+      .where('id', '=', userId)
+      .executeTakeFirst();
   }
 
   async countView(id: string, now: number): Promise<void> {

@@ -20,6 +20,8 @@ const Kind = Type.Union([Type.Literal('track'), Type.Literal('album'), Type.Lite
 
 const ShareSchema = Type.Object({
   id: Type.String(),
+  createdBy: Type.String({ description: 'Username of whoever made the link.' }),
+  isMine: Type.Boolean({ description: 'false: someone else shared a thing you own (you can revoke it).' }),
   kind: Kind,
   itemId: Type.String(),
   title: Type.String(),
@@ -99,7 +101,8 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
     {
       schema: {
         tags: ['shares'],
-        summary: 'My share links (revoked ones are gone; expired ones are flagged)',
+        summary:
+          'My share links, and the links others made of my things (my playlists; tracks and albums for admins). Revoked ones are gone; expired ones are flagged',
         response: { 200: Type.Object({ items: Type.Array(ShareSchema) }) },
       },
     },
@@ -111,7 +114,8 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
     {
       schema: {
         tags: ['shares'],
-        summary: 'Revoke a share link (its page and streams stop working at once)',
+        summary:
+          'Revoke a share link (its page and streams stop working at once): my own, one of my playlists, or (admins) of a track or album',
         params: Type.Object({ id: Type.String({ pattern: ID_PATTERN }) }),
         response: { 204: Type.Null() },
       },
@@ -126,6 +130,8 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
     '/share/:token',
     {
       logLevel: 'warn', // the URL carries the share token
+      // Anyone holding the link: the token is the capability, checked by the service.
+      config: { access: 'public' },
       schema: {
         tags: ['shares'],
         summary: 'Public share page (HTML)',
@@ -148,6 +154,8 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
     '/share/:token/data',
     {
       logLevel: 'warn', // the URL carries the share token
+      // Anyone holding the link: the token is the capability, checked by the service.
+      config: { access: 'public' },
       schema: {
         tags: ['shares'],
         summary: 'Public share contents (JSON)',
@@ -175,6 +183,8 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
     url: '/share/:token/stream/:trackId',
     exposeHeadRoute: false,
     logLevel: 'warn', // the URL carries the share token
+    // Anyone holding the link: the token is the capability, checked by the service.
+    config: { access: 'public' },
     schema: {
       tags: ['shares'],
       summary: 'Stream a track of a public share (Range; optional transcoding)',
@@ -201,6 +211,8 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
     '/share/:token/cover',
     {
       logLevel: 'warn', // the URL carries the share token
+      // Anyone holding the link: the token is the capability, checked by the service.
+      config: { access: 'public' },
       schema: {
         tags: ['shares'],
         summary: 'Cover image of a public share',

@@ -4,6 +4,13 @@
  * link kills its page, its data and its stream URLs alike (SECURITY.md 26). Another user's share is
  * "not found" (SECURITY.md 12). The token is `<id>.<HMAC(server key, id)>`: nothing secret is
  * stored, and the owner can copy the link again at any time.
+ *
+ * Privacy rule (issue 13.1): a share never shows more than its creator may see *now*. Every use
+ * of a link (page, data, cover, stream) checks that the creator's account is still active and,
+ * for a playlist, that the creator still sees it (owns it, or it is public) — so making a playlist
+ * private kills every link others made of it. And the owner of a thing sees and can revoke every
+ * share of it: a playlist's owner those of their playlists, administrators (who own the library)
+ * those of tracks and albums.
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { AuthUser } from '../accounts/auth-context.js';
@@ -26,6 +33,10 @@ export class ShareGone extends DomainError {
 
 export interface ShareInfo {
   id: string;
+  /** Username of whoever made the link. */
+  createdBy: string;
+  /** Made by the caller (false: a share of something the caller owns, made by someone else). */
+  isMine: boolean;
   kind: ShareKind;
   itemId: string;
   title: string;
@@ -94,18 +105,36 @@ export class SharesService {
       last_viewed_at: null,
     };
     await this.repo.insert(row);
-    return this.info(row, title);
+    return this.info(row, title, user.username, true);
   }
 
+  /** The caller's own links, then the links others made of the caller's things. */
   async list(user: AuthUser): Promise<ShareInfo[]> {
-    const rows = await this.repo.listByOwner(user.id);
+    const rows = [
+      ...(await this.repo.listByOwner(user.id)),
+      ...(await this.repo.listOfOwnedItems(user.id, user.role === 'admin')),
+    ];
+    const names = new Map<string, string>([[user.id, user.username]]);
     const out: ShareInfo[] = [];
-    for (const row of rows) out.push(this.info(row, (await this.itemTitle(row.kind, row.item_id)) ?? '(deleted)'));
+    for (const row of rows) {
+      if (!names.has(row.owner_id)) names.set(row.owner_id, (await this.repo.creator(row.owner_id))?.username ?? '?');
+      const title = (await this.itemTitle(row.kind, row.item_id)) ?? '(deleted)';
+      out.push(this.info(row, title, names.get(row.owner_id) as string, row.owner_id === user.id));
+    }
     return out;
   }
 
+  /** The creator, the owner of the shared playlist, or an administrator (tracks, albums) may revoke. */
   async revoke(user: AuthUser, id: string): Promise<void> {
-    if (!(await this.repo.revoke(id, user.id, this.clock.now()))) throw new NotFound('share', id);
+    const row = await this.repo.findById(id);
+    if (!row || row.revoked_at !== null || !(await this.mayRevoke(user, row))) throw new NotFound('share', id);
+    if (!(await this.repo.revoke(id, this.clock.now()))) throw new NotFound('share', id);
+  }
+
+  private async mayRevoke(user: AuthUser, row: ShareRow): Promise<boolean> {
+    if (row.owner_id === user.id) return true;
+    if (row.kind === 'playlist') return (await this.repo.findPlaylist(row.item_id))?.owner_id === user.id;
+    return user.role === 'admin';
   }
 
   /** The live share behind a public token: 404 unknown or forged, 410 expired/revoked/item gone. */
@@ -120,7 +149,20 @@ export class SharesService {
     if (row.revoked_at !== null) throw new ShareGone('This share link was revoked by its owner.');
     if (row.expires_at !== null && row.expires_at <= this.clock.now())
       throw new ShareGone('This share link has expired.');
+    await this.assertCreatorStillSees(row);
     return row;
+  }
+
+  /** The privacy rule: the link shows nothing its creator could not see right now. */
+  private async assertCreatorStillSees(row: ShareRow): Promise<void> {
+    const creator = await this.repo.creator(row.owner_id);
+    if (!creator || creator.disabled === 1) throw new ShareGone('This share link is no longer available.');
+    if (row.kind !== 'playlist') return;
+    const p = await this.repo.findPlaylist(row.item_id);
+    // A missing playlist is reported by view() as "no longer exists".
+    if (p && p.owner_id !== row.owner_id && p.is_public !== 1) {
+      throw new ShareGone('This share link is no longer available: the playlist is private now.');
+    }
   }
 
   /** Everything the public page shows. `countView` is true for page loads (not data/stream calls). */
@@ -173,10 +215,12 @@ export class SharesService {
     return share;
   }
 
-  private info(row: ShareRow, title: string): ShareInfo {
+  private info(row: ShareRow, title: string, createdBy: string, isMine: boolean): ShareInfo {
     const token = this.tokenFor(row.id);
     return {
       id: row.id,
+      createdBy,
+      isMine,
       kind: row.kind,
       itemId: row.item_id,
       title,

@@ -204,6 +204,72 @@ describe('share links', () => {
     expect(mine.map((x: { id: string }) => x.id)).not.toContain(s.id);
   });
 
+  it('a share of a playlist dies when it stops being visible to its creator, and its owner sees and revokes it (issue 13.1)', async () => {
+    const alicesList = await addPlaylist(alice.id, 'Alice road trip', 1, [outsider.id]);
+    const s = (await share(bobH, { kind: 'playlist', id: alicesList })).json();
+    expect(s).toMatchObject({ createdBy: 'bob', isMine: true });
+    const urls = [s.url, `${s.url}/data`, `${s.url}/cover`, `${s.url}/stream/${outsider.id}`];
+    for (const url of urls) expect((await t.app.inject({ url })).statusCode, url).toBe(200);
+
+    // Alice makes it private and keeps adding tracks: Bob's link shows nothing any more.
+    await t.earshot.database.db
+      .updateTable('playlists')
+      .set({ is_public: 0, name: 'Alice secret' })
+      .where('id', '=', alicesList)
+      .execute();
+    for (const url of urls) {
+      const res = await t.app.inject({ url });
+      expect(res.statusCode, url).toBe(410);
+      expect(res.body).not.toContain('Alice secret');
+    }
+    // Alice sees Bob's link to her playlist (made by bob, not hers) and can revoke it; Bob's list flags it as his.
+    const alicesView = (await t.app.inject({ url: '/api/v1/shares', headers: aliceH })).json().items;
+    expect(alicesView.find((x: { id: string }) => x.id === s.id)).toMatchObject({ createdBy: 'bob', isMine: false });
+    // Public again: the link works again (the owner chose to show it), until the owner revokes it.
+    await t.earshot.database.db.updateTable('playlists').set({ is_public: 1 }).where('id', '=', alicesList).execute();
+    expect((await t.app.inject({ url: `${s.url}/data` })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/shares/${s.id}`, headers: aliceH })).statusCode).toBe(
+      204,
+    );
+    for (const url of urls) expect((await t.app.inject({ url })).statusCode, url).toBe(410);
+    // Bob cannot revoke a share of Alice's playlist that Alice made.
+    const alicesOwn = (await share(aliceH, { kind: 'playlist', id: alicesList })).json();
+    expect(
+      (await t.app.inject({ method: 'DELETE', url: `/api/v1/shares/${alicesOwn.id}`, headers: bobH })).statusCode,
+    ).toBe(404);
+    const bobsView = (await t.app.inject({ url: '/api/v1/shares', headers: bobH })).json().items;
+    expect(bobsView.map((x: { id: string }) => x.id)).not.toContain(alicesOwn.id);
+  });
+
+  it('track and album shares: administrators (the library owners) see and revoke them; a disabled creator’s links die', async () => {
+    const root = await t.createUser({ username: 'root', role: 'admin' });
+    const rootH = await t.authHeaders(root);
+    const carol = await t.createUser({ username: 'carol' });
+    const carolH = await t.authHeaders(carol);
+    const trackShare = (await share(carolH, { kind: 'track', id: outsider.id })).json();
+    const albumShare = (await share(carolH, { kind: 'album', id: albumId })).json();
+    const listed = (await t.app.inject({ url: '/api/v1/shares', headers: rootH })).json().items;
+    expect(listed.find((x: { id: string }) => x.id === trackShare.id)).toMatchObject({
+      createdBy: 'carol',
+      isMine: false,
+    });
+    expect(listed.find((x: { id: string }) => x.id === albumShare.id)).toMatchObject({ kind: 'album', isMine: false });
+    // Another non-admin sees neither.
+    const bobsView = (await t.app.inject({ url: '/api/v1/shares', headers: bobH })).json().items;
+    expect(bobsView.map((x: { id: string }) => x.id)).not.toContain(trackShare.id);
+    expect(
+      (await t.app.inject({ method: 'DELETE', url: `/api/v1/shares/${trackShare.id}`, headers: rootH })).statusCode,
+    ).toBe(204);
+    expect((await t.app.inject({ url: `${trackShare.url}/stream/${outsider.id}` })).statusCode).toBe(410);
+
+    // Carol's account is disabled: nothing she shared is visible to her any more, so nothing is shown.
+    expect((await t.app.inject({ url: `${albumShare.url}/stream/${albumTrack.id}` })).statusCode).toBe(200);
+    await t.earshot.database.db.updateTable('users').set({ disabled: 1 }).where('id', '=', carol.id).execute();
+    for (const url of [albumShare.url, `${albumShare.url}/data`, `${albumShare.url}/stream/${albumTrack.id}`]) {
+      expect((await t.app.inject({ url })).statusCode, url).toBe(410);
+    }
+  });
+
   it('forged or malformed tokens → 404/400', async () => {
     const s = (await share(aliceH, { kind: 'track', id: evil.id })).json();
     const [id, sig] = s.token.split('.');

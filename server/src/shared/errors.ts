@@ -64,6 +64,12 @@ export class PayloadTooLarge extends DomainError {
   readonly code = 'too_large';
 }
 
+/** The request named a host this server does not answer to (DNS rebinding defence). */
+export class MisdirectedRequest extends DomainError {
+  readonly status = 421;
+  readonly code = 'unknown_host';
+}
+
 export class RangeNotSatisfiable extends DomainError {
   readonly status = 416;
   readonly code = 'range_not_satisfiable';

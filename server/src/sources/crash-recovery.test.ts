@@ -102,7 +102,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('kill -9 during a remote download', () => {
+describe('SECURITY 27: kill -9 during a remote download', () => {
   it('leaves no file under a final name and the offline job resumes and completes after restart', async () => {
     const songPath = await makeAudio(join(dir, 'fixtures', 'long.mp3'), { seconds: 6, tags: { title: 'Survivor' } });
     const song = readFileSync(songPath);

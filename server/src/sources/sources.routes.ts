@@ -169,6 +169,7 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: Sources }> = as
   app.get(
     '/api/v1/admin/cache',
     {
+      config: { access: 'admin' },
       schema: {
         tags: adminTags,
         summary: 'Remote-track cache: size, files, cached tracks by source, job queue',
@@ -188,6 +189,7 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: Sources }> = as
   app.get(
     '/api/v1/admin/jobs',
     {
+      config: { access: 'admin' },
       schema: {
         tags: adminTags,
         summary: 'Background jobs (offline caching), newest first',
@@ -211,6 +213,7 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: Sources }> = as
   app.get(
     '/api/v1/admin/users/:id/source-permissions',
     {
+      config: { access: 'admin' },
       schema: {
         tags: adminTags,
         summary: 'Whether a user may play arbitrary URLs (admins always may)',
@@ -227,6 +230,7 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: Sources }> = as
   app.put(
     '/api/v1/admin/users/:id/source-permissions',
     {
+      config: { access: 'admin' },
       schema: {
         tags: adminTags,
         summary: 'Allow or forbid a user to play arbitrary URLs',

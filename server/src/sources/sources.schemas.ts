@@ -1,5 +1,6 @@
 /** TypeBox schemas of the remote-sources routes (validation, serialization, OpenAPI). */
 import { type Static, Type } from '@sinclair/typebox';
+import { Limit, Offset } from '../http/params.js';
 import { AlbumRef, ArtistRef, TrackRef } from '../catalog/dto.js';
 import { ID_PATTERN } from '../shared/ids.js';
 
@@ -19,7 +20,7 @@ export const SectionStatusSchema = Type.Union([
 
 export const SearchQuery = Type.Object({
   q: Type.String({ minLength: 1, maxLength: 200, description: 'What to look for (a URL searches the `url` source).' }),
-  limit: Type.Integer({ minimum: 1, maximum: 50, default: 10, description: 'Items per section.' }),
+  limit: Limit({ max: 50, default: 10, description: 'Items per section.' }),
 });
 export type SearchQueryT = Static<typeof SearchQuery>;
 
@@ -105,8 +106,8 @@ export const JobsQuery = Type.Object({
   state: Type.Optional(
     Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
   ),
-  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  limit: Limit({ max: 500, default: 100 }),
+  offset: Offset,
 });
 
 export const JobsPageSchema = Type.Object({

@@ -34,7 +34,7 @@ afterAll(async () => {
   await origin?.close();
 });
 
-describe('URL sources refuse SSRF and option injection before yt-dlp runs', () => {
+describe('SECURITY 16, 17: URL sources refuse SSRF and option injection before yt-dlp runs', () => {
   const refused = [
     ['file:///etc/passwd', 400],
     ['gopher://example.com/', 400],
@@ -80,7 +80,7 @@ describe('URL sources refuse SSRF and option injection before yt-dlp runs', () =
     t.earshot.sources.registry.setEnabled('soundcloud', true);
   });
 
-  it('option-looking ids for YouTube/SoundCloud are refused before anything runs', async () => {
+  it('SECURITY 17: option-looking ids for YouTube/SoundCloud are refused before anything runs', async () => {
     const before = started();
     for (const payload of [
       { provider: 'youtube', remoteId: '--exec=touch pwned' },

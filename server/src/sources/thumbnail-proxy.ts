@@ -26,6 +26,7 @@ import type { ImageFormat, RenderedImage } from '../streaming/artwork.service.js
 import { DiskLru } from '../streaming/disk-lru.js';
 import { fetchImage } from './cache/thumbnail.js';
 import { type AddressPolicy, type LookupFn, parseSourceUrl } from './net/address-policy.js';
+import { MAX_OFFSET } from '../http/params.js';
 
 const MB = 1024 * 1024;
 
@@ -186,7 +187,11 @@ function notAnImage(): BadGateway {
 const ThumbnailQuery = Type.Object({
   url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL of the image (a `thumbnailUrl`)' }),
   size: Type.Optional(
-    Type.Integer({ minimum: 1, description: `Longest side in pixels; clamped to 16–${THUMBNAIL_LIMITS.maxSize}.` }),
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_OFFSET,
+      description: `Longest side in pixels; clamped to 16–${THUMBNAIL_LIMITS.maxSize}.`,
+    }),
   ),
 });
 

@@ -6,13 +6,18 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requireUser } from '../accounts/auth-context.js';
+import { MAX_OFFSET } from '../http/params.js';
 import { ID_PATTERN } from '../shared/ids.js';
 import type { ArtworkService, ImageFormat, RenderedImage } from './artwork.service.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: ID_PATTERN }) });
 export const SizeQuery = Type.Object({
   size: Type.Optional(
-    Type.Integer({ minimum: 1, description: 'Longest side in pixels; clamped to the source and 1200.' }),
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_OFFSET,
+      description: 'Longest side in pixels; clamped to the source and 1200.',
+    }),
   ),
 });
 export const ImageResponse = {

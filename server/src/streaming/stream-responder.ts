@@ -7,6 +7,7 @@ import { Transform } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser } from '../accounts/auth-context.js';
 import { Unavailable } from '../shared/errors.js';
+import { socketProgress, watchIdle } from './idle-watch.js';
 import { serveFile } from './range.js';
 import { trackStream } from './stream-metrics.js';
 import type { RemoteStreamHandler } from './remote-stream.js';
@@ -24,9 +25,11 @@ export interface StreamResponderDeps {
 /** Drops a socket on which nothing moved for `ms` (a slow or stalled reader holds no fd forever). */
 function armIdleTimeout(reply: FastifyReply, ms: number): void {
   const socket = reply.raw.socket;
-  // No callback: Node's HTTP server then destroys the socket when the timer fires. After the
-  // response, the server's keep-alive timeout replaces this one. (Injected requests have no socket.)
-  if (socket instanceof Socket) socket.setTimeout(ms);
+  // Injected requests have no socket. After the response, the server's keep-alive timeout applies.
+  if (!(socket instanceof Socket)) return;
+  const stop = watchIdle(socketProgress(socket), { idleMs: ms });
+  reply.raw.once('close', stop);
+  reply.raw.once('finish', stop);
 }
 
 /** Passes exactly `length` bytes: trims an overlong transcode, pads a short one with zeros. */

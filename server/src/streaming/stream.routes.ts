@@ -48,6 +48,8 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
     url: '/stream/:trackId',
     // HEAD is handled here (not by Fastify's auto HEAD route) so it never starts ffmpeg.
     exposeHeadRoute: false,
+    // Its own authentication: a session, a bearer token or a stream token bound to this track.
+    config: { access: 'self' },
     // Per-request info logs would write `?token=` URLs into the log (and a player makes dozens of
     // range requests per song); warnings and errors are still logged.
     logLevel: 'warn',

@@ -20,7 +20,7 @@ async function setup() {
 }
 
 describe('admin API', () => {
-  it('non-admins get 403 and anonymous callers 401 on every admin route (and storage details)', async () => {
+  it('SECURITY 13: non-admins get 403 and anonymous callers 401 on every admin route (and storage details)', async () => {
     const { u, user } = await setup();
     const id = user.id;
     const routes: [Method, string, object?][] = [

@@ -120,7 +120,7 @@ export async function registerMetrics(app: FastifyInstance, o: MetricsOptions): 
   app.addHook('onClose', async () => unregister());
   const exposition = async () => `${await registry.metrics()}${await telemetry.render()}`;
 
-  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/metrics', { schema: { hide: true }, config: { access: 'public' } }, async (request, reply) => {
     // Same answer as a path that does not exist: anonymous callers learn nothing.
     if (!bearerMatches(request.headers.authorization, o.token)) return reply.callNotFound();
     reply.type(registry.contentType).header('cache-control', 'no-store');

@@ -118,7 +118,7 @@ describe('caching proxy', () => {
     expect(Buffer.from(await asBob.arrayBuffer()).equals(song)).toBe(true);
   });
 
-  it('two concurrent listeners share one download (one yt-dlp process)', async () => {
+  it('SECURITY 27: two concurrent listeners share one download (one yt-dlp process)', async () => {
     const track = await addUrl(origin.set('/shared.mp3', { kind: 'slow', path: songPath, chunk: 8192, everyMs: 15 }));
     const before = t.earshot.sources.runner.started.audio;
     const cached = cachedEvent(track.id);

@@ -116,6 +116,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                     /** @description one of: name, albumCount, recent */
                     sort: "name" | "albumCount" | "recent";
@@ -208,6 +209,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                     /** @description one of: name, artist, year, recent, random */
                     sort: "name" | "artist" | "year" | "recent" | "random";
@@ -310,6 +312,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                     /** @description one of: title, artist, album, recent */
                     sort: "title" | "artist" | "album" | "recent";
@@ -458,6 +461,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                 };
                 header?: never;
@@ -737,6 +741,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                 };
                 header?: never;
@@ -1841,6 +1846,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                 };
                 header?: never;
@@ -2275,10 +2281,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download the playlist as M3U8 (local files by library-relative path, remote tracks by stream URL) */
+        /** Download the playlist as M3U8 (stream URLs; library-relative paths with ?paths=true, admins only) */
         get: {
             parameters: {
-                query?: never;
+                query: {
+                    /** @description Administrators: local files by library-relative path instead of stream URL. */
+                    paths: boolean;
+                };
                 header?: never;
                 path: {
                     id: string;
@@ -2376,6 +2385,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                 };
                 header?: never;
@@ -2420,6 +2430,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                 };
                 header?: never;
@@ -2464,6 +2475,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                 };
                 header?: never;
@@ -2554,6 +2566,7 @@ export interface paths {
             parameters: {
                 query: {
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                 };
                 header?: never;
@@ -3574,7 +3587,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My share links (revoked ones are gone; expired ones are flagged) */
+        /** My share links, and the links others made of my things (my playlists; tracks and albums for admins). Revoked ones are gone; expired ones are flagged */
         get: {
             parameters: {
                 query?: never;
@@ -3593,6 +3606,10 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
+                                /** @description Username of whoever made the link. */
+                                createdBy: string;
+                                /** @description false: someone else shared a thing you own (you can revoke it). */
+                                isMine: boolean;
                                 kind: "track" | "album" | "playlist";
                                 itemId: string;
                                 title: string;
@@ -3637,6 +3654,10 @@ export interface paths {
                     content: {
                         "application/json": {
                             id: string;
+                            /** @description Username of whoever made the link. */
+                            createdBy: string;
+                            /** @description false: someone else shared a thing you own (you can revoke it). */
+                            isMine: boolean;
                             kind: "track" | "album" | "playlist";
                             itemId: string;
                             title: string;
@@ -3668,7 +3689,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a share link (its page and streams stop working at once) */
+        /** Revoke a share link (its page and streams stop working at once): my own, one of my playlists, or (admins) of a track or album */
         delete: {
             parameters: {
                 query?: never;
@@ -4312,6 +4333,7 @@ export interface paths {
                 query: {
                     state?: "queued" | "running" | "done" | "failed";
                     limit: number;
+                    /** @description items to skip */
                     offset: number;
                 };
                 header?: never;
