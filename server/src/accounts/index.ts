@@ -15,6 +15,7 @@ import { SessionStore } from './session-store.js';
 import { SettingsRepository } from './settings.repository.js';
 import { AuthThrottle, type AuthThrottleOptions, DEFAULT_AUTH_THROTTLE } from './throttle.js';
 import { TokenService } from './tokens.service.js';
+import { UiPreferencesService } from './ui-preferences.js';
 import { UsersService } from './users.service.js';
 
 export interface Accounts {
@@ -28,6 +29,8 @@ export interface Accounts {
   throttle: AuthThrottle;
   auth: AuthService;
   settings: SettingsRepository;
+  /** Per-user web app preferences (theme). */
+  uiPreferences: UiPreferencesService;
 }
 
 export interface AccountsOptions {
@@ -53,7 +56,8 @@ export function createAccounts(options: AccountsOptions): Accounts {
   const registration = new RegistrationService(db, settings, users, clock, logger, options.config.registration);
   const throttle = new AuthThrottle(clock, options.throttle ?? DEFAULT_AUTH_THROTTLE);
   const auth = new AuthService(users, sessions, tokens, registration, throttle, logger);
-  return { sessions, authenticator, hasher, users, tokens, registration, throttle, auth, settings };
+  const uiPreferences = new UiPreferencesService(db, clock);
+  return { sessions, authenticator, hasher, users, tokens, registration, throttle, auth, settings, uiPreferences };
 }
 
 /** Where the first-run link points: the public URL, else the bind address (wildcards shown as localhost). */

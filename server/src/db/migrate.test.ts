@@ -111,7 +111,10 @@ describe('migrations', () => {
     run("insert into genres (id, name, name_key) values ('g1', 'Rock', 'rock'), ('g2', 'Jazz', 'jazz')");
     run("insert into track_genres (track_id, genre_id) values ('t1', 'g1'), ('t2', 'g1'), ('t3', 'g1'), ('t3', 'g2')");
 
-    expect((await migrateToLatest(opened.db)).applied).toEqual(['0007_genre_counts', '0008_catalog_version']);
+    expect((await migrateToLatest(opened.db)).applied.slice(0, 2)).toEqual([
+      '0007_genre_counts',
+      '0008_catalog_version',
+    ]);
     expect(opened.sqlite.prepare('select id, track_count, album_count from genres order by id').all()).toEqual([
       { id: 'g1', track_count: 3, album_count: 2 },
       { id: 'g2', track_count: 1, album_count: 1 },

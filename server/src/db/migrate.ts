@@ -12,6 +12,7 @@ import * as m0005 from './migrations/0005_sources.js';
 import * as m0006 from './migrations/0006_search_prefixes.js';
 import * as m0007 from './migrations/0007_genre_counts.js';
 import * as m0008 from './migrations/0008_catalog_version.js';
+import * as m0015 from './migrations/0015_ui_preferences.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -22,6 +23,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006_search_prefixes': m0006,
   '0007_genre_counts': m0007,
   '0008_catalog_version': m0008,
+  '0015_ui_preferences': m0015,
 };
 
 export class MigrationError extends Error {}

@@ -7,6 +7,7 @@ import type { AccountsTables } from './tables/accounts.js';
 import type { LibraryTables } from './tables/library.js';
 import type { SourcesTables } from './tables/sources.js';
 import type { StreamingTables } from './tables/streaming.js';
+import type { UiTables } from './tables/ui.js';
 
 export type Bool = 0 | 1;
 
@@ -234,4 +235,4 @@ export interface CoreTables {
   jobs: JobsTable;
 }
 
-export interface Database extends CoreTables, AccountsTables, LibraryTables, StreamingTables, SourcesTables {}
+export interface Database extends CoreTables, AccountsTables, LibraryTables, StreamingTables, SourcesTables, UiTables {}
