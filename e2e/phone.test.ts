@@ -429,6 +429,132 @@ describe('web app round two', () => {
     }
   });
 
+  it('Lighthouse-style checks at phone size: every control named, no layout shift on the main screens', async () => {
+    const phone = await browser.context.newPage();
+    try {
+      await phone.setViewportSize({ width: 390, height: 844 });
+      await phone.addInitScript(() => {
+        const w = window as unknown as { cls: number };
+        w.cls = 0;
+        new PerformanceObserver((list) => {
+          for (const e of list.getEntries() as (PerformanceEntry & { value: number; hadRecentInput: boolean })[])
+            if (!e.hadRecentInput) w.cls += e.value;
+        }).observe({ type: 'layout-shift', buffered: true });
+      });
+      const screens: [string, string][] = [
+        ['/', 'h1.page-title'],
+        ['/library', 'h1.page-title'],
+        ['/albums', '.card-item'],
+        [`/album/${await albumId('Two Discs')}`, '.tracklist .title'],
+        ['/artists', '.artist-card'],
+        ['/genres', '.tile'],
+        ['/genre/Polka', '.tracklist .title'],
+        ['/tracks', '.tracklist .title'],
+        ['/settings', '#theme-h'],
+      ];
+      for (const [path, ready] of screens) {
+        await phone.goto(`${server.base}${path}`);
+        await phone.locator(ready).first().waitFor({ timeout: 15_000 });
+        // Let late images and data settle before reading the shift total.
+        await phone.waitForLoadState('networkidle');
+        const cls = await phone.evaluate(() => (window as unknown as { cls: number }).cls);
+        expect(cls, `layout shift on ${path}`).toBeLessThan(0.1);
+        const unnamed = await phone.evaluate(() => {
+          const out: string[] = [];
+          for (const el of document.querySelectorAll<HTMLElement>('button, a[href], input, select, textarea')) {
+            if (el.getClientRects().length === 0) continue; // not rendered
+            const by = el.getAttribute('aria-labelledby');
+            const name =
+              el.getAttribute('aria-label') ||
+              (by && document.getElementById(by)?.textContent?.trim()) ||
+              el.textContent?.trim() ||
+              el.getAttribute('title') ||
+              (el as HTMLInputElement).labels?.[0]?.textContent?.trim() ||
+              el.querySelector('img[alt]:not([alt=""])')?.getAttribute('alt');
+            if (!name) out.push(el.outerHTML.slice(0, 160));
+          }
+          return out;
+        });
+        expect(unnamed, `unnamed controls on ${path}`).toEqual([]);
+      }
+      await phone.getByRole('button', { name: /^Open Now Playing: / }).click();
+      const np = phone.getByRole('dialog', { name: 'Now playing' });
+      await np.waitFor();
+      const unnamedNp = await np.evaluate((root) =>
+        [...root.querySelectorAll<HTMLElement>('button, a[href], input')]
+          .filter((el) => !(el.getAttribute('aria-label') || el.textContent?.trim()))
+          .map((el) => el.outerHTML.slice(0, 160)),
+      );
+      expect(unnamedNp).toEqual([]);
+    } finally {
+      await phone.close();
+    }
+  });
+
+  it('theme: chosen in Settings, saved to the account; the manifest and the share page follow it; share dates are local', async () => {
+    await page.goto(`${server.base}/settings`);
+    const manifest = () =>
+      page.evaluate(() => document.querySelector<HTMLLinkElement>('link[rel="manifest"]')!.getAttribute('href'));
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.getByRole('radio', { name: /^Dark/ }).check();
+    await expect.poll(background).toBe('rgb(18, 18, 18)');
+    expect(await manifest()).toBe('/manifest-dark.webmanifest');
+    await expect.poll(async () => (await call('GET', '/api/v1/me/preferences')).json.theme).toBe('dark');
+    const colours = await page.evaluate(async () =>
+      Promise.all(
+        ['/manifest-dark.webmanifest', '/manifest-light.webmanifest'].map(
+          async (u) => (await (await fetch(u)).json()).theme_color,
+        ),
+      ),
+    );
+    expect(colours).toEqual(['#121212', '#ffffff']);
+    // Another visit starts dark before anything is fetched (the cookie), then keeps it.
+    await page.reload();
+    await expect.poll(background).toBe('rgb(18, 18, 18)');
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+
+    const tracks = (await call('GET', '/api/v1/tracks?limit=100')).json.items as { id: string; title: string }[];
+    const share = (
+      await call('POST', '/api/v1/shares', { kind: 'track', id: tracks.find((t) => t.title === 'Sing Along')!.id })
+    ).json;
+    const phone = await browser.context.newPage();
+    try {
+      await phone.setViewportSize({ width: 390, height: 844 });
+      await phone.emulateMedia({ colorScheme: 'light' });
+      await phone.goto(`${server.base}${share.url}`);
+      await phone.getByRole('heading', { name: 'Sing Along' }).waitFor();
+      expect(await phone.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(18, 18, 18)');
+      const expiry = phone.locator('time[data-local]');
+      const iso = await expiry.getAttribute('datetime');
+      await expect
+        .poll(() => expiry.innerText())
+        .toBe(
+          await phone.evaluate(
+            (d) => new Date(d).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' }),
+            iso!,
+          ),
+        );
+      expect(await expiry.innerText()).not.toMatch(/GMT|UTC/);
+      expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await shot(phone, 'share-dark');
+    } finally {
+      await phone.close();
+    }
+
+    await page.getByRole('radio', { name: /^Light/ }).check();
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await expect.poll(background).toBe('rgb(255, 255, 255)');
+    expect(await manifest()).toBe('/manifest-light.webmanifest');
+    await shot(page, 'settings-light');
+    await page.getByRole('radio', { name: /^System/ }).check();
+    await expect.poll(background).toBe('rgb(18, 18, 18)');
+    expect(await manifest()).toBe('/manifest-dark.webmanifest');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await expect.poll(background).toBe('rgb(255, 255, 255)');
+    await expect.poll(async () => (await call('GET', '/api/v1/me/preferences')).json.theme).toBe('system');
+  });
+
   it('the offline banner clears by itself when the network comes back', async () => {
     await page.goto(`${server.base}/albums`);
     await page.getByRole('link', { name: /^Two Discs/ }).waitFor({ timeout: 15_000 });

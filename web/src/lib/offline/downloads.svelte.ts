@@ -18,6 +18,22 @@ const LIMIT_KEY = 'earshot.downloadLimit';
 const GB = 1024 ** 3;
 export const DEFAULT_LIMIT = 2 * GB;
 const PARALLEL = 2;
+/** Attempts after a "busy, come back later" answer before the download stops with an error. */
+const RETRIES = 8;
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason ?? new DOMException('Cancelled', 'AbortError'));
+      },
+      { once: true },
+    );
+  });
+}
 
 export type DownloadKind = 'album' | 'playlist';
 
@@ -154,7 +170,14 @@ class Downloads {
 
   async #fetchOne(cache: Cache, track: Track, signal: AbortSignal) {
     const path = api.urls.stream(track.id);
-    const res = await fetch(path, { credentials: 'same-origin', signal });
+    let res = await fetch(path, { credentials: 'same-origin', signal });
+    // The server caps concurrent transcodes and says when to come back (503/429 + Retry-After).
+    for (let attempt = 1; (res.status === 503 || res.status === 429) && attempt <= RETRIES; attempt++) {
+      await res.body?.cancel();
+      const seconds = Math.min(30, Math.max(1, Number(res.headers.get('retry-after')) || 5));
+      await abortableDelay(seconds * 1000, signal);
+      res = await fetch(path, { credentials: 'same-origin', signal });
+    }
     if (!res.ok) throw new Error(`“${track.title}” could not be fetched (HTTP ${res.status}).`);
     const size = Number(res.headers.get('content-length')) || 0;
     if (size && this.used + size > this.limit) {
@@ -172,8 +195,11 @@ class Downloads {
         path,
         new Response(blob, { headers: { 'content-type': type, 'content-length': String(blob.size) } }),
       );
+      // Cancelled or removed while this one was being stored: do not leave it behind.
+      if (signal.aborted) throw signal.reason ?? new DOMException('Cancelled', 'AbortError');
     } catch (err) {
       delete this.sizes[track.id];
+      await cache.delete(path).catch(() => false);
       throw err;
     }
     this.#save();
