@@ -214,14 +214,15 @@ class Downloads {
   async remove(kind: DownloadKind, id: string) {
     this.cancel(kind, id);
     const gone = this.collection(kind, id);
-    this.collections = this.collections.filter((c) => c !== gone);
-    const kept = new Set(this.collections.flatMap((c) => c.tracks.map((t) => t.id)));
+    const kept = new Set(this.collections.filter((c) => c !== gone).flatMap((c) => c.tracks.map((t) => t.id)));
     const cache = this.supported ? await caches.open(AUDIO_CACHE) : null;
     for (const t of gone?.tracks ?? []) {
       if (kept.has(t.id)) continue;
       await cache?.delete(api.urls.stream(t.id));
       delete this.sizes[t.id];
     }
+    // Only now does the collection disappear: the page says "removed" once the audio is gone.
+    this.collections = this.collections.filter((c) => c !== gone);
     this.#save();
   }
 
