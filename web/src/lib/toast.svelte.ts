@@ -17,6 +17,11 @@ class Toasts {
     setTimeout(() => this.dismiss(id), kind === 'error' ? 7000 : 3500);
   }
 
+  /** Drops the confirmations on screen (a new action has started; its own result follows). */
+  clearInfo() {
+    this.list = this.list.filter((t) => t.kind !== 'info');
+  }
+
   error(err: unknown) {
     this.show(err instanceof Error ? err.message : String(err), 'error');
   }

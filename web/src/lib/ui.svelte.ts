@@ -59,6 +59,8 @@ class Ui {
 
   async addTracksTo(playlist: PlaylistSummary, tracks: Track[], options: { allowDuplicates?: boolean } = {}) {
     if (tracks.length === 0) return;
+    // The previous "Added to …" must not read as this add's result while it is still checking.
+    toasts.clearInfo();
     if (!options.allowDuplicates && playlist.trackCount > 0) {
       try {
         const { entries } = await api.playlists.get(playlist.id);
