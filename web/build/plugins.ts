@@ -1,7 +1,7 @@
 /**
  * Build-time plugins: PWA icons (rendered from icons/icon.svg with sharp), the web manifest, the
  * service worker (versioned by a hash of the emitted files), and a report of the gzipped size of
- * the JavaScript/CSS a first visit loads (the budget is 150 KB of JavaScript; the build fails above it).
+ * the JavaScript/CSS a first visit loads (the budget is 70 KB of JavaScript, Now Playing included; the build fails above it).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import type { OutputBundle } from 'rollup';
 import type { Plugin } from 'vite';
 
 const ROOT = join(import.meta.dirname, '..');
-const JS_BUDGET = 150 * 1024;
+const JS_BUDGET = 70 * 1024;
 
 export function pwaPlugin(): Plugin {
   return {
@@ -58,7 +58,19 @@ export function pwaPlugin(): Plugin {
           { name: 'Liked songs', url: '/liked' },
         ],
       };
-      this.emitFile({ type: 'asset', fileName: 'manifest.webmanifest', source: JSON.stringify(manifest, null, 2) });
+      // One manifest per theme (the app points <link rel=manifest> at the one in effect, so an
+      // installed app's title bar matches it); the plain one follows the light default of index.html.
+      const variants: [string, string][] = [
+        ['manifest.webmanifest', '#ffffff'],
+        ['manifest-light.webmanifest', '#ffffff'],
+        ['manifest-dark.webmanifest', '#121212'],
+      ];
+      for (const [fileName, colour] of variants)
+        this.emitFile({
+          type: 'asset',
+          fileName,
+          source: JSON.stringify({ ...manifest, background_color: colour, theme_color: colour }, null, 2),
+        });
 
       // The shell: everything emitted so far plus the public folder's icon; versioned by content.
       const files = Object.keys(bundle)
@@ -129,7 +141,9 @@ export function sizeReportPlugin(): Plugin {
           `${lazy.length} lazy chunks ${(lazyGz / 1024).toFixed(1)} KB`,
       );
       if (js > JS_BUDGET)
-        this.error(`initial JavaScript is ${(js / 1024).toFixed(1)} KB gzipped, over the 150 KB budget`);
+        this.error(
+          `initial JavaScript is ${(js / 1024).toFixed(1)} KB gzipped, over the ${JS_BUDGET / 1024} KB budget`,
+        );
     },
   };
 }

@@ -8,8 +8,11 @@
  *   them: content-addressed ones (artwork, thumbnails) cache first, album/track covers network
  *   first (the art may change after a rescan) with the cached copy when the server is unreachable.
  *   The app deletes this cache on sign-out.
- * - API, streams and everything else: straight to the network. Library metadata for offline use
- *   lives in IndexedDB, written by the app itself; audio is never cached here.
+ * - Streams (/stream/{id}): the copy the user downloaded to this device (Cache Storage AUDIO, put
+ *   there by the app's Download button) when there is one — with byte ranges, so seeking works —
+ *   else the network. The worker never adds audio to that cache by itself.
+ * - API and everything else: straight to the network. Library metadata for offline use lives in
+ *   IndexedDB, written by the app itself.
  */
 const VERSION = '__VERSION__';
 const SHELL = __SHELL__;
@@ -19,6 +22,9 @@ const COVERS = 'earshot-covers-v1';
 const COVER_LIMIT = 600;
 const IMMUTABLE_COVER = /^\/api\/v1\/(artwork\/[^/]+|remote\/thumbnail)$/;
 const COVER = /^\/api\/v1\/(albums|tracks)\/[^/]+\/cover$/;
+/** Same name as AUDIO_CACHE in src/lib/offline/downloads.svelte.ts. */
+const AUDIO = 'earshot-audio-v1';
+const STREAM = /^\/stream\/[^/]+$/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
@@ -49,6 +55,10 @@ self.addEventListener('fetch', (event) => {
   if (url.origin !== self.location.origin) return;
   if (IMMUTABLE_COVER.test(url.pathname) || COVER.test(url.pathname)) {
     event.respondWith(cover(request, IMMUTABLE_COVER.test(url.pathname)));
+    return;
+  }
+  if (STREAM.test(url.pathname) && !url.search) {
+    event.respondWith(stream(request, url.pathname));
     return;
   }
   if (SERVER.test(url.pathname)) return;
@@ -106,6 +116,40 @@ async function cover(request, immutable) {
     return hit;
   }
   return response;
+}
+
+/** A downloaded track from the audio cache (a byte range of it when asked), else the network. */
+async function stream(request, path) {
+  const hit = await caches.open(AUDIO).then((cache) => cache.match(path));
+  if (!hit) return fetch(request);
+  const blob = await hit.blob();
+  const size = blob.size;
+  const type = hit.headers.get('content-type') || 'audio/mpeg';
+  const headers = { 'content-type': type, 'accept-ranges': 'bytes', 'x-earshot-source': 'device' };
+  const m = /^bytes=(\d*)-(\d*)$/.exec((request.headers.get('range') || '').trim());
+  if (!m || (m[1] === '' && m[2] === '')) {
+    return new Response(blob, { status: 200, headers: { ...headers, 'content-length': String(size) } });
+  }
+  let start;
+  let end;
+  if (m[1] === '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) {
+    return new Response(null, { status: 416, headers: { 'content-range': `bytes */${size}` } });
+  }
+  return new Response(blob.slice(start, end + 1), {
+    status: 206,
+    headers: {
+      ...headers,
+      'content-length': String(end - start + 1),
+      'content-range': `bytes ${start}-${end}/${size}`,
+    },
+  });
 }
 
 self.addEventListener('message', (event) => {

@@ -1,6 +1,10 @@
 import './app.css';
 import { mount } from 'svelte';
 import App from './App.svelte';
+import { theme } from './lib/theme.svelte.js';
+
+// Before the first paint, so a chosen light/dark theme never flashes the other one.
+theme.init();
 
 mount(App, { target: document.getElementById('app')! });
 

@@ -23,6 +23,7 @@ import { SettingsRepository } from './settings.repository.js';
 import { SubsonicCredentialsService } from './subsonic-credentials.service.js';
 import { AuthThrottle, type AuthThrottleOptions, DEFAULT_AUTH_THROTTLE } from './throttle.js';
 import { TokenService } from './tokens.service.js';
+import { UiPreferencesService } from './ui-preferences.js';
 import { UsersService } from './users.service.js';
 
 export interface Accounts {
@@ -43,6 +44,8 @@ export interface Accounts {
   cfAccess: CfAccessVerifier | null;
   /** API keys and app passwords for Subsonic apps (issue 20). */
   subsonic: SubsonicCredentialsService;
+  /** Per-user web app preferences (theme). */
+  uiPreferences: UiPreferencesService;
 }
 
 /** The settings the accounts area reads. */
@@ -140,6 +143,7 @@ export function createAccounts(options: AccountsOptions): Accounts {
     );
   }
   const subsonic = new SubsonicCredentialsService(db, clock, options.serverKey);
+  const uiPreferences = new UiPreferencesService(db, clock);
   return {
     sessions,
     authenticator,
@@ -154,6 +158,7 @@ export function createAccounts(options: AccountsOptions): Accounts {
     oidc,
     cfAccess,
     subsonic,
+    uiPreferences,
   };
 }
 

@@ -1,5 +1,6 @@
 /** `/api/v1/me`: the signed-in user, password change, own sessions. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ID_PATTERN } from '../shared/ids.js';
 import { NotFound } from '../shared/errors.js';
@@ -8,9 +9,20 @@ import { requireUser } from './auth-context.js';
 import type { Accounts } from './index.js';
 import { SESSION_COOKIE } from './session-store.js';
 import { subsonicAccessRoutes } from './subsonic-access.routes.js';
+import { THEME_COOKIE, type UiPreferences } from './ui-preferences.js';
 import { toMe } from './users.service.js';
 
 const tags = ['me'];
+
+const Theme = Type.Union([Type.Literal('system'), Type.Literal('light'), Type.Literal('dark')], {
+  description: '`system` follows the device (prefers-color-scheme)',
+});
+const UiPreferencesSchema = Type.Object({ theme: Theme });
+
+/** Mirrors the theme into a readable cookie (for the share page and the app's first paint). */
+function themeCookie(reply: FastifyReply, prefs: UiPreferences) {
+  reply.setCookie(THEME_COOKIE, prefs.theme, { path: '/', sameSite: 'lax', maxAge: 365 * 86_400 });
+}
 
 export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; secureCookies?: boolean }> = async (
   app,
@@ -23,6 +35,33 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; secureCoo
     async (request) => {
       const user = requireUser(request);
       return toMe(await accounts.users.get(user.id));
+    },
+  );
+
+  app.get(
+    '/api/v1/me/preferences',
+    { schema: { tags, summary: 'Your web app preferences (theme)', response: { 200: UiPreferencesSchema } } },
+    async (request, reply) => {
+      const prefs = await accounts.uiPreferences.get(requireUser(request).id);
+      themeCookie(reply, prefs);
+      return prefs;
+    },
+  );
+
+  app.put(
+    '/api/v1/me/preferences',
+    {
+      schema: {
+        tags,
+        summary: 'Change your web app preferences (theme); they follow you to every browser',
+        body: Type.Partial(UiPreferencesSchema),
+        response: { 200: UiPreferencesSchema },
+      },
+    },
+    async (request, reply) => {
+      const prefs = await accounts.uiPreferences.update(requireUser(request).id, request.body);
+      themeCookie(reply, prefs);
+      return prefs;
     },
   );
 

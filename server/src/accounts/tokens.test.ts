@@ -159,7 +159,7 @@ describe('password change and sessions', () => {
       headers: laptop,
       payload: { currentPassword: 'not-it-at-all', newPassword: 'new-password' },
     });
-    expect(wrong.statusCode).toBe(401);
+    expect(wrong.statusCode).toBe(400);
     const short = await t.app.inject({
       method: 'PUT',
       url: '/api/v1/me/password',

@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { Conflict, Invalid, NotFound, Unauthorized } from '../shared/errors.js';
+import { Conflict, Invalid, NotFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/time.js';
@@ -127,7 +127,8 @@ export class UsersService {
   async changeOwnPassword(userId: string, currentPassword: string, newPassword: string, keepSessionId?: string) {
     const row = await this.get(userId);
     if (!(await this.hasher.verify(row.password_hash, currentPassword))) {
-      throw new Unauthorized('The current password is wrong.');
+      // 400, not 401: the session is fine, only this field is wrong (a 401 made the web app sign out).
+      throw new Invalid('The current password is wrong.', { field: 'currentPassword' });
     }
     checkPassword(newPassword, 'newPassword');
     if (newPassword === currentPassword)

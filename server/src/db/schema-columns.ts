@@ -192,6 +192,7 @@ export const SCHEMA_COLUMNS: AllTables = {
     'revoked_at',
   ),
   source_permissions: table('source_permissions')('user_id', 'can_play_urls', 'updated_at'),
+  ui_preferences: table('ui_preferences')('user_id', 'theme', 'updated_at'),
   stream_preferences: table('stream_preferences')(
     'user_id',
     'default_format',

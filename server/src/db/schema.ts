@@ -9,6 +9,7 @@ import type { LibraryTables } from './tables/library.js';
 import type { SourcesTables } from './tables/sources.js';
 import type { StreamingTables } from './tables/streaming.js';
 import type { SubsonicTables } from './tables/subsonic.js';
+import type { UiTables } from './tables/ui.js';
 
 export type Bool = 0 | 1;
 
@@ -243,4 +244,5 @@ export interface Database
     StreamingTables,
     SourcesTables,
     IdentityTables,
-    SubsonicTables {}
+    SubsonicTables,
+    UiTables {}

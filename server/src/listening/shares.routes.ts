@@ -13,7 +13,10 @@ import { DEFAULT_PREFERENCES } from '../streaming/preferences.service.js';
 import { respondWithStream, type StreamResponderDeps } from '../streaming/stream-responder.js';
 import { MediaResponse, StreamQuerySchema } from '../streaming/stream.schemas.js';
 import { parseStreamQuery } from '../streaming/transcode-profiles.js';
+import { isTheme, THEME_COOKIE } from '../accounts/ui-preferences.js';
 import { renderSharePage } from './shares.page.js';
+
+const themeOf = (value: string | undefined) => (isTheme(value) ? value : undefined);
 import { MAX_SHARE_DAYS, SHARE_TOKEN_PATTERN, type SharesService } from './shares.service.js';
 
 const Kind = Type.Union([Type.Literal('track'), Type.Literal('album'), Type.Literal('playlist')]);
@@ -144,9 +147,14 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
       const view = await o.shares.view(request.params.token, request.method === 'GET');
       const signedIn = request.user !== null && request.user.via !== 'stream-token';
       reply.header('cache-control', 'private, no-store');
-      return reply
-        .type('text/html; charset=utf-8')
-        .send(renderSharePage(view, { token: request.params.token, origin, signedIn }));
+      return reply.type('text/html; charset=utf-8').send(
+        renderSharePage(view, {
+          token: request.params.token,
+          origin,
+          signedIn,
+          theme: themeOf(request.cookies[THEME_COOKIE]),
+        }),
+      );
     },
   );
 

@@ -91,7 +91,9 @@ describe('share links', () => {
     expect(html).not.toContain('<img src=x');
     expect(html).not.toContain('<svg onload');
     expect(html).not.toContain('"><svg');
-    expect(html).not.toContain('<script');
+    // One script only: the page's own file (local dates), never anything from the data.
+    expect(html.match(/<script/g)).toEqual(['<script']);
+    expect(html).toContain('<script src="/share-page.js" defer></script>');
     expect(html).toContain(`<meta property="og:title" content="${escapeHtml(XSS_TITLE)}">`);
     expect(html).toContain('<meta property="og:type" content="music.song">');
     expect(html).toContain(`<meta property="og:image" content="/share/${s.token}/cover?size=600">`);

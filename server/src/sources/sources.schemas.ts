@@ -41,6 +41,8 @@ export const RemoteSectionSchema = Type.Object({
   provider: RemoteSourceSchema,
   status: SectionStatusSchema,
   error: Type.Optional(Type.String()),
+  /** Set after a failure: the provider is not asked again for this many seconds (back-off). */
+  retryInSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
   tookMs: Type.Integer(),
   items: Type.Array(RemoteItemSchema),
 });

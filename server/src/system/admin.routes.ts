@@ -61,6 +61,8 @@ const ServerInfoSchema = Type.Object({
       name: Type.String(),
       available: Type.Boolean(),
       version: Nullable(Type.String()),
+      /** Runs but is a problem (e.g. a yt-dlp release too old for today's sites); null when fine. */
+      warning: Nullable(Type.String()),
       needed: Type.String(),
       install: Type.String(),
     }),

@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.js';
 import type { Db } from '../db/database.js';
 import { VERSION } from '../shared/version.js';
 import type { Clock } from '../shared/time.js';
-import { probeTools, type ToolStatus } from './tools.js';
+import { probeTools, type ToolStatus, toolWarning } from './tools.js';
 
 const TOOLS_CACHE_MS = 60_000;
 
@@ -53,6 +53,7 @@ export class AdminService {
         name: t.name,
         available: t.available,
         version: t.version ?? null,
+        warning: toolWarning(t, now),
         needed: t.needed,
         install: t.install,
       })),

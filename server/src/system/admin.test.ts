@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { form } from '../accounts/testing.js';
 import { startTestServer, type TestServer } from '../test/harness.js';
+import { toolWarning, YTDLP_STALE_DAYS, ytDlpAgeDays } from './tools.js';
+
+const ytDlpReleased = (version: string) => Date.now() - (ytDlpAgeDays(version) ?? 0) * 86_400_000;
 
 let t: TestServer | undefined;
 afterEach(async () => {
@@ -121,6 +124,22 @@ describe('admin API', () => {
     expect(info.counts).toMatchObject({ users: 2, tracks: 0, playlists: 0 });
     const ffmpeg = info.tools.find((x: { name: string }) => x.name === 'ffmpeg');
     expect(ffmpeg).toMatchObject({ available: true });
-    expect(info.tools.find((x: { name: string }) => x.name === 'yt-dlp')).toMatchObject({ available: true });
+    const ytdlp = info.tools.find((x: { name: string }) => x.name === 'yt-dlp');
+    expect(ytdlp).toMatchObject({ available: true });
+    expect(ffmpeg.warning).toBeNull();
+    // The age is measured against the server's clock: the same binary is fine a month after its
+    // release and reported as old years later (Debian 12 ships 2023.03.04).
+    const released = ytDlpReleased(ytdlp.version);
+    expect(toolWarning(ytdlp, released + 30 * 86_400_000)).toBeNull();
+    expect(toolWarning(ytdlp, released + (3 * 365 + 270) * 86_400_000)).toMatch(
+      /^yt-dlp \S+ is 3 years old; .*Update it\.$/,
+    );
+    expect(toolWarning({ name: 'yt-dlp', available: true, version: '2023.03.04' }, Date.UTC(2026, 11, 5))).toMatch(
+      /2023\.03\.04 is 3 years old/,
+    );
+    expect(toolWarning({ name: 'yt-dlp', available: true, version: '2026.11.20' }, Date.UTC(2026, 11, 5))).toBeNull();
+    expect(toolWarning({ name: 'yt-dlp', available: false }, Date.UTC(2026, 11, 5))).toBeNull();
+    if (Date.now() - released > YTDLP_STALE_DAYS * 86_400_000) expect(ytdlp.warning).toMatch(/old/);
+    else expect(ytdlp.warning).toBeNull();
   });
 });

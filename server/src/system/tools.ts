@@ -56,3 +56,19 @@ export function ytDlpAgeDays(version: string | undefined, now = Date.now()): num
   const released = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
   return Math.floor((now - released) / 86_400_000);
 }
+
+/** Older than this, yt-dlp is reported as out of date (sites change their pages every few weeks). */
+export const YTDLP_STALE_DAYS = 180;
+
+/**
+ * Why a tool that runs is still a problem, for people to read (admin page, doctor); null when
+ * it is fine. Today: a yt-dlp release older than {@link YTDLP_STALE_DAYS}.
+ */
+export function toolWarning(tool: Pick<ToolStatus, 'name' | 'available' | 'version'>, now = Date.now()): string | null {
+  if (!tool.available || tool.name !== 'yt-dlp') return null;
+  const age = ytDlpAgeDays(tool.version, now);
+  if (age === null || age <= YTDLP_STALE_DAYS) return null;
+  const months = Math.round(age / 30.44);
+  const span = months >= 24 ? `${Math.floor(months / 12)} years` : `${months} months`;
+  return `yt-dlp ${tool.version} is ${span} old; YouTube and SoundCloud change often and old versions break. Update it.`;
+}

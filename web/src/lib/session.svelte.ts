@@ -1,6 +1,8 @@
 /** Who is signed in (from /auth/status); the cookie itself is httpOnly and never touched here. */
 import { api, type AuthStatus, type User } from './api/index.js';
+import { downloads } from './offline/downloads.svelte.js';
 import { clearOffline } from './offline/store.js';
+import { theme } from './theme.svelte.js';
 
 class SessionState {
   user = $state<User | null>(null);
@@ -41,6 +43,8 @@ class SessionState {
       this.user = null;
       localStorage.removeItem('earshot.lastUser');
       await clearOffline();
+      await downloads.clear().catch(() => undefined);
+      theme.reset();
     }
   }
 }

@@ -20,8 +20,12 @@ class Ui {
   share = $state<{ kind: Share['kind']; id: string; name: string } | null>(null);
   shortcutsOpen = $state(false);
   queueOpen = $state(false);
+  /** The full-screen Now Playing (the phone player). */
+  nowPlayingOpen = $state(false);
   playlists = $state<PlaylistSummary[]>([]);
   playlistsLoaded = $state(false);
+  /** Tracks being added that the playlist already holds: the user decides (add again / skip). */
+  duplicate = $state<{ playlist: PlaylistSummary; tracks: Track[]; dupes: Track[] } | null>(null);
   /** Bumped after a like changes, so open lists refresh their hearts. */
   likeVersion = $state(0);
 
@@ -53,7 +57,23 @@ class Ui {
     }
   }
 
-  async addTracksTo(playlist: PlaylistSummary, tracks: Track[]) {
+  async addTracksTo(playlist: PlaylistSummary, tracks: Track[], options: { allowDuplicates?: boolean } = {}) {
+    if (tracks.length === 0) return;
+    // The previous "Added to …" must not read as this add's result while it is still checking.
+    toasts.clearInfo();
+    if (!options.allowDuplicates && playlist.trackCount > 0) {
+      try {
+        const { entries } = await api.playlists.get(playlist.id);
+        const present = new Set(entries.map((e) => e.track?.id));
+        const dupes = tracks.filter((t) => present.has(t.id));
+        if (dupes.length > 0) {
+          this.duplicate = { playlist, tracks, dupes };
+          return;
+        }
+      } catch {
+        /* cannot check (offline): the add below reports its own error */
+      }
+    }
     try {
       await api.playlists.addTracks(
         playlist.id,

@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, mkdirSync, rmSync, writeFileSync } f
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { dataPaths } from '../../shared/fs-paths.js';
-import { probeTools, ytDlpAgeDays } from '../../system/tools.js';
+import { probeTools, toolWarning } from '../../system/tools.js';
 import { type CliCommand, EXIT_CONFIG, loadConfigForCli } from '../command.js';
 import { bold, green, red, yellow } from '../output.js';
 
@@ -93,15 +93,13 @@ export const doctorCommand: CliCommand = {
         continue;
       }
       findings.push({ level: 'ok', what: `${tool.name} ${tool.version}` });
-      if (tool.name === 'yt-dlp') {
-        const age = ytDlpAgeDays(tool.version);
-        if (age !== null && age > 180) {
-          findings.push({
-            level: 'warn',
-            what: `yt-dlp ${tool.version} is ${Math.round(age / 30)} months old; YouTube and SoundCloud change often and old versions break`,
-            fix: 'pipx install yt-dlp (or download the yt-dlp binary from its releases page) and set EARSHOT_YTDLP to it',
-          });
-        }
+      const warning = toolWarning(tool);
+      if (warning) {
+        findings.push({
+          level: 'warn',
+          what: warning,
+          fix: 'pipx install yt-dlp (or download the yt-dlp binary from its releases page) and set EARSHOT_YTDLP to it',
+        });
       }
     }
 

@@ -37,6 +37,8 @@ export interface RemoteSection {
   provider: RemoteSource;
   status: SectionStatus;
   error?: string;
+  /** After a failure: seconds until the provider is asked again. */
+  retryInSeconds?: number;
   tookMs: number;
   items: RemoteItem[];
 }
@@ -68,8 +70,28 @@ export interface FederatedSearchOptions {
 
 class ProviderTimeout extends Error {}
 
+/** After a provider fails, searches skip it for 15 s, doubling per failure in a row up to 5 min. */
+export const BACKOFF_BASE_MS = 15_000;
+export const BACKOFF_MAX_MS = 5 * 60_000;
+
+interface Failure {
+  count: number;
+  until: number;
+  status: 'timeout' | 'error';
+  error: string;
+}
+
 export class FederatedSearchService {
-  constructor(private readonly o: FederatedSearchOptions) {}
+  /**
+   * Per provider instance (a replaced provider starts clean): a failing site (no internet, DNS
+   * down, YouTube changed) is not asked again on every keystroke; the section says when it will be.
+   */
+  private readonly failures = new WeakMap<object, Failure>();
+
+  constructor(
+    private readonly o: FederatedSearchOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async search(query: string, limit: number, user: AuthUser, signal?: AbortSignal): Promise<SearchResponse> {
     let local: LocalSection | null = null;
@@ -149,6 +171,13 @@ export class FederatedSearchService {
     if (name === 'url' && !(await this.o.mayPlayUrls(user)))
       return section('disabled', [], 'Playing URLs is not permitted for this account.');
     if (q === '') return section('ok');
+    // The URL source fails per URL (a bad link), not as a whole: never backed off.
+    const failed = name === 'url' ? undefined : this.failures.get(provider);
+    if (failed && failed.until > this.now())
+      return {
+        ...section(failed.status, [], failed.error),
+        retryInSeconds: Math.ceil((failed.until - this.now()) / 1000),
+      };
 
     const controller = new AbortController();
     const onOuterAbort = () => controller.abort(outer?.reason);
@@ -166,14 +195,22 @@ export class FederatedSearchService {
       const found = await Promise.race([provider.search(q, limit, controller.signal), timeout]);
       this.o.recent.remember(found);
       telemetry.time('earshot_provider_search_duration_seconds', { provider: name }, started);
+      this.failures.delete(provider);
       return section('ok', await this.enrich(found.slice(0, limit), user));
     } catch (err) {
+      // A search the user replaced (typed on) is not the provider's failure.
+      if (outer?.aborted && !(err instanceof ProviderTimeout)) return section('error', [], 'Search cancelled.');
       telemetry.time('earshot_provider_search_duration_seconds', { provider: name }, started);
-      const timedOut = err instanceof ProviderTimeout;
-      telemetry.add('earshot_provider_search_errors_total', { provider: name, reason: timedOut ? 'timeout' : 'error' });
-      if (timedOut) return section('timeout', [], err.message);
-      this.o.logger.warn({ area: 'sources', provider: name, err: (err as Error).message }, 'provider search failed');
-      return section('error', [], publicMessage(err));
+      const status = err instanceof ProviderTimeout ? 'timeout' : 'error';
+      telemetry.add('earshot_provider_search_errors_total', { provider: name, reason: status });
+      const error = err instanceof ProviderTimeout ? err.message : publicMessage(err);
+      if (status === 'error')
+        this.o.logger.warn({ area: 'sources', provider: name, err: (err as Error).message }, 'provider search failed');
+      if (name === 'url') return section(status, [], error);
+      const count = (this.failures.get(provider)?.count ?? 0) + 1;
+      const wait = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (count - 1));
+      this.failures.set(provider, { count, until: this.now() + wait, status, error });
+      return { ...section(status, [], error), retryInSeconds: Math.ceil(wait / 1000) };
     } finally {
       clearTimeout(timer);
       outer?.removeEventListener('abort', onOuterAbort);

@@ -132,6 +132,30 @@ describe('federated search', () => {
     expect(hanging.signals.at(-1)?.aborted).toBe(true);
   });
 
+  it('backs off a failing provider: not asked again on the next keystrokes, asked again once it is replaced', async () => {
+    let calls = 0;
+    class CountingFailure extends FailingProvider {
+      override async search(): Promise<RemoteMetadata[]> {
+        calls++;
+        throw new Error('refused: The host could not be resolved');
+      }
+    }
+    t.earshot.sources.registry.set(new CountingFailure());
+    const soundcloud = async (q: string) =>
+      (await t.app.inject({ url: `/api/v1/search?q=${q}&limit=5`, headers }))
+        .json()
+        .remote.find((s: { provider: string }) => s.provider === 'soundcloud');
+    expect(await soundcloud('hal')).toMatchObject({ status: 'error', retryInSeconds: 15 });
+    expect(calls).toBe(1);
+    const again = await soundcloud('halo');
+    expect(again).toMatchObject({ status: 'error', error: 'refused: The host could not be resolved', items: [] });
+    expect(again.retryInSeconds).toBeGreaterThan(0);
+    expect(again.retryInSeconds).toBeLessThanOrEqual(15);
+    expect(calls).toBe(1);
+    t.earshot.sources.registry.set(new FixedProvider('soundcloud', [meta('soundcloud', 'sc-1', 'Halo (live)')]));
+    expect(await soundcloud('halo')).toMatchObject({ status: 'ok', items: [{ title: 'Halo (live)' }] });
+  });
+
   it('streams NDJSON sections, local first, then each provider as it completes', async () => {
     t.earshot.sources.registry.set(new HangingProvider());
     t.earshot.sources.registry.set(new FailingProvider());

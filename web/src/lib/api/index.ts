@@ -64,6 +64,10 @@ export const api = {
     sessions: async () =>
       (await get<ResponseOf<'/api/v1/me/sessions', 'get'>>('/api/v1/me/sessions', undefined, { offline: false })).items,
     revokeSession: (id: string) => del<unknown>(`/api/v1/me/sessions/${enc(id)}`),
+    preferences: () =>
+      get<ResponseOf<'/api/v1/me/preferences', 'get'>>('/api/v1/me/preferences', undefined, { offline: false }),
+    setPreferences: (prefs: BodyOf<'/api/v1/me/preferences', 'put'>) =>
+      put<ResponseOf<'/api/v1/me/preferences', 'put'>>('/api/v1/me/preferences', prefs),
     streaming: () => get<StreamingPrefs>('/api/v1/me/streaming', undefined, { offline: false }),
     setStreaming: (prefs: BodyOf<'/api/v1/me/streaming', 'put'>) => put<StreamingPrefs>('/api/v1/me/streaming', prefs),
   },

@@ -1593,6 +1593,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your web app preferences (theme) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description `system` follows the device (prefers-color-scheme) */
+                            theme: "system" | "light" | "dark";
+                        };
+                    };
+                };
+            };
+        };
+        /** Change your web app preferences (theme); they follow you to every browser */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description `system` follows the device (prefers-color-scheme) */
+                        theme?: "system" | "light" | "dark";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description `system` follows the device (prefers-color-scheme) */
+                            theme: "system" | "light" | "dark";
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/password": {
         parameters: {
             query?: never;
@@ -3184,6 +3253,7 @@ export interface paths {
                                 name: string;
                                 available: boolean;
                                 version: string | null;
+                                warning: string | null;
                                 needed: string;
                                 install: string;
                             }[];
@@ -4000,6 +4070,7 @@ export interface paths {
                                 provider: "youtube" | "soundcloud" | "url";
                                 status: "ok" | "timeout" | "error" | "disabled";
                                 error?: string;
+                                retryInSeconds?: number;
                                 tookMs: number;
                                 items: {
                                     source: "youtube" | "soundcloud" | "url";

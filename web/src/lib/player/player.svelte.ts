@@ -54,10 +54,16 @@ class PlayerState {
   #listened = 0;
   #reportedFor: string | null = null;
   #lastSave = 0;
+  /** Position a restore is seeking to; timeupdates before the seek lands (at 0) are not the user's. */
+  #restoring: number | null = null;
 
   attach(engine: AudioPlayer) {
     this.#engine = engine;
     engine.on('timeupdate', ({ currentTime, duration }) => {
+      if (this.#restoring !== null) {
+        if (Math.abs(currentTime - this.#restoring) > 1) return;
+        this.#restoring = null;
+      }
       const delta = currentTime - this.#listenedFrom;
       if (delta > 0 && delta < 2) this.#listened += delta;
       this.#listenedFrom = currentTime;
@@ -128,8 +134,10 @@ class PlayerState {
       this.repeat = p.repeat ?? 'off';
       this.setVolume(typeof p.volume === 'number' ? p.volume : 1);
       if (this.current) {
-        this.#engine?.load(api.urls.stream(this.current.id), p.position || 0);
-        this.currentTime = p.position || 0;
+        const position = p.position || 0;
+        this.#restoring = position > 0 ? position : null;
+        this.#engine?.load(api.urls.stream(this.current.id), position);
+        this.currentTime = position;
         this.duration = this.current.duration ?? 0;
         this.#listenedFrom = this.currentTime;
         updateMetadata(this.current);
@@ -185,6 +193,7 @@ class PlayerState {
   #go(index: number, autoplay: boolean) {
     const item = this.queue[index];
     if (!item || !this.#engine) return;
+    this.#restoring = null;
     this.index = index;
     this.currentTime = 0;
     this.duration = item.track.duration ?? 0;
@@ -266,6 +275,15 @@ class PlayerState {
     this.#engine?.pause();
   }
 
+  /** Remembers the queue when the page goes away (reload, tab closed, app switched on a phone). */
+  persistOnHide() {
+    const onHide = () => this.save();
+    addEventListener('pagehide', onHide);
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'hidden') onHide();
+    });
+  }
+
   next() {
     if (this.index + 1 < this.queue.length) this.#go(this.index + 1, true);
     else if (this.repeat === 'all' && this.queue.length) this.#go(0, true);
@@ -278,10 +296,12 @@ class PlayerState {
 
   seek(seconds: number) {
     if (!this.current || !this.#engine) return;
+    this.#restoring = null;
     this.#engine.seek(seconds);
     this.currentTime = this.#engine.currentTime;
     this.#listenedFrom = this.currentTime;
     updatePosition(this.currentTime, this.duration);
+    this.save();
   }
 
   setVolume(v: number) {
