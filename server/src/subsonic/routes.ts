@@ -105,6 +105,8 @@ export const subsonicRoutes: FastifyPluginAsync<{ deps: SubsonicDeps }> = async 
     method: ['GET', 'POST'],
     url: '/rest/:method',
     schema: { hide: true },
+    // Subsonic apps sign every request themselves (apiKey or u+t+s/p against app passwords).
+    config: { access: 'self' },
     logLevel: 'warn',
     handler,
   });
