@@ -83,7 +83,11 @@ async function main(): Promise<void> {
       join(musicDir, 'Real', 'real.mp3'),
     ]);
     const { config } = loadConfig({
-      env: { ...benchServerEnv(dataDir, musicDir, 'error'), EARSHOT_SUBSONIC_REMOTE_SEARCH: 'false' },
+      env: {
+        ...benchServerEnv(dataDir, musicDir),
+        EARSHOT_LOG_LEVEL: 'error',
+        EARSHOT_SUBSONIC_REMOTE_SEARCH: 'false',
+      },
       argv: [],
       envFile: null,
       cwd: dataDir,
