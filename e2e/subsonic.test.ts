@@ -61,7 +61,10 @@ describe('Subsonic access in Settings', () => {
     await secret.waitFor();
     const key = (await secret.innerText()).trim();
     expect(key).toMatch(/^[A-Za-z0-9]{40}$/);
-    await page.locator('.qr svg').waitFor();
+    const qr = page.getByRole('img', { name: /QR code with the server address/ });
+    await qr.waitFor();
+    // The QR image really rendered (a broken data: URL would have no natural size).
+    expect(await qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
     expect(await ping({ apiKey: key })).toMatchObject({ status: 'ok' });
     await page.getByRole('button', { name: 'Done' }).click();
     const row = page.locator('.subsonic li', { hasText: 'Symfonium' });

@@ -57,7 +57,7 @@ export const COMMANDS: CommandEntry[] = [
   },
   {
     name: 'user',
-    summary: 'Manage accounts: add, list, passwd, role, delete.',
+    summary: 'Manage accounts: add, list, passwd, role, delete; Subsonic apikey / app-password.',
     load: async () => (await import('./commands/user.js')).userCommand,
   },
 ];

@@ -57,6 +57,8 @@ export const scanRoutes: FastifyPluginAsyncTypebox<{ library: LibraryService }> 
   app.get(
     '/api/v1/library/status',
     {
+      // The scan routes are admin-only; this overview is for every signed-in user (the home page).
+      config: { access: 'user' },
       schema: {
         tags: ['library'],
         summary: 'How many local tracks there are and how many files could not be read (any signed-in user)',

@@ -140,7 +140,7 @@ describe('SECURITY 27: kill -9 during a remote download', () => {
     const cacheUrlDir = join(dir, 'cache', 'url');
     const first = serve();
     await first.waitForLog(/caching remote track/);
-    const part = await partAppears(dir);
+    const part = await partAppears(join(dir, 'cache'));
     expect(part).toMatch(/\.mp3\.part$/);
     first.child.kill('SIGKILL');
     await new Promise((resolve) => first.child.once('exit', resolve));

@@ -70,15 +70,22 @@ export const scanCommand: CliCommand = {
       const domain = createDomainEvents({ database, clock: systemClock, logger });
       const scanner = createScanner({ config, database, paths, clock: systemClock, logger, events: domain.events });
       const tty = process.stdout.isTTY === true;
-      // Not a terminal: a plain line when the phase changes, then at most every 2 s.
+      // Not a terminal (a log, a service): a plain line when the phase changes, then when another
+      // tenth of the files is read or at most every 2 s — a short scan still shows its progress.
       let lastPlain = 0;
       let lastPhase = '';
+      let lastTenth = 0;
       scanner.onProgress((p, final) => {
         if (final) return;
-        if (tty) process.stdout.write(`\r\x1b[2K${progressLine(p)}`);
-        else if (p.phase !== lastPhase || Date.now() - lastPlain >= 2000) {
+        if (tty) {
+          process.stdout.write(`\r\x1b[2K${progressLine(p)}`);
+          return;
+        }
+        const tenth = p.filesTotal > 0 ? Math.floor((10 * p.filesDone) / p.filesTotal) : 0;
+        if (p.phase !== lastPhase || tenth > lastTenth || Date.now() - lastPlain >= 2000) {
           lastPlain = Date.now();
           lastPhase = p.phase;
+          lastTenth = tenth;
           console.log(progressLine(p));
         }
       });

@@ -216,12 +216,11 @@ class Downloads {
     const gone = this.collection(kind, id);
     const kept = new Set(this.collections.filter((c) => c !== gone).flatMap((c) => c.tracks.map((t) => t.id)));
     const cache = this.supported ? await caches.open(AUDIO_CACHE) : null;
-    for (const t of gone?.tracks ?? []) {
-      if (kept.has(t.id)) continue;
-      await cache?.delete(api.urls.stream(t.id));
-      delete this.sizes[t.id];
-    }
-    // Only now does the collection disappear: the page says "removed" once the audio is gone.
+    const leaving = (gone?.tracks ?? []).filter((t) => !kept.has(t.id));
+    for (const t of leaving) await cache?.delete(api.urls.stream(t.id));
+    // Only now, in one step, does the page change: it says "removed" once all the audio is gone
+    // (dropping sizes one by one would show "Resume download (n of m)" on the way).
+    for (const t of leaving) delete this.sizes[t.id];
     this.collections = this.collections.filter((c) => c !== gone);
     this.#save();
   }
