@@ -6,6 +6,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { AlbumsTable, ArtistsTable, TracksTable } from '../db/schema.js';
+import { albumIdsInGenre } from './catalog.repository.js';
 
 /** Every track column except the (possibly long) lyrics. */
 export const SONG_COLUMNS = [
@@ -212,19 +213,7 @@ export class BrowseRepository {
       }
       case 'byGenre': {
         const genre = o.genre ?? '';
-        q = q
-          .where(
-            'albums.id',
-            'in',
-            this.db
-              .selectFrom('track_genres as tg')
-              .innerJoin('genres as g', 'g.id', 'tg.genre_id')
-              .innerJoin('tracks as t', 't.id', 'tg.track_id')
-              .select('t.album_id')
-              .where(sql<boolean>`g.name = ${genre} collate nocase`)
-              .$narrowType<{ album_id: string }>(),
-          )
-          .orderBy(sql`albums.name collate nocase`);
+        q = q.where('albums.id', 'in', albumIdsInGenre(this.db, genre)).orderBy(sql`albums.name collate nocase`);
         break;
       }
     }

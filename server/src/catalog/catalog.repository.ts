@@ -10,6 +10,17 @@ export type ArtistSort = 'name' | 'albumCount' | 'recent';
 export type AlbumSort = 'name' | 'artist' | 'year' | 'recent' | 'random';
 export type TrackSort = 'title' | 'artist' | 'album' | 'recent';
 
+/** Ids of the albums with at least one track in `genre` (case-insensitive), as a subquery. */
+export function albumIdsInGenre(db: Db, genre: string) {
+  return db
+    .selectFrom('track_genres as tg')
+    .innerJoin('genres as g', 'g.id', 'tg.genre_id')
+    .innerJoin('tracks as t', 't.id', 'tg.track_id')
+    .select('t.album_id')
+    .where(sql<boolean>`g.name = ${genre} collate nocase`)
+    .$narrowType<{ album_id: string }>();
+}
+
 export interface Page {
   limit: number;
   offset: number;
@@ -84,17 +95,7 @@ export class CatalogRepository {
     }
     if (filter.genre) {
       const genre = filter.genre;
-      q = q.where(
-        'id',
-        'in',
-        this.db
-          .selectFrom('track_genres as tg')
-          .innerJoin('genres as g', 'g.id', 'tg.genre_id')
-          .innerJoin('tracks as t', 't.id', 'tg.track_id')
-          .select('t.album_id')
-          .where(sql<boolean>`g.name = ${genre} collate nocase`)
-          .$narrowType<{ album_id: string }>(),
-      );
+      q = q.where('id', 'in', albumIdsInGenre(this.db, genre));
     }
     const total = q.clearSelect().select((eb) => eb.fn.countAll<number>().as('n'));
     switch (filter.sort) {
