@@ -31,6 +31,7 @@ import { createStreaming, type Streaming } from './streaming/module.js';
 import { shareRoutes } from './listening/shares.routes.js';
 import { SharesRepository } from './listening/shares.repository.js';
 import { SharesService } from './listening/shares.service.js';
+import { LikedFlagsRepository } from './listening/liked-flags.repository.js';
 import { healthRoutes } from './system/health.routes.js';
 import { registerWebApp } from './http/web-app.js';
 import { createLibrary, type Library } from './library/module.js';
@@ -193,6 +194,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     logger,
     lifecycle,
     local: library.search,
+    liked: new LikedFlagsRepository(database.db),
   });
   streaming.setRemoteHandler(sources.cachingProxy);
   registerStreamingGauges(streaming.limiter, lifecycle);

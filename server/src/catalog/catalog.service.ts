@@ -3,23 +3,20 @@
  * track details show the file path (relative to the library) to administrators only.
  */
 import type { AuthUser } from '../accounts/auth-context.js';
-import type { Db } from '../db/database.js';
-import { likedIds } from '../listening/liked-flags.js';
 import { NotFound } from '../shared/errors.js';
-import { type AlbumSort, type ArtistSort, CatalogRepository, type Page, type TrackSort } from './catalog.repository.js';
+import type { AlbumSort, ArtistSort, CatalogRepository, Page, TrackSort } from './catalog.repository.js';
 import { toAlbumDto, toArtistDto, toTrackDto } from './dto.js';
+import type { LikedFlags } from './liked.js';
 
 export class CatalogService {
-  private readonly repo: CatalogRepository;
-
-  constructor(private readonly db: Db) {
-    this.repo = new CatalogRepository(db);
-  }
+  constructor(
+    private readonly repo: CatalogRepository,
+    private readonly liked: LikedFlags,
+  ) {}
 
   async artists(user: AuthUser, sort: ArtistSort, page: Page) {
     const { items, total } = await this.repo.artists(sort, page);
-    const liked = await likedIds(
-      this.db,
+    const liked = await this.liked.likedIds(
       user.id,
       'artist',
       items.map((a) => a.id),
@@ -32,9 +29,8 @@ export class CatalogService {
     if (!artist) throw new NotFound('artist', id);
     const albums = await this.repo.albumsOfArtist(id);
     const [likedArtist, likedAlbums] = await Promise.all([
-      likedIds(this.db, user.id, 'artist', [id]),
-      likedIds(
-        this.db,
+      this.liked.likedIds(user.id, 'artist', [id]),
+      this.liked.likedIds(
         user.id,
         'album',
         albums.map((a) => a.id),
@@ -48,8 +44,7 @@ export class CatalogService {
 
   async albums(user: AuthUser, filter: { sort: AlbumSort; genre?: string; artistId?: string }, page: Page) {
     const { items, total } = await this.repo.albums(filter, page);
-    const liked = await likedIds(
-      this.db,
+    const liked = await this.liked.likedIds(
       user.id,
       'album',
       items.map((a) => a.id),
@@ -62,9 +57,8 @@ export class CatalogService {
     if (!album) throw new NotFound('album', id);
     const tracks = await this.repo.tracksOfAlbum(id);
     const [likedAlbum, likedTracks] = await Promise.all([
-      likedIds(this.db, user.id, 'album', [id]),
-      likedIds(
-        this.db,
+      this.liked.likedIds(user.id, 'album', [id]),
+      this.liked.likedIds(
         user.id,
         'track',
         tracks.map((t) => t.id),
@@ -82,8 +76,7 @@ export class CatalogService {
     page: Page,
   ) {
     const { items, total } = await this.repo.tracks(filter, page);
-    const liked = await likedIds(
-      this.db,
+    const liked = await this.liked.likedIds(
       user.id,
       'track',
       items.map((t) => t.id),
@@ -97,7 +90,7 @@ export class CatalogService {
     const [artists, genres, liked] = await Promise.all([
       this.repo.trackArtists(id),
       this.repo.trackGenres(id),
-      likedIds(this.db, user.id, 'track', [id]),
+      this.liked.likedIds(user.id, 'track', [id]),
     ]);
     const base = toTrackDto(t, liked.has(id));
     return {

@@ -6,7 +6,9 @@ import type { Config } from '../config/schema.js';
 import type { OpenedDatabase } from '../db/database.js';
 import type { App } from '../http/app.js';
 import { catalogRoutes } from '../catalog/catalog.routes.js';
+import { CatalogRepository } from '../catalog/catalog.repository.js';
 import { CatalogService } from '../catalog/catalog.service.js';
+import { LikedFlagsRepository } from '../listening/liked-flags.repository.js';
 import { CatalogSearch } from '../catalog/search.js';
 import { accessScope } from '../http/access.js';
 import type { EventBus } from '../shared/events.js';
@@ -46,7 +48,7 @@ export async function createLibrary(deps: LibraryDeps): Promise<Library> {
   const scanner = createScanner({ config, database, paths, clock, logger, events });
   const runs = new ScanRunsRepository(database.sqlite);
   const service = new LibraryService({ db: database.db, scanner, runs, logger, settleMs: SETTLE_MS });
-  const catalog = new CatalogService(database.db);
+  const catalog = new CatalogService(new CatalogRepository(database.db), new LikedFlagsRepository(database.db));
   const search = new CatalogSearch({ db: database.db, sqlite: database.sqlite });
   lifecycle.onStop('library', () => service.stopBackground());
   await deps.app.register(catalogRoutes, { catalog, search });

@@ -2,7 +2,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { AlbumsTable, ArtistsTable, TracksTable } from '../db/schema.js';
-import type { LikeableType } from './liked-flags.js';
+import type { LikeableType } from '../catalog/liked.js';
 
 type TrackRow = Selectable<TracksTable>;
 

@@ -6,11 +6,10 @@
  * or 4 minutes, was heard (only the 4-minute rule applies when the duration is unknown).
  */
 import type { AuthUser } from '../accounts/auth-context.js';
-import type { Db } from '../db/database.js';
 import { Invalid, NotFound } from '../shared/errors.js';
 import type { Clock } from '../shared/time.js';
-import { ActivityRepository } from './activity.repository.js';
-import type { LikeableType } from './liked-flags.js';
+import type { LikeableType, LikedFlags } from '../catalog/liked.js';
+import type { ActivityRepository } from './activity.repository.js';
 import { albumDtos, artistDtos, trackDtos } from './tracks-dto.js';
 
 export const SCROBBLE_MIN_SECONDS = 240;
@@ -25,14 +24,11 @@ export function playCounts(secondsPlayed: number, duration: number | null): bool
 }
 
 export class ActivityService {
-  private readonly repo: ActivityRepository;
-
   constructor(
-    private readonly db: Db,
+    private readonly repo: ActivityRepository,
+    private readonly liked: LikedFlags,
     private readonly clock: Clock,
-  ) {
-    this.repo = new ActivityRepository(db);
-  }
+  ) {}
 
   async setLiked(user: AuthUser, type: LikeableType, id: string, liked: boolean): Promise<void> {
     if (!(await this.repo.itemExists(type, id))) throw new NotFound(type, id);
@@ -50,17 +46,17 @@ export class ActivityService {
 
   async likedTracks(user: AuthUser, limit: number, offset: number) {
     const { rows, total } = await this.repo.likedTracks(user.id, limit, offset);
-    return { items: await trackDtos(this.db, user.id, rows), total, limit, offset };
+    return { items: await trackDtos(this.liked, user.id, rows), total, limit, offset };
   }
 
   async likedAlbums(user: AuthUser, limit: number, offset: number) {
     const { rows, total } = await this.repo.likedAlbums(user.id, limit, offset);
-    return { items: await albumDtos(this.db, user.id, rows), total, limit, offset };
+    return { items: await albumDtos(this.liked, user.id, rows), total, limit, offset };
   }
 
   async likedArtists(user: AuthUser, limit: number, offset: number) {
     const { rows, total } = await this.repo.likedArtists(user.id, limit, offset);
-    return { items: await artistDtos(this.db, user.id, rows), total, limit, offset };
+    return { items: await artistDtos(this.liked, user.id, rows), total, limit, offset };
   }
 
   async recordPlay(user: AuthUser, input: { trackId: string; secondsPlayed: number; client?: string }) {
@@ -87,7 +83,7 @@ export class ActivityService {
   async history(user: AuthUser, limit: number, offset: number) {
     const { rows, total } = await this.repo.history(user.id, limit, offset);
     const tracks = await trackDtos(
-      this.db,
+      this.liked,
       user.id,
       rows.flatMap((r) => (r.track ? [r.track] : [])),
     );
@@ -118,11 +114,11 @@ export class ActivityService {
     ]);
     // One liked-flags query for every track in the response.
     const all = [...added, ...week.map((w) => w.track), ...month.map((m) => m.track), ...recent, ...liked.rows];
-    const dtos = new Map((await trackDtos(this.db, user.id, all)).map((t) => [t.id, t]));
+    const dtos = new Map((await trackDtos(this.liked, user.id, all)).map((t) => [t.id, t]));
     const pick = (id: string) => dtos.get(id)!;
     return {
       recentlyAdded: added.map((t) => pick(t.id)),
-      recentlyAddedAlbums: await albumDtos(this.db, user.id, albums),
+      recentlyAddedAlbums: await albumDtos(this.liked, user.id, albums),
       mostPlayedWeek: week.map((w) => ({ plays: w.plays, track: pick(w.track.id) })),
       mostPlayedMonth: month.map((m) => ({ plays: m.plays, track: pick(m.track.id) })),
       recentlyPlayed: recent.map((t) => pick(t.id)),

@@ -3,7 +3,7 @@ import { ManualClock } from '../accounts/testing.js';
 import { startTestServer, type TestServer } from '../test/harness.js';
 import { playCounts } from './activity.service.js';
 import { insertAlbum, insertArtist, insertTrack } from './fixtures.js';
-import { likedIds } from './liked-flags.js';
+import { LikedFlagsRepository } from './liked-flags.repository.js';
 
 let t: TestServer | undefined;
 afterEach(async () => {
@@ -54,8 +54,8 @@ describe('likes', () => {
 
     // Bob sees none of Alice's likes, in lists or flags.
     expect((await call('GET', '/api/v1/likes/tracks', b)).json()).toMatchObject({ total: 0, items: [] });
-    expect(await likedIds(db, bob.id, 'track', [track, other])).toEqual(new Set());
-    expect(await likedIds(db, alice.id, 'track', [track, other])).toEqual(new Set([track]));
+    expect(await new LikedFlagsRepository(db).likedIds(bob.id, 'track', [track, other])).toEqual(new Set());
+    expect(await new LikedFlagsRepository(db).likedIds(alice.id, 'track', [track, other])).toEqual(new Set([track]));
 
     // The liked flag shows up in other responses, e.g. playlist entries.
     const p = (await call('POST', '/api/v1/playlists', a, { name: 'P', isPublic: true })).json();

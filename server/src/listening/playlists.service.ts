@@ -9,14 +9,14 @@ import { fileURLToPath } from 'node:url';
 import type { AuthUser } from '../accounts/auth-context.js';
 import type { TrackDto } from '../catalog/dto.js';
 import type { Selectable } from 'kysely';
-import type { Db } from '../db/database.js';
 import type { TracksTable } from '../db/schema.js';
 import { Forbidden, Invalid, NotFound } from '../shared/errors.js';
 import type { EventBus } from '../shared/events.js';
 import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/time.js';
 import { formatM3u, type M3uEntry, parseM3u } from './m3u.js';
-import { type PlaylistRow, PlaylistsRepository, type TrackSnapshot } from './playlists.repository.js';
+import type { LikedFlags } from '../catalog/liked.js';
+import type { PlaylistRow, PlaylistsRepository, TrackSnapshot } from './playlists.repository.js';
 import { trackDtos } from './tracks-dto.js';
 
 export const PLAYLIST_NAME_MAX = 200;
@@ -51,7 +51,8 @@ export interface PlaylistEntryDto {
 }
 
 export interface PlaylistsOptions {
-  db: Db;
+  repo: PlaylistsRepository;
+  liked: LikedFlags;
   clock: Clock;
   events: EventBus;
   logger: Logger;
@@ -97,7 +98,7 @@ export class PlaylistsService {
   private readonly repo: PlaylistsRepository;
 
   constructor(private readonly options: PlaylistsOptions) {
-    this.repo = new PlaylistsRepository(options.db);
+    this.repo = options.repo;
   }
 
   async list(user: AuthUser, limit: number, offset: number) {
@@ -123,7 +124,7 @@ export class PlaylistsService {
     const row = await this.readable(user, id);
     const entries = await this.repo.entries(id);
     const tracks = await trackDtos(
-      this.options.db,
+      this.options.liked,
       user.id,
       entries.flatMap((e) => (e.track ? [e.track] : [])),
     );

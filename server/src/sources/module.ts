@@ -3,6 +3,7 @@
  * the enabled providers, the caching proxy (installed into streaming), federated search, offline
  * jobs and their routes. main.ts calls {@link createSources} once.
  */
+import type { LikedFlags } from '../catalog/liked.js';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/database.js';
 import type { App } from '../http/app.js';
@@ -55,6 +56,8 @@ export interface SourcesDeps {
   logger: Logger;
   lifecycle: Lifecycle;
   local: LocalSearchProvider;
+  /** The caller's likes on the tracks in responses (implemented by the listening area). */
+  liked: LikedFlags;
   /**
    * Test-only: let sources reach loopback (all ports, or a set). Defaults to the explicit
    * environment switch `EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES`; never on otherwise.
@@ -138,7 +141,7 @@ export async function createSources(d: SourcesDeps): Promise<Sources> {
   });
   const recent = new RecentResults();
   const tracks = new RemoteTracksService({
-    db: d.db,
+    liked: d.liked,
     repo,
     registry,
     hub,
@@ -148,7 +151,7 @@ export async function createSources(d: SourcesDeps): Promise<Sources> {
     logger: log,
   });
   const search = new FederatedSearchService({
-    db: d.db,
+    liked: d.liked,
     local: d.local,
     registry,
     repo,

@@ -8,8 +8,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthUser } from '../accounts/auth-context.js';
 import { type TrackDto, toTrackDto } from '../catalog/dto.js';
-import type { Db } from '../db/database.js';
-import { likedIds } from '../listening/liked-flags.js';
+import type { LikedFlags } from '../catalog/liked.js';
 import { BadGateway, Conflict, Forbidden, Invalid, NotFound } from '../shared/errors.js';
 import { isDomainError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -34,7 +33,7 @@ export interface CacheSummary {
 export class RemoteTracksService {
   constructor(
     private readonly o: {
-      db: Db;
+      liked: LikedFlags;
       repo: RemoteTracksRepository;
       registry: ProviderRegistry;
       hub: DownloadHub;
@@ -110,7 +109,7 @@ export class RemoteTracksService {
   }
 
   private async dto(row: TrackRow, user: AuthUser): Promise<TrackDto> {
-    const liked = await likedIds(this.o.db, user.id, 'track', [row.id]);
+    const liked = await this.o.liked.likedIds(user.id, 'track', [row.id]);
     return toTrackDto(row, liked.has(row.id));
   }
 

@@ -5,7 +5,10 @@ import type { Config } from '../config/schema.js';
 import type { Db } from '../db/database.js';
 import type { App } from '../http/app.js';
 import type { Library } from '../library/module.js';
+import { ActivityRepository } from '../listening/activity.repository.js';
 import { ActivityService } from '../listening/activity.service.js';
+import { LikedFlagsRepository } from '../listening/liked-flags.repository.js';
+import { PlaylistsRepository } from '../listening/playlists.repository.js';
 import { PlaylistsService } from '../listening/playlists.service.js';
 import { QueueService } from '../listening/queue.service.js';
 import type { SharesService } from '../listening/shares.service.js';
@@ -46,9 +49,10 @@ export async function createSubsonic(d: SubsonicModuleDeps): Promise<SubsonicDep
     accounts: d.accounts,
     browse: new BrowseRepository(d.db),
     search: d.library.search,
-    activity: new ActivityService(d.db, d.clock),
+    activity: new ActivityService(new ActivityRepository(d.db), new LikedFlagsRepository(d.db), d.clock),
     playlists: new PlaylistsService({
-      db: d.db,
+      repo: new PlaylistsRepository(d.db),
+      liked: new LikedFlagsRepository(d.db),
       clock: d.clock,
       events: d.events,
       logger: d.logger,

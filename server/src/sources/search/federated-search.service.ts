@@ -6,8 +6,7 @@
  * or client gone) kills its yt-dlp / cancels its request.
  */
 import type { AuthUser } from '../../accounts/auth-context.js';
-import type { Db } from '../../db/database.js';
-import { likedIds } from '../../listening/liked-flags.js';
+import type { LikedFlags } from '../../catalog/liked.js';
 import type { Logger } from '../../shared/logger.js';
 import { telemetry } from '../../shared/telemetry.js';
 import { REMOTE_SOURCES, type RemoteMetadata, type RemoteSource } from '../providers/provider.js';
@@ -58,7 +57,7 @@ export interface SearchResponse {
 export type SearchSection = { section: 'local'; local: LocalSection } | { section: 'remote'; remote: RemoteSection };
 
 export interface FederatedSearchOptions {
-  db: Db;
+  liked: LikedFlags;
   local: LocalSearchProvider;
   registry: ProviderRegistry;
   repo: RemoteTracksRepository;
@@ -222,8 +221,7 @@ export class FederatedSearchService {
   private async enrich(found: RemoteMetadata[], user: AuthUser): Promise<RemoteItem[]> {
     const rows = found.length ? await this.o.repo.findManyByRemote(found) : [];
     const byKey = new Map(rows.map((r) => [`${r.source_type}:${r.remote_id}`, r]));
-    const liked = await likedIds(
-      this.o.db,
+    const liked = await this.o.liked.likedIds(
       user.id,
       'track',
       rows.map((r) => r.id),

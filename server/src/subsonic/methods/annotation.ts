@@ -3,7 +3,7 @@
  * `submission=true` (the default) records a play the way the web player does — a Subsonic client
  * scrobbles once the Last.fm rule is met, so the play is counted as heard in full.
  */
-import type { LikeableType } from '../../listening/liked-flags.js';
+import type { LikeableType } from '../../catalog/liked.js';
 import type { Ctx, Method } from '../context.js';
 import { missing } from '../errors.js';
 
