@@ -131,8 +131,8 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   const storage = new StorageService({ db: database.db, paths, clock });
   const secureCookies = config.publicUrl?.startsWith('https://') ?? false;
   await app.register(accessScope('public', authRoutes), { accounts, secureCookies, publicUrl: config.publicUrl });
-  await app.register(meRoutes, { accounts, secureCookies });
-  await app.register(listeningRoutes, {
+  await app.register(accessScope('user', meRoutes), { accounts, secureCookies });
+  await app.register(accessScope('user', listeningRoutes), {
     db: database.db,
     clock,
     events,
@@ -140,7 +140,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     musicDir: paths.musicDir,
     publicUrl: config.publicUrl,
   });
-  await app.register(storageRoutes, { storage });
+  await app.register(accessScope('user', storageRoutes), { storage });
   await app.register(accessScope('admin', adminRoutes), {
     accounts,
     config,
@@ -176,7 +176,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     authenticator,
   });
   const shares = new SharesService(new SharesRepository(database.db), clock, serverKey, config.publicUrl);
-  await app.register(shareRoutes, {
+  await app.register(accessScope('user', shareRoutes), {
     shares,
     artwork: streaming.artwork,
     stream: streaming.responder,

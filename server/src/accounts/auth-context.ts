@@ -1,8 +1,10 @@
 /**
- * Who is making a request. Every area's routes call {@link requireUser} / {@link requireAdmin};
- * services receive the resulting {@link AuthUser} (never the request) and apply ownership rules.
+ * Who is making a request. The access scopes of http/access.ts refuse anonymous callers (and
+ * non-admins on admin routes) before a handler runs; handlers read the caller from
+ * `request.caller` and pass the {@link AuthUser} (never the request) to services, which apply
+ * ownership rules.
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Forbidden, Unauthorized } from '../shared/errors.js';
 
 export type Role = 'admin' | 'user';
@@ -29,7 +31,24 @@ declare module 'fastify' {
     user: AuthUser | null;
     /** The client's address after applying EARSHOT_TRUSTED_PROXIES (see accounts/client-ip.ts). */
     clientIp: string;
+    /**
+     * The signed-in caller of a `user` or `admin` route, which its access scope has already
+     * checked. Reading it anywhere else (a public route) refuses the request with 401, as
+     * {@link requireUser} does.
+     */
+    readonly caller: AuthUser;
   }
+}
+
+/** Adds `request.user` (set by the authentication hook), `request.clientIp` and `request.caller`. */
+export function decorateAuthRequest(app: FastifyInstance): void {
+  app.decorateRequest('user', null);
+  app.decorateRequest('clientIp', '');
+  app.decorateRequest('caller', {
+    getter(this: FastifyRequest) {
+      return requireUser(this);
+    },
+  });
 }
 
 export function requireUser(request: FastifyRequest): AuthUser {

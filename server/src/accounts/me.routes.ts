@@ -5,7 +5,6 @@ import { Type } from '@sinclair/typebox';
 import { ID_PATTERN } from '../shared/ids.js';
 import { NotFound } from '../shared/errors.js';
 import { ChangePasswordBody, IdentitySchema, MeSchema, SessionSchema } from './accounts.schemas.js';
-import { requireUser } from './auth-context.js';
 import type { Accounts } from './index.js';
 import { SESSION_COOKIE } from './session-store.js';
 import { subsonicAccessRoutes } from './subsonic-access.routes.js';
@@ -33,7 +32,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; secureCoo
     '/api/v1/me',
     { schema: { tags, summary: 'The signed-in user', response: { 200: MeSchema } } },
     async (request) => {
-      const user = requireUser(request);
+      const user = request.caller;
       return toMe(await accounts.users.get(user.id));
     },
   );
@@ -42,7 +41,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; secureCoo
     '/api/v1/me/preferences',
     { schema: { tags, summary: 'Your web app preferences (theme)', response: { 200: UiPreferencesSchema } } },
     async (request, reply) => {
-      const prefs = await accounts.uiPreferences.get(requireUser(request).id);
+      const prefs = await accounts.uiPreferences.get(request.caller.id);
       themeCookie(reply, prefs);
       return prefs;
     },
@@ -59,7 +58,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; secureCoo
       },
     },
     async (request, reply) => {
-      const prefs = await accounts.uiPreferences.update(requireUser(request).id, request.body);
+      const prefs = await accounts.uiPreferences.update(request.caller.id, request.body);
       themeCookie(reply, prefs);
       return prefs;
     },
@@ -76,7 +75,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; secureCoo
       },
     },
     async (request) => {
-      const user = requireUser(request);
+      const user = request.caller;
       const { currentPassword, newPassword } = request.body;
       return accounts.users.changeOwnPassword(user.id, currentPassword, newPassword, user.sessionId);
     },
@@ -92,7 +91,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; secureCoo
       },
     },
     async (request) => {
-      const user = requireUser(request);
+      const user = request.caller;
       const sessions = await accounts.sessions.listForUser(user.id);
       return { items: sessions.map((s) => ({ ...s, current: s.id === user.sessionId })) };
     },
@@ -109,7 +108,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; secureCoo
       },
     },
     async (request, reply) => {
-      const user = requireUser(request);
+      const user = request.caller;
       if (!(await accounts.sessions.revokeOwned(user.id, request.params.id)))
         throw new NotFound('session', request.params.id);
       return reply.status(204).send(null);
@@ -126,7 +125,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; secureCoo
       },
     },
     async (request, reply) => {
-      const user = requireUser(request);
+      const user = request.caller;
       const revokedSessions = await accounts.sessions.revokeAllForUser(user.id);
       reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: secureCookies });
       return { revokedSessions };
@@ -143,7 +142,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; secureCoo
       },
     },
     async (request) => {
-      const user = requireUser(request);
+      const user = request.caller;
       const [row, identities] = await Promise.all([
         accounts.users.get(user.id),
         accounts.identities.listForUser(user.id),
@@ -176,7 +175,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; secureCoo
       },
     },
     async (request, reply) => {
-      const user = requireUser(request);
+      const user = request.caller;
       await accounts.identities.unlink(user.id, request.params.id);
       return reply.status(204).send(null);
     },

@@ -5,7 +5,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ID_PATTERN } from '../shared/ids.js';
-import { requireUser } from './auth-context.js';
 import type { Accounts } from './index.js';
 import { CREDENTIAL_LABEL_MAX } from './subsonic-credentials.service.js';
 
@@ -38,7 +37,7 @@ export const subsonicAccessRoutes: FastifyPluginAsyncTypebox<{ accounts: Account
         response: { 200: Type.Object({ items: Type.Array(CredentialRef) }) },
       },
     },
-    async (request) => ({ items: await service.listApiKeys(requireUser(request).id) }),
+    async (request) => ({ items: await service.listApiKeys(request.caller.id) }),
   );
 
   app.post(
@@ -52,7 +51,7 @@ export const subsonicAccessRoutes: FastifyPluginAsyncTypebox<{ accounts: Account
       },
     },
     async (request, reply) => {
-      const created = await service.createApiKey(requireUser(request).id, request.body.label);
+      const created = await service.createApiKey(request.caller.id, request.body.label);
       return reply.status(201).send(created);
     },
   );
@@ -63,7 +62,7 @@ export const subsonicAccessRoutes: FastifyPluginAsyncTypebox<{ accounts: Account
       schema: { tags, summary: 'Revoke an API key', params: IdParams, response: { 204: Type.Null() } },
     },
     async (request, reply) => {
-      await service.revokeApiKey(requireUser(request).id, request.params.id);
+      await service.revokeApiKey(request.caller.id, request.params.id);
       return reply.status(204).send(null);
     },
   );
@@ -77,7 +76,7 @@ export const subsonicAccessRoutes: FastifyPluginAsyncTypebox<{ accounts: Account
         response: { 200: Type.Object({ items: Type.Array(CredentialRef) }) },
       },
     },
-    async (request) => ({ items: await service.listAppPasswords(requireUser(request).id) }),
+    async (request) => ({ items: await service.listAppPasswords(request.caller.id) }),
   );
 
   app.post(
@@ -91,7 +90,7 @@ export const subsonicAccessRoutes: FastifyPluginAsyncTypebox<{ accounts: Account
       },
     },
     async (request, reply) => {
-      const created = await service.createAppPassword(requireUser(request).id, request.body.label);
+      const created = await service.createAppPassword(request.caller.id, request.body.label);
       return reply.status(201).send(created);
     },
   );
@@ -102,7 +101,7 @@ export const subsonicAccessRoutes: FastifyPluginAsyncTypebox<{ accounts: Account
       schema: { tags, summary: 'Revoke an app password', params: IdParams, response: { 204: Type.Null() } },
     },
     async (request, reply) => {
-      await service.revokeAppPassword(requireUser(request).id, request.params.id);
+      await service.revokeAppPassword(request.caller.id, request.params.id);
       return reply.status(204).send(null);
     },
   );

@@ -1,6 +1,5 @@
 /** Catalog browsing and local search (signed-in users). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { requireUser } from '../accounts/auth-context.js';
 import {
   Album,
   AlbumDetailSchema,
@@ -31,7 +30,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ catalog: CatalogService;
     { schema: { tags, summary: 'List artists', querystring: ArtistsQuery, response: { 200: pageOf(Artist) } } },
     async (request) => {
       const { sort, limit, offset } = request.query;
-      return catalog.artists(requireUser(request), sort, { limit, offset });
+      return catalog.artists(request.caller, sort, { limit, offset });
     },
   );
 
@@ -40,7 +39,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ catalog: CatalogService;
     {
       schema: { tags, summary: 'An artist with their albums', params: IdParams, response: { 200: ArtistDetailSchema } },
     },
-    async (request) => catalog.artist(requireUser(request), request.params.id),
+    async (request) => catalog.artist(request.caller, request.params.id),
   );
 
   app.get(
@@ -48,7 +47,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ catalog: CatalogService;
     { schema: { tags, summary: 'List albums', querystring: AlbumsQuery, response: { 200: pageOf(Album) } } },
     async (request) => {
       const { sort, genre, artistId, limit, offset } = request.query;
-      return catalog.albums(requireUser(request), { sort, genre, artistId }, { limit, offset });
+      return catalog.albums(request.caller, { sort, genre, artistId }, { limit, offset });
     },
   );
 
@@ -62,7 +61,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ catalog: CatalogService;
         response: { 200: AlbumDetailSchema },
       },
     },
-    async (request) => catalog.album(requireUser(request), request.params.id),
+    async (request) => catalog.album(request.caller, request.params.id),
   );
 
   app.get(
@@ -70,7 +69,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ catalog: CatalogService;
     { schema: { tags, summary: 'List tracks', querystring: TracksQuery, response: { 200: pageOf(Track) } } },
     async (request) => {
       const { sort, albumId, artistId, genreId, limit, offset } = request.query;
-      return catalog.tracks(requireUser(request), { sort, albumId, artistId, genreId }, { limit, offset });
+      return catalog.tracks(request.caller, { sort, albumId, artistId, genreId }, { limit, offset });
     },
   );
 
@@ -84,7 +83,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ catalog: CatalogService;
         response: { 200: TrackDetailSchema },
       },
     },
-    async (request) => catalog.track(requireUser(request), request.params.id),
+    async (request) => catalog.track(request.caller, request.params.id),
   );
 
   app.get(
@@ -97,7 +96,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ catalog: CatalogService;
         response: { 200: pageOf(GenreSchema) },
       },
     },
-    async (request) => catalog.genres(requireUser(request), request.query),
+    async (request) => catalog.genres(request.caller, request.query),
   );
 
   app.get(
@@ -111,7 +110,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ catalog: CatalogService;
       },
     },
     async (request, reply) => {
-      const user = requireUser(request);
+      const user = request.caller;
       const { q, limit } = request.query;
       const half = Math.max(1, Math.ceil(limit / 2));
       const limits = { tracks: limit, albums: half, artists: half, genres: Math.max(1, Math.ceil(limit / 4)) };

@@ -4,8 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuthUser } from '../accounts/auth-context.js';
+import { createLogger } from '../shared/logger.js';
 import { startTestServer, type TestServer } from '../test/harness.js';
-import { accessOf } from './access.js';
+import { type Access, accessOf, accessScope } from './access.js';
+import { buildHttpApp } from './app.js';
 import { type RouteEntry, routeTable } from './route-table.js';
 
 const DUMMY_ID = 'AAAAAAAAAAAAAAAAAAAAAA';
@@ -100,8 +103,91 @@ describe('authorization of every registered route', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('every route got its level from an access scope or its own config (none is left to a default)', () => {
+    const loose = routes.filter((r) => (r.config as { access?: Access } | undefined)?.access === undefined);
+    expect(loose.map((r) => `${r.method} ${r.url}`)).toEqual([]);
+  });
+
   it('every route under /api/v1/admin/ is declared admin', () => {
     const loose = routes.filter((r) => r.url.startsWith('/api/v1/admin/') && accessOf(r) !== 'admin');
     expect(loose.map((r) => `${r.method} ${r.url}`)).toEqual([]);
+  });
+});
+
+describe('access scopes', () => {
+  const alice: AuthUser = { id: 'a', username: 'alice', role: 'user', via: 'session' };
+  const root: AuthUser = { id: 'r', username: 'root', role: 'admin', via: 'session' };
+  const ticket: AuthUser = { ...alice, via: 'stream-token', trackId: 't' };
+  const callers: Record<string, AuthUser> = { alice, root, ticket };
+
+  /** The real app, with an authenticator that believes an `x-as` header (the scopes are under test). */
+  async function appWith(register: (app: Awaited<ReturnType<typeof buildHttpApp>>) => Promise<void>) {
+    const app = await buildHttpApp({
+      logger: createLogger({ level: 'silent', format: 'json' }),
+      version: 'test',
+      authenticator: { authenticate: async (request) => callers[String(request.headers['x-as'])] ?? null },
+    });
+    await register(app);
+    return app;
+  }
+
+  it('a scope refuses the callers its level excludes before the handler runs, and hands the rest request.caller', async () => {
+    const ran: string[] = [];
+    const app = await appWith(async (app) => {
+      await app.register(
+        accessScope('user', async (scope) => {
+          scope.get('/mine', async (request) => {
+            ran.push('mine');
+            return { who: request.caller.username };
+          });
+          scope.get('/open', { config: { access: 'public' } }, async () => ({ open: true }));
+          scope.get('/boss', { config: { access: 'admin' } }, async (request) => ({ who: request.caller.username }));
+        }),
+      );
+      await app.register(
+        accessScope('admin', async (scope) => {
+          scope.get('/admin-only', async (request) => ({ who: request.caller.username }));
+        }),
+      );
+      // A public route that reads the caller anyway: the getter refuses, as requireUser would.
+      await app.register(
+        accessScope('public', async (scope) => {
+          scope.get('/careless', async (request) => ({ who: request.caller.username }));
+        }),
+      );
+    });
+    const status = async (url: string, as?: string) =>
+      (await app.inject({ url, headers: as ? { 'x-as': as } : {} })).statusCode;
+    expect(await status('/mine')).toBe(401);
+    expect(await status('/mine', 'ticket')).toBe(401);
+    expect(ran).toEqual([]);
+    expect((await app.inject({ url: '/mine', headers: { 'x-as': 'alice' } })).json()).toEqual({ who: 'alice' });
+    expect(await status('/open')).toBe(200);
+    expect(await status('/boss', 'alice')).toBe(403);
+    expect(await status('/boss', 'root')).toBe(200);
+    expect(await status('/admin-only')).toBe(401);
+    expect(await status('/admin-only', 'alice')).toBe(403);
+    expect(await status('/admin-only', 'root')).toBe(200);
+    expect(await status('/careless')).toBe(401);
+    expect(await status('/careless', 'alice')).toBe(200);
+    await app.close();
+  });
+
+  it('a scope does not leak to its siblings', async () => {
+    const app = await appWith(async (app) => {
+      await app.register(accessScope('admin', async (scope) => void scope.get('/a', async () => 'a')));
+      await app.register(accessScope('public', async (scope) => void scope.get('/b', async () => 'b')));
+    });
+    expect((await app.inject({ url: '/b' })).statusCode).toBe(200);
+    expect(accessOf(routeTable(app).find((r) => r.url === '/b')!)).toBe('public');
+    await app.close();
+  });
+
+  it('a server with a route outside every scope and without a level does not start', async () => {
+    const app = await appWith(async (app) => {
+      app.get('/forgotten', async () => 'oops');
+    });
+    await expect(app.ready()).rejects.toThrow(/GET \/forgotten/);
+    await app.close();
   });
 });

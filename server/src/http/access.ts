@@ -1,40 +1,53 @@
 /**
- * Authorization by construction (issue 13): every route has an access level, and one `onRequest`
- * hook — after authentication, before validation and the handler — enforces it:
+ * Authorization by construction (issue 13): every routes plugin is registered through
+ * {@link accessScope}, an encapsulated plugin whose own `onRequest` hook — after the app-wide
+ * authentication hook (http/app.ts), before validation and the handler — enforces the level of the
+ * route being called:
  *
- * - `user` (the default: a route nobody thought about is closed) → 401 when anonymous (or when
- *   only a stream token was presented);
+ * - `user` → 401 when anonymous (or when only a stream token was presented);
  * - `admin` → 401 anonymous, 403 for non-admins;
  * - `public` → anyone (must also be listed under "Public routes" in accounts/README.md; a test
  *   compares the registered route table with that list);
  * - `self` → the route authenticates on its own terms (stream tokens, Subsonic `u/t/s`/`apiKey`,
  *   OIDC callbacks); the route-table test still checks anonymous calls are refused.
  *
- * Routes get their level from the encapsulated plugin they are registered in
- * (`app.register(accessScope('admin', adminRoutes), opts)`), or per route with
- * `config: { access: 'public' }` in a mixed plugin. Handlers may still call `requireUser()` to get
- * the typed user; it can no longer be forgotten.
+ * A route takes the level of the scope it is registered in, unless it names its own with
+ * `config: { access }` (a public login route inside the accounts plugin, say). A route registered
+ * outside every scope without `config.access` stops the server from starting
+ * ({@link requireAccessLevels}), so forgetting authorization is not possible.
+ *
+ * Handlers of `user` and `admin` routes read the caller from `request.caller` (set up in
+ * accounts/auth-context.ts): the scope hook has already refused everybody else.
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, RouteOptions } from 'fastify';
 import { requireAdmin, requireUser } from '../accounts/auth-context.js';
+import { routeTable } from './route-table.js';
 
 export type Access = 'public' | 'user' | 'admin' | 'self';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** Who may call this route; see http/access.ts. Default `user`. */
+    /** Who may call this route; see http/access.ts. Set by the route's access scope. */
     access?: Access;
   }
 }
 
-/** The level of a registered route (the default applied). */
+/** The level of a registered route (`user` if, against {@link requireAccessLevels}, it has none). */
 export function accessOf(route: Pick<RouteOptions, 'config'>): Access {
   return (route.config as { access?: Access } | undefined)?.access ?? 'user';
 }
 
+function enforce(request: FastifyRequest): void {
+  const access = (request.routeOptions.config as { access?: Access }).access ?? 'user';
+  if (access === 'public' || access === 'self') return;
+  if (access === 'admin') requireAdmin(request);
+  else requireUser(request);
+}
+
 /**
- * Wraps a routes plugin so every route it (and its children) declares gets `access` unless the
- * route names its own. The wrapper is an encapsulated plugin: the level does not leak to siblings.
+ * Wraps a routes plugin in an encapsulated scope: every route it (and its children) declares gets
+ * `access` unless the route names its own, and the scope's `onRequest` hook enforces each route's
+ * level. Nothing leaks to sibling plugins.
  */
 // biome-ignore lint/suspicious/noExplicitAny: plugin options are whatever the wrapped plugin takes.
 export function accessScope<O extends Record<string, any>>(
@@ -46,28 +59,34 @@ export function accessScope<O extends Record<string, any>>(
       const config = (route.config ?? {}) as { access?: Access };
       if (config.access === undefined) route.config = { ...config, access } as RouteOptions['config'];
     });
+    // Callback style: no promise per request on the hot path.
+    app.addHook('onRequest', (request, _reply, done) => {
+      try {
+        enforce(request);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    });
     await app.register(plugin, options);
   };
   return scoped;
 }
 
-function enforce(request: FastifyRequest): void {
-  // Unknown URLs reach the not-found handler, which reveals nothing.
-  if (request.is404) return;
-  const access = (request.routeOptions.config as { access?: Access }).access ?? 'user';
-  if (access === 'public' || access === 'self') return;
-  if (access === 'admin') requireAdmin(request);
-  else requireUser(request);
-}
-
-/** Registers the enforcing hook. Call after the authentication hook, before any route. */
-export function registerAccessControl(app: FastifyInstance): void {
-  app.addHook('onRequest', (request, _reply, done) => {
-    try {
-      enforce(request);
-      done();
-    } catch (err) {
-      done(err as Error);
-    }
+/**
+ * Refuses to start a server that has a route without an access level (registered outside every
+ * {@link accessScope} and without `config.access`). Call on the root instance after
+ * `recordRoutes(app)`.
+ */
+export function requireAccessLevels(app: FastifyInstance): void {
+  app.addHook('onReady', (done) => {
+    const loose = routeTable(app)
+      .filter((route) => (route.config as { access?: Access } | undefined)?.access === undefined)
+      .map((route) => `${route.method} ${route.url}`);
+    done(
+      loose.length === 0
+        ? undefined
+        : new Error(`Routes without an access level (register them through accessScope()): ${loose.join(', ')}`),
+    );
   });
 }

@@ -10,9 +10,9 @@ import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi, { type FastifySwaggerUiOptions } from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import type { Authenticator } from '../accounts/auth-context.js';
+import { type Authenticator, decorateAuthRequest } from '../accounts/auth-context.js';
 import type { Logger } from '../shared/logger.js';
-import { accessScope, registerAccessControl } from './access.js';
+import { accessScope, requireAccessLevels } from './access.js';
 import { registerErrorHandling } from './error-handler.js';
 import { registerHostCheck } from './host-check.js';
 import { registerStrictNumbers } from './params.js';
@@ -87,14 +87,14 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
   await app.register(formbody);
 
   const clientIp = options.clientIp ?? ((req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown');
-  app.decorateRequest('user', null);
-  app.decorateRequest('clientIp', '');
+  decorateAuthRequest(app);
   app.addHook('onRequest', async (request) => {
     request.clientIp = clientIp(request.raw);
     request.user = await options.authenticator.authenticate(request);
   });
-  // Right after authentication: each route's declared access level (http/access.ts) is enforced.
-  registerAccessControl(app);
+  // Each route's access level is enforced by the hook of the access scope it is registered in
+  // (http/access.ts); a route outside every scope without a level keeps the server from starting.
+  requireAccessLevels(app);
 
   await app.register(swagger, {
     // Shared schemas (Track, Album, Artist …) become named components instead of def-0, def-1 ….

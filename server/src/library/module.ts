@@ -51,7 +51,7 @@ export async function createLibrary(deps: LibraryDeps): Promise<Library> {
   const catalog = new CatalogService(new CatalogRepository(database.db), new LikedFlagsRepository(database.db));
   const search = new CatalogSearch({ db: database.db, sqlite: database.sqlite });
   lifecycle.onStop('library', () => service.stopBackground());
-  await deps.app.register(catalogRoutes, { catalog, search });
+  await deps.app.register(accessScope('user', catalogRoutes), { catalog, search });
   await deps.app.register(accessScope('admin', scanRoutes), { library: service });
   if (deps.background) {
     deps.app.addHook('onReady', async () => {

@@ -5,7 +5,6 @@
 import type { ServerResponse } from 'node:http';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { requireAdmin, requireUser } from '../accounts/auth-context.js';
 import { PageQuery, pageOf } from '../catalog/dto.js';
 import type { LibraryService } from './library.service.js';
 import { ScanProgressSchema, ScanRunSchema } from './scan/progress.js';
@@ -48,10 +47,7 @@ export const scanRoutes: FastifyPluginAsyncTypebox<{ library: LibraryService }> 
         response: { 200: ScanStatus },
       },
     },
-    async (request) => {
-      requireAdmin(request);
-      return library.status();
-    },
+    async () => library.status(),
   );
 
   app.get(
@@ -65,10 +61,7 @@ export const scanRoutes: FastifyPluginAsyncTypebox<{ library: LibraryService }> 
         response: { 200: LibraryOverview },
       },
     },
-    async (request) => {
-      requireUser(request);
-      return library.overview();
-    },
+    async () => library.overview(),
   );
 
   app.post(
@@ -82,7 +75,6 @@ export const scanRoutes: FastifyPluginAsyncTypebox<{ library: LibraryService }> 
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
       const progress = library.startScan({ full: request.body?.full === true, trigger: 'api' });
       return reply.status(202).send(progress);
     },
@@ -99,7 +91,6 @@ export const scanRoutes: FastifyPluginAsyncTypebox<{ library: LibraryService }> 
       },
     },
     async (request) => {
-      requireAdmin(request);
       return library.errors(request.query);
     },
   );
@@ -115,7 +106,6 @@ export const scanRoutes: FastifyPluginAsyncTypebox<{ library: LibraryService }> 
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {

@@ -1,7 +1,6 @@
 /** Likes (`/api/v1/likes`), plays (`/api/v1/plays`), history and Discovery. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { requireUser } from '../accounts/auth-context.js';
 import { AlbumRef, ArtistRef, PageQuery, pageOf, TrackRef } from '../catalog/dto.js';
 import { ID_PATTERN } from '../shared/ids.js';
 import type { ActivityService } from './activity.service.js';
@@ -24,7 +23,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ activity: ActivityServi
       },
     },
     async (request, reply) => {
-      await activity.setLiked(requireUser(request), request.params.type, request.params.id, true);
+      await activity.setLiked(request.caller, request.params.type, request.params.id, true);
       return reply.status(204).send(null);
     },
   );
@@ -40,7 +39,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ activity: ActivityServi
       },
     },
     async (request, reply) => {
-      await activity.setLiked(requireUser(request), request.params.type, request.params.id, false);
+      await activity.setLiked(request.caller, request.params.type, request.params.id, false);
       return reply.status(204).send(null);
     },
   );
@@ -55,7 +54,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ activity: ActivityServi
         response: { 200: pageOf(TrackRef) },
       },
     },
-    async (request) => activity.likedTracks(requireUser(request), request.query.limit, request.query.offset),
+    async (request) => activity.likedTracks(request.caller, request.query.limit, request.query.offset),
   );
 
   app.get(
@@ -68,7 +67,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ activity: ActivityServi
         response: { 200: pageOf(AlbumRef) },
       },
     },
-    async (request) => activity.likedAlbums(requireUser(request), request.query.limit, request.query.offset),
+    async (request) => activity.likedAlbums(request.caller, request.query.limit, request.query.offset),
   );
 
   app.get(
@@ -81,7 +80,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ activity: ActivityServi
         response: { 200: pageOf(ArtistRef) },
       },
     },
-    async (request) => activity.likedArtists(requireUser(request), request.query.limit, request.query.offset),
+    async (request) => activity.likedArtists(request.caller, request.query.limit, request.query.offset),
   );
 
   app.post(
@@ -98,7 +97,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ activity: ActivityServi
         response: { 200: Type.Object({ counted: Type.Boolean() }) },
       },
     },
-    async (request) => activity.recordPlay(requireUser(request), request.body),
+    async (request) => activity.recordPlay(request.caller, request.body),
   );
 
   app.get(
@@ -120,7 +119,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ activity: ActivityServi
         },
       },
     },
-    async (request) => activity.history(requireUser(request), request.query.limit, request.query.offset),
+    async (request) => activity.history(request.caller, request.query.limit, request.query.offset),
   );
 
   app.get(
@@ -141,6 +140,6 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ activity: ActivityServi
         },
       },
     },
-    async (request) => activity.discover(requireUser(request)),
+    async (request) => activity.discover(request.caller),
   );
 };

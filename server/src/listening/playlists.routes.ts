@@ -1,7 +1,6 @@
 /** `/api/v1/playlists`: CRUD, entries (add, remove, move), M3U8 export and import. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { requireUser } from '../accounts/auth-context.js';
 import { PageQuery, pageOf } from '../catalog/dto.js';
 import { Invalid } from '../shared/errors.js';
 import { contentDisposition, playlistFileName } from './m3u.js';
@@ -42,7 +41,7 @@ export const playlistRoutes: FastifyPluginAsyncTypebox<{ playlists: PlaylistsSer
         response: { 200: pageOf(PlaylistSchema) },
       },
     },
-    async (request) => playlists.list(requireUser(request), request.query.limit, request.query.offset),
+    async (request) => playlists.list(request.caller, request.query.limit, request.query.offset),
   );
 
   app.post(
@@ -55,7 +54,7 @@ export const playlistRoutes: FastifyPluginAsyncTypebox<{ playlists: PlaylistsSer
         response: { 201: PlaylistSchema },
       },
     },
-    async (request, reply) => reply.status(201).send(await playlists.create(requireUser(request), request.body)),
+    async (request, reply) => reply.status(201).send(await playlists.create(request.caller, request.body)),
   );
 
   app.post(
@@ -73,7 +72,7 @@ export const playlistRoutes: FastifyPluginAsyncTypebox<{ playlists: PlaylistsSer
       },
     },
     async (request, reply) => {
-      const user = requireUser(request);
+      const user = request.caller;
       const body = request.body;
       const input =
         typeof body === 'string'
@@ -94,7 +93,7 @@ export const playlistRoutes: FastifyPluginAsyncTypebox<{ playlists: PlaylistsSer
         response: { 200: PlaylistDetailSchema },
       },
     },
-    async (request) => playlists.get(requireUser(request), request.params.id),
+    async (request) => playlists.get(request.caller, request.params.id),
   );
 
   app.patch(
@@ -108,7 +107,7 @@ export const playlistRoutes: FastifyPluginAsyncTypebox<{ playlists: PlaylistsSer
         response: { 200: PlaylistSchema },
       },
     },
-    async (request) => playlists.update(requireUser(request), request.params.id, request.body),
+    async (request) => playlists.update(request.caller, request.params.id, request.body),
   );
 
   app.delete(
@@ -122,7 +121,7 @@ export const playlistRoutes: FastifyPluginAsyncTypebox<{ playlists: PlaylistsSer
       },
     },
     async (request, reply) => {
-      await playlists.delete(requireUser(request), request.params.id);
+      await playlists.delete(request.caller, request.params.id);
       return reply.status(204).send(null);
     },
   );
@@ -139,14 +138,14 @@ export const playlistRoutes: FastifyPluginAsyncTypebox<{ playlists: PlaylistsSer
       },
     },
     async (request) =>
-      playlists.addTracks(requireUser(request), request.params.id, request.body.trackIds, request.body.position),
+      playlists.addTracks(request.caller, request.params.id, request.body.trackIds, request.body.position),
   );
 
   app.delete(
     '/api/v1/playlists/:id/tracks/:entryId',
     { schema: { tags, summary: 'Remove one entry', params: EntryParams, response: { 204: Type.Null() } } },
     async (request, reply) => {
-      await playlists.removeEntry(requireUser(request), request.params.id, request.params.entryId);
+      await playlists.removeEntry(request.caller, request.params.id, request.params.entryId);
       return reply.status(204).send(null);
     },
   );
@@ -163,7 +162,7 @@ export const playlistRoutes: FastifyPluginAsyncTypebox<{ playlists: PlaylistsSer
       },
     },
     async (request, reply) => {
-      await playlists.moveEntry(requireUser(request), request.params.id, request.body.entryId, request.body.toPosition);
+      await playlists.moveEntry(request.caller, request.params.id, request.body.entryId, request.body.toPosition);
       return reply.status(204).send(null);
     },
   );
@@ -186,7 +185,7 @@ export const playlistRoutes: FastifyPluginAsyncTypebox<{ playlists: PlaylistsSer
       },
     },
     async (request, reply) => {
-      const { name, body } = await playlists.exportM3u(requireUser(request), request.params.id, {
+      const { name, body } = await playlists.exportM3u(request.caller, request.params.id, {
         paths: request.query.paths,
       });
       return reply

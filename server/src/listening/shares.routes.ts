@@ -4,7 +4,6 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { requireUser } from '../accounts/auth-context.js';
 import { ID_PATTERN } from '../shared/ids.js';
 import type { ArtworkService } from '../streaming/artwork.service.js';
 import { imageFormatFor, ImageResponse, SizeQuery, sendImage } from '../streaming/artwork.routes.js';
@@ -94,7 +93,7 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
       },
     },
     async (request, reply) => {
-      const share = await o.shares.create(requireUser(request), request.body);
+      const share = await o.shares.create(request.caller, request.body);
       return reply.code(201).send(share);
     },
   );
@@ -109,7 +108,7 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
         response: { 200: Type.Object({ items: Type.Array(ShareSchema) }) },
       },
     },
-    async (request) => ({ items: await o.shares.list(requireUser(request)) }),
+    async (request) => ({ items: await o.shares.list(request.caller) }),
   );
 
   app.delete(
@@ -124,7 +123,7 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
       },
     },
     async (request, reply) => {
-      await o.shares.revoke(requireUser(request), request.params.id);
+      await o.shares.revoke(request.caller, request.params.id);
       return reply.code(204).send(null);
     },
   );

@@ -6,6 +6,7 @@
 import type { LikedFlags } from '../catalog/liked.js';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/database.js';
+import { accessScope } from '../http/access.js';
 import type { App } from '../http/app.js';
 import type { EventBus } from '../shared/events.js';
 import type { DataPaths } from '../shared/fs-paths.js';
@@ -196,8 +197,8 @@ export async function createSources(d: SourcesDeps): Promise<Sources> {
     thumbnails: new ThumbnailProxy({ cacheDir: d.paths.cacheDir, policy, lookup: d.lookup, logger: log }),
     recovered: { partsRemoved, rowsReset: missing.length },
   };
-  await d.app.register(sourcesRoutes, { sources });
-  await d.app.register(thumbnailRoutes, { thumbnails: sources.thumbnails });
+  await d.app.register(accessScope('user', sourcesRoutes), { sources });
+  await d.app.register(accessScope('user', thumbnailRoutes), { thumbnails: sources.thumbnails });
 
   // Stops run in reverse: jobs first, then downloads, then the proxy.
   d.lifecycle.onStop('remote egress proxy', () => proxy.close());

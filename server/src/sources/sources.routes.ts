@@ -6,7 +6,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { requireAdmin, requireUser } from '../accounts/auth-context.js';
 import { TrackRef } from '../catalog/dto.js';
 import { jobView } from './jobs/offline.service.js';
 import type { Sources } from './module.js';
@@ -52,7 +51,7 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: Sources }> = as
       },
     },
     async (request, reply) => {
-      const user = requireUser(request);
+      const user = request.caller;
       return sources.search.search(request.query.q, request.query.limit, user, clientGone(reply.raw));
     },
   );
@@ -71,7 +70,7 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: Sources }> = as
       },
     },
     async (request, reply) => {
-      const user = requireUser(request);
+      const user = request.caller;
       const controller = new AbortController();
       reply.raw.once('close', () => controller.abort(new Error('client closed the request')));
       reply.hijack();
@@ -107,7 +106,7 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: Sources }> = as
       },
     },
     async (request) => {
-      const user = requireUser(request);
+      const user = request.caller;
       return {
         providers: REMOTE_SOURCES.map((name) => ({ name, enabled: sources.registry.isEnabled(name) })),
         canPlayUrls: await sources.tracks.mayPlayUrls(user),
@@ -128,7 +127,7 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: Sources }> = as
       },
     },
     async (request, reply) => {
-      const user = requireUser(request);
+      const user = request.caller;
       const { track, created } = await sources.tracks.upsert(request.body, user);
       return reply.code(created ? 201 : 200).send(track);
     },
@@ -145,7 +144,7 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: Sources }> = as
       },
     },
     async (request) => {
-      const user = requireUser(request);
+      const user = request.caller;
       return sources.tracks.deleteCache(request.params.id, user);
     },
   );
@@ -161,7 +160,7 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: Sources }> = as
       },
     },
     async (request) => {
-      const user = requireUser(request);
+      const user = request.caller;
       return sources.offline.status(request.params.id, user);
     },
   );
@@ -176,8 +175,7 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: Sources }> = as
         response: { 200: CacheSummarySchema },
       },
     },
-    async (request) => {
-      requireAdmin(request);
+    async () => {
       const [summary, jobs] = await Promise.all([
         sources.tracks.cacheSummary(),
         sources.jobs.countByState([CACHE_TRACK_JOB]),
@@ -198,7 +196,6 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: Sources }> = as
       },
     },
     async (request) => {
-      requireAdmin(request);
       const { state, limit, offset } = request.query;
       const rows = await sources.jobs.list({ states: state ? [state] : undefined, limit, offset });
       return {
@@ -222,7 +219,6 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: Sources }> = as
       },
     },
     async (request) => {
-      requireAdmin(request);
       return { canPlayUrls: await sources.tracks.urlPermission(request.params.id) };
     },
   );
@@ -240,7 +236,6 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: Sources }> = as
       },
     },
     async (request) => {
-      requireAdmin(request);
       await sources.tracks.setUrlPermission(request.params.id, request.body.canPlayUrls);
       return { canPlayUrls: request.body.canPlayUrls };
     },

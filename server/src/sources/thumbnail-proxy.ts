@@ -17,7 +17,6 @@ import { Type } from '@sinclair/typebox';
 import type { Metadata } from 'sharp';
 import { loadSharp } from '../shared/sharp.js';
 import { readFile } from 'node:fs/promises';
-import { requireUser } from '../accounts/auth-context.js';
 import { BadGateway, DomainError, TooManyRequests } from '../shared/errors.js';
 import { sha256 } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
@@ -212,7 +211,6 @@ export const thumbnailRoutes: FastifyPluginAsyncTypebox<{ thumbnails: ThumbnailP
       },
     },
     async (request, reply) => {
-      requireUser(request);
       const image = await thumbnails.get(request.query.url, request.query.size, imageFormatFor(request));
       return sendImage(request, reply, image, THUMBNAIL_CACHE_CONTROL);
     },

@@ -5,7 +5,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { requireUser } from '../accounts/auth-context.js';
 import { MAX_OFFSET } from '../http/params.js';
 import { ID_PATTERN } from '../shared/ids.js';
 import type { ArtworkService, ImageFormat, RenderedImage } from './artwork.service.js';
@@ -56,7 +55,6 @@ export const artworkRoutes: FastifyPluginAsyncTypebox<{ artwork: ArtworkService 
       },
     },
     async (request, reply) => {
-      requireUser(request);
       const image = await o.artwork.artwork(request.params.id, request.query.size, imageFormatFor(request));
       return sendImage(request, reply, image, IMMUTABLE);
     },
@@ -74,7 +72,6 @@ export const artworkRoutes: FastifyPluginAsyncTypebox<{ artwork: ArtworkService 
       },
     },
     async (request, reply) => {
-      requireUser(request);
       const image = await o.artwork.albumCover(request.params.id, request.query.size, imageFormatFor(request));
       return sendImage(request, reply, image, REVALIDATE);
     },
@@ -92,7 +89,6 @@ export const artworkRoutes: FastifyPluginAsyncTypebox<{ artwork: ArtworkService 
       },
     },
     async (request, reply) => {
-      requireUser(request);
       const image = await o.artwork.trackCover(request.params.id, request.query.size, imageFormatFor(request));
       return sendImage(request, reply, image, REVALIDATE);
     },

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { RequestAuthenticator } from '../accounts/authenticator.js';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/database.js';
+import { accessScope } from '../http/access.js';
 import type { App } from '../http/app.js';
 import type { DataPaths } from '../shared/fs-paths.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
@@ -93,13 +94,13 @@ export async function createStreaming(d: StreamingDeps): Promise<Streaming> {
   };
 
   d.authenticator.use(streamTokenStrategy(tokens, (id) => repo.findActiveUser(id)));
-  await d.app.register(streamRoutes, {
+  await d.app.register(accessScope('user', streamRoutes), {
     ...responder,
     preferences: new StreamPreferencesService(repo, d.clock),
     tokens,
     publicUrl: d.config.publicUrl,
   });
-  await d.app.register(artworkRoutes, { artwork });
+  await d.app.register(accessScope('user', artworkRoutes), { artwork });
   // Registered after the database (stops run in reverse), so children die before the DB closes.
   d.lifecycle.onStop('ffmpeg transcodes', () => transcoder.killAll());
 

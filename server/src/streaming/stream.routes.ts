@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { type AuthUser, requireUser } from '../accounts/auth-context.js';
+import type { AuthUser } from '../accounts/auth-context.js';
 import { Forbidden, Unauthorized } from '../shared/errors.js';
 import { isLanAddress } from './network.js';
 import type { StreamPreferencesService } from './preferences.service.js';
@@ -88,7 +88,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
       },
     },
     async (request) => {
-      const user = requireUser(request);
+      const user = request.caller;
       const { id } = request.params;
       await o.service.findTrack(id);
       const { token, expiresAt } = o.tokens.issue(user.id, id);
@@ -106,7 +106,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         response: { 200: StreamPreferencesSchema },
       },
     },
-    async (request) => o.preferences.get(requireUser(request).id),
+    async (request) => o.preferences.get(request.caller.id),
   );
 
   app.put(
@@ -119,7 +119,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         response: { 200: StreamPreferencesSchema },
       },
     },
-    async (request) => o.preferences.update(requireUser(request).id, request.body),
+    async (request) => o.preferences.update(request.caller.id, request.body),
   );
 };
 

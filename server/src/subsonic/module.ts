@@ -3,6 +3,7 @@ import type { Accounts } from '../accounts/index.js';
 import { BrowseRepository } from '../catalog/browse.repository.js';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/database.js';
+import { accessScope } from '../http/access.js';
 import type { App } from '../http/app.js';
 import type { Library } from '../library/module.js';
 import { ActivityRepository } from '../listening/activity.repository.js';
@@ -69,6 +70,6 @@ export async function createSubsonic(d: SubsonicModuleDeps): Promise<SubsonicDep
     remoteTracks: d.sources?.tracks,
     thumbnails: d.sources?.thumbnails,
   };
-  await d.app.register(subsonicRoutes, { deps });
+  await d.app.register(accessScope('self', subsonicRoutes), { deps });
   return deps;
 }

@@ -1,13 +1,12 @@
 /**
- * `/api/v1/admin/*` — users, sessions, registration mode, invites, server info. Every route calls
- * `requireAdmin` first: a signed-in non-admin gets 403, an anonymous caller 401.
+ * `/api/v1/admin/*` — users, sessions, registration mode, invites, server info. Registered in an
+ * admin access scope (http/access.ts): a signed-in non-admin gets 403, an anonymous caller 401.
  * (Scan and cache admin routes live in their own areas.)
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Accounts } from '../accounts/index.js';
 import { RegistrationModeSchema, RoleSchema, SessionSchema } from '../accounts/accounts.schemas.js';
-import { requireAdmin } from '../accounts/auth-context.js';
 import type { UserRow } from '../accounts/users.repository.js';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/database.js';
@@ -93,10 +92,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
   app.get(
     '/api/v1/admin/users',
     { schema: { tags, summary: 'All users', response: { 200: Type.Object({ items: Type.Array(AdminUserSchema) }) } } },
-    async (request) => {
-      requireAdmin(request);
-      return { items: (await accounts.users.list()).map(toAdminUser) };
-    },
+    async () => ({ items: (await accounts.users.list()).map(toAdminUser) }),
   );
 
   app.post(
@@ -114,7 +110,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
       return reply.status(201).send(toAdminUser(await accounts.users.create(request.body)));
     },
   );
@@ -134,7 +129,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       },
     },
     async (request) => {
-      requireAdmin(request);
       const row = await accounts.users.adminUpdate(request.params.id, request.body);
       return toAdminUser(row);
     },
@@ -151,7 +145,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
       await accounts.users.delete(request.params.id);
       return reply.status(204).send(null);
     },
@@ -168,7 +161,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       },
     },
     async (request) => {
-      const me = requireAdmin(request);
+      const me = request.caller;
       await accounts.users.get(request.params.id);
       const sessions = await accounts.sessions.listForUser(request.params.id);
       return { items: sessions.map((s) => ({ ...s, current: s.id === me.sessionId })) };
@@ -179,7 +172,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     '/api/v1/admin/sessions/:id',
     { schema: { tags, summary: 'Revoke anyone’s session', params: IdParams, response: { 204: Type.Null() } } },
     async (request, reply) => {
-      requireAdmin(request);
       if (!(await accounts.sessions.revoke(request.params.id))) throw new NotFound('session', request.params.id);
       return reply.status(204).send(null);
     },
@@ -189,10 +181,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
   app.get(
     '/api/v1/admin/registration',
     { schema: { tags, summary: 'Registration mode (closed, invite, open)', response: { 200: ModeBody } } },
-    async (request) => {
-      requireAdmin(request);
-      return { mode: await accounts.registration.mode() };
-    },
+    async () => ({ mode: await accounts.registration.mode() }),
   );
 
   app.put(
@@ -206,7 +195,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       },
     },
     async (request) => {
-      const me = requireAdmin(request);
+      const me = request.caller;
       return { mode: await accounts.registration.setMode(request.body.mode, me.id) };
     },
   );
@@ -220,10 +209,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
         response: { 200: Type.Object({ items: Type.Array(InviteSchema) }) },
       },
     },
-    async (request) => {
-      requireAdmin(request);
-      return { items: await accounts.registration.listInvites() };
-    },
+    async () => ({ items: await accounts.registration.listInvites() }),
   );
 
   app.post(
@@ -242,7 +228,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       },
     },
     async (request, reply) => {
-      const me = requireAdmin(request);
+      const me = request.caller;
       const invite = await accounts.registration.createInvite(me.id, request.body);
       return reply.status(201).send({ ...invite, url: `${base}/register?invite=${invite.token}` });
     },
@@ -252,7 +238,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     '/api/v1/admin/invites/:id',
     { schema: { tags, summary: 'Revoke an invite', params: IdParams, response: { 204: Type.Null() } } },
     async (request, reply) => {
-      requireAdmin(request);
       await accounts.registration.revokeInvite(request.params.id);
       return reply.status(204).send(null);
     },
@@ -267,9 +252,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
         response: { 200: ServerInfoSchema },
       },
     },
-    async (request) => {
-      requireAdmin(request);
-      return admin.serverInfo();
-    },
+    async () => admin.serverInfo(),
   );
 };

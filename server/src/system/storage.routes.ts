@@ -1,7 +1,7 @@
 /** `GET /system/storage` (exact path, as the spec asks): summary for users, with paths for admins. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { isAdmin, requireUser } from '../accounts/auth-context.js';
+import { isAdmin } from '../accounts/auth-context.js';
 import type { StorageService } from './storage.service.js';
 
 const Volume = {
@@ -35,7 +35,7 @@ export const storageRoutes: FastifyPluginAsyncTypebox<{ storage: StorageService 
       },
     },
     async (request) => {
-      const user = requireUser(request);
+      const user = request.caller;
       const report = await storage.report();
       if (isAdmin(user)) return report;
       const { path: _l, ...library } = report.library;
