@@ -163,7 +163,7 @@ interface Server {
   database: { sqlite: SQLite.Database };
   sessions: { create(userId: string, meta: { userAgent: string }): Promise<{ cookieValue: string }> };
   app: { listen(options: { host: string; port: number }): Promise<string> };
-  library: { search: { mirrorsWarm: boolean; dropAnswers(): void } };
+  catalog: { search: { mirrorsWarm: boolean; dropAnswers(): void } };
 }
 
 /** The measured phase: every request's latency, and the throughput and CPU of the whole process. */
@@ -213,17 +213,17 @@ export async function measureSearch(
   const { n } = sqlite.prepare('select count(*) n from tracks').get() as { n: number };
   const warmup = options.warmup > 0 ? await load(queriesFrom(sqlite, Math.floor(n / 2), options.warmup)) : [];
   const waitFrom = performance.now();
-  while (!earshot.library.search.mirrorsWarm && performance.now() - waitFrom < 60_000) {
+  while (!earshot.catalog.search.mirrorsWarm && performance.now() - waitFrom < 60_000) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const warmWaitMs = performance.now() - waitFrom;
   // The same warm-up again, now through the mirrors (their code gets compiled), then a cold cache.
   if (options.warmup > 0) {
-    earshot.library.search.dropAnswers();
+    earshot.catalog.search.dropAnswers();
     await load(queriesFrom(sqlite, Math.floor(n / 2), options.warmup));
   }
   const measured = async (queries: string[]) => {
-    earshot.library.search.dropAnswers();
+    earshot.catalog.search.dropAnswers();
     const gcPauses: number[] = [];
     const gc = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) gcPauses.push(e.duration);

@@ -4,9 +4,7 @@
  * removes lose their likes and per-user counters wherever the scan ran.
  */
 import { type OpenedDatabase, releaseMemory } from './db/database.js';
-import { ActivityRepository } from './listening/activity.repository.js';
-import { ActivityService } from './listening/activity.service.js';
-import { LikedFlagsRepository } from './listening/liked-flags.repository.js';
+import { createActivityService } from './listening/module.js';
 import { EventBus } from './shared/events.js';
 import type { Logger } from './shared/logger.js';
 import type { Clock } from './shared/time.js';
@@ -26,11 +24,7 @@ export function createDomainEvents(deps: { database: OpenedDatabase; clock: Cloc
     pending.add(work);
     void work.finally(() => pending.delete(work));
   };
-  const activity = new ActivityService(
-    new ActivityRepository(database.db),
-    new LikedFlagsRepository(database.db),
-    clock,
-  );
+  const activity = createActivityService(database.db, clock);
   events.on('library.tracksRemoved', ({ trackIds }) => {
     track(
       activity

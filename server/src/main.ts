@@ -1,23 +1,19 @@
 /**
- * Composition root: builds config-dependent pieces (database, services, HTTP app) and wires them.
- * Nothing else constructs services. Each area adds its construction and route registration here.
+ * The composition root: builds config-dependent pieces (database, event bus, HTTP app), then each
+ * area through its `create<Area>(deps)` factory, and registers each area's `routes` plugin. The
+ * CLI commands build what they need with the same factories. How to add an area: README.md here.
  */
 import type { Config } from './config/schema.js';
 import type { RequestAuthenticator } from './accounts/authenticator.js';
 import type { SessionStore } from './accounts/session-store.js';
 import { type Accounts, createAccounts, setupLink } from './accounts/index.js';
+import { type Catalog, createCatalog } from './catalog/module.js';
 import { registerDtoSchemas } from './catalog/dto.js';
-import { authRoutes } from './accounts/auth.routes.js';
 import { createClientIpResolver } from './accounts/client-ip.js';
 import { registerCsrfProtection } from './accounts/csrf.js';
-import { meRoutes } from './accounts/me.routes.js';
-import { listeningRoutes } from './listening/index.js';
-import { adminRoutes } from './system/admin.routes.js';
-import { storageRoutes } from './system/storage.routes.js';
-import { StorageService } from './system/storage.service.js';
+import { createListening, type Listening } from './listening/module.js';
 import { type OpenedDatabase, openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
-import { accessScope } from './http/access.js';
 import { type App, buildHttpApp } from './http/app.js';
 import type { EventBus } from './shared/events.js';
 import { createDomainEvents } from './domain-events.js';
@@ -28,17 +24,13 @@ import { loadOrCreateServerKey } from './shared/server-key.js';
 import { type Clock, systemClock } from './shared/time.js';
 import { VERSION } from './shared/version.js';
 import { createStreaming, type Streaming } from './streaming/module.js';
-import { shareRoutes } from './listening/shares.routes.js';
-import { SharesRepository } from './listening/shares.repository.js';
-import { SharesService } from './listening/shares.service.js';
-import { LikedFlagsRepository } from './listening/liked-flags.repository.js';
-import { healthRoutes } from './system/health.routes.js';
 import { registerWebApp } from './http/web-app.js';
 import { createLibrary, type Library } from './library/module.js';
 import { createSources, type Sources, startSourcesBackground } from './sources/module.js';
 import { createSubsonic } from './subsonic/module.js';
 import { registerStreamingGauges } from './streaming/stream-metrics.js';
 import { startBackupSchedule } from './system/backup-schedule.js';
+import { createSystem, type System } from './system/module.js';
 
 export interface EarshotOptions {
   logger?: Logger;
@@ -59,14 +51,20 @@ export interface Earshot {
   events: EventBus;
   sessions: SessionStore;
   authenticator: RequestAuthenticator;
-  /** Library scanner/watcher and catalog (browsing, `library.search` for the federated search). */
-  library: Library;
   /** Users, sessions, tokens, registration, the auth throttle (reuse it for /rest). */
   accounts: Accounts;
-  /** Streaming (issue 5): range serving, transcodes, artwork; `setRemoteHandler` for uncached remote tracks. */
+  /** Library scanner, watcher and scan control. */
+  library: Library;
+  /** Browsing and local search (`catalog.search` is the federated search's local provider). */
+  catalog: Catalog;
+  /** Likes, plays, playlists, the play queue and share links. */
+  listening: Listening;
+  /** Range serving, transcodes, artwork; `setRemoteHandler` for uncached remote tracks. */
   streaming: Streaming;
-  /** Remote sources (issue 6): provider registry, caching proxy, federated search, offline jobs. */
+  /** Remote sources: provider registry, caching proxy, federated search, offline jobs. */
   sources: Sources;
+  /** Health, storage report, server information. */
+  system: System;
   /** Starts listening; resolves with the address. */
   listen(): Promise<string>;
   /** Graceful stop: stop accepting, cut streams after the deadline, stop jobs, close the DB. */
@@ -92,9 +90,52 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
 
   // The signing key exists before any route is mounted.
   const serverKey = loadOrCreateServerKey(paths.dbDir, config.secretKey);
-  const accounts = createAccounts({ db: database.db, sqlite: database.sqlite, clock, logger, config, serverKey });
-  const { sessions, authenticator } = accounts;
+  const { db } = database;
 
+  // ── The areas, services first (an area's dependencies are built before it). ──
+  const accounts = createAccounts({ db, sqlite: database.sqlite, clock, logger, config, serverKey });
+  const { sessions, authenticator } = accounts;
+  const system = createSystem({ config, db, paths, clock, version: VERSION, startedAt: clock.now() });
+  const library = createLibrary({ config, database, paths, clock, logger, events, lifecycle });
+  const streaming = createStreaming({ config, db, paths, clock, logger, lifecycle, serverKey, authenticator });
+  const listening = createListening({
+    db,
+    clock,
+    events,
+    logger,
+    musicDir: paths.musicDir,
+    publicUrl: config.publicUrl,
+    serverKey,
+    media: { artwork: streaming.artwork, stream: streaming.responder },
+  });
+  const catalog = createCatalog({ database, lifecycle, liked: listening.liked });
+  const sources = await createSources({
+    config,
+    db,
+    paths,
+    events,
+    clock,
+    logger,
+    lifecycle,
+    local: catalog.search,
+    liked: listening.liked,
+  });
+  streaming.setRemoteHandler(sources.cachingProxy);
+  registerStreamingGauges(streaming.limiter, lifecycle);
+  const subsonic = createSubsonic({
+    config,
+    clock,
+    logger,
+    version: VERSION,
+    accounts,
+    library,
+    catalog,
+    listening,
+    streaming,
+    sources,
+  });
+
+  // ── HTTP: cross-cutting plugins, then each area's routes plugin. ──
   const app = await buildHttpApp({
     logger,
     version: VERSION,
@@ -107,7 +148,6 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   registerCsrfProtection(app, { publicUrl: config.publicUrl });
   // Shared Track/Album/Artist schemas, referenced by `$ref` from every area's responses.
   registerDtoSchemas(app);
-
   if (config.metricsEnabled) {
     // Loaded only when enabled: prom-client costs a few MB of resident memory for nothing otherwise.
     const { createMetricsRegistry, registerMetrics } = await import('./system/metrics.js');
@@ -120,35 +160,19 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
       logger,
     });
   }
-  await app.register(accessScope('public', healthRoutes), { db: database.db, version: VERSION });
+  for (const area of [system, library, catalog, accounts, listening, streaming, sources, subsonic])
+    await app.register(area.routes);
+  // The web app (SPA fallback) is registered LAST so every API route above wins and API 404s stay JSON.
+  registerWebApp(app, { logger });
 
-  // ── Areas register below (services first, then their routes). ──
-  // Library and catalog (issue 4): scanner, watcher, browsing, local search, scan control.
-  const library = await createLibrary({ app, config, database, paths, clock, logger, events, lifecycle, background });
-  lifecycle.onStop('search reader', () => library.search.close());
-  // Accounts and personal music (issue 3).
-  const startedAt = clock.now();
-  const storage = new StorageService({ db: database.db, paths, clock });
-  const secureCookies = config.publicUrl?.startsWith('https://') ?? false;
-  await app.register(accessScope('public', authRoutes), { accounts, secureCookies, publicUrl: config.publicUrl });
-  await app.register(accessScope('user', meRoutes), { accounts, secureCookies });
-  await app.register(accessScope('user', listeningRoutes), {
-    db: database.db,
-    clock,
-    events,
-    logger,
-    musicDir: paths.musicDir,
-    publicUrl: config.publicUrl,
-  });
-  await app.register(accessScope('user', storageRoutes), { storage });
-  await app.register(accessScope('admin', adminRoutes), {
-    accounts,
-    config,
-    db: database.db,
-    clock,
-    startedAt,
-    publicUrl: config.publicUrl,
-  });
+  // ── Background work (not in tests that ask for none). ──
+  if (background) {
+    app.addHook('onReady', async () => library.startBackground());
+    app.addHook('onReady', () => startSourcesBackground(sources));
+    // Scheduled backups: daily unless EARSHOT_BACKUP_INTERVAL_HOURS=0.
+    if (config.backupIntervalHours > 0) startBackupSchedule({ config, paths, logger, lifecycle });
+  }
+
   // First run: while no account exists, each start prints a fresh one-time setup link.
   const setup = await accounts.registration.issueSetupToken();
   if (setup) {
@@ -161,66 +185,6 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
       `No account exists yet. Open this one-time link to create the administrator: ${setupLink(config, setup.token)}`,
     );
   }
-  void background;
-
-  // Streaming, cover art and share links (issue 5).
-  const streaming = await createStreaming({
-    app,
-    config,
-    db: database.db,
-    paths,
-    clock,
-    logger,
-    lifecycle,
-    serverKey,
-    authenticator,
-  });
-  const shares = new SharesService(new SharesRepository(database.db), clock, serverKey, config.publicUrl);
-  await app.register(accessScope('user', shareRoutes), {
-    shares,
-    artwork: streaming.artwork,
-    stream: streaming.responder,
-    publicUrl: config.publicUrl,
-  });
-
-  // Remote sources (issue 6): providers, federated search, caching proxy behind /stream, offline jobs.
-  const sources = await createSources({
-    app,
-    config,
-    db: database.db,
-    paths,
-    events,
-    clock,
-    logger,
-    lifecycle,
-    local: library.search,
-    liked: new LikedFlagsRepository(database.db),
-  });
-  streaming.setRemoteHandler(sources.cachingProxy);
-  registerStreamingGauges(streaming.limiter, lifecycle);
-  // Scheduled backups (issue 18): daily unless EARSHOT_BACKUP_INTERVAL_HOURS=0.
-  if (background && config.backupIntervalHours > 0) startBackupSchedule({ config, paths, logger, lifecycle });
-  if (background) app.addHook('onReady', () => startSourcesBackground(sources));
-
-  // Subsonic / OpenSubsonic API (issue 20): /rest/* over the same services.
-  await createSubsonic({
-    app,
-    config,
-    db: database.db,
-    paths,
-    clock,
-    logger,
-    events,
-    version: VERSION,
-    accounts,
-    library,
-    streaming,
-    shares,
-    sources,
-  });
-
-  // The web app (SPA fallback) is registered LAST so every API route above wins and API 404s stay JSON.
-  registerWebApp(app, { logger });
 
   let closing: Promise<void> | null = null;
   const earshot: Earshot = {
@@ -236,9 +200,12 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     sessions,
     authenticator,
     accounts,
-    streaming,
     library,
+    catalog,
+    listening,
+    streaming,
     sources,
+    system,
     async listen() {
       return app.listen({ host: config.host, port: config.port });
     },

@@ -4,8 +4,7 @@
  * `request.caller` and pass the {@link AuthUser} (never the request) to services, which apply
  * ownership rules.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Forbidden, Unauthorized } from '../shared/errors.js';
+import type { FastifyRequest } from 'fastify';
 
 export type Role = 'admin' | 'user';
 
@@ -33,33 +32,11 @@ declare module 'fastify' {
     clientIp: string;
     /**
      * The signed-in caller of a `user` or `admin` route, which its access scope has already
-     * checked. Reading it anywhere else (a public route) refuses the request with 401, as
-     * {@link requireUser} does.
+     * checked. Reading it anywhere else (a public route) refuses the request with 401
+     * (http/access.ts).
      */
     readonly caller: AuthUser;
   }
-}
-
-/** Adds `request.user` (set by the authentication hook), `request.clientIp` and `request.caller`. */
-export function decorateAuthRequest(app: FastifyInstance): void {
-  app.decorateRequest('user', null);
-  app.decorateRequest('clientIp', '');
-  app.decorateRequest('caller', {
-    getter(this: FastifyRequest) {
-      return requireUser(this);
-    },
-  });
-}
-
-export function requireUser(request: FastifyRequest): AuthUser {
-  if (!request.user || request.user.via === 'stream-token') throw new Unauthorized();
-  return request.user;
-}
-
-export function requireAdmin(request: FastifyRequest): AuthUser {
-  const user = requireUser(request);
-  if (user.role !== 'admin') throw new Forbidden('Only an administrator can do this.');
-  return user;
 }
 
 export function isAdmin(user: AuthUser | null | undefined): boolean {

@@ -1,12 +1,18 @@
 /**
- * Builds the accounts services (called once by the composition root, before any route exists,
- * because the request authenticator needs the token verifier).
+ * Builds the accounts area: services and the routes plugin (called once by the composition root,
+ * before the HTTP app exists, because the request authenticator needs the token verifier; the
+ * `earshot user` command builds it the same way).
  */
+import type { FastifyPluginAsync } from 'fastify';
 import type SQLite from 'better-sqlite3';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/time.js';
+import { accessScope } from '../http/access.js';
+import { adminRoutes } from './admin.routes.js';
+import { authRoutes } from './auth.routes.js';
+import { meRoutes } from './me.routes.js';
 import { AuthService } from './auth.service.js';
 import { RequestAuthenticator } from './authenticator.js';
 import { CfAccessVerifier, cfAccessStrategy } from './cf-access.js';
@@ -46,12 +52,18 @@ export interface Accounts {
   subsonic: SubsonicCredentialsService;
   /** Per-user web app preferences (theme). */
   uiPreferences: UiPreferencesService;
+  /**
+   * Sign-in, registration, OIDC (public per route), the caller's own account (users) and account
+   * administration (admins).
+   */
+  routes: FastifyPluginAsync;
 }
 
 /** The settings the accounts area reads. */
 export type AccountsConfig = Pick<
   Config,
   | 'registration'
+  | 'publicUrl'
   | 'trustedProxies'
   | 'sessionDays'
   | 'sessionIdleHours'
@@ -144,7 +156,10 @@ export function createAccounts(options: AccountsOptions): Accounts {
   }
   const subsonic = new SubsonicCredentialsService(db, clock, options.serverKey);
   const uiPreferences = new UiPreferencesService(db, clock);
-  return {
+  const publicUrl = config.publicUrl;
+  // Cookies are marked Secure when the server is reached over HTTPS.
+  const secureCookies = publicUrl?.startsWith('https://') ?? false;
+  const accounts: Accounts = {
     sessions,
     authenticator,
     hasher,
@@ -159,7 +174,13 @@ export function createAccounts(options: AccountsOptions): Accounts {
     cfAccess,
     subsonic,
     uiPreferences,
+    routes: async (app) => {
+      await app.register(accessScope('public', authRoutes), { accounts, secureCookies, publicUrl });
+      await app.register(accessScope('user', meRoutes), { accounts, secureCookies });
+      await app.register(accessScope('admin', adminRoutes), { accounts, publicUrl });
+    },
   };
+  return accounts;
 }
 
 /** Where the first-run link points: the public URL, else the bind address (wildcards shown as localhost). */

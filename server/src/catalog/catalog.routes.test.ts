@@ -312,7 +312,7 @@ describe('local search', () => {
     // Alice liked the artist Beyoncé earlier in this file.
     expect((await search('beyonce')).body.artists).toMatchObject([{ name: 'Beyoncé', liked: true }]);
     expect((await get('/api/v1/search/local?q=beyonce', asAdmin)).body.artists).toMatchObject([{ liked: false }]);
-    const direct = await t.earshot.library.search.search('halo', alice.id);
+    const direct = await t.earshot.catalog.search.search('halo', alice.id);
     expect(direct.tracks.map((x) => x.liked)).toEqual([true, false]);
   });
 
@@ -418,7 +418,7 @@ describe('local search', () => {
   });
 
   it('is a service the federated search can call', async () => {
-    const result = await t.earshot.library.search.search('hells', alice.id, {
+    const result = await t.earshot.catalog.search.search('hells', alice.id, {
       tracks: 5,
       albums: 0,
       artists: 0,

@@ -16,11 +16,15 @@
  * outside every scope without `config.access` stops the server from starting
  * ({@link requireAccessLevels}), so forgetting authorization is not possible.
  *
- * Handlers of `user` and `admin` routes read the caller from `request.caller` (set up in
- * accounts/auth-context.ts): the scope hook has already refused everybody else.
+ * Handlers of `user` and `admin` routes read the caller from `request.caller`
+ * ({@link decorateAuthRequest}): the scope hook has already refused everybody else.
+ *
+ * The caller's type (`request.user`, an `AuthUser`) is declared by accounts/auth-context.ts; this
+ * file does not import it, so the HTTP plumbing does not depend on the accounts area (which
+ * registers its routes through these scopes).
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, RouteOptions } from 'fastify';
-import { requireAdmin, requireUser } from '../accounts/auth-context.js';
+import { Forbidden, Unauthorized } from '../shared/errors.js';
 import { routeTable } from './route-table.js';
 
 export type Access = 'public' | 'user' | 'admin' | 'self';
@@ -35,6 +39,35 @@ declare module 'fastify' {
 /** The level of a registered route (`user` if, against {@link requireAccessLevels}, it has none). */
 export function accessOf(route: Pick<RouteOptions, 'config'>): Access {
   return (route.config as { access?: Access } | undefined)?.access ?? 'user';
+}
+
+type Caller = NonNullable<FastifyRequest['user']>;
+
+/** The signed-in caller; 401 when anonymous or when only a stream token was presented. */
+export function requireUser(request: FastifyRequest): Caller {
+  if (!request.user || request.user.via === 'stream-token') throw new Unauthorized();
+  return request.user;
+}
+
+/** The signed-in administrator; 401 when anonymous, 403 for anyone else. */
+export function requireAdmin(request: FastifyRequest): Caller {
+  const user = requireUser(request);
+  if (user.role !== 'admin') throw new Forbidden('Only an administrator can do this.');
+  return user;
+}
+
+/**
+ * Adds `request.user` (set by the authentication hook), `request.clientIp` and the
+ * `request.caller` getter. Call on the root instance before any route.
+ */
+export function decorateAuthRequest(app: FastifyInstance): void {
+  app.decorateRequest('user', null);
+  app.decorateRequest('clientIp', '');
+  app.decorateRequest('caller', {
+    getter(this: FastifyRequest) {
+      return requireUser(this);
+    },
+  });
 }
 
 function enforce(request: FastifyRequest): void {

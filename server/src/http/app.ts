@@ -9,10 +9,14 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi, { type FastifySwaggerUiOptions } from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import { type Authenticator, decorateAuthRequest } from '../accounts/auth-context.js';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from '../shared/logger.js';
-import { accessScope, requireAccessLevels } from './access.js';
+import { accessScope, decorateAuthRequest, requireAccessLevels } from './access.js';
 import { registerErrorHandling } from './error-handler.js';
 import { registerHostCheck } from './host-check.js';
 import { registerStrictNumbers } from './params.js';
@@ -23,7 +27,8 @@ export interface HttpOptions {
   logger: Logger;
   version: string;
   publicUrl?: string;
-  authenticator: Authenticator;
+  /** Resolves the caller (accounts/authenticator.ts); null when anonymous. */
+  authenticator: { authenticate(request: FastifyRequest): Promise<FastifyRequest['user']> };
   /** Resolves the client address (trusted-proxy aware). Defaults to the socket address. */
   clientIp?: (request: IncomingMessage) => string;
   /** Host names answered besides IP literals, localhost and the public URL's (DNS rebinding). */

@@ -1,15 +1,11 @@
 /**
- * Builds the library + catalog areas from the composition root: scanner, library service
- * (watcher, schedule), catalog browsing and search, their routes and shutdown hooks.
+ * Builds the library area: scanner, library service (watcher, schedule), scan control routes and
+ * shutdown hooks. main.ts calls {@link createLibrary} once; `earshot scan` builds its scanner with
+ * the same factory (scan/factory.ts).
  */
+import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { OpenedDatabase } from '../db/database.js';
-import type { App } from '../http/app.js';
-import { catalogRoutes } from '../catalog/catalog.routes.js';
-import { CatalogRepository } from '../catalog/catalog.repository.js';
-import { CatalogService } from '../catalog/catalog.service.js';
-import { LikedFlagsRepository } from '../listening/liked-flags.repository.js';
-import { CatalogSearch } from '../catalog/search.js';
 import { accessScope } from '../http/access.js';
 import type { EventBus } from '../shared/events.js';
 import type { DataPaths } from '../shared/fs-paths.js';
@@ -25,7 +21,6 @@ import type { LibraryScanner } from './scanner.js';
 export { SETTLE_MS } from './scan/factory.js';
 
 export interface LibraryDeps {
-  app: App;
   config: Config;
   database: OpenedDatabase;
   paths: DataPaths;
@@ -33,28 +28,30 @@ export interface LibraryDeps {
   logger: Logger;
   events: EventBus;
   lifecycle: Lifecycle;
-  background: boolean;
 }
 
 export interface Library {
   service: LibraryService;
   scanner: LibraryScanner;
-  catalog: CatalogService;
-  search: CatalogSearch;
+  /** Scan control (admins) and the library overview (users). */
+  routes: FastifyPluginAsync;
+  /** Starts the background work: scan on start, watcher, scheduled full scans. Returns at once. */
+  startBackground(): void;
 }
 
-export async function createLibrary(deps: LibraryDeps): Promise<Library> {
+export function createLibrary(deps: LibraryDeps): Library {
   const { config, database, paths, clock, logger, events, lifecycle } = deps;
   const scanner = createScanner({ config, database, paths, clock, logger, events });
   const runs = new ScanRunsRepository(database.sqlite);
   const service = new LibraryService({ db: database.db, scanner, runs, logger, settleMs: SETTLE_MS });
-  const catalog = new CatalogService(new CatalogRepository(database.db), new LikedFlagsRepository(database.db));
-  const search = new CatalogSearch({ db: database.db, sqlite: database.sqlite });
   lifecycle.onStop('library', () => service.stopBackground());
-  await deps.app.register(accessScope('user', catalogRoutes), { catalog, search });
-  await deps.app.register(accessScope('admin', scanRoutes), { library: service });
-  if (deps.background) {
-    deps.app.addHook('onReady', async () => {
+  return {
+    service,
+    scanner,
+    routes: async (app) => {
+      await app.register(accessScope('admin', scanRoutes), { library: service });
+    },
+    startBackground() {
       // Not awaited: listing a big library's folders for the watcher must not hold up start-up
       // (Fastify gives onReady hooks 10 s; a phone with 50,000 files under load can need more).
       service
@@ -66,7 +63,6 @@ export async function createLibrary(deps: LibraryDeps): Promise<Library> {
           musicDir: paths.musicDir,
         })
         .catch((err) => logger.error({ err }, 'library background work failed to start'));
-    });
-  }
-  return { service, scanner, catalog, search };
+    },
+  };
 }

@@ -4,10 +4,9 @@
  * Tracks that left the catalog since are dropped when the queue is read.
  */
 import type { AuthUser } from '../accounts/auth-context.js';
-import type { Db } from '../db/database.js';
 import { Invalid, NotFound } from '../shared/errors.js';
 import type { Clock } from '../shared/time.js';
-import { QueueRepository } from './queue.repository.js';
+import type { QueueRepository } from './queue.repository.js';
 
 export const QUEUE_MAX_TRACKS = 10_000;
 const CLIENT_MAX = 100;
@@ -29,14 +28,10 @@ export interface Bookmark {
 }
 
 export class QueueService {
-  private readonly repo: QueueRepository;
-
   constructor(
-    db: Db,
+    private readonly repo: QueueRepository,
     private readonly clock: Clock,
-  ) {
-    this.repo = new QueueRepository(db);
-  }
+  ) {}
 
   async get(user: AuthUser): Promise<SavedQueue | null> {
     const row = await this.repo.queue(user.id);

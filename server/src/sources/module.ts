@@ -1,13 +1,13 @@
 /**
  * Builds the remote-sources area from the composition root: the egress proxy and yt-dlp runner,
  * the enabled providers, the caching proxy (installed into streaming), federated search, offline
- * jobs and their routes. main.ts calls {@link createSources} once.
+ * jobs and the routes plugin. main.ts calls {@link createSources} once.
  */
 import type { LikedFlags } from '../catalog/liked.js';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/database.js';
 import { accessScope } from '../http/access.js';
-import type { App } from '../http/app.js';
 import type { EventBus } from '../shared/events.js';
 import type { DataPaths } from '../shared/fs-paths.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
@@ -48,7 +48,6 @@ export const DOWNLOAD_LIMITS = {
 };
 
 export interface SourcesDeps {
-  app: App;
   config: Config;
   db: Db;
   paths: DataPaths;
@@ -86,6 +85,8 @@ export interface Sources {
   thumbnails: ThumbnailProxy;
   /** Crash recovery summary from start-up. */
   recovered: { partsRemoved: number; rowsReset: number };
+  /** Federated search, remote tracks and offline status (users); cache and jobs (admins, per route). */
+  routes: FastifyPluginAsync;
 }
 
 export async function createSources(d: SourcesDeps): Promise<Sources> {
@@ -196,9 +197,11 @@ export async function createSources(d: SourcesDeps): Promise<Sources> {
     policy,
     thumbnails: new ThumbnailProxy({ cacheDir: d.paths.cacheDir, policy, lookup: d.lookup, logger: log }),
     recovered: { partsRemoved, rowsReset: missing.length },
+    routes: async (app) => {
+      await app.register(accessScope('user', sourcesRoutes), { sources });
+      await app.register(accessScope('user', thumbnailRoutes), { thumbnails: sources.thumbnails });
+    },
   };
-  await d.app.register(accessScope('user', sourcesRoutes), { sources });
-  await d.app.register(accessScope('user', thumbnailRoutes), { thumbnails: sources.thumbnails });
 
   // Stops run in reverse: jobs first, then downloads, then the proxy.
   d.lifecycle.onStop('remote egress proxy', () => proxy.close());

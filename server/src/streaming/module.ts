@@ -1,13 +1,13 @@
 /**
  * Builds the streaming area from the composition root: services, caches, the stream-token auth
- * strategy, routes and shutdown hooks. main.ts calls {@link createStreaming} once.
+ * strategy, the routes plugin and shutdown hooks. main.ts calls {@link createStreaming} once.
  */
 import { join } from 'node:path';
+import type { FastifyPluginAsync } from 'fastify';
 import type { RequestAuthenticator } from '../accounts/authenticator.js';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/database.js';
 import { accessScope } from '../http/access.js';
-import type { App } from '../http/app.js';
 import type { DataPaths } from '../shared/fs-paths.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
 import type { Logger } from '../shared/logger.js';
@@ -31,7 +31,6 @@ const MB = 1024 * 1024;
 export const STREAM_IDLE_TIMEOUT_MS = 60_000;
 
 export interface StreamingDeps {
-  app: App;
   config: Config;
   db: Db;
   paths: DataPaths;
@@ -48,6 +47,8 @@ export interface StreamingDeps {
 export interface Streaming {
   service: StreamService;
   artwork: ArtworkService;
+  /** Per-user streaming quality preferences. */
+  preferences: StreamPreferencesService;
   tokens: StreamTokens;
   transcoder: Transcoder;
   limiter: TranscodeLimiter;
@@ -57,9 +58,11 @@ export interface Streaming {
   responder: StreamResponderDeps;
   /** Installs the remote-sources caching proxy for uncached remote tracks (null removes it). */
   setRemoteHandler(handler: RemoteStreamHandler | null): void;
+  /** `/stream/:trackId` (its own authentication), stream tokens, preferences and covers (users). */
+  routes: FastifyPluginAsync;
 }
 
-export async function createStreaming(d: StreamingDeps): Promise<Streaming> {
+export function createStreaming(d: StreamingDeps): Streaming {
   const log = d.logger.child({ area: 'streaming' });
   const repo = new StreamRepository(d.db);
   // ffmpeg is probed lazily and remembered: a server without it still streams original files.
@@ -94,19 +97,14 @@ export async function createStreaming(d: StreamingDeps): Promise<Streaming> {
   };
 
   d.authenticator.use(streamTokenStrategy(tokens, (id) => repo.findActiveUser(id)));
-  await d.app.register(accessScope('user', streamRoutes), {
-    ...responder,
-    preferences: new StreamPreferencesService(repo, d.clock),
-    tokens,
-    publicUrl: d.config.publicUrl,
-  });
-  await d.app.register(accessScope('user', artworkRoutes), { artwork });
+  const preferences = new StreamPreferencesService(repo, d.clock);
   // Registered after the database (stops run in reverse), so children die before the DB closes.
   d.lifecycle.onStop('ffmpeg transcodes', () => transcoder.killAll());
 
   return {
     service,
     artwork,
+    preferences,
     tokens,
     transcoder,
     limiter,
@@ -115,6 +113,15 @@ export async function createStreaming(d: StreamingDeps): Promise<Streaming> {
     responder,
     setRemoteHandler(handler) {
       remote = handler;
+    },
+    routes: async (app) => {
+      await app.register(accessScope('user', streamRoutes), {
+        ...responder,
+        preferences,
+        tokens,
+        publicUrl: d.config.publicUrl,
+      });
+      await app.register(accessScope('user', artworkRoutes), { artwork });
     },
   };
 }

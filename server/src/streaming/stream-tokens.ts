@@ -2,7 +2,7 @@
  * Short-lived signed stream tokens for players that cannot send the session cookie (external
  * players, casting, `<audio>` on another origin): `?token=` bound to one track, one user and an
  * expiry, signed with HMAC-SHA256 under a key derived from the server key. Nothing is stored; a
- * token grants only that track's `/stream/` URL (requireUser rejects `via: 'stream-token'`).
+ * token grants only that track's `/stream/` URL (`request.caller` rejects `via: 'stream-token'`).
  *
  * Format: base64url(JSON {t: trackId, u: userId, e: expiresAtMs}) "." base64url(HMAC).
  */

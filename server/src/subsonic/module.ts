@@ -1,75 +1,63 @@
-/** Builds the Subsonic face from the existing services (called once by main.ts). */
+/** Builds the Subsonic face over the other areas' services (called once by main.ts). */
+import type { FastifyPluginAsync } from 'fastify';
 import type { Accounts } from '../accounts/index.js';
-import { BrowseRepository } from '../catalog/browse.repository.js';
+import type { Catalog } from '../catalog/module.js';
 import type { Config } from '../config/schema.js';
-import type { Db } from '../db/database.js';
 import { accessScope } from '../http/access.js';
-import type { App } from '../http/app.js';
 import type { Library } from '../library/module.js';
-import { ActivityRepository } from '../listening/activity.repository.js';
-import { ActivityService } from '../listening/activity.service.js';
-import { LikedFlagsRepository } from '../listening/liked-flags.repository.js';
-import { PlaylistsRepository } from '../listening/playlists.repository.js';
-import { PlaylistsService } from '../listening/playlists.service.js';
-import { QueueService } from '../listening/queue.service.js';
-import type { SharesService } from '../listening/shares.service.js';
-import type { EventBus } from '../shared/events.js';
-import type { DataPaths } from '../shared/fs-paths.js';
+import type { Listening } from '../listening/module.js';
 import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/time.js';
 import type { Sources } from '../sources/module.js';
 import type { Streaming } from '../streaming/module.js';
-import { StreamPreferencesService } from '../streaming/preferences.service.js';
-import { StreamRepository } from '../streaming/stream.repository.js';
 import type { SubsonicDeps } from './context.js';
 import { NowPlaying } from './now-playing.js';
 import { subsonicRoutes } from './routes.js';
 
 export interface SubsonicModuleDeps {
-  app: App;
   config: Config;
-  db: Db;
-  paths: DataPaths;
   clock: Clock;
   logger: Logger;
-  events: EventBus;
   version: string;
   accounts: Accounts;
   library: Library;
+  catalog: Catalog;
+  listening: Listening;
   streaming: Streaming;
-  shares: SharesService;
   sources?: Sources;
 }
 
-export async function createSubsonic(d: SubsonicModuleDeps): Promise<SubsonicDeps> {
+export interface Subsonic {
+  deps: SubsonicDeps;
+  /** `/rest/*`: every method authenticates itself (Subsonic credentials), hence access `self`. */
+  routes: FastifyPluginAsync;
+}
+
+export function createSubsonic(d: SubsonicModuleDeps): Subsonic {
   const deps: SubsonicDeps = {
     config: d.config,
     clock: d.clock,
     logger: d.logger.child({ area: 'subsonic' }),
     serverVersion: d.version,
     accounts: d.accounts,
-    browse: new BrowseRepository(d.db),
-    search: d.library.search,
-    activity: new ActivityService(new ActivityRepository(d.db), new LikedFlagsRepository(d.db), d.clock),
-    playlists: new PlaylistsService({
-      repo: new PlaylistsRepository(d.db),
-      liked: new LikedFlagsRepository(d.db),
-      clock: d.clock,
-      events: d.events,
-      logger: d.logger,
-      musicDir: d.paths.musicDir,
-      publicUrl: d.config.publicUrl,
-    }),
-    queue: new QueueService(d.db, d.clock),
-    shares: d.shares,
+    browse: d.catalog.browse,
+    search: d.catalog.search,
+    activity: d.listening.activity,
+    playlists: d.listening.playlists,
+    queue: d.listening.queue,
+    shares: d.listening.shares,
     library: d.library.service,
     streaming: d.streaming,
-    preferences: new StreamPreferencesService(new StreamRepository(d.db), d.clock),
+    preferences: d.streaming.preferences,
     nowPlaying: new NowPlaying(d.clock),
     remoteSearch: d.sources?.search,
     remoteTracks: d.sources?.tracks,
     thumbnails: d.sources?.thumbnails,
   };
-  await d.app.register(accessScope('self', subsonicRoutes), { deps });
-  return deps;
+  return {
+    deps,
+    routes: async (app) => {
+      await app.register(accessScope('self', subsonicRoutes), { deps });
+    },
+  };
 }

@@ -3,9 +3,9 @@
  * Tool probing spawns processes, so its result is kept for a minute.
  */
 import type { Config } from '../config/schema.js';
-import type { Db } from '../db/database.js';
 import { VERSION } from '../shared/version.js';
 import type { Clock } from '../shared/time.js';
+import type { SystemRepository } from './system.repository.js';
 import { probeTools, type ToolStatus, toolWarning } from './tools.js';
 
 const TOOLS_CACHE_MS = 60_000;
@@ -15,7 +15,7 @@ export class AdminService {
 
   constructor(
     private readonly options: {
-      db: Db;
+      repo: SystemRepository;
       clock: Clock;
       config: Pick<Config, 'ffmpegPath' | 'ffprobePath' | 'ytDlpPath' | 'publicUrl'>;
       startedAt: number;
@@ -23,18 +23,10 @@ export class AdminService {
   ) {}
 
   async serverInfo() {
-    const { db, clock, config, startedAt } = this.options;
+    const { repo, clock, config, startedAt } = this.options;
     const now = clock.now();
     if (!this.tools || now - this.tools.at > TOOLS_CACHE_MS) this.tools = { at: now, value: probeTools(config) };
-    const count = async (table: 'users' | 'tracks' | 'albums' | 'artists' | 'playlists') =>
-      Number(
-        (
-          await db
-            .selectFrom(table)
-            .select((eb) => eb.fn.countAll<number>().as('n'))
-            .executeTakeFirstOrThrow()
-        ).n,
-      );
+    const count = (table: 'users' | 'tracks' | 'albums' | 'artists' | 'playlists') => repo.count(table);
     const [users, tracks, albums, artists, playlists] = await Promise.all([
       count('users'),
       count('tracks'),

@@ -1,9 +1,7 @@
 /** Liveness (`/healthz`: the process answers) and readiness (`/readyz`: DB reachable, schema current). */
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { sql } from 'kysely';
-import type { Db } from '../db/database.js';
-import { pendingMigrations } from '../db/migrate.js';
+import type { HealthService } from './health.service.js';
 
 const Check = Type.Object({ name: Type.String(), ok: Type.Boolean(), detail: Type.Optional(Type.String()) });
 const Readiness = Type.Object({
@@ -11,7 +9,10 @@ const Readiness = Type.Object({
   checks: Type.Array(Check),
 });
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Db; version: string }> = async (app, { db, version }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{ health: HealthService; version: string }> = async (
+  app,
+  { health, version },
+) => {
   app.get(
     '/healthz',
     {
@@ -36,20 +37,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Db; version: string }
       },
     },
     async (_request, reply) => {
-      const checks: { name: string; ok: boolean; detail?: string }[] = [];
-      try {
-        await sql`select 1`.execute(db);
-        checks.push({ name: 'database', ok: true });
-        const pending = await pendingMigrations(db);
-        checks.push(
-          pending.length === 0
-            ? { name: 'migrations', ok: true }
-            : { name: 'migrations', ok: false, detail: `${pending.length} pending: ${pending.join(', ')}` },
-        );
-      } catch {
-        checks.push({ name: 'database', ok: false, detail: 'The database cannot be reached.' });
-      }
-      const ready = checks.every((c) => c.ok);
+      const { ready, checks } = await health.readiness();
       return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
     },
   );

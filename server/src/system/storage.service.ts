@@ -8,9 +8,9 @@
  */
 import { lstat, readdir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Db } from '../db/database.js';
 import type { DataPaths } from '../shared/fs-paths.js';
 import type { Clock } from '../shared/time.js';
+import type { SystemRepository } from './system.repository.js';
 
 export const STORAGE_CACHE_MS = 5_000;
 /** A walk stops after this many entries (the size is then a lower bound, flagged `approximate`). */
@@ -85,7 +85,7 @@ async function fileSize(path: string): Promise<number> {
 export class StorageService {
   private cached: { at: number; report: Promise<StorageReport> } | null = null;
 
-  constructor(private readonly options: { db: Db; paths: DataPaths; clock: Clock }) {}
+  constructor(private readonly options: { repo: SystemRepository; paths: DataPaths; clock: Clock }) {}
 
   /** The full report (paths included); callers strip the paths for non-admins. */
   report(): Promise<StorageReport> {
@@ -101,31 +101,21 @@ export class StorageService {
   }
 
   private async measure(now: number): Promise<StorageReport> {
-    const { paths, db } = this.options;
+    const { paths, repo } = this.options;
     const [library, cache, database, cacheSize, dbSizes, counts] = await Promise.all([
       volumeUsage(paths.musicDir),
       volumeUsage(paths.cacheDir),
       volumeUsage(paths.dbDir),
       folderSize(paths.cacheDir),
       Promise.all(['', '-wal', '-shm'].map((suffix) => fileSize(paths.dbFile + suffix))),
-      db
-        .selectFrom('tracks')
-        .select((eb) => [
-          eb.fn.countAll<number>().filterWhere('source_type', '=', 'local').as('local'),
-          eb.fn.countAll<number>().filterWhere('source_type', '!=', 'local').as('remote'),
-          eb.fn
-            .countAll<number>()
-            .filterWhere((e) => e.and([e('source_type', '!=', 'local'), e('is_cached', '=', 1)]))
-            .as('cached'),
-        ])
-        .executeTakeFirstOrThrow(),
+      repo.trackCounts(),
     ]);
     const strip = ({ id: _id, ...usage }: VolumeUsage & { id: string }) => usage;
     return {
       library: { ...strip(library), path: paths.musicDir },
       cache: { ...strip(cache), path: paths.cacheDir, sizeBytes: cacheSize.bytes, approximate: !cacheSize.complete },
       database: { ...strip(database), path: paths.dbFile, sizeBytes: dbSizes.reduce((a, b) => a + b, 0) },
-      tracks: { local: Number(counts.local), remote: Number(counts.remote), cached: Number(counts.cached) },
+      tracks: counts,
       measuredAt: now,
     };
   }

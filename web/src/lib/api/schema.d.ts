@@ -104,6 +104,406 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/system/storage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Used and available bytes of the library, cache and database volumes; cache and DB sizes; track counts
+         * @description Every signed-in user gets the figures; administrators also get the folder paths.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            library: {
+                                totalBytes: number;
+                                usedBytes: number;
+                                /** @description free space this server may still write */
+                                availableBytes: number;
+                                /** @description admins only */
+                                path?: string;
+                            };
+                            cache: {
+                                totalBytes: number;
+                                usedBytes: number;
+                                /** @description free space this server may still write */
+                                availableBytes: number;
+                                /** @description admins only */
+                                path?: string;
+                                sizeBytes: number;
+                                approximate: boolean;
+                            };
+                            database: {
+                                totalBytes: number;
+                                usedBytes: number;
+                                /** @description free space this server may still write */
+                                availableBytes: number;
+                                /** @description admins only */
+                                path?: string;
+                                /** @description database file + WAL */
+                                sizeBytes: number;
+                            };
+                            tracks: {
+                                local: number;
+                                remote: number;
+                                cached: number;
+                            };
+                            measuredAt: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Version, uptime, runtime, ffmpeg/yt-dlp availability and counts */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            version: string;
+                            startedAt: number;
+                            uptimeSeconds: number;
+                            node: string;
+                            platform: string;
+                            publicUrl: string | null;
+                            tools: {
+                                name: string;
+                                available: boolean;
+                                version: string | null;
+                                warning: string | null;
+                                needed: string;
+                                install: string;
+                            }[];
+                            counts: {
+                                users: number;
+                                tracks: number;
+                                albums: number;
+                                artists: number;
+                                playlists: number;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Scan status and the last run summary (admin) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            running: boolean;
+                            progress: {
+                                runId: string;
+                                kind: "full" | "incremental";
+                                trigger: string;
+                                folders: string[] | null;
+                                /** @description walk | diff | read | prune | group | gc | done */
+                                phase: "walk" | "diff" | "read" | "prune" | "group" | "gc" | "done";
+                                filesFound: number;
+                                /** @description files that need reading this run (new or changed) */
+                                filesTotal: number;
+                                filesDone: number;
+                                added: number;
+                                updated: number;
+                                moved: number;
+                                removed: number;
+                                /** @description files this run tried to read and could not */
+                                unreadable: number;
+                                /** @description files still being written, left for a later scan */
+                                deferred: number;
+                                /** @description files in the music folder that cannot be read (this run and earlier ones; see /api/v1/scan/errors) */
+                                unreadableTotal: number;
+                                startedAt: number;
+                                elapsedMs: number;
+                            } | null;
+                            lastRun: {
+                                id: string;
+                                kind: "full" | "incremental";
+                                state: "running" | "done" | "failed" | "interrupted";
+                                trigger: string;
+                                folders: string[] | null;
+                                /** @description files that need reading this run (new or changed) */
+                                filesTotal: number;
+                                filesDone: number;
+                                added: number;
+                                updated: number;
+                                moved: number;
+                                removed: number;
+                                /** @description files this run tried to read and could not */
+                                unreadable: number;
+                                /** @description files still being written, left for a later scan */
+                                deferred: number;
+                                phaseMs: {
+                                    [key: string]: number;
+                                };
+                                error: string | null;
+                                startedAt: number;
+                                finishedAt: number | null;
+                            } | null;
+                            /** @description files in the music folder that cannot be read now */
+                            unreadable: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Start a library scan (admin); 409 while one runs */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description re-read every file */
+                        full?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            runId: string;
+                            kind: "full" | "incremental";
+                            trigger: string;
+                            folders: string[] | null;
+                            /** @description walk | diff | read | prune | group | gc | done */
+                            phase: "walk" | "diff" | "read" | "prune" | "group" | "gc" | "done";
+                            filesFound: number;
+                            /** @description files that need reading this run (new or changed) */
+                            filesTotal: number;
+                            filesDone: number;
+                            added: number;
+                            updated: number;
+                            moved: number;
+                            removed: number;
+                            /** @description files this run tried to read and could not */
+                            unreadable: number;
+                            /** @description files still being written, left for a later scan */
+                            deferred: number;
+                            /** @description files in the music folder that cannot be read (this run and earlier ones; see /api/v1/scan/errors) */
+                            unreadableTotal: number;
+                            startedAt: number;
+                            elapsedMs: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/library/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many local tracks there are and how many files could not be read (any signed-in user) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description tracks from the music folder */
+                            tracks: number;
+                            /** @description files in the music folder the scanner could not read */
+                            unreadable: number;
+                            scanning: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scan/errors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Files the scanner could not read, with the reason (admin) */
+        get: {
+            parameters: {
+                query: {
+                    limit: number;
+                    /** @description items to skip */
+                    offset: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** @description relative to the music folder */
+                                path: string;
+                                reason: string;
+                                size: number;
+                                mtime: number;
+                                seenAt: number;
+                            }[];
+                            total: number;
+                            limit: number;
+                            offset: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scan/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Scan progress as server-sent events (admin): `progress` events, then `done` with the summary */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description text/event-stream */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/artists": {
         parameters: {
             query?: never;
@@ -537,274 +937,6 @@ export interface paths {
                                 albumCount: number;
                             }[];
                         };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/scan": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Scan status and the last run summary (admin) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            running: boolean;
-                            progress: {
-                                runId: string;
-                                kind: "full" | "incremental";
-                                trigger: string;
-                                folders: string[] | null;
-                                /** @description walk | diff | read | prune | group | gc | done */
-                                phase: "walk" | "diff" | "read" | "prune" | "group" | "gc" | "done";
-                                filesFound: number;
-                                /** @description files that need reading this run (new or changed) */
-                                filesTotal: number;
-                                filesDone: number;
-                                added: number;
-                                updated: number;
-                                moved: number;
-                                removed: number;
-                                /** @description files this run tried to read and could not */
-                                unreadable: number;
-                                /** @description files still being written, left for a later scan */
-                                deferred: number;
-                                /** @description files in the music folder that cannot be read (this run and earlier ones; see /api/v1/scan/errors) */
-                                unreadableTotal: number;
-                                startedAt: number;
-                                elapsedMs: number;
-                            } | null;
-                            lastRun: {
-                                id: string;
-                                kind: "full" | "incremental";
-                                state: "running" | "done" | "failed" | "interrupted";
-                                trigger: string;
-                                folders: string[] | null;
-                                /** @description files that need reading this run (new or changed) */
-                                filesTotal: number;
-                                filesDone: number;
-                                added: number;
-                                updated: number;
-                                moved: number;
-                                removed: number;
-                                /** @description files this run tried to read and could not */
-                                unreadable: number;
-                                /** @description files still being written, left for a later scan */
-                                deferred: number;
-                                phaseMs: {
-                                    [key: string]: number;
-                                };
-                                error: string | null;
-                                startedAt: number;
-                                finishedAt: number | null;
-                            } | null;
-                            /** @description files in the music folder that cannot be read now */
-                            unreadable: number;
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        /** Start a library scan (admin); 409 while one runs */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description re-read every file */
-                        full?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            runId: string;
-                            kind: "full" | "incremental";
-                            trigger: string;
-                            folders: string[] | null;
-                            /** @description walk | diff | read | prune | group | gc | done */
-                            phase: "walk" | "diff" | "read" | "prune" | "group" | "gc" | "done";
-                            filesFound: number;
-                            /** @description files that need reading this run (new or changed) */
-                            filesTotal: number;
-                            filesDone: number;
-                            added: number;
-                            updated: number;
-                            moved: number;
-                            removed: number;
-                            /** @description files this run tried to read and could not */
-                            unreadable: number;
-                            /** @description files still being written, left for a later scan */
-                            deferred: number;
-                            /** @description files in the music folder that cannot be read (this run and earlier ones; see /api/v1/scan/errors) */
-                            unreadableTotal: number;
-                            startedAt: number;
-                            elapsedMs: number;
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/library/status": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** How many local tracks there are and how many files could not be read (any signed-in user) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description tracks from the music folder */
-                            tracks: number;
-                            /** @description files in the music folder the scanner could not read */
-                            unreadable: number;
-                            scanning: boolean;
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/scan/errors": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Files the scanner could not read, with the reason (admin) */
-        get: {
-            parameters: {
-                query: {
-                    limit: number;
-                    /** @description items to skip */
-                    offset: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: {
-                                /** @description relative to the music folder */
-                                path: string;
-                                reason: string;
-                                size: number;
-                                mtime: number;
-                                seenAt: number;
-                            }[];
-                            total: number;
-                            limit: number;
-                            offset: number;
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/scan/events": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Scan progress as server-sent events (admin): `progress` events, then `done` with the summary */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description text/event-stream */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/event-stream": string;
                     };
                 };
             };
@@ -1903,6 +2035,428 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** All users */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                username: string;
+                                role: "admin" | "user";
+                                createdAt: number;
+                                updatedAt: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a user */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        username: string;
+                        password: string;
+                        role?: "admin" | "user";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            username: string;
+                            role: "admin" | "user";
+                            createdAt: number;
+                            updatedAt: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a user and their playlists, likes and history */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change a user’s role and/or reset their password (which signs them out everywhere) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        role?: "admin" | "user";
+                        password?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            username: string;
+                            role: "admin" | "user";
+                            createdAt: number;
+                            updatedAt: number;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/admin/users/{id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user’s active sessions */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                /** @description web = browser cookie, api = token client */
+                                kind: "web" | "api";
+                                userAgent: string | null;
+                                /** @description e.g. Firefox, Chrome, DSub/5.5 */
+                                browser: string | null;
+                                /** @description e.g. Android, Windows, iOS */
+                                os: string | null;
+                                /** @description What to show: "Firefox on Android" */
+                                device: string;
+                                ip: string | null;
+                                createdAt: number;
+                                lastSeenAt: number;
+                                expiresAt: number;
+                                current: boolean;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke anyone’s session */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/registration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Registration mode (closed, invite, open) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            mode: "closed" | "invite" | "open";
+                        };
+                    };
+                };
+            };
+        };
+        /** Set the registration mode (overrides EARSHOT_REGISTRATION) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        mode: "closed" | "invite" | "open";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            mode: "closed" | "invite" | "open";
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/invites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Invites, newest first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                note: string | null;
+                                createdBy: string | null;
+                                createdAt: number;
+                                expiresAt: number;
+                                usedAt: number | null;
+                                usedBy: string | null;
+                                state: "pending" | "used" | "expired" | "revoked";
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a single-use, expiring invite link (the token is shown only now) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        expiresInHours?: number;
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            token: string;
+                            url: string;
+                            expiresAt: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/invites/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an invite */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/playlists": {
         parameters: {
             query?: never;
@@ -2723,88 +3277,14 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/system/storage": {
+    "/api/v1/shares": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * Used and available bytes of the library, cache and database volumes; cache and DB sizes; track counts
-         * @description Every signed-in user gets the figures; administrators also get the folder paths.
-         */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            library: {
-                                totalBytes: number;
-                                usedBytes: number;
-                                /** @description free space this server may still write */
-                                availableBytes: number;
-                                /** @description admins only */
-                                path?: string;
-                            };
-                            cache: {
-                                totalBytes: number;
-                                usedBytes: number;
-                                /** @description free space this server may still write */
-                                availableBytes: number;
-                                /** @description admins only */
-                                path?: string;
-                                sizeBytes: number;
-                                approximate: boolean;
-                            };
-                            database: {
-                                totalBytes: number;
-                                usedBytes: number;
-                                /** @description free space this server may still write */
-                                availableBytes: number;
-                                /** @description admins only */
-                                path?: string;
-                                /** @description database file + WAL */
-                                sizeBytes: number;
-                            };
-                            tracks: {
-                                local: number;
-                                remote: number;
-                                cached: number;
-                            };
-                            measuredAt: number;
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/users": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** All users */
+        /** My share links, and the links others made of my things (my playlists; tracks and albums for admins). Revoked ones are gone; expired ones are flagged */
         get: {
             parameters: {
                 query?: never;
@@ -2823,10 +3303,20 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                username: string;
-                                role: "admin" | "user";
+                                /** @description Username of whoever made the link. */
+                                createdBy: string;
+                                /** @description false: someone else shared a thing you own (you can revoke it). */
+                                isMine: boolean;
+                                kind: "track" | "album" | "playlist";
+                                itemId: string;
+                                title: string;
+                                token: string;
+                                /** @description The public link (absolute when EARSHOT_PUBLIC_URL is set). */
+                                url: string;
                                 createdAt: number;
-                                updatedAt: number;
+                                expiresAt: number | null;
+                                expired: boolean;
+                                viewCount: number;
                             }[];
                         };
                     };
@@ -2834,7 +3324,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Create a user */
+        /** Share a track, album or playlist as a public link */
         post: {
             parameters: {
                 query?: never;
@@ -2845,9 +3335,10 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        username: string;
-                        password: string;
-                        role?: "admin" | "user";
+                        kind: "track" | "album" | "playlist";
+                        id: string;
+                        /** @description Default 30; 1–3650; null = never expires. */
+                        expiresInDays?: number | null;
                     };
                 };
             };
@@ -2860,318 +3351,20 @@ export interface paths {
                     content: {
                         "application/json": {
                             id: string;
-                            username: string;
-                            role: "admin" | "user";
-                            createdAt: number;
-                            updatedAt: number;
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/users/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Delete a user and their playlists, likes and history */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        options?: never;
-        head?: never;
-        /** Change a user’s role and/or reset their password (which signs them out everywhere) */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        role?: "admin" | "user";
-                        password?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            username: string;
-                            role: "admin" | "user";
-                            createdAt: number;
-                            updatedAt: number;
-                        };
-                    };
-                };
-            };
-        };
-        trace?: never;
-    };
-    "/api/v1/admin/users/{id}/sessions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** A user’s active sessions */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: {
-                                id: string;
-                                /** @description web = browser cookie, api = token client */
-                                kind: "web" | "api";
-                                userAgent: string | null;
-                                /** @description e.g. Firefox, Chrome, DSub/5.5 */
-                                browser: string | null;
-                                /** @description e.g. Android, Windows, iOS */
-                                os: string | null;
-                                /** @description What to show: "Firefox on Android" */
-                                device: string;
-                                ip: string | null;
-                                createdAt: number;
-                                lastSeenAt: number;
-                                expiresAt: number;
-                                current: boolean;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/sessions/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Revoke anyone’s session */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/registration": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Registration mode (closed, invite, open) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            mode: "closed" | "invite" | "open";
-                        };
-                    };
-                };
-            };
-        };
-        /** Set the registration mode (overrides EARSHOT_REGISTRATION) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        mode: "closed" | "invite" | "open";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            mode: "closed" | "invite" | "open";
-                        };
-                    };
-                };
-            };
-        };
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/invites": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Invites, newest first */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: {
-                                id: string;
-                                note: string | null;
-                                createdBy: string | null;
-                                createdAt: number;
-                                expiresAt: number;
-                                usedAt: number | null;
-                                usedBy: string | null;
-                                state: "pending" | "used" | "expired" | "revoked";
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        /** Create a single-use, expiring invite link (the token is shown only now) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        expiresInHours?: number;
-                        note?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
+                            /** @description Username of whoever made the link. */
+                            createdBy: string;
+                            /** @description false: someone else shared a thing you own (you can revoke it). */
+                            isMine: boolean;
+                            kind: "track" | "album" | "playlist";
+                            itemId: string;
+                            title: string;
                             token: string;
+                            /** @description The public link (absolute when EARSHOT_PUBLIC_URL is set). */
                             url: string;
-                            expiresAt: number;
+                            createdAt: number;
+                            expiresAt: number | null;
+                            expired: boolean;
+                            viewCount: number;
                         };
                     };
                 };
@@ -3183,7 +3376,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/admin/invites/{id}": {
+    "/api/v1/shares/{id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -3193,7 +3386,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke an invite */
+        /** Revoke a share link (its page and streams stop working at once): my own, one of my playlists, or (admins) of a track or album */
         delete: {
             parameters: {
                 query?: never;
@@ -3219,19 +3412,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/admin/server": {
+    "/share/{token}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Version, uptime, runtime, ffmpeg/yt-dlp availability and counts */
+        /** Public share page (HTML) */
         get: {
             parameters: {
                 query?: never;
                 header?: never;
-                path?: never;
+                path: {
+                    token: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description text/html */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/share/{token}/data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Public share contents (JSON) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    token: string;
+                };
                 cookie?: never;
             };
             requestBody?: never;
@@ -3243,29 +3476,171 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            version: string;
-                            startedAt: number;
-                            uptimeSeconds: number;
-                            node: string;
-                            platform: string;
-                            publicUrl: string | null;
-                            tools: {
-                                name: string;
-                                available: boolean;
-                                version: string | null;
-                                warning: string | null;
-                                needed: string;
-                                install: string;
+                            kind: "track" | "album" | "playlist";
+                            title: string;
+                            subtitle: string | null;
+                            coverUrl: string;
+                            expiresAt: number | null;
+                            tracks: {
+                                id: string;
+                                title: string;
+                                artist: string | null;
+                                album: string | null;
+                                duration: number | null;
+                                streamUrl: string;
                             }[];
-                            counts: {
-                                users: number;
-                                tracks: number;
-                                albums: number;
-                                artists: number;
-                                playlists: number;
-                            };
                         };
                     };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/share/{token}/stream/{trackId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Stream a track of a public share (Range; optional transcoding) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description raw | opus | mp3 | aac */
+                    format?: string;
+                    /** @description kbps; clamped to the format range; 0 = no limit */
+                    maxBitRate?: string;
+                    /** @description seconds to skip (transcodes only) */
+                    timeOffset?: string;
+                    /** @description send an estimated Content-Length on transcodes */
+                    estimateContentLength?: boolean;
+                    /** @description stream token from POST /api/v1/tracks/{id}/stream-token */
+                    token?: string;
+                };
+                header?: never;
+                path: {
+                    token: string;
+                    trackId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The audio (whole file or transcode). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+                /** @description The requested byte range. */
+                206: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /** Stream a track of a public share (Range; optional transcoding) */
+        head: {
+            parameters: {
+                query?: {
+                    /** @description raw | opus | mp3 | aac */
+                    format?: string;
+                    /** @description kbps; clamped to the format range; 0 = no limit */
+                    maxBitRate?: string;
+                    /** @description seconds to skip (transcodes only) */
+                    timeOffset?: string;
+                    /** @description send an estimated Content-Length on transcodes */
+                    estimateContentLength?: boolean;
+                    /** @description stream token from POST /api/v1/tracks/{id}/stream-token */
+                    token?: string;
+                };
+                header?: never;
+                path: {
+                    token: string;
+                    trackId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The audio (whole file or transcode). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+                /** @description The requested byte range. */
+                206: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+            };
+        };
+        patch?: never;
+        trace?: never;
+    };
+    "/share/{token}/cover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Cover image of a public share */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Longest side in pixels; clamped to the source and 1200. */
+                    size?: number;
+                };
+                header?: never;
+                path: {
+                    token: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description WebP (or JPEG when WebP is not accepted) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+                /** @description Not modified */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
             };
         };
@@ -3619,381 +3994,6 @@ export interface paths {
                 header?: never;
                 path: {
                     id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description WebP (or JPEG when WebP is not accepted) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": string;
-                    };
-                };
-                /** @description Not modified */
-                304: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/shares": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** My share links, and the links others made of my things (my playlists; tracks and albums for admins). Revoked ones are gone; expired ones are flagged */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: {
-                                id: string;
-                                /** @description Username of whoever made the link. */
-                                createdBy: string;
-                                /** @description false: someone else shared a thing you own (you can revoke it). */
-                                isMine: boolean;
-                                kind: "track" | "album" | "playlist";
-                                itemId: string;
-                                title: string;
-                                token: string;
-                                /** @description The public link (absolute when EARSHOT_PUBLIC_URL is set). */
-                                url: string;
-                                createdAt: number;
-                                expiresAt: number | null;
-                                expired: boolean;
-                                viewCount: number;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        /** Share a track, album or playlist as a public link */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        kind: "track" | "album" | "playlist";
-                        id: string;
-                        /** @description Default 30; 1–3650; null = never expires. */
-                        expiresInDays?: number | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @description Username of whoever made the link. */
-                            createdBy: string;
-                            /** @description false: someone else shared a thing you own (you can revoke it). */
-                            isMine: boolean;
-                            kind: "track" | "album" | "playlist";
-                            itemId: string;
-                            title: string;
-                            token: string;
-                            /** @description The public link (absolute when EARSHOT_PUBLIC_URL is set). */
-                            url: string;
-                            createdAt: number;
-                            expiresAt: number | null;
-                            expired: boolean;
-                            viewCount: number;
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/shares/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Revoke a share link (its page and streams stop working at once): my own, one of my playlists, or (admins) of a track or album */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/share/{token}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Public share page (HTML) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    token: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description text/html */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": string;
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/share/{token}/data": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Public share contents (JSON) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    token: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            kind: "track" | "album" | "playlist";
-                            title: string;
-                            subtitle: string | null;
-                            coverUrl: string;
-                            expiresAt: number | null;
-                            tracks: {
-                                id: string;
-                                title: string;
-                                artist: string | null;
-                                album: string | null;
-                                duration: number | null;
-                                streamUrl: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/share/{token}/stream/{trackId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Stream a track of a public share (Range; optional transcoding) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description raw | opus | mp3 | aac */
-                    format?: string;
-                    /** @description kbps; clamped to the format range; 0 = no limit */
-                    maxBitRate?: string;
-                    /** @description seconds to skip (transcodes only) */
-                    timeOffset?: string;
-                    /** @description send an estimated Content-Length on transcodes */
-                    estimateContentLength?: boolean;
-                    /** @description stream token from POST /api/v1/tracks/{id}/stream-token */
-                    token?: string;
-                };
-                header?: never;
-                path: {
-                    token: string;
-                    trackId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The audio (whole file or transcode). */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": string;
-                    };
-                };
-                /** @description The requested byte range. */
-                206: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": string;
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        /** Stream a track of a public share (Range; optional transcoding) */
-        head: {
-            parameters: {
-                query?: {
-                    /** @description raw | opus | mp3 | aac */
-                    format?: string;
-                    /** @description kbps; clamped to the format range; 0 = no limit */
-                    maxBitRate?: string;
-                    /** @description seconds to skip (transcodes only) */
-                    timeOffset?: string;
-                    /** @description send an estimated Content-Length on transcodes */
-                    estimateContentLength?: boolean;
-                    /** @description stream token from POST /api/v1/tracks/{id}/stream-token */
-                    token?: string;
-                };
-                header?: never;
-                path: {
-                    token: string;
-                    trackId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The audio (whole file or transcode). */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": string;
-                    };
-                };
-                /** @description The requested byte range. */
-                206: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": string;
-                    };
-                };
-            };
-        };
-        patch?: never;
-        trace?: never;
-    };
-    "/share/{token}/cover": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Cover image of a public share */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Longest side in pixels; clamped to the source and 1200. */
-                    size?: number;
-                };
-                header?: never;
-                path: {
-                    token: string;
                 };
                 cookie?: never;
             };

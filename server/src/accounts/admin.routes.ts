@@ -1,19 +1,15 @@
 /**
- * `/api/v1/admin/*` — users, sessions, registration mode, invites, server info. Registered in an
+ * `/api/v1/admin/*` account administration — users, sessions, registration mode, invites. Registered in an
  * admin access scope (http/access.ts): a signed-in non-admin gets 403, an anonymous caller 401.
- * (Scan and cache admin routes live in their own areas.)
+ * (Scan, cache and server-information admin routes live in their own areas.)
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { Accounts } from '../accounts/index.js';
-import { RegistrationModeSchema, RoleSchema, SessionSchema } from '../accounts/accounts.schemas.js';
-import type { UserRow } from '../accounts/users.repository.js';
-import type { Config } from '../config/schema.js';
-import type { Db } from '../db/database.js';
+import type { Accounts } from './index.js';
+import { RegistrationModeSchema, RoleSchema, SessionSchema } from './accounts.schemas.js';
+import type { UserRow } from './users.repository.js';
 import { NotFound } from '../shared/errors.js';
 import { ID_PATTERN } from '../shared/ids.js';
-import type { Clock } from '../shared/time.js';
-import { AdminService } from './admin.service.js';
 
 const tags = ['admin'];
 const IdParams = Type.Object({ id: Type.String({ pattern: ID_PATTERN }) });
@@ -47,46 +43,13 @@ const InviteSchema = Type.Object({
   state: Type.Union([Type.Literal('pending'), Type.Literal('used'), Type.Literal('expired'), Type.Literal('revoked')]),
 });
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-const ServerInfoSchema = Type.Object({
-  version: Type.String(),
-  startedAt: Type.Integer(),
-  uptimeSeconds: Type.Integer(),
-  node: Type.String(),
-  platform: Type.String(),
-  publicUrl: Nullable(Type.String()),
-  tools: Type.Array(
-    Type.Object({
-      name: Type.String(),
-      available: Type.Boolean(),
-      version: Nullable(Type.String()),
-      /** Runs but is a problem (e.g. a yt-dlp release too old for today's sites); null when fine. */
-      warning: Nullable(Type.String()),
-      needed: Type.String(),
-      install: Type.String(),
-    }),
-  ),
-  counts: Type.Object({
-    users: Type.Integer(),
-    tracks: Type.Integer(),
-    albums: Type.Integer(),
-    artists: Type.Integer(),
-    playlists: Type.Integer(),
-  }),
-});
-
 export interface AdminRoutesOptions {
   accounts: Accounts;
-  config: Config;
-  db: Db;
-  clock: Clock;
-  startedAt: number;
   publicUrl?: string;
 }
 
 export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async (app, options) => {
   const { accounts } = options;
-  const admin = new AdminService(options);
   const base = (options.publicUrl ?? '').replace(/\/+$/, '');
 
   app.get(
@@ -241,17 +204,5 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       await accounts.registration.revokeInvite(request.params.id);
       return reply.status(204).send(null);
     },
-  );
-
-  app.get(
-    '/api/v1/admin/server',
-    {
-      schema: {
-        tags,
-        summary: 'Version, uptime, runtime, ffmpeg/yt-dlp availability and counts',
-        response: { 200: ServerInfoSchema },
-      },
-    },
-    async () => admin.serverInfo(),
   );
 };
