@@ -70,9 +70,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         accounts.registration.mode(),
       ]);
       const u =
-        request.user && request.user.via !== 'stream-token'
-          ? await accounts.users.repo.findById(request.user.id)
-          : undefined;
+        request.user && request.user.via !== 'stream-token' ? await accounts.users.find(request.user.id) : undefined;
       return { setupRequired, registration, user: u ? toMe(u) : null };
     },
   );

@@ -186,12 +186,12 @@ export class IdentityService {
   /** An existing account this identity may take over: by trusted username, else verified email. */
   private async matchExisting(profile: ExternalProfile, email: string | null): Promise<UserRow | undefined> {
     if (profile.trustedUsername) {
-      const byName = await this.users.repo.findByKey(usernameKey(profile.trustedUsername.trim()));
+      const byName = await this.users.findByKey(usernameKey(profile.trustedUsername.trim()));
       if (byName) return this.checkLinkable(byName, profile);
     }
     if (!email) return undefined;
     const byEmail = await this.repo.findUsersByEmail(email);
-    const byName = await this.users.repo.findByKey(usernameKey(email));
+    const byName = await this.users.findByKey(usernameKey(email));
     const candidates = new Map([...byEmail, ...(byName ? [byName] : [])].map((u) => [u.id, u]));
     if (candidates.size === 0) return undefined;
     if (!profile.emailVerified) {

@@ -19,6 +19,9 @@ import { CfAccessVerifier, cfAccessStrategy } from './cf-access.js';
 import { TrustedProxies } from './client-ip.js';
 import { IdentitiesRepository } from './identities.repository.js';
 import { IdentityService } from './identity.service.js';
+import { InvitesRepository } from './invites.repository.js';
+import { RefreshTokensRepository } from './refresh-tokens.repository.js';
+import { UsersRepository } from './users.repository.js';
 import { OidcProvider, oidcProvidersFrom } from './oidc.providers.js';
 import { OidcService } from './oidc.service.js';
 import { proxyAuthStrategy } from './proxy-auth.js';
@@ -30,6 +33,7 @@ import { SubsonicCredentialsService } from './subsonic-credentials.service.js';
 import { AuthThrottle, type AuthThrottleOptions, DEFAULT_AUTH_THROTTLE } from './throttle.js';
 import { TokenService } from './tokens.service.js';
 import { UiPreferencesService } from './ui-preferences.js';
+import { UiPreferencesRepository } from './ui-preferences.repository.js';
 import { UsersService } from './users.service.js';
 
 export interface Accounts {
@@ -110,10 +114,17 @@ export function createAccounts(options: AccountsOptions): Accounts {
   });
   const settings = new SettingsRepository(db, clock);
   const hasher = new PasswordHasher(options.hashParameters ?? OWASP_ARGON2ID, 2);
-  const users = new UsersService(db, hasher, sessions, clock, logger);
-  const tokens = new TokenService(db, sessions, clock, logger, options.serverKey);
+  const users = new UsersService(new UsersRepository(db), hasher, sessions, clock, logger);
+  const tokens = new TokenService(new RefreshTokensRepository(db), sessions, clock, logger, options.serverKey);
   const authenticator = new RequestAuthenticator(sessions, tokens);
-  const registration = new RegistrationService(db, settings, users, clock, logger, config.registration);
+  const registration = new RegistrationService(
+    new InvitesRepository(db),
+    settings,
+    users,
+    clock,
+    logger,
+    config.registration,
+  );
   const throttle = new AuthThrottle(clock, options.throttle ?? DEFAULT_AUTH_THROTTLE);
   const identities = new IdentityService(new IdentitiesRepository(db), users, registration, clock, logger, {
     adminEmails: config.adminEmails,
@@ -155,7 +166,7 @@ export function createAccounts(options: AccountsOptions): Accounts {
     );
   }
   const subsonic = new SubsonicCredentialsService(db, clock, options.serverKey);
-  const uiPreferences = new UiPreferencesService(db, clock);
+  const uiPreferences = new UiPreferencesService(new UiPreferencesRepository(db), clock);
   const publicUrl = config.publicUrl;
   // Cookies are marked Secure when the server is reached over HTTPS.
   const secureCookies = publicUrl?.startsWith('https://') ?? false;

@@ -7,13 +7,12 @@
  * - Mode: `closed` | `invite` | `open`, from config, overridable by an admin (stored in `settings`).
  * - Invites: admin-issued, expiring, single-use links; only the token's hash is stored.
  */
-import { sql } from 'kysely';
 import type { REGISTRATION_MODES } from '../config/schema.js';
-import type { Db } from '../db/database.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../shared/errors.js';
 import { newId, newSecret, sha256 } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/time.js';
+import type { InvitesRepository } from './invites.repository.js';
 import type { SettingsRepository } from './settings.repository.js';
 import type { UserRow } from './users.repository.js';
 import type { UsersService } from './users.service.js';
@@ -39,7 +38,7 @@ export interface InviteInfo {
 
 export class RegistrationService {
   constructor(
-    private readonly db: Db,
+    private readonly invites: InvitesRepository,
     private readonly settings: SettingsRepository,
     private readonly users: UsersService,
     private readonly clock: Clock,
@@ -77,9 +76,8 @@ export class RegistrationService {
       throw new Forbidden('This setup link has expired. Restart the server to get a new one in its log.');
     }
     // Claim the token before the slow password hash, so two racing requests cannot both win.
-    const claimed =
-      await sql`delete from settings where key = ${SETUP_KEY} and value = ${JSON.stringify(stored)}`.execute(this.db);
-    if (Number(claimed.numAffectedRows ?? 0) === 0) throw new Conflict('This setup link was just used.');
+    if (!(await this.settings.deleteIfUnchanged(SETUP_KEY, stored)))
+      throw new Conflict('This setup link was just used.');
     try {
       const user = await this.users.create({ username: input.username, password: input.password, role: 'admin' });
       this.logger.info({ area: 'accounts', userId: user.id }, 'first-run setup completed: administrator created');
@@ -122,22 +120,14 @@ export class RegistrationService {
   async withInvite(token: string, create: () => Promise<UserRow>): Promise<UserRow> {
     const invite = await this.findUsableInvite(token);
     if (!invite) throw new Forbidden('This invite link is invalid, expired or already used.');
-    const now = this.clock.now();
-    const claimed = await this.db
-      .updateTable('invites')
-      .set({ used_at: now })
-      .where('id', '=', invite.id)
-      .where('used_at', 'is', null)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) === 0)
+    if (!(await this.invites.claim(invite.id, this.clock.now())))
       throw new Forbidden('This invite link is invalid, expired or already used.');
     try {
       const user = await create();
-      await this.db.updateTable('invites').set({ used_by: user.id }).where('id', '=', invite.id).execute();
+      await this.invites.setUsedBy(invite.id, user.id);
       return user;
     } catch (err) {
-      await this.db.updateTable('invites').set({ used_at: null }).where('id', '=', invite.id).execute();
+      await this.invites.release(invite.id);
       throw err;
     }
   }
@@ -159,42 +149,21 @@ export class RegistrationService {
     const token = newSecret(24);
     const id = newId();
     const now = this.clock.now();
-    await this.db
-      .insertInto('invites')
-      .values({
-        id,
-        token_hash: sha256(token),
-        note: input.note?.trim().slice(0, 200) || null,
-        created_by: adminId,
-        created_at: now,
-        expires_at: now + Math.round(hours * 3600_000),
-        used_at: null,
-        used_by: null,
-        revoked_at: null,
-      })
-      .execute();
+    await this.invites.insert({
+      id,
+      tokenHash: sha256(token),
+      note: input.note?.trim().slice(0, 200) || null,
+      createdBy: adminId,
+      createdAt: now,
+      expiresAt: now + Math.round(hours * 3600_000),
+    });
     this.logger.info({ area: 'accounts', inviteId: id, by: adminId }, 'invite created');
     return { id, token, expiresAt: now + Math.round(hours * 3600_000) };
   }
 
   async listInvites(): Promise<InviteInfo[]> {
     const now = this.clock.now();
-    const rows = await this.db
-      .selectFrom('invites')
-      .leftJoin('users as creator', 'creator.id', 'invites.created_by')
-      .leftJoin('users as invitee', 'invitee.id', 'invites.used_by')
-      .select([
-        'invites.id',
-        'invites.note',
-        'invites.created_at',
-        'invites.expires_at',
-        'invites.used_at',
-        'invites.revoked_at',
-        'creator.username as createdBy',
-        'invitee.username as usedBy',
-      ])
-      .orderBy('invites.created_at', 'desc')
-      .execute();
+    const rows = await this.invites.listWithNames();
     return rows.map((r) => ({
       id: r.id,
       note: r.note,
@@ -209,24 +178,11 @@ export class RegistrationService {
   }
 
   async revokeInvite(id: string): Promise<void> {
-    const result = await this.db
-      .updateTable('invites')
-      .set({ revoked_at: this.clock.now() })
-      .where('id', '=', id)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) throw new NotFound('invite', id);
+    if (!(await this.invites.revoke(id, this.clock.now()))) throw new NotFound('invite', id);
   }
 
   private findUsableInvite(token: string) {
     if (!token || token.length > 200) return Promise.resolve(undefined);
-    return this.db
-      .selectFrom('invites')
-      .select(['id', 'expires_at'])
-      .where('token_hash', '=', sha256(token))
-      .where('used_at', 'is', null)
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', this.clock.now())
-      .executeTakeFirst();
+    return this.invites.findUsable(sha256(token), this.clock.now());
   }
 }

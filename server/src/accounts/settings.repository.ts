@@ -27,6 +27,16 @@ export class SettingsRepository {
       .execute();
   }
 
+  /** Deletes the key only while it still holds `expected` (a compare-and-delete claim). */
+  async deleteIfUnchanged(key: string, expected: unknown): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('settings')
+      .where('key', '=', key)
+      .where('value', '=', JSON.stringify(expected))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
   async delete(key: string): Promise<void> {
     await this.db.deleteFrom('settings').where('key', '=', key).execute();
   }

@@ -10,13 +10,13 @@
  */
 import { createHmac } from 'node:crypto';
 import type * as Jose from 'jose';
-import type { Db } from '../db/database.js';
 import { Invalid } from '../shared/errors.js';
 import { newId, newSecret, sha256 } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/time.js';
 import type { AuthUser } from './auth-context.js';
 import type { BearerVerifier } from './authenticator.js';
+import type { RefreshTokensRepository } from './refresh-tokens.repository.js';
 import type { SessionMeta, SessionStore } from './session-store.js';
 
 /** jose's ~50 module files load on the first token use, not at every start-up (see cli/commands.ts). */
@@ -47,7 +47,7 @@ export class TokenService implements BearerVerifier {
   private readonly key: Uint8Array;
 
   constructor(
-    private readonly db: Db,
+    private readonly refreshTokens: RefreshTokensRepository,
     private readonly sessions: SessionStore,
     private readonly clock: Clock,
     private readonly logger: Logger,
@@ -74,11 +74,7 @@ export class TokenService implements BearerVerifier {
   async refresh(refreshToken: string): Promise<TokenPair> {
     if (!refreshToken || refreshToken.length > 200) throw invalidGrant('The refresh token is invalid.');
     const now = this.clock.now();
-    const row = await this.db
-      .selectFrom('refresh_tokens')
-      .select(['id', 'session_id', 'expires_at', 'rotated_at'])
-      .where('token_hash', '=', sha256(refreshToken))
-      .executeTakeFirst();
+    const row = await this.refreshTokens.findByHash(sha256(refreshToken));
     if (!row) throw invalidGrant('The refresh token is invalid.');
     if (row.rotated_at !== null) {
       await this.revokeFamily(row.session_id, 'refresh token reused');
@@ -89,13 +85,7 @@ export class TokenService implements BearerVerifier {
     if (!user) throw invalidGrant('The session of this refresh token has ended. Sign in again.');
     // Claim the token atomically: of two concurrent refreshes with the same token only one wins;
     // the loser is treated as a replay, which is what it looks like from here.
-    const claimed = await this.db
-      .updateTable('refresh_tokens')
-      .set({ rotated_at: now })
-      .where('id', '=', row.id)
-      .where('rotated_at', 'is', null)
-      .executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) === 0) {
+    if (!(await this.refreshTokens.claim(row.id, now))) {
       await this.revokeFamily(row.session_id, 'refresh token reused concurrently');
       throw invalidGrant('This refresh token was already used; the session has been revoked. Sign in again.');
     }
@@ -111,11 +101,7 @@ export class TokenService implements BearerVerifier {
 
   /** RFC 7009 revocation by the client itself: ends the refresh token's family. Unknown tokens are ignored. */
   async revokeByRefreshToken(refreshToken: string): Promise<void> {
-    const row = await this.db
-      .selectFrom('refresh_tokens')
-      .select('session_id')
-      .where('token_hash', '=', sha256(refreshToken))
-      .executeTakeFirst();
+    const row = await this.refreshTokens.findByHash(sha256(refreshToken));
     if (row) await this.revokeFamily(row.session_id, 'revoked by client');
   }
 
@@ -162,17 +148,13 @@ export class TokenService implements BearerVerifier {
   private async newRefreshToken(sessionId: string): Promise<string> {
     const secret = newSecret(32);
     const now = this.clock.now();
-    await this.db
-      .insertInto('refresh_tokens')
-      .values({
-        id: newId(),
-        session_id: sessionId,
-        token_hash: sha256(secret),
-        created_at: now,
-        expires_at: now + REFRESH_TOKEN_TTL_MS,
-        rotated_at: null,
-      })
-      .execute();
+    await this.refreshTokens.insert({
+      id: newId(),
+      sessionId,
+      tokenHash: sha256(secret),
+      createdAt: now,
+      expiresAt: now + REFRESH_TOKEN_TTL_MS,
+    });
     return secret;
   }
 

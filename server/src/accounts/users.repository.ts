@@ -1,5 +1,5 @@
 /** SQL for the `users` table. Lookups by name use the case-folded key with `=` (never LIKE). */
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { UsersTable } from '../db/schema.js';
 import type { Role } from './auth-context.js';
@@ -80,5 +80,28 @@ export class UsersRepository {
 
   async delete(id: string): Promise<void> {
     await this.db.deleteFrom('users').where('id', '=', id).execute();
+  }
+
+  /**
+   * Changes the role unless that would leave no enabled administrator; false when it would.
+   * One statement, so two admins demoting each other at once cannot both succeed.
+   */
+  async setRoleKeepingAnAdmin(userId: string, role: Role, now: number): Promise<boolean> {
+    const result = await sql`
+      update users set role = ${role}, updated_at = ${now}
+      where id = ${userId}
+        and (${role} = 'admin' or (select count(*) from users where role = 'admin' and disabled = 0 and id != ${userId}) > 0)
+    `.execute(this.db);
+    return Number(result.numAffectedRows ?? 0) > 0;
+  }
+
+  /** Deletes the user unless it is the last enabled administrator; false when it is. */
+  async deleteKeepingAnAdmin(userId: string): Promise<boolean> {
+    const result = await sql`
+      delete from users
+      where id = ${userId}
+        and (role != 'admin' or (select count(*) from users where role = 'admin' and disabled = 0 and id != ${userId}) > 0)
+    `.execute(this.db);
+    return Number(result.numAffectedRows ?? 0) > 0;
   }
 }

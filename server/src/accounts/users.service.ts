@@ -3,8 +3,6 @@
  * roles and deletion. The last active admin can be neither demoted nor deleted — the guard is a
  * single SQL statement, so two concurrent requests cannot both pass it.
  */
-import { sql } from 'kysely';
-import type { Db } from '../db/database.js';
 import { Conflict, Invalid, NotFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
@@ -12,7 +10,7 @@ import type { Clock } from '../shared/time.js';
 import type { Role } from './auth-context.js';
 import { checkPassword, checkUsername, type PasswordHasher, usernameKey } from './passwords.js';
 import type { SessionStore } from './session-store.js';
-import { type UserRow, UsersRepository } from './users.repository.js';
+import type { UserRow, UsersRepository } from './users.repository.js';
 
 export interface Me {
   id: string;
@@ -26,16 +24,22 @@ export function toMe(row: Pick<UserRow, 'id' | 'username' | 'role' | 'created_at
 }
 
 export class UsersService {
-  readonly repo: UsersRepository;
-
   constructor(
-    private readonly db: Db,
+    private readonly repo: UsersRepository,
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionStore,
     private readonly clock: Clock,
     private readonly logger: Logger,
-  ) {
-    this.repo = new UsersRepository(db);
+  ) {}
+
+  /** The user, or undefined (no error) — for the sign-in status of a caller whose account may be gone. */
+  find(id: string): Promise<UserRow | undefined> {
+    return this.repo.findById(id);
+  }
+
+  /** By the case-folded username key (`usernameKey()`); external sign-ins match accounts with it. */
+  findByKey(key: string): Promise<UserRow | undefined> {
+    return this.repo.findByKey(key);
   }
 
   count(): Promise<number> {
@@ -151,12 +155,7 @@ export class UsersService {
   async setRole(userId: string, role: Role): Promise<UserRow> {
     const row = await this.get(userId);
     if (row.role === role) return row;
-    const result = await sql`
-      update users set role = ${role}, updated_at = ${this.clock.now()}
-      where id = ${userId}
-        and (${role} = 'admin' or (select count(*) from users where role = 'admin' and disabled = 0 and id != ${userId}) > 0)
-    `.execute(this.db);
-    if (Number(result.numAffectedRows ?? 0) === 0)
+    if (!(await this.repo.setRoleKeepingAnAdmin(userId, role, this.clock.now())))
       throw new Conflict('This is the last administrator; make someone else an administrator first.');
     this.logger.info({ area: 'accounts', userId, role }, 'role changed');
     return this.get(userId);
@@ -173,12 +172,7 @@ export class UsersService {
 
   async delete(userId: string): Promise<void> {
     await this.get(userId);
-    const result = await sql`
-      delete from users
-      where id = ${userId}
-        and (role != 'admin' or (select count(*) from users where role = 'admin' and disabled = 0 and id != ${userId}) > 0)
-    `.execute(this.db);
-    if (Number(result.numAffectedRows ?? 0) === 0)
+    if (!(await this.repo.deleteKeepingAnAdmin(userId)))
       throw new Conflict('This is the last administrator and cannot be deleted.');
     this.logger.info({ area: 'accounts', userId }, 'user deleted');
   }

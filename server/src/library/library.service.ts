@@ -2,8 +2,8 @@
  * Library control: starting scans (admin API, CLI, watcher, schedule), their status and history,
  * unreadable files, and the background work (initial scan, watcher, periodic full scan).
  */
-import type { Db } from '../db/database.js';
 import type { Logger } from '../shared/logger.js';
+import type { OverviewRepository } from './overview.repository.js';
 import type { ScanRunsRepository } from './scan-runs.repository.js';
 import type { ScanProgress, ScanRunView, ScanSummary } from './scan/progress.js';
 import type { LibraryScanner, ScanRequest } from './scanner.js';
@@ -31,7 +31,7 @@ export class LibraryService {
 
   constructor(
     private readonly deps: {
-      db: Db;
+      overview: OverviewRepository;
       scanner: LibraryScanner;
       runs: ScanRunsRepository;
       logger: Logger;
@@ -72,32 +72,15 @@ export class LibraryService {
 
   /** What any signed-in user may know about the local library: how many tracks, how many files were rejected. */
   async overview(): Promise<{ tracks: number; unreadable: number; scanning: boolean }> {
-    const row = await this.deps.db
-      .selectFrom('tracks')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('source_type', '=', 'local')
-      .executeTakeFirstOrThrow();
     return {
-      tracks: Number(row.n),
+      tracks: await this.deps.overview.localTrackCount(),
       unreadable: this.deps.scanner.unreadableTotal(),
       scanning: this.deps.scanner.running,
     };
   }
 
   async errors(page: { limit: number; offset: number }) {
-    const [items, total] = await Promise.all([
-      this.deps.db
-        .selectFrom('scan_errors')
-        .selectAll()
-        .orderBy('local_path')
-        .limit(page.limit)
-        .offset(page.offset)
-        .execute(),
-      this.deps.db
-        .selectFrom('scan_errors')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow(),
-    ]);
+    const { items, total } = await this.deps.overview.scanErrors(page);
     return {
       items: items.map((e) => ({
         path: e.local_path,
@@ -106,7 +89,7 @@ export class LibraryService {
         mtime: e.mtime,
         seenAt: e.seen_at,
       })),
-      total: Number(total.n),
+      total,
       ...page,
     };
   }

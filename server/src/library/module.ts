@@ -13,6 +13,7 @@ import type { Lifecycle } from '../shared/lifecycle.js';
 import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/time.js';
 import { LibraryService } from './library.service.js';
+import { OverviewRepository } from './overview.repository.js';
 import { scanRoutes } from './scan.routes.js';
 import { ScanRunsRepository } from './scan-runs.repository.js';
 import { createScanner, SETTLE_MS } from './scan/factory.js';
@@ -43,7 +44,13 @@ export function createLibrary(deps: LibraryDeps): Library {
   const { config, database, paths, clock, logger, events, lifecycle } = deps;
   const scanner = createScanner({ config, database, paths, clock, logger, events });
   const runs = new ScanRunsRepository(database.sqlite);
-  const service = new LibraryService({ db: database.db, scanner, runs, logger, settleMs: SETTLE_MS });
+  const service = new LibraryService({
+    overview: new OverviewRepository(database.db),
+    scanner,
+    runs,
+    logger,
+    settleMs: SETTLE_MS,
+  });
   lifecycle.onStop('library', () => service.stopBackground());
   return {
     service,

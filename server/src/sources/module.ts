@@ -18,6 +18,7 @@ import { DownloadHub } from './cache/download-hub.js';
 import { missingCachedFiles, removeLeftoverParts } from './cache/recovery.js';
 import { JobRunner } from './jobs/job-runner.js';
 import { JobsRepository } from './jobs/jobs.repository.js';
+import { OfflineRepository } from './jobs/offline.repository.js';
 import { CACHE_TRACK_JOB, OfflineService } from './jobs/offline.service.js';
 import { type AddressPolicy, type LookupFn, loopbackAllowanceFromEnv } from './net/address-policy.js';
 import { EgressProxy } from './net/egress-proxy.js';
@@ -171,7 +172,7 @@ export async function createSources(d: SourcesDeps): Promise<Sources> {
     backoffBaseMs: d.backoffBaseMs,
   });
   const offline = new OfflineService({
-    db: d.db,
+    repo: new OfflineRepository(d.db),
     jobs,
     runner: jobRunner,
     hub,

@@ -7,7 +7,6 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { TrackRef } from '../catalog/dto.js';
-import { jobView } from './jobs/offline.service.js';
 import type { Sources } from './module.js';
 import {
   CacheSummarySchema,
@@ -21,7 +20,6 @@ import {
   UpsertRemoteBody,
   UrlPermissionBody,
 } from './sources.schemas.js';
-import { CACHE_TRACK_JOB } from './jobs/offline.service.js';
 import { REMOTE_SOURCES } from './providers/provider.js';
 
 const searchTags = ['search'];
@@ -176,10 +174,7 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: Sources }> = as
       },
     },
     async () => {
-      const [summary, jobs] = await Promise.all([
-        sources.tracks.cacheSummary(),
-        sources.jobs.countByState([CACHE_TRACK_JOB]),
-      ]);
+      const [summary, jobs] = await Promise.all([sources.tracks.cacheSummary(), sources.offline.jobCounts()]);
       return { ...summary, jobs };
     },
   );
@@ -195,16 +190,7 @@ export const sourcesRoutes: FastifyPluginAsyncTypebox<{ sources: Sources }> = as
         response: { 200: JobsPageSchema },
       },
     },
-    async (request) => {
-      const { state, limit, offset } = request.query;
-      const rows = await sources.jobs.list({ states: state ? [state] : undefined, limit, offset });
-      return {
-        items: rows.map((j) => ({ ...jobView(j), type: j.type, ownerId: j.owner_id, createdAt: j.created_at })),
-        counts: await sources.jobs.countByState([CACHE_TRACK_JOB]),
-        limit,
-        offset,
-      };
-    },
+    async (request) => sources.offline.jobsPage(request.query),
   );
 
   app.get(

@@ -6,13 +6,13 @@
  * would (download-hub.ts), so playing a track while its job runs still uses one yt-dlp.
  */
 import type { AuthUser } from '../../accounts/auth-context.js';
-import type { Db } from '../../db/database.js';
 import { NotFound } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Clock } from '../../shared/time.js';
 import type { DownloadHub } from '../cache/download-hub.js';
 import type { RemoteTracksRepository } from '../remote-tracks.repository.js';
 import { type JobContext, PermanentJobError, type JobRunner } from './job-runner.js';
+import type { OfflineRepository } from './offline.repository.js';
 import type { JobRow, JobsRepository } from './jobs.repository.js';
 
 export const CACHE_TRACK_JOB = 'cache-track';
@@ -60,7 +60,7 @@ export class OfflineService {
 
   constructor(
     private readonly o: {
-      db: Db;
+      repo: OfflineRepository;
       jobs: JobsRepository;
       runner: JobRunner;
       hub: DownloadHub;
@@ -96,51 +96,19 @@ export class OfflineService {
     );
   }
 
-  private uncachedRemoteQuery() {
-    return this.o.db
-      .selectFrom('playlist_tracks as pt')
-      .innerJoin('tracks as t', 't.id', 'pt.track_id')
-      .select('t.id')
-      .distinct()
-      .where('t.source_type', '!=', 'local')
-      .where('t.is_cached', '=', 0);
-  }
-
   async queuePlaylist(playlistId: string, ownerId: string | null): Promise<number> {
-    const rows = await this.uncachedRemoteQuery().where('pt.playlist_id', '=', playlistId).execute();
-    return this.enqueue(
-      rows.map((r) => r.id),
-      ownerId,
-    );
+    return this.enqueue(await this.o.repo.uncachedRemoteTrackIds({ playlistId }), ownerId);
   }
 
   private async queueAdded(playlistId: string, ownerId: string, trackIds: string[]): Promise<number> {
-    const playlist = await this.o.db
-      .selectFrom('playlists')
-      .select('is_offline')
-      .where('id', '=', playlistId)
-      .executeTakeFirst();
+    const playlist = await this.o.repo.playlist(playlistId);
     if (playlist?.is_offline !== 1 || trackIds.length === 0) return 0;
-    const rows = await this.uncachedRemoteQuery()
-      .where('pt.playlist_id', '=', playlistId)
-      .where('t.id', 'in', trackIds)
-      .execute();
-    return this.enqueue(
-      rows.map((r) => r.id),
-      ownerId,
-    );
+    return this.enqueue(await this.o.repo.uncachedRemoteTrackIds({ playlistId, trackIds }), ownerId);
   }
 
   /** Start-up: queue whatever offline playlists still miss (e.g. an event lost to a crash). */
   async reconcile(): Promise<number> {
-    const rows = await this.uncachedRemoteQuery()
-      .innerJoin('playlists as p', 'p.id', 'pt.playlist_id')
-      .where('p.is_offline', '=', 1)
-      .execute();
-    return this.enqueue(
-      rows.map((r) => r.id),
-      null,
-    );
+    return this.enqueue(await this.o.repo.uncachedRemoteTrackIds({ offlineOnly: true }), null);
   }
 
   private async enqueue(trackIds: string[], ownerId: string | null): Promise<number> {
@@ -181,24 +149,33 @@ export class OfflineService {
     }
   };
 
+  /** How many cache jobs are in each state (the admin cache page). */
+  jobCounts(): Promise<Record<JobRow['state'], number>> {
+    return this.o.jobs.countByState([CACHE_TRACK_JOB]);
+  }
+
+  /** Background jobs, newest first, for the admin job list. */
+  async jobsPage(filter: { state?: JobRow['state']; limit: number; offset: number }) {
+    const rows = await this.o.jobs.list({
+      states: filter.state ? [filter.state] : undefined,
+      limit: filter.limit,
+      offset: filter.offset,
+    });
+    return {
+      items: rows.map((j) => ({ ...jobView(j), type: j.type, ownerId: j.owner_id, createdAt: j.created_at })),
+      counts: await this.jobCounts(),
+      limit: filter.limit,
+      offset: filter.offset,
+    };
+  }
+
   /** Offline progress of a playlist: visible to its owner, to anyone when public, and to admins. */
   async status(playlistId: string, user: AuthUser): Promise<OfflineStatus> {
-    const playlist = await this.o.db
-      .selectFrom('playlists')
-      .selectAll()
-      .where('id', '=', playlistId)
-      .executeTakeFirst();
+    const playlist = await this.o.repo.playlist(playlistId);
     // Not-yours and not-there look the same (SECURITY.md 12).
     if (!playlist || (playlist.owner_id !== user.id && playlist.is_public !== 1 && user.role !== 'admin'))
       throw new NotFound('playlist', playlistId);
-    const tracks = await this.o.db
-      .selectFrom('playlist_tracks as pt')
-      .innerJoin('tracks as t', 't.id', 'pt.track_id')
-      .select(['t.id', 't.is_cached'])
-      .distinct()
-      .where('pt.playlist_id', '=', playlistId)
-      .where('t.source_type', '!=', 'local')
-      .execute();
+    const tracks = await this.o.repo.remoteTracksOf(playlistId);
     const ids = tracks.map((t) => t.id);
     // The latest job per track tells its state.
     const jobs = await this.o.jobs.list({ types: [CACHE_TRACK_JOB], dedupeKeys: ids, limit: 10_000, offset: 0 });
