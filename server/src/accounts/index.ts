@@ -29,6 +29,7 @@ import { type HashParameters, OWASP_ARGON2ID, PasswordHasher } from './passwords
 import { RegistrationService } from './registration.service.js';
 import { SessionStore } from './session-store.js';
 import { SettingsRepository } from './settings.repository.js';
+import { SubsonicCredentialsRepository } from './subsonic-credentials.repository.js';
 import { SubsonicCredentialsService } from './subsonic-credentials.service.js';
 import { AuthThrottle, type AuthThrottleOptions, DEFAULT_AUTH_THROTTLE } from './throttle.js';
 import { TokenService } from './tokens.service.js';
@@ -114,7 +115,8 @@ export function createAccounts(options: AccountsOptions): Accounts {
   });
   const settings = new SettingsRepository(db, clock);
   const hasher = new PasswordHasher(options.hashParameters ?? OWASP_ARGON2ID, 2);
-  const users = new UsersService(new UsersRepository(db), hasher, sessions, clock, logger);
+  const usersRepo = new UsersRepository(db);
+  const users = new UsersService(usersRepo, hasher, sessions, clock, logger);
   const tokens = new TokenService(new RefreshTokensRepository(db), sessions, clock, logger, options.serverKey);
   const authenticator = new RequestAuthenticator(sessions, tokens);
   const registration = new RegistrationService(
@@ -165,7 +167,12 @@ export function createAccounts(options: AccountsOptions): Accounts {
       'Identity headers are configured but EARSHOT_TRUSTED_PROXIES is empty: they will be ignored.',
     );
   }
-  const subsonic = new SubsonicCredentialsService(db, clock, options.serverKey);
+  const subsonic = new SubsonicCredentialsService(
+    new SubsonicCredentialsRepository(db),
+    usersRepo,
+    clock,
+    options.serverKey,
+  );
   const uiPreferences = new UiPreferencesService(new UiPreferencesRepository(db), clock);
   const publicUrl = config.publicUrl;
   // Cookies are marked Secure when the server is reached over HTTPS.

@@ -11,10 +11,9 @@ import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, ti
 import { Invalid, NotFound } from '../shared/errors.js';
 import { newId, sha256 } from '../shared/ids.js';
 import type { Clock } from '../shared/time.js';
-import type { Db } from '../db/database.js';
 import { usernameKey } from './passwords.js';
-import { type CredentialTable, SubsonicCredentialsRepository } from './subsonic-credentials.repository.js';
-import { type UserRow, UsersRepository } from './users.repository.js';
+import type { CredentialTable, SubsonicCredentialsRepository } from './subsonic-credentials.repository.js';
+import type { UserRow, UsersRepository } from './users.repository.js';
 
 export const CREDENTIAL_LABEL_MAX = 100;
 /** last_used_at is written at most this often per credential (not on every stream request). */
@@ -57,18 +56,15 @@ function equalStrings(a: string, b: string): boolean {
 }
 
 export class SubsonicCredentialsService {
-  private readonly repo: SubsonicCredentialsRepository;
-  private readonly users: UsersRepository;
   private readonly key: Buffer;
   private readonly touched = new Map<string, number>();
 
   constructor(
-    db: Db,
+    private readonly repo: SubsonicCredentialsRepository,
+    private readonly users: UsersRepository,
     private readonly clock: Clock,
     serverKey: Buffer,
   ) {
-    this.repo = new SubsonicCredentialsRepository(db);
-    this.users = new UsersRepository(db);
     this.key = Buffer.from(hkdfSync('sha256', serverKey, 'earshot', 'subsonic app passwords v1', 32));
   }
 
