@@ -160,7 +160,6 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
       `No account exists yet. Open this one-time link to create the administrator: ${setupLink(config, setup.token)}`,
     );
   }
-  void background;
 
   // Streaming, cover art and share links (issue 5).
   const streaming = await createStreaming({

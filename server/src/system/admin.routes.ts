@@ -5,19 +5,18 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { IdParams, Nullable } from '../http/schemas.js';
 import type { Accounts } from '../accounts/index.js';
-import { RegistrationModeSchema, RoleSchema, SessionSchema } from '../accounts/accounts.schemas.js';
+import { InviteSchema, RegistrationModeSchema, RoleSchema, SessionSchema } from '../accounts/accounts.schemas.js';
 import { requireAdmin } from '../accounts/auth-context.js';
 import type { UserRow } from '../accounts/users.repository.js';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/database.js';
 import { NotFound } from '../shared/errors.js';
-import { ID_PATTERN } from '../shared/ids.js';
 import type { Clock } from '../shared/time.js';
 import { AdminService } from './admin.service.js';
 
 const tags = ['admin'];
-const IdParams = Type.Object({ id: Type.String({ pattern: ID_PATTERN }) });
 
 const AdminUserSchema = Type.Object(
   {
@@ -37,18 +36,6 @@ const toAdminUser = (u: UserRow) => ({
   updatedAt: u.updated_at,
 });
 
-const InviteSchema = Type.Object({
-  id: Type.String(),
-  note: Type.Union([Type.String(), Type.Null()]),
-  createdBy: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.Integer(),
-  expiresAt: Type.Integer(),
-  usedAt: Type.Union([Type.Integer(), Type.Null()]),
-  usedBy: Type.Union([Type.String(), Type.Null()]),
-  state: Type.Union([Type.Literal('pending'), Type.Literal('used'), Type.Literal('expired'), Type.Literal('revoked')]),
-});
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const ServerInfoSchema = Type.Object({
   version: Type.String(),
   startedAt: Type.Integer(),

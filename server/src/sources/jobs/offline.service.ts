@@ -14,32 +14,9 @@ import type { DownloadHub } from '../cache/download-hub.js';
 import type { RemoteTracksRepository } from '../remote-tracks.repository.js';
 import { type JobContext, PermanentJobError, type JobRunner } from './job-runner.js';
 import type { JobRow, JobsRepository } from './jobs.repository.js';
+import type { OfflineJobView, OfflineStatus } from '../sources.schemas.js';
 
 export const CACHE_TRACK_JOB = 'cache-track';
-
-export interface OfflineJobView {
-  id: string;
-  trackId: string | null;
-  state: JobRow['state'];
-  attempts: number;
-  maxAttempts: number;
-  progress: number;
-  lastError: string | null;
-  runAfter: number;
-  updatedAt: number;
-}
-
-export interface OfflineStatus {
-  playlistId: string;
-  isOffline: boolean;
-  /** Remote tracks in the playlist (local files are always available offline). */
-  total: number;
-  cached: number;
-  queued: number;
-  running: number;
-  failed: number;
-  jobs: OfflineJobView[];
-}
 
 export function jobView(j: JobRow): OfflineJobView {
   return {
@@ -188,7 +165,7 @@ export class OfflineService {
       .selectAll()
       .where('id', '=', playlistId)
       .executeTakeFirst();
-    // Not-yours and not-there look the same (SECURITY.md 12).
+    // Not-yours and not-there look the same: existence is not revealed.
     if (!playlist || (playlist.owner_id !== user.id && playlist.is_public !== 1 && user.role !== 'admin'))
       throw new NotFound('playlist', playlistId);
     const tracks = await this.o.db
