@@ -1,5 +1,5 @@
 /**
- * Authorization by construction (issue 13): every route has an access level, and one `onRequest`
+ * Authorization by construction (access.test.ts checks every route): every route has an access level, and one `onRequest`
  * hook — after authentication, before validation and the handler — enforces it:
  *
  * - `user` (the default: a route nobody thought about is closed) → 401 when anonymous (or when
