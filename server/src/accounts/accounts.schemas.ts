@@ -129,3 +129,10 @@ export const CredentialSchema = Type.Object(
   { $id: 'SubsonicCredential' },
 );
 export type CredentialInfo = Static<typeof CredentialSchema>;
+
+const ThemeSchema = Type.Union([Type.Literal('system'), Type.Literal('light'), Type.Literal('dark')], {
+  description: '`system` follows the device (prefers-color-scheme)',
+});
+/** The web app's preferences of a user (today: the colour theme). */
+export const UiPreferencesSchema = Type.Object({ theme: ThemeSchema });
+export type UiPreferences = Static<typeof UiPreferencesSchema>;

@@ -4,20 +4,22 @@ import type { FastifyReply } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ID_PATTERN } from '../shared/ids.js';
 import { NotFound } from '../shared/errors.js';
-import { ChangePasswordBody, IdentitySchema, MeSchema, SessionSchema } from './accounts.schemas.js';
+import {
+  ChangePasswordBody,
+  IdentitySchema,
+  MeSchema,
+  SessionSchema,
+  type UiPreferences,
+  UiPreferencesSchema,
+} from './accounts.schemas.js';
 import { requireUser } from './auth-context.js';
 import type { Accounts } from './index.js';
 import { SESSION_COOKIE } from './session-store.js';
 import { subsonicAccessRoutes } from './subsonic-access.routes.js';
-import { THEME_COOKIE, type UiPreferences } from './ui-preferences.js';
+import { THEME_COOKIE } from './ui-preferences.js';
 import { toMe } from './users.service.js';
 
 const tags = ['me'];
-
-const Theme = Type.Union([Type.Literal('system'), Type.Literal('light'), Type.Literal('dark')], {
-  description: '`system` follows the device (prefers-color-scheme)',
-});
-const UiPreferencesSchema = Type.Object({ theme: Theme });
 
 /** Mirrors the theme into a readable cookie (for the share page and the app's first paint). */
 function themeCookie(reply: FastifyReply, prefs: UiPreferences) {
