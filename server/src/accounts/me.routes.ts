@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { ID_PATTERN } from '../shared/ids.js';
+import { IdParams } from '../http/schemas.js';
 import { NotFound } from '../shared/errors.js';
 import {
   ChangePasswordBody,
@@ -106,7 +106,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; secureCoo
       schema: {
         tags,
         summary: 'Sign out one of your sessions (another user’s session id answers 404)',
-        params: Type.Object({ id: Type.String({ pattern: ID_PATTERN }) }),
+        params: IdParams,
         response: { 204: Type.Null() },
       },
     },
@@ -173,7 +173,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; secureCoo
       schema: {
         tags,
         summary: 'Unlink a sign-in provider (refused when it is your only way to sign in)',
-        params: Type.Object({ id: Type.String({ pattern: ID_PATTERN }) }),
+        params: IdParams,
         response: { 204: Type.Null() },
       },
     },
