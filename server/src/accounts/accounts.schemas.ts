@@ -26,7 +26,7 @@ export const SecretParam = Type.String({ pattern: '^[A-Za-z0-9_-]{16,128}$' });
 export const AuthStatusSchema = Type.Object({
   setupRequired: Type.Boolean(),
   registration: RegistrationModeSchema,
-  user: Type.Union([MeSchema, Type.Null()]),
+  user: Nullable(MeSchema),
 });
 
 export const LoginBody = Type.Object({
@@ -76,11 +76,11 @@ export const SessionSchema = Type.Object(
     kind: Type.Union([Type.Literal('web'), Type.Literal('api')], {
       description: 'web = browser cookie, api = token client',
     }),
-    userAgent: Type.Union([Type.String(), Type.Null()]),
+    userAgent: Nullable(Type.String()),
     browser: Type.Union([Type.String(), Type.Null()], { description: 'e.g. Firefox, Chrome, DSub/5.5' }),
     os: Type.Union([Type.String(), Type.Null()], { description: 'e.g. Android, Windows, iOS' }),
     device: Type.String({ description: 'What to show: "Firefox on Android"' }),
-    ip: Type.Union([Type.String(), Type.Null()]),
+    ip: Nullable(Type.String()),
     createdAt: Type.Integer(),
     lastSeenAt: Type.Integer(),
     expiresAt: Type.Integer(),
@@ -96,7 +96,7 @@ export const IdentitySchema = Type.Object(
     id: Type.String(),
     provider: Type.String({ description: 'oidc:google, oidc:oidc, cf-access or proxy' }),
     providerName: Type.String({ description: 'Readable: Google, the OIDC provider’s name, Cloudflare Access …' }),
-    email: Type.Union([Type.String(), Type.Null()]),
+    email: Nullable(Type.String()),
     createdAt: Type.Integer(),
     lastUsedAt: Type.Integer(),
   },

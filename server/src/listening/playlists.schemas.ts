@@ -88,7 +88,5 @@ export const ImportJsonBody = Type.Object({
 export const ImportResponse = Type.Object({
   playlist: PlaylistSchema,
   matched: Type.Integer(),
-  unmatched: Type.Array(
-    Type.Object({ line: Type.Integer(), location: Type.String(), title: Type.Union([Type.String(), Type.Null()]) }),
-  ),
+  unmatched: Type.Array(Type.Object({ line: Type.Integer(), location: Type.String(), title: Nullable(Type.String()) })),
 });
