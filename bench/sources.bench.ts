@@ -14,7 +14,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { RemoteMetadata, RemoteProvider } from '../server/src/sources/providers/provider.js';
-import { startOrigin } from '../server/src/sources/test-support/origin.js';
+import { startOrigin } from '../server/src/test/origin.js';
 import { makeAudio } from '../server/src/test/audio.js';
 import { startTestServer } from '../server/src/test/harness.js';
 

@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Origin, startOrigin } from '../server/src/sources/test-support/origin.js';
+import { type Origin, startOrigin } from '../server/src/test/origin.js';
 import { makeAudio, makeImage } from '../server/src/test/audio.js';
 import { type Browser, launch } from './support/browser.js';
 import { scratchDir } from './support/build.js';

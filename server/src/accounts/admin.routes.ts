@@ -5,14 +5,13 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { Accounts } from './index.js';
-import { RegistrationModeSchema, RoleSchema, SessionSchema } from './accounts.schemas.js';
-import type { UserRow } from './users.repository.js';
+import { IdParams } from '../http/schemas.js';
 import { NotFound } from '../shared/errors.js';
-import { ID_PATTERN } from '../shared/ids.js';
+import { InviteSchema, RegistrationModeSchema, RoleSchema, SessionSchema } from './accounts.schemas.js';
+import type { Accounts } from './index.js';
+import type { UserRow } from './users.repository.js';
 
 const tags = ['admin'];
-const IdParams = Type.Object({ id: Type.String({ pattern: ID_PATTERN }) });
 
 const AdminUserSchema = Type.Object(
   {
@@ -30,17 +29,6 @@ const toAdminUser = (u: UserRow) => ({
   role: u.role,
   createdAt: u.created_at,
   updatedAt: u.updated_at,
-});
-
-const InviteSchema = Type.Object({
-  id: Type.String(),
-  note: Type.Union([Type.String(), Type.Null()]),
-  createdBy: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.Integer(),
-  expiresAt: Type.Integer(),
-  usedAt: Type.Union([Type.Integer(), Type.Null()]),
-  usedBy: Type.Union([Type.String(), Type.Null()]),
-  state: Type.Union([Type.Literal('pending'), Type.Literal('used'), Type.Literal('expired'), Type.Literal('revoked')]),
 });
 
 export interface AdminRoutesOptions {

@@ -32,7 +32,7 @@ const tags = ['auth'];
 
 export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, options) => {
   const { accounts, secureCookies } = options;
-  // Sign-in providers and the OpenID Connect doors (issue 15).
+  // Sign-in providers and the OpenID Connect doors.
   await app.register(oidcRoutes, { accounts, secureCookies, publicUrl: options.publicUrl });
   const client = (request: FastifyRequest) => ({
     ip: request.clientIp,

@@ -7,7 +7,7 @@ import { startTestServer, type TestServer, testConfig } from '../test/harness.js
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cookieHeader, form, ManualClock, sessionSetCookie } from './testing.js';
+import { cookieHeader, form, ManualClock, sessionSetCookie } from '../test/accounts.js';
 
 let t: TestServer | undefined;
 afterEach(async () => {

@@ -1,6 +1,6 @@
 /**
  * Cloudflare Access: the `Cf-Access-Jwt-Assertion` header that Access adds to every request it
- * lets through is verified and signs its user in (SECURITY.md "Identity headers", case 8).
+ * lets through is verified and signs its user in (cf-access.test.ts).
  *
  * - Only from peers in EARSHOT_TRUSTED_PROXIES (cloudflared), like every identity header.
  * - RS256 only (no `alg: none`, no HS256 "signed" with the public key), against the team's JWKS

@@ -1,5 +1,5 @@
 /**
- * The client's IP address, for throttling and logs (SECURITY.md "Client IP").
+ * The client's IP address, for throttling and logs (client-ip.test.ts).
  *
  * The socket address, unless the peer is a configured trusted proxy (`EARSHOT_TRUSTED_PROXIES`,
  * IPs and CIDRs, IPv4/IPv6). Then `CF-Connecting-IP` (set by Cloudflare, which overwrites any

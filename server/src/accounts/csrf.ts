@@ -1,5 +1,5 @@
 /**
- * Cross-site request forgery defence for cookie-authenticated requests (SECURITY.md "Web sessions").
+ * Cross-site request forgery defence for cookie-authenticated requests (auth.test.ts).
  *
  * SameSite=Lax already keeps the cookie off cross-site POSTs in current browsers; this check is the
  * second lock (older browsers, same-site sibling hosts, login CSRF). A state-changing request

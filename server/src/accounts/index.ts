@@ -48,12 +48,12 @@ export interface Accounts {
   throttle: AuthThrottle;
   auth: AuthService;
   settings: SettingsRepository;
-  /** External identities: OIDC/Google, Cloudflare Access, forward-auth (issue 15). */
+  /** External identities: OIDC/Google, Cloudflare Access, forward-auth. */
   identities: IdentityService;
   oidc: OidcService;
   /** Set when EARSHOT_CF_ACCESS_TEAM_DOMAIN is configured. */
   cfAccess: CfAccessVerifier | null;
-  /** API keys and app passwords for Subsonic apps (issue 20). */
+  /** API keys and app passwords for Subsonic apps. */
   subsonic: SubsonicCredentialsService;
   /** Per-user web app preferences (theme). */
   uiPreferences: UiPreferencesService;

@@ -2,21 +2,23 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { ID_PATTERN } from '../shared/ids.js';
+import { IdParams } from '../http/schemas.js';
 import { NotFound } from '../shared/errors.js';
-import { ChangePasswordBody, IdentitySchema, MeSchema, SessionSchema } from './accounts.schemas.js';
+import {
+  ChangePasswordBody,
+  IdentitySchema,
+  MeSchema,
+  SessionSchema,
+  type UiPreferences,
+  UiPreferencesSchema,
+} from './accounts.schemas.js';
 import type { Accounts } from './index.js';
 import { SESSION_COOKIE } from './session-store.js';
 import { subsonicAccessRoutes } from './subsonic-access.routes.js';
-import { THEME_COOKIE, type UiPreferences } from './ui-preferences.js';
+import { THEME_COOKIE } from './ui-preferences.js';
 import { toMe } from './users.service.js';
 
 const tags = ['me'];
-
-const Theme = Type.Union([Type.Literal('system'), Type.Literal('light'), Type.Literal('dark')], {
-  description: '`system` follows the device (prefers-color-scheme)',
-});
-const UiPreferencesSchema = Type.Object({ theme: Theme });
 
 /** Mirrors the theme into a readable cookie (for the share page and the app's first paint). */
 function themeCookie(reply: FastifyReply, prefs: UiPreferences) {
@@ -103,7 +105,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; secureCoo
       schema: {
         tags,
         summary: 'Sign out one of your sessions (another user’s session id answers 404)',
-        params: Type.Object({ id: Type.String({ pattern: ID_PATTERN }) }),
+        params: IdParams,
         response: { 204: Type.Null() },
       },
     },
@@ -170,7 +172,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts; secureCoo
       schema: {
         tags,
         summary: 'Unlink a sign-in provider (refused when it is your only way to sign in)',
-        params: Type.Object({ id: Type.String({ pattern: ID_PATTERN }) }),
+        params: IdParams,
         response: { 204: Type.Null() },
       },
     },

@@ -1,5 +1,5 @@
 /**
- * Trusted forward-auth headers (SECURITY.md "Identity headers", case 7): Authelia, Authentik
+ * Trusted forward-auth headers (proxy-auth.test.ts): Authelia, Authentik
  * (`Remote-User`, `Remote-Email`, `Remote-Name`, `Remote-Groups`) or `tailscale serve`
  * (`Tailscale-User-Login`, `Tailscale-User-Name`) sign the request in — but only when the TCP
  * peer is in EARSHOT_TRUSTED_PROXIES. From any other peer the headers are ignored, so a client

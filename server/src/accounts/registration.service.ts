@@ -12,6 +12,7 @@ import { Conflict, Forbidden, Invalid, NotFound } from '../shared/errors.js';
 import { newId, newSecret, sha256 } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/time.js';
+import type { InviteInfo } from './accounts.schemas.js';
 import type { InvitesRepository } from './invites.repository.js';
 import type { SettingsRepository } from './settings.repository.js';
 import type { UserRow } from './users.repository.js';
@@ -24,17 +25,6 @@ export const INVITE_DEFAULT_TTL_HOURS = 72;
 export const INVITE_MAX_TTL_HOURS = 30 * 24;
 const SETUP_KEY = 'accounts.setupToken';
 const MODE_KEY = 'accounts.registration';
-
-export interface InviteInfo {
-  id: string;
-  note: string | null;
-  createdBy: string | null;
-  createdAt: number;
-  expiresAt: number;
-  usedAt: number | null;
-  usedBy: string | null;
-  state: 'pending' | 'used' | 'expired' | 'revoked';
-}
 
 export class RegistrationService {
   constructor(

@@ -11,6 +11,7 @@ import type { Db } from '../db/database.js';
 import { WriteWatch } from '../db/write-watch.js';
 import { newId, newSecret, sha256 } from '../shared/ids.js';
 import type { Clock } from '../shared/time.js';
+import type { SessionInfo } from './accounts.schemas.js';
 import type { Role } from './auth-context.js';
 import { describeDevice, describeUserAgent } from './user-agent.js';
 
@@ -32,21 +33,6 @@ export interface SessionUser {
   userId: string;
   username: string;
   role: Role;
-}
-
-export interface SessionInfo {
-  id: string;
-  kind: SessionKind;
-  userAgent: string | null;
-  /** Browser and OS names read from the user agent (user-agent.ts). */
-  browser: string | null;
-  os: string | null;
-  /** "Firefox on Android". */
-  device: string;
-  ip: string | null;
-  createdAt: number;
-  lastSeenAt: number;
-  expiresAt: number;
 }
 
 export interface SessionMeta {

@@ -1,7 +1,7 @@
 /** Session lifetime (EARSHOT_SESSION_DAYS), idle timeout, "sign out everywhere" and readable device names. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../test/harness.js';
-import { cookieHeader, ManualClock, sessionSetCookie } from './testing.js';
+import { cookieHeader, ManualClock, sessionSetCookie } from '../test/accounts.js';
 import { describeDevice, describeUserAgent } from './user-agent.js';
 
 const HOUR = 3600_000;

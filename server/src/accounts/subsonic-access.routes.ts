@@ -4,25 +4,14 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { ID_PATTERN } from '../shared/ids.js';
+import { IdParams } from '../http/schemas.js';
 import type { Accounts } from './index.js';
-import { CREDENTIAL_LABEL_MAX } from './subsonic-credentials.service.js';
+import { CREDENTIAL_LABEL_MAX, CredentialSchema } from './accounts.schemas.js';
 
 const tags = ['me'];
 
-const CredentialSchema = Type.Object(
-  {
-    id: Type.String(),
-    label: Type.String(),
-    hint: Type.String({ description: 'The last 4 characters of the secret' }),
-    createdAt: Type.Integer({ description: 'Unix ms' }),
-    lastUsedAt: Type.Union([Type.Integer(), Type.Null()], { description: 'Unix ms (updated at most once a minute)' }),
-  },
-  { $id: 'SubsonicCredential' },
-);
 const CredentialRef = Type.Unsafe<typeof CredentialSchema.static>(Type.Ref('SubsonicCredential'));
 const CreateBody = Type.Object({ label: Type.Optional(Type.String({ maxLength: CREDENTIAL_LABEL_MAX })) });
-const IdParams = Type.Object({ id: Type.String({ pattern: ID_PATTERN }) });
 
 export const subsonicAccessRoutes: FastifyPluginAsyncTypebox<{ accounts: Accounts }> = async (app, { accounts }) => {
   if (!app.getSchema('SubsonicCredential')) app.addSchema(CredentialSchema);

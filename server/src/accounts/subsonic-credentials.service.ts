@@ -11,22 +11,14 @@ import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, ti
 import { Invalid, NotFound } from '../shared/errors.js';
 import { newId, sha256 } from '../shared/ids.js';
 import type { Clock } from '../shared/time.js';
+import { CREDENTIAL_LABEL_MAX, type CredentialInfo } from './accounts.schemas.js';
 import { usernameKey } from './passwords.js';
 import type { CredentialTable, SubsonicCredentialsRepository } from './subsonic-credentials.repository.js';
 import type { UserRow, UsersRepository } from './users.repository.js';
 
-export const CREDENTIAL_LABEL_MAX = 100;
 /** last_used_at is written at most this often per credential (not on every stream request). */
 const TOUCH_EVERY_MS = 60_000;
 const LOWER_ALNUM = 'abcdefghijkmnpqrstuvwxyz23456789'; // no l/o/0/1: typed on phones
-
-export interface CredentialInfo {
-  id: string;
-  label: string;
-  hint: string;
-  createdAt: number;
-  lastUsedAt: number | null;
-}
 
 export type ApiKeyCheck = { ok: true; user: UserRow } | { ok: false; reason: 'unknown' | 'revoked' | 'disabled' };
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../test/harness.js';
-import { form, ManualClock } from './testing.js';
+import { form, ManualClock } from '../test/accounts.js';
 import { AuthThrottle, FailureLimiter, ProgressiveLimiter } from './throttle.js';
 
 let t: TestServer | undefined;

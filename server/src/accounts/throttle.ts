@@ -1,6 +1,6 @@
 /**
  * Throttling of failed authentication on every door (web login, `/auth/token`, and the Subsonic
- * `/rest` endpoints, which reuse {@link AuthThrottle}). Policy (issue 13.6, accounts/README.md):
+ * `/rest` endpoints, which reuse {@link AuthThrottle}). Policy (accounts/README.md):
  *
  * 1. **Per (username, client) pair** — 5 failures in 15 min block that client for that account.
  *    This is what stops a single guesser, and only the guesser is blocked.

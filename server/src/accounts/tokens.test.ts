@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../test/harness.js';
-import { cookieHeader, form, ManualClock } from './testing.js';
+import { cookieHeader, form, ManualClock } from '../test/accounts.js';
 
 let t: TestServer | undefined;
 afterEach(async () => {

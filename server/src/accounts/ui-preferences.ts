@@ -5,10 +5,7 @@
 import type { ThemePreference } from '../db/tables/ui.js';
 import type { Clock } from '../shared/time.js';
 import type { UiPreferencesRepository } from './ui-preferences.repository.js';
-
-export interface UiPreferences {
-  theme: ThemePreference;
-}
+import type { UiPreferences } from './accounts.schemas.js';
 
 export const DEFAULT_UI_PREFERENCES: UiPreferences = { theme: 'system' };
 

@@ -7,17 +7,11 @@ import { Conflict, Invalid, NotFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/time.js';
+import type { Me } from './accounts.schemas.js';
 import type { Role } from './auth-context.js';
 import { checkPassword, checkUsername, type PasswordHasher, usernameKey } from './passwords.js';
 import type { SessionStore } from './session-store.js';
 import type { UserRow, UsersRepository } from './users.repository.js';
-
-export interface Me {
-  id: string;
-  username: string;
-  role: Role;
-  createdAt: number;
-}
 
 export function toMe(row: Pick<UserRow, 'id' | 'username' | 'role' | 'created_at'>): Me {
   return { id: row.id, username: row.username, role: row.role, createdAt: row.created_at };

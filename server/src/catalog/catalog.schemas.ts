@@ -1,18 +1,15 @@
 /** TypeBox schemas of the catalog API (sort allow-lists, filters, detail shapes). */
 import { Type } from '@sinclair/typebox';
-import { Limit } from '../http/params.js';
-import { ID_PATTERN } from '../shared/ids.js';
+import { Id, IdParams, Limit, Nullable } from '../http/schemas.js';
 import { AlbumRef, AlbumSchema, ArtistRef, ArtistSchema, PageQuery, TrackRef, TrackSchema } from './dto.js';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
-const Id = Type.String({ pattern: ID_PATTERN });
 const sortOf = <T extends string>(keys: readonly T[], def: T) =>
   Type.Union(
     keys.map((k) => Type.Literal(k)),
     { default: def, description: `one of: ${keys.join(', ')}` },
   );
 
-export const IdParams = Type.Object({ id: Id });
+export { IdParams };
 
 export const ArtistsQuery = Type.Object({
   ...PageQuery.properties,

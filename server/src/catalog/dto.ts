@@ -4,7 +4,7 @@
  * everywhere. `liked` is always the *current user's* flag (false for anonymous share viewers).
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { Limit, Offset } from '../http/params.js';
+import { Limit, Nullable, Offset } from '../http/schemas.js';
 import type { AlbumsTable, ArtistsTable, TracksTable } from '../db/schema.js';
 import type { Selectable } from 'kysely';
 
@@ -14,8 +14,6 @@ export const SourceTypeSchema = Type.Union([
   Type.Literal('soundcloud'),
   Type.Literal('url'),
 ]);
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 export const TrackSchema = Type.Object(
   {

@@ -2,7 +2,7 @@
  * Local search over the FTS5 index (SQLite `unicode61 remove_diacritics 2`, prefix indexes,
  * bm25 ranking) in typed sections. Used by `/api/v1/search/local` and by the federated search.
  *
- * User text never reaches FTS syntax (SECURITY.md 3): it is cut into letter/digit words, and each
+ * User text never reaches FTS syntax (catalog.routes.test.ts, http/fuzz.test.ts): it is cut into letter/digit words, and each
  * word becomes a quoted prefix term (`"beyon"*`), so `"`, `*`, `NEAR`, `-`, `OR` and SQL fragments
  * are searched as plain words. Queries are prepared statements with bound parameters.
  *

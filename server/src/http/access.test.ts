@@ -1,5 +1,5 @@
 /**
- * Authorization of every registered route (issue 13, SECURITY.md 13), built from the route table
+ * Authorization of every registered route, built from the route table
  * the app recorded, not from a hand-kept list: a route added by anyone later is covered.
  */
 import { readFileSync } from 'node:fs';

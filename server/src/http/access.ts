@@ -1,5 +1,5 @@
 /**
- * Authorization by construction (issue 13): every routes plugin is registered through
+ * Authorization by construction: every routes plugin is registered through
  * {@link accessScope}, an encapsulated plugin whose own `onRequest` hook — after the app-wide
  * authentication hook (http/app.ts), before validation and the handler — enforces the level of the
  * route being called:

@@ -50,7 +50,7 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     bodyLimit: options.bodyLimit ?? 2 * 1024 * 1024,
-    // Slow-header and slow-body clients are cut (SECURITY.md 23); long responses (streams) are not.
+    // Slow-header and slow-body clients are cut (streaming/sockets.test.ts); long responses (streams) are not.
     connectionTimeout: 0,
     requestTimeout: 30_000,
     keepAliveTimeout: 5_000,

@@ -1,5 +1,5 @@
 /**
- * Property-based tests (fast-check) of every parser that takes outside input (issue 13): Range
+ * Property-based tests (fast-check) of every parser that takes outside input: Range
  * headers, stream/transcode parameters, M3U text, search queries, config values, and the query
  * string of every GET route of the registered route table. The property is always the same:
  * a clear answer (a value within bounds, or a 4xx / a ConfigError naming the problem), never a
@@ -142,7 +142,7 @@ describe('every GET route with fuzzed query strings (fast-check)', () => {
   it('never answers 500, whatever the parameters (as an administrator, so every route runs)', async () => {
     const routes = routeTable(t.app).filter(
       // Streams and event streams are long responses, and the thumbnail proxy fetches the network (its
-      // URL checks are SECURITY 16's tests); their parameters are covered by the parser properties above.
+      // URL checks are tested in sources/ssrf.test.ts); their parameters are covered by the parser properties above.
       (r) =>
         r.method === 'GET' &&
         !r.url.startsWith('/stream/') &&

@@ -1,5 +1,5 @@
 /**
- * Host allow-list (issue 13.5): DNS rebinding cannot reach a route, even with a matching Origin.
+ * Host allow-list: DNS rebinding cannot reach a route, even with a matching Origin.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Host allow-list (issue 13.5, DNS rebinding): a page on `evil.example` whose DNS later points at
+ * Host allow-list (DNS rebinding; host-check.test.ts): a page on `evil.example` whose DNS later points at
  * 127.0.0.1 or a LAN address talks to us with `Host: evil.example` and a matching `Origin`, which
  * passes an origin-equals-host CSRF check. We answer only to names we are known by: IP literals,
  * `localhost`, the public URL's host and `EARSHOT_ALLOWED_HOSTS`; anything else gets 421

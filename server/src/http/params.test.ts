@@ -1,5 +1,5 @@
 /**
- * Integer bounds in every input schema (issue 13.2), checked from the registered route table: a
+ * Integer bounds in every input schema, checked from the registered route table: a
  * route added later with an unbounded number fails here without anyone editing a list.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

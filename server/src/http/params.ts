@@ -1,6 +1,6 @@
 /**
- * Bounded integer parameters, shared by every route (issue 13.2), and the strict-decimal rule for
- * integer values that arrive as text (query string, path, form bodies).
+ * The strict-decimal rule for integer values that arrive as text (query string, path, form bodies);
+ * the bounded `Limit`/`Offset` every route uses are in http/schemas.ts.
  *
  * Why both: Ajv's type coercion turns any string `x` with `x == +x` into a number, so `0x10`, ` 16`,
  * `1e3` and `0b11` were accepted as integers, and an unbounded `offset` of 20 digits, `1e308` or
@@ -8,18 +8,8 @@
  * now has a maximum (a test walks the route table to keep it so), and {@link registerStrictNumbers}
  * rejects, before validation, textual numbers that are not plain decimals.
  */
-import { type TInteger, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { Invalid } from '../shared/errors.js';
-
-/** Far beyond any real list, far below where SQLite or JS integers lose precision. */
-export const MAX_OFFSET = 1_000_000_000;
-
-export const Offset = Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0, description: 'items to skip' });
-
-export function Limit(options: { max: number; default: number; description?: string }): TInteger {
-  return Type.Integer({ minimum: 1, maximum: options.max, default: options.default, description: options.description });
-}
 
 const DECIMAL_INTEGER = /^-?\d{1,16}$/;
 const DECIMAL_NUMBER = /^-?\d{1,16}(\.\d{1,16})?$/;

@@ -1,5 +1,5 @@
 /**
- * Security headers on every response (SECURITY.md "Defaults"): a strict CSP for the SPA,
+ * Security headers on every response: a strict CSP for the SPA,
  * nosniff, no framing, a conservative referrer policy. Routes that must differ (the API docs page)
  * set `reply.header('content-security-policy', …)` themselves; this hook keeps what they set.
  */

@@ -8,7 +8,7 @@
  * A reported folder means "the entries directly in it may have changed"; a folder that was added
  * is reported with every folder below it, one that was removed likewise (its files are gone).
  * Like the scanner's walk (walk.ts), hidden entries are skipped and symlinked folders are never
- * followed (SECURITY.md 2).
+ * followed (folder-watch.test.ts).
  */
 import { type Dirent, type FSWatcher, lstatSync, readdirSync, statSync, watch } from 'node:fs';
 import { join, sep } from 'node:path';

@@ -4,12 +4,11 @@
  */
 import type { ServerResponse } from 'node:http';
 import { Type } from '@sinclair/typebox';
+import { Nullable } from '../http/schemas.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { PageQuery, pageOf } from '../catalog/dto.js';
 import type { LibraryService } from './library.service.js';
 import { ScanProgressSchema, ScanRunSchema } from './scan/progress.js';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 const ScanStatus = Type.Object({
   running: Type.Boolean(),

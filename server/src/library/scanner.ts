@@ -22,7 +22,7 @@ import { newProgress, type ScanProgress, type ScanSummary } from './scan/progres
 import { runPhases } from './scan/runner.js';
 
 export type { ScannerOptions } from './scan/context.js';
-export type { ScanPhase, ScanProgress, ScanSummary } from './scan/progress.js';
+export type { ScanProgress, ScanSummary } from './scan/progress.js';
 
 export interface ScanRequest {
   /** Re-read every file, not only new and changed ones. */

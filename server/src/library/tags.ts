@@ -88,7 +88,7 @@ export function foldKey(name: string): string {
 
 const clean = (s: string | undefined | null, max = 1024): string | null => {
   if (typeof s !== 'string') return null;
-  // Drop NULs and control characters some taggers leave behind; cap absurd values (SECURITY 21).
+  // Drop NULs and control characters some taggers leave behind; cap absurd values (tags.test.ts).
   const t = s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '').trim();
   return t.length === 0 ? null : t.slice(0, max);
 };

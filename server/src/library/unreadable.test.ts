@@ -1,5 +1,5 @@
 /**
- * Rejected files are never silent (issue 12 item 5): the scan summary and status carry the count,
+ * Rejected files are never silent: the scan summary and status carry the count,
  * any signed-in user can see it (the home page says it), the log warns with it.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';

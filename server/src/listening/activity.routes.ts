@@ -1,13 +1,13 @@
 /** Likes (`/api/v1/likes`), plays (`/api/v1/plays`), history and Discovery. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { Id } from '../http/schemas.js';
 import { AlbumRef, ArtistRef, PageQuery, pageOf, TrackRef } from '../catalog/dto.js';
-import { ID_PATTERN } from '../shared/ids.js';
 import type { ActivityService } from './activity.service.js';
 
 const LikeParams = Type.Object({
   type: Type.Union([Type.Literal('track'), Type.Literal('album'), Type.Literal('artist')]),
-  id: Type.String({ pattern: ID_PATTERN }),
+  id: Id,
 });
 const PlayedTrack = Type.Object({ plays: Type.Integer(), track: TrackRef });
 
@@ -90,7 +90,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<{ activity: ActivityServi
         tags: ['history'],
         summary: 'Report a play; it counts once half the track or 4 minutes were heard (Last.fm rule)',
         body: Type.Object({
-          trackId: Type.String({ pattern: ID_PATTERN }),
+          trackId: Id,
           secondsPlayed: Type.Number({ minimum: 0, maximum: 86_400 }),
           client: Type.Optional(Type.String({ maxLength: 100 })),
         }),

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ManualClock } from '../accounts/testing.js';
+import { ManualClock } from '../test/accounts.js';
 import { startTestServer, type TestServer } from '../test/harness.js';
 import { playCounts } from './activity.service.js';
-import { insertAlbum, insertArtist, insertTrack } from './fixtures.js';
+import { insertAlbum, insertArtist, insertTrack } from '../test/catalog-rows.js';
 import { LikedFlagsRepository } from './liked-flags.repository.js';
 
 let t: TestServer | undefined;

@@ -7,6 +7,24 @@ import type { Db } from '../db/database.js';
 import type { PlaylistsTable, TracksTable } from '../db/schema.js';
 import { newId } from '../shared/ids.js';
 
+/** The position of an entry of this playlist (undefined when the entry is not in it). */
+function entryPosition(db: Db, playlistId: string, entryId: string) {
+  return db
+    .selectFrom('playlist_tracks')
+    .select('position')
+    .where('id', '=', entryId)
+    .where('playlist_id', '=', playlistId)
+    .executeTakeFirst();
+}
+
+function entryCount(db: Db, playlistId: string) {
+  return db
+    .selectFrom('playlist_tracks')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('playlist_id', '=', playlistId)
+    .executeTakeFirstOrThrow();
+}
+
 export interface PlaylistRow extends Selectable<PlaylistsTable> {
   owner_name: string;
   track_count: number;
@@ -181,11 +199,7 @@ export class PlaylistsRepository {
     now: number,
   ): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
-      const { n } = await trx
-        .selectFrom('playlist_tracks')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('playlist_id', '=', playlistId)
-        .executeTakeFirstOrThrow();
+      const { n } = await entryCount(trx, playlistId);
       const count = Number(n);
       const at = position === undefined ? count : Math.min(Math.max(0, position), count);
       if (at < count) {
@@ -221,12 +235,7 @@ export class PlaylistsRepository {
 
   async removeEntry(playlistId: string, entryId: string, now: number): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      const entry = await trx
-        .selectFrom('playlist_tracks')
-        .select('position')
-        .where('id', '=', entryId)
-        .where('playlist_id', '=', playlistId)
-        .executeTakeFirst();
+      const entry = await entryPosition(trx, playlistId, entryId);
       if (!entry) return false;
       await trx.deleteFrom('playlist_tracks').where('id', '=', entryId).execute();
       await trx
@@ -243,18 +252,9 @@ export class PlaylistsRepository {
   /** Moves an entry to `toPosition` (clamped), shifting the entries in between. */
   async moveEntry(playlistId: string, entryId: string, toPosition: number, now: number): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      const entry = await trx
-        .selectFrom('playlist_tracks')
-        .select('position')
-        .where('id', '=', entryId)
-        .where('playlist_id', '=', playlistId)
-        .executeTakeFirst();
+      const entry = await entryPosition(trx, playlistId, entryId);
       if (!entry) return false;
-      const { n } = await trx
-        .selectFrom('playlist_tracks')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('playlist_id', '=', playlistId)
-        .executeTakeFirstOrThrow();
+      const { n } = await entryCount(trx, playlistId);
       const from = entry.position;
       const to = Math.min(Math.max(0, toPosition), Number(n) - 1);
       if (from === to) return true;

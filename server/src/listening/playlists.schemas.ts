@@ -1,9 +1,11 @@
 /** TypeBox schemas of the playlist routes. Unknown body fields (ownerId, createdAt …) are stripped. */
-import { Type } from '@sinclair/typebox';
-import { MAX_OFFSET } from '../http/params.js';
+import { type Static, Type } from '@sinclair/typebox';
+import { Id, MAX_OFFSET, Nullable } from '../http/schemas.js';
 import { TrackRef } from '../catalog/dto.js';
-import { ID_PATTERN } from '../shared/ids.js';
-import { PLAYLIST_DESCRIPTION_MAX, PLAYLIST_NAME_MAX } from './playlists.service.js';
+
+export const PLAYLIST_NAME_MAX = 200;
+export const PLAYLIST_DESCRIPTION_MAX = 2000;
+export const MAX_TRACKS_PER_ADD = 1000;
 
 export const PlaylistSchema = Type.Object(
   {
@@ -22,20 +24,22 @@ export const PlaylistSchema = Type.Object(
   },
   { title: 'Playlist' },
 );
+export type PlaylistDto = Static<typeof PlaylistSchema>;
 
 export const PlaylistEntrySchema = Type.Object(
   {
     entryId: Type.String(),
     position: Type.Integer(),
     available: Type.Boolean({ description: 'false once the track was deleted from the library' }),
-    track: Type.Union([TrackRef, Type.Null()]),
+    track: Nullable(TrackRef),
     title: Type.String(),
-    artist: Type.Union([Type.String(), Type.Null()]),
-    album: Type.Union([Type.String(), Type.Null()]),
-    duration: Type.Union([Type.Number(), Type.Null()]),
+    artist: Nullable(Type.String()),
+    album: Nullable(Type.String()),
+    duration: Nullable(Type.Number()),
   },
   { title: 'PlaylistEntry' },
 );
+export type PlaylistEntryDto = Static<typeof PlaylistEntrySchema>;
 
 export const PlaylistDetailSchema = Type.Intersect(
   [PlaylistSchema, Type.Object({ entries: Type.Array(PlaylistEntrySchema) })],
@@ -44,10 +48,10 @@ export const PlaylistDetailSchema = Type.Intersect(
   },
 );
 
-export const PlaylistIdParams = Type.Object({ id: Type.String({ pattern: ID_PATTERN }) });
+export const PlaylistIdParams = Type.Object({ id: Id });
 export const EntryParams = Type.Object({
-  id: Type.String({ pattern: ID_PATTERN }),
-  entryId: Type.String({ pattern: ID_PATTERN }),
+  id: Id,
+  entryId: Id,
 });
 
 export const CreatePlaylistBody = Type.Object({
@@ -64,7 +68,7 @@ export const UpdatePlaylistBody = Type.Object({
 });
 
 export const AddTracksBody = Type.Object({
-  trackIds: Type.Array(Type.String({ pattern: ID_PATTERN }), { minItems: 1, maxItems: 1000 }),
+  trackIds: Type.Array(Id, { minItems: 1, maxItems: MAX_TRACKS_PER_ADD }),
   position: Type.Optional(
     Type.Integer({ minimum: 0, maximum: MAX_OFFSET, description: 'insert before this position; default: at the end' }),
   ),
@@ -72,7 +76,7 @@ export const AddTracksBody = Type.Object({
 export const AddTracksResponse = Type.Object({ added: Type.Integer(), position: Type.Integer() });
 
 export const MoveBody = Type.Object({
-  entryId: Type.String({ pattern: ID_PATTERN }),
+  entryId: Id,
   toPosition: Type.Integer({ minimum: 0, maximum: MAX_OFFSET }),
 });
 
@@ -84,7 +88,5 @@ export const ImportJsonBody = Type.Object({
 export const ImportResponse = Type.Object({
   playlist: PlaylistSchema,
   matched: Type.Integer(),
-  unmatched: Type.Array(
-    Type.Object({ line: Type.Integer(), location: Type.String(), title: Type.Union([Type.String(), Type.Null()]) }),
-  ),
+  unmatched: Type.Array(Type.Object({ line: Type.Integer(), location: Type.String(), title: Nullable(Type.String()) })),
 });

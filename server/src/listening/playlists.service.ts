@@ -7,7 +7,6 @@
 import { isAbsolute, posix, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AuthUser } from '../accounts/auth-context.js';
-import type { TrackDto } from '../catalog/dto.js';
 import type { Selectable } from 'kysely';
 import type { TracksTable } from '../db/schema.js';
 import { Forbidden, Invalid, NotFound } from '../shared/errors.js';
@@ -17,38 +16,16 @@ import type { Clock } from '../shared/time.js';
 import { formatM3u, type M3uEntry, parseM3u } from './m3u.js';
 import type { LikedFlags } from '../catalog/liked.js';
 import type { PlaylistRow, PlaylistsRepository, TrackSnapshot } from './playlists.repository.js';
+import {
+  MAX_TRACKS_PER_ADD,
+  PLAYLIST_DESCRIPTION_MAX,
+  PLAYLIST_NAME_MAX,
+  type PlaylistDto,
+  type PlaylistEntryDto,
+} from './playlists.schemas.js';
 import { trackDtos } from './tracks-dto.js';
 
-export const PLAYLIST_NAME_MAX = 200;
-export const PLAYLIST_DESCRIPTION_MAX = 2000;
-export const MAX_TRACKS_PER_ADD = 1000;
 export const MAX_IMPORT_LINES = 20_000;
-
-export interface PlaylistDto {
-  id: string;
-  name: string;
-  description: string;
-  ownerId: string;
-  ownerName: string;
-  isPublic: boolean;
-  isOffline: boolean;
-  isOwner: boolean;
-  trackCount: number;
-  duration: number;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export interface PlaylistEntryDto {
-  entryId: string;
-  position: number;
-  available: boolean;
-  track: TrackDto | null;
-  title: string;
-  artist: string | null;
-  album: string | null;
-  duration: number | null;
-}
 
 export interface PlaylistsOptions {
   repo: PlaylistsRepository;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
 import { startTestServer, type TestServer, type TestUser } from '../test/harness.js';
-import { insertTrack } from './fixtures.js';
+import { insertTrack } from '../test/catalog-rows.js';
 import { contentDisposition, parseM3u } from './m3u.js';
 
 let t: TestServer | undefined;

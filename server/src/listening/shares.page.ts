@@ -3,7 +3,7 @@
  * previews, styled like the app in the visitor's theme (their Earshot theme cookie, else their
  * device's). Its only script is the static /share-page.js (CSP `script-src 'self'`), which shows
  * dates in the visitor's time zone; without it they read in UTC. Every piece of
- * text and every attribute value goes through {@link escapeHtml} (SECURITY.md 14).
+ * text and every attribute value goes through {@link escapeHtml} (shares.test.ts).
  */
 import type { PublicShare } from './shares.service.js';
 

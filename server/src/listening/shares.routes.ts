@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { ID_PATTERN } from '../shared/ids.js';
+import { IdParams } from '../http/schemas.js';
 import type { ArtworkService } from '../streaming/artwork.service.js';
 import { imageFormatFor, ImageResponse, SizeQuery, sendImage } from '../streaming/artwork.routes.js';
 import { isLanAddress } from '../streaming/network.js';
@@ -14,63 +14,10 @@ import { MediaResponse, StreamQuerySchema } from '../streaming/stream.schemas.js
 import { parseStreamQuery } from '../streaming/transcode-profiles.js';
 import { isTheme, THEME_COOKIE } from '../accounts/ui-preferences.js';
 import { renderSharePage } from './shares.page.js';
+import { CreateShareBody, ShareData, ShareSchema, TokenParams, TokenTrackParams } from './shares.schemas.js';
+import type { SharesService } from './shares.service.js';
 
 const themeOf = (value: string | undefined) => (isTheme(value) ? value : undefined);
-import { MAX_SHARE_DAYS, SHARE_TOKEN_PATTERN, type SharesService } from './shares.service.js';
-
-const Kind = Type.Union([Type.Literal('track'), Type.Literal('album'), Type.Literal('playlist')]);
-
-const ShareSchema = Type.Object({
-  id: Type.String(),
-  createdBy: Type.String({ description: 'Username of whoever made the link.' }),
-  isMine: Type.Boolean({ description: 'false: someone else shared a thing you own (you can revoke it).' }),
-  kind: Kind,
-  itemId: Type.String(),
-  title: Type.String(),
-  token: Type.String(),
-  url: Type.String({ description: 'The public link (absolute when EARSHOT_PUBLIC_URL is set).' }),
-  createdAt: Type.Integer(),
-  expiresAt: Type.Union([Type.Integer(), Type.Null()]),
-  expired: Type.Boolean(),
-  viewCount: Type.Integer(),
-});
-
-const CreateShareBody = Type.Object({
-  kind: Kind,
-  id: Type.String({ pattern: ID_PATTERN }),
-  expiresInDays: Type.Optional(
-    // One type list (not anyOf): AJV's coercion then leaves null and 0 as they are, instead of
-    // turning null into 0 or 0 into null. Bounds are checked by the service.
-    Type.Unsafe<number | null>({
-      type: ['integer', 'null'],
-      description: `Default 30; 1–${MAX_SHARE_DAYS}; null = never expires.`,
-    }),
-  ),
-});
-
-const SharedTrack = Type.Object({
-  id: Type.String(),
-  title: Type.String(),
-  artist: Type.Union([Type.String(), Type.Null()]),
-  album: Type.Union([Type.String(), Type.Null()]),
-  duration: Type.Union([Type.Number(), Type.Null()]),
-  streamUrl: Type.String(),
-});
-
-const ShareData = Type.Object({
-  kind: Kind,
-  title: Type.String(),
-  subtitle: Type.Union([Type.String(), Type.Null()]),
-  coverUrl: Type.String(),
-  expiresAt: Type.Union([Type.Integer(), Type.Null()]),
-  tracks: Type.Array(SharedTrack),
-});
-
-const TokenParams = Type.Object({ token: Type.String({ pattern: SHARE_TOKEN_PATTERN }) });
-const TokenTrackParams = Type.Object({
-  token: Type.String({ pattern: SHARE_TOKEN_PATTERN }),
-  trackId: Type.String({ pattern: ID_PATTERN }),
-});
 
 export interface ShareRoutesOptions {
   shares: SharesService;
@@ -118,7 +65,7 @@ export const shareRoutes: FastifyPluginAsyncTypebox<ShareRoutesOptions> = async 
         tags: ['shares'],
         summary:
           'Revoke a share link (its page and streams stop working at once): my own, one of my playlists, or (admins) of a track or album',
-        params: Type.Object({ id: Type.String({ pattern: ID_PATTERN }) }),
+        params: IdParams,
         response: { 204: Type.Null() },
       },
     },

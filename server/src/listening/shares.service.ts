@@ -1,11 +1,11 @@
 /**
  * Share links: a signed-in user shares a track, album or playlist as `/share/{token}` for people
  * without an account. Links expire (default 30 days) and can be revoked; an expired or revoked
- * link kills its page, its data and its stream URLs alike (SECURITY.md 26). Another user's share is
- * "not found" (SECURITY.md 12). The token is `<id>.<HMAC(server key, id)>`: nothing secret is
+ * link kills its page, its data and its stream URLs alike (shares.test.ts). Another user's share is
+ * "not found". The token is `<id>.<HMAC(server key, id)>`: nothing secret is
  * stored, and the owner can copy the link again at any time.
  *
- * Privacy rule (issue 13.1): a share never shows more than its creator may see *now*. Every use
+ * Privacy rule: a share never shows more than its creator may see *now*. Every use
  * of a link (page, data, cover, stream) checks that the creator's account is still active and,
  * for a playlist, that the creator still sees it (owns it, or it is public) — so making a playlist
  * private kills every link others made of it. And the owner of a thing sees and can revoke every
@@ -19,33 +19,14 @@ import { DomainError, Invalid, NotFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Clock } from '../shared/time.js';
 import type { SharedTrackRow, ShareRow, SharesRepository } from './shares.repository.js';
+import { DEFAULT_SHARE_DAYS, MAX_SHARE_DAYS, type ShareInfo } from './shares.schemas.js';
 
-export const DEFAULT_SHARE_DAYS = 30;
-export const MAX_SHARE_DAYS = 3650;
 const DAY_MS = 86_400_000;
-export const SHARE_TOKEN_PATTERN = '^[A-Za-z0-9]{22}\\.[A-Za-z0-9_-]{32}$';
 
 /** The link existed but is no longer valid (expired or revoked). */
 export class ShareGone extends DomainError {
   readonly status = 410;
   readonly code = 'share_gone';
-}
-
-export interface ShareInfo {
-  id: string;
-  /** Username of whoever made the link. */
-  createdBy: string;
-  /** Made by the caller (false: a share of something the caller owns, made by someone else). */
-  isMine: boolean;
-  kind: ShareKind;
-  itemId: string;
-  title: string;
-  token: string;
-  url: string;
-  createdAt: number;
-  expiresAt: number | null;
-  expired: boolean;
-  viewCount: number;
 }
 
 export interface PublicShare {

@@ -1,5 +1,5 @@
 /**
- * Crash-safe file writes (SECURITY.md "Reliability"): write to a temp name in the same directory,
+ * Crash-safe file writes: write to a temp name in the same directory,
  * fsync, rename over the final name, fsync the directory. After `kill -9` a reader sees either the
  * old file or the complete new one, never a half-written file under the final name.
  *

@@ -59,11 +59,6 @@ export class Conflict extends DomainError {
   readonly code = 'conflict';
 }
 
-export class PayloadTooLarge extends DomainError {
-  readonly status = 413;
-  readonly code = 'too_large';
-}
-
 /** The request named a host this server does not answer to (DNS rebinding defence). */
 export class MisdirectedRequest extends DomainError {
   readonly status = 421;

@@ -24,6 +24,3 @@ export function sha256(input: string | Buffer): string {
 
 /** Ids in URLs are opaque keys; anything else (paths, traversal, NUL) is rejected before touching the DB. */
 export const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
-export function isValidId(id: string): boolean {
-  return /^[A-Za-z0-9_-]{1,64}$/.test(id);
-}

@@ -14,7 +14,7 @@ import { newId } from '../shared/ids.js';
 import { makeAudio } from '../test/audio.js';
 import { CLI_BIN } from '../test/build.js';
 import { startTestServer } from '../test/harness.js';
-import { type Origin, startOrigin } from './test-support/origin.js';
+import { type Origin, startOrigin } from '../test/origin.js';
 
 let dir: string;
 let origin: Origin;

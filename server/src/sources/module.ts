@@ -38,7 +38,7 @@ import { YtDlpRunner } from './ytdlp/runner.js';
 
 const MB = 1024 * 1024;
 
-/** Limits of one remote download (SECURITY.md 16: cap size and time). */
+/** Limits of one remote download (cap size and time: the download limits in SECURITY.md). */
 export const DOWNLOAD_LIMITS = {
   maxBytes: 300 * MB,
   timeoutMs: 20 * 60_000,
@@ -99,7 +99,7 @@ export async function createSources(d: SourcesDeps): Promise<Sources> {
 
   const repo = new RemoteTracksRepository(d.db);
 
-  // Crash recovery before anything can start a download (SECURITY.md 27).
+  // Crash recovery before anything can start a download (crash-recovery.test.ts).
   const partsRemoved = removeLeftoverParts(d.paths.cacheDir).length;
   const missing = missingCachedFiles(d.paths.cacheDir, await repo.cachedRemoteRows());
   for (const id of missing) await repo.resetCache(id, d.clock.now());

@@ -3,7 +3,7 @@
  * or adds it (the web app calls {@link RemoteTracksService.upsert} first), deduplicated by
  * (source, remote id). Also: who may play URLs, deleting a cached copy, and cache statistics.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthUser } from '../accounts/auth-context.js';
@@ -13,22 +13,17 @@ import { BadGateway, Conflict, Forbidden, Invalid, NotFound } from '../shared/er
 import { isDomainError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/time.js';
+import { forEachCacheFile } from './cache/cache-paths.js';
 import type { DownloadHub } from './cache/download-hub.js';
 import type { RecentResults } from './search/recent-results.js';
 import { parseSourceUrl } from './net/address-policy.js';
 import { REMOTE_SOURCES, type RemoteMetadata, type RemoteSource } from './providers/provider.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import type { RemoteTracksRepository, TrackRow } from './remote-tracks.repository.js';
+import type { CacheSummary } from './sources.schemas.js';
 import { YtDlpError } from './ytdlp/runner.js';
 
 export type UpsertInput = { provider: RemoteSource; remoteId: string } | { url: string };
-
-export interface CacheSummary {
-  bytes: number;
-  files: number;
-  bySource: { source: string; tracks: number; bytes: number }[];
-  downloadsInFlight: number;
-}
 
 export class RemoteTracksService {
   constructor(
@@ -145,23 +140,11 @@ export class RemoteTracksService {
   async cacheSummary(): Promise<CacheSummary> {
     let bytes = 0;
     let files = 0;
-    const walk = (dir: string) => {
-      let entries: import('node:fs').Dirent[];
-      try {
-        entries = readdirSync(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const full = join(dir, e.name);
-        if (e.isDirectory()) walk(full);
-        else if (e.isFile() && !e.name.endsWith('.part')) {
-          files += 1;
-          bytes += statSync(full).size;
-        }
-      }
-    };
-    for (const s of REMOTE_SOURCES) walk(join(this.o.cacheDir, s));
+    forEachCacheFile(this.o.cacheDir, (path, entry) => {
+      if (!entry.isFile() || entry.name.endsWith('.part')) return;
+      files += 1;
+      bytes += statSync(path).size;
+    });
     return { bytes, files, bySource: await this.o.repo.cacheStatsBySource(), downloadsInFlight: this.o.hub.inFlight };
   }
 }

@@ -1,10 +1,7 @@
 /** TypeBox schemas of the remote-sources routes (validation, serialization, OpenAPI). */
 import { type Static, Type } from '@sinclair/typebox';
-import { Limit, Offset } from '../http/params.js';
+import { IdParams, Limit, Nullable, Offset } from '../http/schemas.js';
 import { AlbumRef, ArtistRef, TrackRef } from '../catalog/dto.js';
-import { ID_PATTERN } from '../shared/ids.js';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 export const RemoteSourceSchema = Type.Union([
   Type.Literal('youtube'),
@@ -17,12 +14,19 @@ export const SectionStatusSchema = Type.Union([
   Type.Literal('error'),
   Type.Literal('disabled'),
 ]);
+export type SectionStatus = Static<typeof SectionStatusSchema>;
+
+export const JobStateSchema = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('running'),
+  Type.Literal('done'),
+  Type.Literal('failed'),
+]);
 
 export const SearchQuery = Type.Object({
   q: Type.String({ minLength: 1, maxLength: 200, description: 'What to look for (a URL searches the `url` source).' }),
   limit: Limit({ max: 50, default: 10, description: 'Items per section.' }),
 });
-export type SearchQueryT = Static<typeof SearchQuery>;
 
 export const RemoteItemSchema = Type.Object({
   source: RemoteSourceSchema,
@@ -36,6 +40,7 @@ export const RemoteItemSchema = Type.Object({
   trackId: Nullable(Type.String({ description: 'The catalog track when it was already played, liked or added.' })),
   liked: Type.Boolean(),
 });
+export type RemoteItem = Static<typeof RemoteItemSchema>;
 
 export const RemoteSectionSchema = Type.Object({
   provider: RemoteSourceSchema,
@@ -46,6 +51,7 @@ export const RemoteSectionSchema = Type.Object({
   tookMs: Type.Integer(),
   items: Type.Array(RemoteItemSchema),
 });
+export type RemoteSection = Static<typeof RemoteSectionSchema>;
 
 export const LocalSectionSchema = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
@@ -55,12 +61,14 @@ export const LocalSectionSchema = Type.Object({
   albums: Type.Array(AlbumRef),
   artists: Type.Array(ArtistRef),
 });
+export type LocalSection = Static<typeof LocalSectionSchema>;
 
 export const SearchResponseSchema = Type.Object({
   query: Type.String(),
   local: LocalSectionSchema,
   remote: Type.Array(RemoteSectionSchema),
 });
+export type SearchResponse = Static<typeof SearchResponseSchema>;
 
 export const UpsertRemoteBody = Type.Union([
   Type.Object({
@@ -69,14 +77,13 @@ export const UpsertRemoteBody = Type.Union([
   }),
   Type.Object({ url: Type.String({ minLength: 1, maxLength: 2048 }) }),
 ]);
-export type UpsertRemoteBodyT = Static<typeof UpsertRemoteBody>;
 
-export const IdParams = Type.Object({ id: Type.String({ pattern: ID_PATTERN }) });
+export { IdParams };
 
 export const OfflineJobSchema = Type.Object({
   id: Type.String(),
   trackId: Nullable(Type.String()),
-  state: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
+  state: JobStateSchema,
   attempts: Type.Integer(),
   maxAttempts: Type.Integer(),
   progress: Type.Number(),
@@ -84,6 +91,7 @@ export const OfflineJobSchema = Type.Object({
   runAfter: Type.Integer({ description: 'Unix ms: when a queued job may run next.' }),
   updatedAt: Type.Integer(),
 });
+export type OfflineJobView = Static<typeof OfflineJobSchema>;
 
 export const OfflineStatusSchema = Type.Object({
   playlistId: Type.String(),
@@ -95,6 +103,7 @@ export const OfflineStatusSchema = Type.Object({
   failed: Type.Integer(),
   jobs: Type.Array(OfflineJobSchema),
 });
+export type OfflineStatus = Static<typeof OfflineStatusSchema>;
 
 export const CacheSummarySchema = Type.Object({
   bytes: Type.Integer(),
@@ -103,11 +112,11 @@ export const CacheSummarySchema = Type.Object({
   downloadsInFlight: Type.Integer(),
   jobs: Type.Object({ queued: Type.Integer(), running: Type.Integer(), done: Type.Integer(), failed: Type.Integer() }),
 });
+/** What the remote-tracks service measures; the route adds the job counts. */
+export type CacheSummary = Omit<Static<typeof CacheSummarySchema>, 'jobs'>;
 
 export const JobsQuery = Type.Object({
-  state: Type.Optional(
-    Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
-  ),
+  state: Type.Optional(JobStateSchema),
   limit: Limit({ max: 500, default: 100 }),
   offset: Offset,
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAudio } from '../test/audio.js';
 import { startTestServer, type TestServer, type TestUser } from '../test/harness.js';
-import { type Origin, startOrigin } from './test-support/origin.js';
+import { type Origin, startOrigin } from '../test/origin.js';
 import { buildYtDlpArgs } from './ytdlp/runner.js';
 
 let t: TestServer;

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImage } from '../test/audio.js';
 import { startTestServer, type TestServer } from '../test/harness.js';
-import { type Origin, startOrigin } from './test-support/origin.js';
+import { type Origin, startOrigin } from '../test/origin.js';
 
 let origin: Origin;
 let t: TestServer;

@@ -25,7 +25,7 @@ import type { ImageFormat, RenderedImage } from '../streaming/artwork.service.js
 import { DiskLru } from '../streaming/disk-lru.js';
 import { fetchImage } from './cache/thumbnail.js';
 import { type AddressPolicy, type LookupFn, parseSourceUrl } from './net/address-policy.js';
-import { MAX_OFFSET } from '../http/params.js';
+import { MAX_OFFSET } from '../http/schemas.js';
 
 const MB = 1024 * 1024;
 

@@ -4,12 +4,10 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { IdParams, MAX_OFFSET } from '../http/schemas.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { MAX_OFFSET } from '../http/params.js';
-import { ID_PATTERN } from '../shared/ids.js';
 import type { ArtworkService, ImageFormat, RenderedImage } from './artwork.service.js';
 
-const IdParams = Type.Object({ id: Type.String({ pattern: ID_PATTERN }) });
 export const SizeQuery = Type.Object({
   size: Type.Optional(
     Type.Integer({

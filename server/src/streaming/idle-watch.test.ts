@@ -1,6 +1,6 @@
 /**
  * The stream idle timer: a stalled reader is dropped after the configured time, measured from its
- * last progress — not after ~2× as with `socket.setTimeout` while a write is queued (issue 13.3).
+ * last progress — not after ~2× as with `socket.setTimeout` while a write is queued.
  * The real-socket drop is covered by sockets.test.ts; here the clock is fake so the bound is exact.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Drops a stream whose client has stopped reading for `idleMs` (SECURITY.md 23).
+ * Drops a stream whose client has stopped reading for `idleMs` (idle-watch.test.ts, sockets.test.ts).
  *
  * Why not `socket.setTimeout(ms)`: when it fires while a write is queued, Node re-arms it once if
  * the write queue size changed since the previous write ("an active write is in progress"), so a

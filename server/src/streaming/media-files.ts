@@ -1,5 +1,5 @@
 /**
- * Where a track's bytes live and what they are. Track ids are database keys (SECURITY.md 1); the
+ * Where a track's bytes live and what they are. Track ids are database keys (stream.test.ts); the
  * stored relative path is resolved against its root (music dir for local files, cache dir for
  * cached remote tracks), symlinks are resolved, and the result must still be inside that root.
  */

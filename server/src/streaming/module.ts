@@ -27,7 +27,7 @@ import { TranscodeLimiter } from './transcode-limiter.js';
 import { Transcoder } from './transcoder.js';
 
 const MB = 1024 * 1024;
-/** A client that reads nothing for a minute is gone (SECURITY.md 23). */
+/** A client that reads nothing for a minute is gone (the stalled-client rule in SECURITY.md; tested in sockets.test.ts). */
 export const STREAM_IDLE_TIMEOUT_MS = 60_000;
 
 export interface StreamingDeps {

@@ -1,7 +1,7 @@
 /**
  * Deterministic placeholder covers for albums (and playlists) without art: a colour pair derived
  * from the id, a few geometric shapes, and the name's initials. The SVG is ours, built from
- * escaped text (SECURITY.md 14), and rendered by sharp to a bitmap — clients never receive SVG.
+ * escaped text (artwork.test.ts), and rendered by sharp to a bitmap — clients never receive SVG.
  */
 import { createHash } from 'node:crypto';
 

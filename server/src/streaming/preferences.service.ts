@@ -5,15 +5,8 @@
  */
 import type { Clock } from '../shared/time.js';
 import type { StreamRepository } from './stream.repository.js';
-import { clampBitrate, type RequestedFormat } from './transcode-profiles.js';
-
-export interface StreamPreferences {
-  defaultFormat: RequestedFormat;
-  /** kbps for the default format (clamped to its range). */
-  defaultMaxBitRate: number;
-  lanOriginal: boolean;
-  estimateContentLength: boolean;
-}
+import type { StreamPreferences } from './stream.schemas.js';
+import { clampBitrate } from './transcode-profiles.js';
 
 /** Original on the LAN, Opus 128 kbps elsewhere: good on mobile data, transparent to most ears. */
 export const DEFAULT_PREFERENCES: StreamPreferences = {

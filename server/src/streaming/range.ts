@@ -2,7 +2,7 @@
  * Byte-range serving of a file on disk (RFC 9110 §14): single ranges → 206, unsatisfiable ones →
  * 416 with a `Content-Range` of star and the size, `If-Range` (strong ETag or exact HTTP date), `ETag`,
  * `Last-Modified`, `If-None-Match` → 304, `HEAD`. Multi-range and malformed or abusive headers are
- * ignored (200 with the whole body): a multipart response is never built (SECURITY.md 22).
+ * ignored (200 with the whole body): a multipart response is never built (range.test.ts, http/fuzz.test.ts).
  *
  * Exported for the remote-sources area, which serves cache hits and finished downloads with it.
  *

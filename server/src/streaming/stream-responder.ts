@@ -18,7 +18,7 @@ import type { ParsedStreamQuery } from './transcode-profiles.js';
 export interface StreamResponderDeps {
   service: StreamService;
   remoteHandler: () => RemoteStreamHandler | null;
-  /** A client that reads nothing for this long is dropped (SECURITY.md 23); long streams are fine. */
+  /** A client that reads nothing for this long is dropped (sockets.test.ts); long streams are fine. */
   idleTimeoutMs: number;
 }
 

@@ -1,9 +1,9 @@
 /** TypeBox schemas of the streaming routes (validation, serialization, OpenAPI). */
-import { Type } from '@sinclair/typebox';
-import { ID_PATTERN } from '../shared/ids.js';
+import { type Static, Type } from '@sinclair/typebox';
+import { Id, IdParams } from '../http/schemas.js';
 
-export const TrackIdParams = Type.Object({ trackId: Type.String({ pattern: ID_PATTERN }) });
-export const IdParams = Type.Object({ id: Type.String({ pattern: ID_PATTERN }) });
+export const TrackIdParams = Type.Object({ trackId: Id });
+export { IdParams };
 
 // Strings on purpose: the values are checked by parseStreamQuery so a bad one gets a precise 400.
 export const StreamQuerySchema = Type.Object({
@@ -37,6 +37,8 @@ export const StreamPreferencesSchema = Type.Object({
   lanOriginal: Type.Boolean({ description: 'original files on the LAN / loopback' }),
   estimateContentLength: Type.Boolean(),
 });
+/** Per-user streaming quality (`defaultMaxBitRate` is clamped to the format's range when saved). */
+export type StreamPreferences = Static<typeof StreamPreferencesSchema>;
 
 export const StreamPreferencesPatch = Type.Object({
   defaultFormat: Type.Optional(FormatPref),

@@ -10,7 +10,7 @@ import { NotFound, Unavailable } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { DiskLru } from './disk-lru.js';
 import { audioContentType, resolveInside } from './media-files.js';
-import type { StreamPreferences } from './preferences.service.js';
+import type { StreamPreferences } from './stream.schemas.js';
 import type { StreamRepository, StreamTrack } from './stream.repository.js';
 import type { TranscodeLimiter } from './transcode-limiter.js';
 import {

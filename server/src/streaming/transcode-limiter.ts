@@ -1,7 +1,7 @@
 /**
  * Concurrency caps for transcodes: at most `global` running server-wide and `perUser` per
  * listener. A request over the cap waits briefly (a phone skipping tracks frees its old slot in
- * milliseconds), then is refused with 503 + Retry-After (SECURITY.md 24: no fork bomb).
+ * milliseconds), then is refused with 503 + Retry-After (no fork bomb: sockets.test.ts).
  */
 import { Unavailable } from '../shared/errors.js';
 import { telemetry } from '../shared/telemetry.js';

@@ -1,7 +1,7 @@
 /**
  * The transcoding menu: which output formats exist, their containers, bitrate bounds, and the
  * exact ffmpeg arguments. Everything that reaches ffmpeg comes from these tables or from numbers
- * parsed here — never a client string (SECURITY.md 18).
+ * parsed here — never a client string (transcode.test.ts).
  */
 import { Invalid } from '../shared/errors.js';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer, type TestUser } from '../test/harness.js';
-import { restCaller } from './test-support/client.js';
+import { restCaller } from '../test/subsonic/client.js';
 
 const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest('hex');
 const hex = (s: string) => Buffer.from(s, 'utf8').toString('hex');

@@ -1,12 +1,12 @@
 /**
  * Browsing, lists, search, annotation, playlists, queue, bookmarks, shares, users and scanning
  * through `/rest` on a real scanned library. Every XML answer is validated against the 1.16.1 XSD
- * (test-support/client.ts); the same calls in JSON are checked for content.
+ * (test/subsonic/client.ts); the same calls in JSON are checked for content.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer, type TestUser } from '../test/harness.js';
-import { type RestCaller, restCaller } from './test-support/client.js';
-import { buildLibrary, idsOf } from './test-support/library.js';
+import { type RestCaller, restCaller } from '../test/subsonic/client.js';
+import { buildLibrary, idsOf } from '../test/subsonic/library.js';
 
 let t: TestServer;
 let alice: TestUser;

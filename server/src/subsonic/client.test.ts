@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SubsonicAPI } from 'subsonic-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../test/harness.js';
-import { buildLibrary } from './test-support/library.js';
+import { buildLibrary } from '../test/subsonic/library.js';
 
 let t: TestServer;
 let base: string;

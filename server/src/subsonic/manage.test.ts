@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer, type TestUser } from '../test/harness.js';
-import { queryString, type RestCaller, restCaller } from './test-support/client.js';
-import { buildLibrary, idsOf } from './test-support/library.js';
-import { assertValidXml } from './test-support/xsd.js';
+import { queryString, type RestCaller, restCaller } from '../test/subsonic/client.js';
+import { buildLibrary, idsOf } from '../test/subsonic/library.js';
+import { assertValidXml } from '../test/subsonic/xsd.js';
 
 let t: TestServer;
 let alice: TestUser;

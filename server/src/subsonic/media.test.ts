@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../test/harness.js';
-import { queryString } from './test-support/client.js';
-import { buildLibrary, idsOf } from './test-support/library.js';
-import { assertValidXml } from './test-support/xsd.js';
+import { queryString } from '../test/subsonic/client.js';
+import { buildLibrary, idsOf } from '../test/subsonic/library.js';
+import { assertValidXml } from '../test/subsonic/xsd.js';
 
 let t: TestServer;
 let base: string;

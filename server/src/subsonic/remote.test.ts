@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RemoteMetadata, RemoteProvider } from '../sources/providers/provider.js';
-import { type Origin, startOrigin } from '../sources/test-support/origin.js';
+import { type Origin, startOrigin } from '../test/origin.js';
 import { makeAudio } from '../test/audio.js';
 import { startTestServer, type TestServer } from '../test/harness.js';
-import { queryString } from './test-support/client.js';
-import { assertValidXml } from './test-support/xsd.js';
+import { queryString } from '../test/subsonic/client.js';
+import { assertValidXml } from '../test/subsonic/xsd.js';
 
 /** The real URL provider (address checks, yt-dlp target) with a search that returns fixed hits. */
 class SearchableUrlProvider implements RemoteProvider {

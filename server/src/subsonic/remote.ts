@@ -1,5 +1,5 @@
 /**
- * Remote provider results as Subsonic songs (issue 20, item 3). A search hit not yet in the
+ * Remote provider results as Subsonic songs. A search hit not yet in the
  * catalog gets a stable id, `rm-<source>-<base64url(remote id)>`; the first method that needs the
  * song (stream, star, scrobble, a playlist …) adds it to the catalog through the sources area
  * (from the recent-results memory, so no second provider round trip) and works on the real track

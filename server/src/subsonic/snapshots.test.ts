@@ -8,8 +8,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../test/harness.js';
-import { type RestCaller, restCaller } from './test-support/client.js';
-import { buildLibrary, idsOf } from './test-support/library.js';
+import { type RestCaller, restCaller } from '../test/subsonic/client.js';
+import { buildLibrary, idsOf } from '../test/subsonic/library.js';
 
 const DIR = join(import.meta.dirname, '../../../../shared/spec/subsonic/navidrome-response-snapshots');
 const AVAILABLE = existsSync(DIR);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { form } from '../accounts/testing.js';
+import { form } from '../test/accounts.js';
 import { startTestServer, type TestServer } from '../test/harness.js';
 import { toolWarning, YTDLP_STALE_DAYS, ytDlpAgeDays } from './tools.js';
 

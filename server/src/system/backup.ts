@@ -1,5 +1,5 @@
 /**
- * Database backup and restore (SECURITY.md "Reliability"): backups use SQLite's online backup API
+ * Database backup and restore (backup.test.ts): backups use SQLite's online backup API
  * into a temp file beside the target, are verified with `integrity_check`, fsynced and renamed —
  * so a backup file that exists is complete. Restore refuses a damaged or foreign file, refuses
  * while a server is running on the database, and swaps the file in atomically.

@@ -2,7 +2,7 @@
  * Prometheus metrics: process defaults (prefixed `earshot_`, event-loop lag included), HTTP
  * request counts and durations, and every area's measurements (shared/telemetry.ts).
  *
- * `/metrics` is not on the public door (issue 13 item 4): on the main port it answers only a
+ * `/metrics` is not on the public door (metrics.test.ts): on the main port it answers only a
  * request carrying `Authorization: Bearer <EARSHOT_METRICS_TOKEN>`; everyone else gets the same
  * 404 as an unknown path, so a tunnel does not even reveal that metrics exist. A separate listener
  * (`EARSHOT_METRICS_ADDR`, e.g. 127.0.0.1:9464 or the pod address) serves them to a scraper that

@@ -3,24 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { isAdmin } from '../accounts/auth-context.js';
 import type { StorageService } from './storage.service.js';
-
-const Volume = {
-  totalBytes: Type.Integer(),
-  usedBytes: Type.Integer(),
-  availableBytes: Type.Integer({ description: 'free space this server may still write' }),
-  path: Type.Optional(Type.String({ description: 'admins only' })),
-};
-
-export const StorageReportSchema = Type.Object(
-  {
-    library: Type.Object(Volume),
-    cache: Type.Object({ ...Volume, sizeBytes: Type.Integer(), approximate: Type.Boolean() }),
-    database: Type.Object({ ...Volume, sizeBytes: Type.Integer({ description: 'database file + WAL' }) }),
-    tracks: Type.Object({ local: Type.Integer(), remote: Type.Integer(), cached: Type.Integer() }),
-    measuredAt: Type.Integer(),
-  },
-  { title: 'StorageReport' },
-);
+import { StorageReportSchema } from './storage.schemas.js';
 
 export const storageRoutes: FastifyPluginAsyncTypebox<{ storage: StorageService }> = async (app, { storage }) => {
   app.get(

@@ -11,24 +11,11 @@ import { join } from 'node:path';
 import type { DataPaths } from '../shared/fs-paths.js';
 import type { Clock } from '../shared/time.js';
 import type { SystemRepository } from './system.repository.js';
+import type { StorageReport, VolumeUsage } from './storage.schemas.js';
 
 export const STORAGE_CACHE_MS = 5_000;
 /** A walk stops after this many entries (the size is then a lower bound, flagged `approximate`). */
 export const WALK_MAX_ENTRIES = 200_000;
-
-export interface VolumeUsage {
-  totalBytes: number;
-  usedBytes: number;
-  availableBytes: number;
-}
-
-export interface StorageReport {
-  library: VolumeUsage & { path?: string };
-  cache: VolumeUsage & { path?: string; sizeBytes: number; approximate: boolean };
-  database: VolumeUsage & { path?: string; sizeBytes: number };
-  tracks: { local: number; remote: number; cached: number };
-  measuredAt: number;
-}
 
 export async function volumeUsage(path: string): Promise<VolumeUsage & { id: string }> {
   const s = await statfs(path);

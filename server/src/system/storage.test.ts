@@ -1,8 +1,8 @@
 import { statfs, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../accounts/testing.js';
-import { insertTrack } from '../listening/fixtures.js';
+import { ManualClock } from '../test/accounts.js';
+import { insertTrack } from '../test/catalog-rows.js';
 import { startTestServer, type TestServer } from '../test/harness.js';
 import { folderSize } from './storage.service.js';
 

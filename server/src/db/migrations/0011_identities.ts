@@ -1,5 +1,5 @@
 /**
- * 0011 — external identities (issue 15): a user signed in through OIDC/Google, Cloudflare Access
+ * 0011 — external identities: a user signed in through OIDC/Google, Cloudflare Access
  * or a trusted forward-auth proxy is known by (`issuer`, `subject`), never by email alone. One
  * user may have several identities (Google and the family's Authentik); an (issuer, subject) pair
  * belongs to one user only. `users.email` (from 0001) keeps the last verified email for linking.

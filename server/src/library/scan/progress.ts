@@ -3,8 +3,7 @@
  * serialises with them, OpenAPI documents them and the TypeScript types come from them.
  */
 import { type Static, Type } from '@sinclair/typebox';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+import { Nullable } from '../../http/schemas.js';
 
 /** Phases as published to listeners (`done` once the run ended, whatever its state). */
 export const ScanPhaseSchema = Type.Union(

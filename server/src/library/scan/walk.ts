@@ -2,7 +2,7 @@
  * Scan phase `walk`: list the music folder (or, for a folder-scoped scan, only the given folders). Synchronous fs calls (a few µs each, vs ~100 µs for a
  * promise round-trip) in slices, yielding to the event loop between slices so HTTP stays responsive.
  *
- * Security (SECURITY.md 2): symlinks are resolved and anything outside the music root is skipped;
+ * Security (scanner.test.ts, walk.test.ts): symlinks are resolved and anything outside the music root is skipped;
  * symlinked folders are never followed (a target outside the root is an escape, one inside it is
  * already walked), so the walk cannot reach /etc, the database or loop forever.
  */

@@ -5,9 +5,10 @@
  * path is always inside the cache dir and valid on every filesystem Earshot runs on (incl. FAT/exFAT
  * SD cards under Termux).
  */
+import { type Dirent, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256 } from '../../shared/ids.js';
-import type { RemoteSource } from '../providers/provider.js';
+import { REMOTE_SOURCES, type RemoteSource } from '../providers/provider.js';
 
 const MAX_COMPONENT_BYTES = 80;
 
@@ -78,4 +79,29 @@ export function sniffAudioExt(head: Buffer): string {
   if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WAVE') return 'wav';
   if (head[0] === 0xff && (head[1] & 0xf6) === 0xf0) return 'aac';
   return 'bin';
+}
+
+/**
+ * Calls `visit` for every file under the cache folders of `sources` (synchronously: the cache tree
+ * is one file per track). A folder that cannot be read (not created yet) is skipped.
+ */
+export function forEachCacheFile(
+  cacheDir: string,
+  visit: (path: string, entry: Dirent) => void,
+  sources: readonly RemoteSource[] = REMOTE_SOURCES,
+): void {
+  const walk = (dir: string) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const full = join(dir, e.name);
+      if (e.isDirectory()) walk(full);
+      else visit(full, e);
+    }
+  };
+  for (const source of sources) walk(join(cacheDir, source));
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAudio, makeImage } from '../../test/audio.js';
 import type { RemoteMetadata, RemoteProvider } from '../providers/provider.js';
 import { startTestServer, type TestServer, type TestUser } from '../../test/harness.js';
-import { type Origin, startOrigin } from '../test-support/origin.js';
+import { type Origin, startOrigin } from '../../test/origin.js';
 
 let t: TestServer;
 let origin: Origin;

@@ -2,7 +2,7 @@
  * Starts and shares downloads of remote tracks: at most one per track, whoever asks (a listener on
  * `/stream`, a second listener, an offline-playlist job) joins the same {@link RemoteDownload}.
  * The entry is registered synchronously before any await, so concurrent requests cannot race two
- * yt-dlp processes into existence (SECURITY.md 27).
+ * yt-dlp processes into existence (caching-proxy.test.ts).
  */
 import { Unavailable } from '../../shared/errors.js';
 import type { EventBus } from '../../shared/events.js';

@@ -6,7 +6,7 @@
  *
  * Holders (listeners and cache jobs) keep it alive; when the last one leaves before the end, the
  * download is cancelled after a short grace period (a browser often drops a request and reopens
- * it with a Range), so a client disconnect stops its yt-dlp (SECURITY.md 24).
+ * it with a Range), so a client disconnect stops its yt-dlp (caching-proxy.test.ts).
  */
 import { EventEmitter } from 'node:events';
 import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';

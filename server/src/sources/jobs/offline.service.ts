@@ -14,32 +14,9 @@ import type { RemoteTracksRepository } from '../remote-tracks.repository.js';
 import { type JobContext, PermanentJobError, type JobRunner } from './job-runner.js';
 import type { OfflineRepository } from './offline.repository.js';
 import type { JobRow, JobsRepository } from './jobs.repository.js';
+import type { OfflineJobView, OfflineStatus } from '../sources.schemas.js';
 
 export const CACHE_TRACK_JOB = 'cache-track';
-
-export interface OfflineJobView {
-  id: string;
-  trackId: string | null;
-  state: JobRow['state'];
-  attempts: number;
-  maxAttempts: number;
-  progress: number;
-  lastError: string | null;
-  runAfter: number;
-  updatedAt: number;
-}
-
-export interface OfflineStatus {
-  playlistId: string;
-  isOffline: boolean;
-  /** Remote tracks in the playlist (local files are always available offline). */
-  total: number;
-  cached: number;
-  queued: number;
-  running: number;
-  failed: number;
-  jobs: OfflineJobView[];
-}
 
 export function jobView(j: JobRow): OfflineJobView {
   return {
@@ -172,7 +149,7 @@ export class OfflineService {
   /** Offline progress of a playlist: visible to its owner, to anyone when public, and to admins. */
   async status(playlistId: string, user: AuthUser): Promise<OfflineStatus> {
     const playlist = await this.o.repo.playlist(playlistId);
-    // Not-yours and not-there look the same (SECURITY.md 12).
+    // Not-yours and not-there look the same (existence is not revealed).
     if (!playlist || (playlist.owner_id !== user.id && playlist.is_public !== 1 && user.role !== 'admin'))
       throw new NotFound('playlist', playlistId);
     const tracks = await this.o.repo.remoteTracksOf(playlistId);

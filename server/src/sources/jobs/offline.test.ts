@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../shared/ids.js';
 import { makeAudio } from '../../test/audio.js';
 import { startTestServer, type TestServer, type TestUser } from '../../test/harness.js';
-import { type Origin, startOrigin } from '../test-support/origin.js';
+import { type Origin, startOrigin } from '../../test/origin.js';
 
 let t: TestServer;
 let origin: Origin;

@@ -1,5 +1,5 @@
 /**
- * Which network addresses a remote source may reach (SECURITY.md 16). A user-supplied URL could
+ * Which network addresses a remote source may reach (address-policy.test.ts, ssrf.test.ts). A user-supplied URL could
  * otherwise make the server fetch its own admin port, the LAN, or a cloud metadata service.
  *
  * Everything that is not globally routable unicast is refused: loopback, private (RFC 1918),

@@ -12,47 +12,9 @@ import { telemetry } from '../../shared/telemetry.js';
 import { REMOTE_SOURCES, type RemoteMetadata, type RemoteSource } from '../providers/provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { RemoteTracksRepository } from '../remote-tracks.repository.js';
-import type { LocalSearchProvider, LocalSearchResult } from './local-search.js';
+import type { LocalSearchProvider } from './local-search.js';
 import type { RecentResults } from './recent-results.js';
-
-export type SectionStatus = 'ok' | 'timeout' | 'error' | 'disabled';
-
-export interface RemoteItem {
-  source: RemoteSource;
-  remoteId: string;
-  title: string;
-  artist: string | null;
-  album: string | null;
-  duration: number | null;
-  thumbnailUrl: string | null;
-  /** True when this item is already cached on the server (plays locally, for everyone). */
-  cached: boolean;
-  /** The catalog track, when someone already played/liked/added it. */
-  trackId: string | null;
-  liked: boolean;
-}
-
-export interface RemoteSection {
-  provider: RemoteSource;
-  status: SectionStatus;
-  error?: string;
-  /** After a failure: seconds until the provider is asked again. */
-  retryInSeconds?: number;
-  tookMs: number;
-  items: RemoteItem[];
-}
-
-export interface LocalSection extends LocalSearchResult {
-  status: 'ok' | 'error';
-  error?: string;
-  tookMs: number;
-}
-
-export interface SearchResponse {
-  query: string;
-  local: LocalSection;
-  remote: RemoteSection[];
-}
+import type { LocalSection, RemoteItem, RemoteSection, SearchResponse, SectionStatus } from '../sources.schemas.js';
 
 export type SearchSection = { section: 'local'; local: LocalSection } | { section: 'remote'; remote: RemoteSection };
 

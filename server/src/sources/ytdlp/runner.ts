@@ -1,5 +1,5 @@
 /**
- * The one place yt-dlp is started (SECURITY.md 16–17, 24). Rules:
+ * The one place yt-dlp is started (ytdlp/runner.test.ts, ssrf.test.ts). Rules:
  *  - argument arrays, never a shell; `--ignore-config` so no config file adds options;
  *  - fixed options only — nothing a user sends ever becomes an option; the target comes after
  *    `--` and must be an http(s) URL or a `<prefix>N:` search key (checked again here, in depth);

@@ -1,5 +1,5 @@
 /** Playlists (all five methods) over the listening area's PlaylistsService: the same rules as the web app. */
-import type { PlaylistDto, PlaylistEntryDto } from '../../listening/playlists.service.js';
+import type { PlaylistDto, PlaylistEntryDto } from '../../listening/playlists.schemas.js';
 import type { Ctx, Method } from '../context.js';
 import { songNodes } from '../context.js';
 import type { Node } from '../envelope.js';

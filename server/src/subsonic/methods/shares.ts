@@ -2,7 +2,7 @@
  * Shares over the existing public share links (one link per track, album or playlist). `expires`
  * is in ms since the epoch; links are read-only once made, so updateShare can only keep them.
  */
-import type { ShareInfo } from '../../listening/shares.service.js';
+import type { ShareInfo } from '../../listening/shares.schemas.js';
 import type { ShareKind } from '../../db/tables/streaming.js';
 import type { Ctx, Method } from '../context.js';
 import { songNodes } from '../context.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { DEPLOY, SHARED } from './tools.js';
+import { DEPLOY, SHARED } from '../../test/deploy.js';
 
 const SCHEMA = join(SHARED, 'spec/compose/compose-spec.json');
 const STACKS = ['cloudflared', 'caddy-authelia', 'observability'];

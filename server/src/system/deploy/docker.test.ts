@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SETTINGS } from '../../config/schema.js';
-import { REPO_ROOT } from './tools.js';
+import { REPO_ROOT } from '../../test/deploy.js';
 
 interface Instruction {
   op: string;

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createEarshot } from '../../main.js';
 import { createLogger } from '../../shared/logger.js';
 import { testConfig } from '../../test/harness.js';
-import { DEPLOY, haveTool } from './tools.js';
+import { DEPLOY, haveTool } from '../../test/deploy.js';
 
 const FILTER = join(DEPLOY, 'fail2ban/filter.d/earshot.conf');
 const dirs: string[] = [];

@@ -13,7 +13,7 @@ import { ConfigMap, PersistentVolumeClaim, Service } from 'kubernetes-models/v1'
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { DEPLOY } from './tools.js';
+import { DEPLOY } from '../../test/deploy.js';
 
 const CHART = join(DEPLOY, 'helm/earshot');
 const readYaml = (path: string) => parse(readFileSync(path, 'utf8'));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startTestServer, type TestServer } from '../../test/harness.js';
-import { DEPLOY, haveTool } from './tools.js';
+import { DEPLOY, haveTool } from '../../test/deploy.js';
 
 const TOKEN = 'observability-test-token-0123456789';
 const RULES = join(DEPLOY, 'observability/alerts.yml');

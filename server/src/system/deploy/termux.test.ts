@@ -7,7 +7,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEPLOY, haveTool } from './tools.js';
+import { DEPLOY, haveTool } from '../../test/deploy.js';
 
 const children: ChildProcess[] = [];
 afterAll(() => {

@@ -1,7 +1,7 @@
 /** Small helpers shared by the accounts/listening/system tests (not used by the server itself). */
 import type { LightMyRequestResponse } from 'fastify';
 import type { Clock } from '../shared/time.js';
-import { SESSION_COOKIE } from './session-store.js';
+import { SESSION_COOKIE } from '../accounts/session-store.js';
 
 /** A clock the test moves by hand: expiry and "this week" without sleeping. */
 export class ManualClock implements Clock {

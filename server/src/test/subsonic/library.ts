@@ -1,8 +1,8 @@
 /** A small real library for Subsonic tests: audio made by ffmpeg, read by the real scanner. */
 import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeAudio } from '../../test/audio.js';
-import type { TestServer } from '../../test/harness.js';
+import { makeAudio } from '../audio.js';
+import type { TestServer } from '../harness.js';
 
 export const FILES: { path: string; tags: Record<string, string>; seconds?: number }[] = [
   {

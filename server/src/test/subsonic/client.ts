@@ -3,7 +3,7 @@
  * against the XSD, so any test that asks for XML also proves it well-formed and schema-valid.
  */
 import type { LightMyRequestResponse } from 'fastify';
-import type { TestServer } from '../../test/harness.js';
+import type { TestServer } from '../harness.js';
 import { assertValidXml } from './xsd.js';
 
 export type Query = Record<string, string | number | boolean | (string | number)[]>;

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const DEPLOY = join(REPO_ROOT, 'deploy');
 /** `../shared` as CI lays it out (read-only specs). */
 export const SHARED = join(REPO_ROOT, '..', 'shared');
