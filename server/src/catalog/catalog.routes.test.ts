@@ -8,7 +8,9 @@ import Fastify from 'fastify';
 import { SearchResultSchema } from './catalog.schemas.js';
 import { registerDtoSchemas } from './dto.js';
 import { CatalogSearch, toFtsQuery } from './search.js';
-import { type Ranked, SearchRanker, toRankedJson } from './search-ranker.js';
+import { toRankedJson } from './search-json.js';
+import type { Ranked } from './search-ranker.js';
+import { SqlRanker } from './search-sql-plan.js';
 import { SearchReader } from './search-reader.js';
 
 let t: TestServer;
@@ -380,12 +382,15 @@ describe('local search', () => {
     let answer: Ranked = { tracks: [], albums: [], artists: [], genres: [] };
     app.get('/answer', { schema: { response: { 200: SearchResultSchema } } }, async () => answer);
     await app.ready();
-    const ranker = new SearchRanker(t.earshot.database.sqlite);
+    const ranker = new SqlRanker(t.earshot.database.sqlite);
     try {
       for (const q of ['zzz', 'beyoncé', 'b', 'sash fie', 'ac dc', 'halo']) {
         answer = ranker.rank(toFtsQuery(q) as string, [20, 10, 10, 5], 'test');
         const viaRoute = (await app.inject({ url: '/answer' })).body;
         expect(Buffer.from(toRankedJson(answer).json).toString(), q).toBe(viaRoute);
+        // What the reader thread sends: the assembled bytes.
+        const sent = ranker.rankJson(toFtsQuery(q) as string, [20, 10, 10, 5], 'test');
+        expect(Buffer.from(sent.json).toString(), q).toBe(viaRoute);
       }
       expect(answer.tracks.length + answer.albums.length).toBeGreaterThan(0);
     } finally {

@@ -12,8 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OpenedDatabase, openDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { toFtsQuery } from './search.js';
-import { compareCodePoints } from './search-mirror.js';
-import { SearchRanker, type Sizes } from './search-ranker.js';
+import { compareCodePoints } from './search-fts-mirror.js';
+import { MirrorRanker } from './search-mirror-plan.js';
+import type { Sizes } from './search-ranker.js';
+import { SqlRanker } from './search-sql-plan.js';
 
 const SIZES: Sizes = [20, 10, 10, 5];
 const ALPHABET = [
@@ -65,10 +67,10 @@ describe('search mirrors vs FTS5 on random Unicode titles', () => {
   });
 
   it('whenever the mirrors answer, they give the bytes FTS5 gives (prefixes of real words, random words)', () => {
-    const sql = new SearchRanker(database.sqlite);
-    const mirrored = new SearchRanker(database.sqlite, { mirrors: true });
+    const sql = new SqlRanker(database.sqlite);
+    const mirrored = new MirrorRanker(database.sqlite);
     try {
-      expect(mirrored.buildMirrors()).toBe(true);
+      expect(mirrored.buildNow()).toBe(true);
       const version = String(
         (database.sqlite.prepare('select version from catalog_version').get() as { version: number }).version,
       );
@@ -83,7 +85,7 @@ describe('search mirrors vs FTS5 on random Unicode titles', () => {
         fc.property(query, (q) => {
           const match = toFtsQuery(q);
           if (match === null) return;
-          const fromMirrors = mirrored.rankFromMirrors(match, SIZES, version);
+          const fromMirrors = mirrored.rankJson(match, SIZES, version);
           if (fromMirrors === null) return;
           answered += 1;
           const expected = sql.rankJson(match, SIZES, version);

@@ -9,11 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OpenedDatabase, openDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { toFtsQuery } from './search.js';
-import { BROAD_MATCHES, SearchRanker, termsOf } from './search-ranker.js';
+import { BROAD_MATCHES, termsOf } from './search-ranker.js';
+import { SqlRanker } from './search-sql-plan.js';
 
 let dir: string;
 let database: OpenedDatabase;
-let ranker: SearchRanker;
+let ranker: SqlRanker;
 const SIZES = [20, 10, 10, 5] as const;
 const rank = (q: string, sizes: readonly [number, number, number, number] = SIZES) =>
   ranker.rank(toFtsQuery(q) as string, sizes, 'v1');
@@ -42,7 +43,7 @@ beforeAll(async () => {
     insert.run({ id: 'beck', title: 'Devils Haircut', artist: 'Beck', album: 'Odelay', genre: 'Rock' });
     insert.run({ id: 'loser-live', title: 'Not a Song', artist: 'Loser Band', album: 'Live', genre: 'Rock' });
   })();
-  ranker = new SearchRanker(database.sqlite);
+  ranker = new SqlRanker(database.sqlite);
 });
 
 afterAll(async () => {

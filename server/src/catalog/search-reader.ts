@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { RankedJson, Sizes } from './search-ranker.js';
+import type { RankedJson } from './search-json.js';
+import type { Sizes } from './search-ranker.js';
 import type { RankReply, RankRequest, SearchWorkerData } from './search-worker.js';
 
 /** The compiled worker (dist) or, when running from sources (tests), the .ts file through tsx. */

@@ -7,7 +7,7 @@
  * are searched as plain words. Queries are prepared statements with bound parameters.
  *
  * Speed (README.md here): answers are cached until the catalog changes; a query that misses the
- * cache is answered from the in-memory mirrors (search-mirror.ts) when they are current, else
+ * cache is answered from the in-memory mirrors (search-mirror-plan.ts) when they are current, else
  * ranked over FTS5 by the search reader thread (search-reader.ts) so the event loop stays free;
  * the HTTP route re-sends cached JSON bytes when none of the results is liked by the caller.
  */
@@ -16,7 +16,10 @@ import { type Db, releaseMemory } from '../db/database.js';
 import { WriteWatch } from '../db/write-watch.js';
 import { telemetry } from '../shared/telemetry.js';
 import type { AlbumDto, ArtistDto, TrackDto } from './dto.js';
-import { type GenreDto, type Ranked, type RankedJson, SearchRanker, type Sizes } from './search-ranker.js';
+import type { RankedJson } from './search-json.js';
+import { MirrorRanker } from './search-mirror-plan.js';
+import type { GenreDto, Ranked, Sizes } from './search-ranker.js';
+import { SqlRanker } from './search-sql-plan.js';
 import { SearchReader } from './search-reader.js';
 
 export type { GenreDto } from './search-ranker.js';
@@ -103,7 +106,10 @@ const cacheKey = (match: string, sizes: Sizes) =>
 export class CatalogSearch {
   private readonly sqlite: SQLite.Database;
   private readonly stmt;
-  private readonly inline: SearchRanker;
+  /** The SQL plan on the main connection (no reader thread, or inside a transaction). */
+  private readonly inline: SqlRanker;
+  /** The in-memory plan (null when turned off). */
+  private readonly mirrors: MirrorRanker | null;
   private readonly writeWatch: WriteWatch;
   private readonly reader: SearchReader | null;
   private readonly cache = new Map<string, Entry>();
@@ -114,14 +120,12 @@ export class CatalogSearch {
   /** The catalog version of the cached answers, and the write counters last seen. */
   private token = '';
   private writes = '';
-  /** The inline ranker keeps its mirrors (since the first query after start or idle). */
-  private mirrorsKept = false;
   private lastUsed = 0;
   private idleTimer: NodeJS.Timeout | null = null;
 
   /**
    * `readerThread`: rank FTS5 queries off the event loop (default). `mirrors`: keep the in-memory
-   * mirrors (search-mirror.ts) once search is used (default).
+   * mirrors (search-mirror-plan.ts) once search is used (default).
    */
   constructor(deps: { db: Db; sqlite: SQLite.Database; readerThread?: boolean; mirrors?: boolean }) {
     this.sqlite = deps.sqlite;
@@ -137,7 +141,8 @@ export class CatalogSearch {
         `${liked('track', 'tracks')} union all ${liked('album', 'albums')} union all ${liked('artist', 'artists')}`,
       ),
     };
-    this.inline = new SearchRanker(deps.sqlite, { mirrors: deps.mirrors ?? true });
+    this.inline = new SqlRanker(deps.sqlite);
+    this.mirrors = (deps.mirrors ?? true) ? new MirrorRanker(deps.sqlite) : null;
     this.writeWatch = new WriteWatch(deps.sqlite, DATA_VERSION_EVERY_MS);
     const file = deps.sqlite.memory ? '' : deps.sqlite.name;
     this.reader =
@@ -153,7 +158,7 @@ export class CatalogSearch {
 
   /** The in-memory mirrors are built and current (benches wait for this). */
   get mirrorsWarm(): boolean {
-    return this.inline.mirrorsReady;
+    return this.mirrors?.ready ?? false;
   }
 
   /** Cache misses the in-memory mirrors have answered so far. */
@@ -173,7 +178,7 @@ export class CatalogSearch {
   async close(): Promise<void> {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
-    this.inline.close();
+    this.mirrors?.close();
     await this.reader?.close();
   }
 
@@ -223,8 +228,8 @@ export class CatalogSearch {
     }
     // Most queries: the in-memory mirrors answer here and now, in tens of microseconds (they
     // start building on the first search and are dropped when search goes idle).
-    this.keepMirrors();
-    const fast = this.inline.rankFromMirrors(match, sizes, token);
+    this.mirrors?.keep();
+    const fast = this.mirrors?.rankJson(match, sizes, token);
     if (fast) {
       this.answeredInMemory++;
       const entry = entryOfJson(fast);
@@ -267,12 +272,6 @@ export class CatalogSearch {
     this.cacheBytes = 0;
   }
 
-  private keepMirrors(): void {
-    if (this.mirrorsKept) return;
-    this.mirrorsKept = true;
-    this.inline.keepMirrors();
-  }
-
   private async compute(match: string, sizes: Sizes, token: string): Promise<Entry> {
     if (this.reader && !this.reader.broken) {
       try {
@@ -294,7 +293,7 @@ export class CatalogSearch {
         this.clearCache();
         this.usersWithLikes.clear();
         this.inline.clear();
-        this.mirrorsKept = false;
+        this.mirrors?.clear();
         this.token = '';
         this.writes = '';
         this.writeWatch.reset();
