@@ -36,6 +36,7 @@ beforeAll(async () => {
       const n = String(i).padStart(4, '0');
       insert.run({ id: `filler${n}`, title: `Zed Lovely ${n}`, artist: 'Band', album: 'Hits', genre: 'Pop' });
     }
+    insert.run({ id: 'fullwidth', title: 'ＡＢＣ Ｓｏｎｇ', artist: 'Ｂａｎｄ', album: 'Ｈｉｔｓ', genre: 'Pop' });
     insert.run({ id: 'lola', title: 'Lola', artist: 'The Kinks', album: 'Lola Versus Powerman', genre: 'Rock' });
     insert.run({ id: 'loser', title: 'Loser', artist: 'Beck', album: 'Mellow Gold', genre: 'Rock' });
     insert.run({ id: 'lovecats', title: 'The Lovecats', artist: 'The Cure', album: 'Japanese Whispers', genre: 'Pop' });
@@ -54,6 +55,10 @@ afterAll(async () => {
 describe('search ranking plans', () => {
   it('reads the words back from an FTS query', () => {
     expect(termsOf(toFtsQuery('Beyoncé – Halo') as string)).toEqual(['Beyoncé', 'Halo']);
+    // A word NFKC changes is searched in both forms; its terms are the NFKC words.
+    const both = toFtsQuery('ＡＢＣ ½ ﬁne') as string;
+    expect(both).toBe('("ABC"* OR "ＡＢＣ"*) AND (("1"* AND "2"*) OR "½"*) AND ("fine"* OR "ﬁne"*)');
+    expect(termsOf(both)).toEqual(['ABC', '1', '2', 'fine']);
   });
 
   it('ranks a narrow query by bm25: a title match before an artist match', () => {
@@ -86,6 +91,13 @@ describe('search ranking plans', () => {
     const both = rank('zed lo').tracks.map((t) => t.title);
     expect(both[0]).toBe('Zed Lovely 0000');
     expect(both).toHaveLength(20);
+  });
+
+  it('finds a fullwidth title by typing it (titles are indexed without NFKC)', () => {
+    expect(rank('ＡＢＣ').tracks.map((t) => t.id)).toEqual(['fullwidth']);
+    expect(rank('ＡＢ Ｓｏ').tracks.map((t) => t.id)).toEqual(['fullwidth']);
+    // Typed in fullwidth, an ASCII title is found too (NFKC), as before.
+    expect(rank('Ｌｏｌａ').tracks.map((t) => t.id)).toEqual(['lola']);
   });
 
   it('respects section sizes in both plans', () => {

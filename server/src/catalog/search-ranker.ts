@@ -44,15 +44,15 @@ export type Sizes = readonly [number, number, number, number];
  */
 export const BROAD_MATCHES = 1500;
 
-/** One top-level item of an FTS query: a word, or a word with its alternatives (`("abc"* OR "ａｂｃ"*)`). */
-const ITEM = /(?:^| )(\()?"([^"]*)"\*/g;
+/** The typed form of a word with alternatives, last in its group: `… OR "ＡＢＣ"*)`. */
+const TYPED_ALTERNATIVE = / OR "[^"]*"\*\)/g;
 
 /**
- * The words of an FTS query made by `toFtsQuery` (`"el"* "ga"*` → `['el', 'ga']`); for a word
- * with alternatives, its first (NFKC) form.
+ * The words of an FTS query made by `toFtsQuery` (`"el"* "ga"*` → `['el', 'ga']`); of a word
+ * with alternatives, its NFKC form (`("abc"* OR "ＡＢＣ"*)` → `['abc']`).
  */
 export function termsOf(match: string): string[] {
-  return [...match.matchAll(ITEM)].map((m) => m[2]);
+  return [...match.replace(TYPED_ALTERNATIVE, '').matchAll(/"([^"]*)"\*/g)].map((m) => m[1]);
 }
 
 /** Whether some word of the query has alternatives: only FTS5 ranks those (see `toFtsQuery`). */

@@ -54,21 +54,48 @@ const READER_IDLE_MS = 60_000;
 /** Page cache of the reader thread's connection (KiB). */
 const READER_CACHE_KIB = 8_000;
 
-/** `"Beyoncé – Halo*"` → `"Beyoncé"* "Halo"*` (every word a quoted prefix); null when no words. */
-export function toFtsQuery(q: string): string | null {
-  const words = q.normalize('NFKC').match(/[\p{L}\p{N}]+/gu);
-  if (!words) return null;
-  return words
-    .slice(0, MAX_TERMS)
-    .map((w) => `"${w.slice(0, 64)}"*`)
-    .join(' ');
-}
+/**
+ * A word as FTS5's `unicode61` tokenizer sees one: letters, digits, marks and private-use
+ * characters (its token characters; marks and private-use characters fold away inside a word).
+ */
+const WORD = /[\p{L}\p{N}\p{M}\p{Co}]+/gu;
+/** A word the tokenizer keeps something of (not only marks or private-use characters). */
+const KEPT = /[\p{L}\p{N}]/u;
+/** Longest word kept, in code points. */
+const MAX_WORD = 64;
+
+const wordsOf = (text: string): string[] => (text.match(WORD) ?? []).filter((w) => KEPT.test(w));
+const prefixTerm = (w: string) => `"${w}"*`;
 
 /**
- * Cache key of an FTS query: ASCII letters folded to lower case (the tokenizer folds them too, so
- * "Blue" and "blue" share an entry). Other letters are kept as they are: two keys that differ are
- * always safe, only a wrong fold could merge two different queries.
+ * User text as an FTS5 query: every word a quoted prefix term (`"Beyoncé – Halo*"` →
+ * `"Beyoncé"* "Halo"*`); null when there are no words.
+ *
+ * Words are matched in their NFKC form ("ｂｅｙｏｎｃｅ" or "𝐁𝐞𝐲𝐨𝐧𝐜𝐞" find "Beyonce") and, when that
+ * differs, also as typed, because the index holds titles as they are (FTS5 does not apply NFKC,
+ * so "ＡＢＣ" is indexed as "ａｂｃ" and only the typed form finds it): such a word becomes
+ * `("abc"* OR "ＡＢＣ"*)` and the words are joined by AND. Only FTS5 ranks those (the mirror
+ * plan declines them, search-ranker.ts `hasAlternatives`); `termsOf` reads back the NFKC words.
  */
+export function toFtsQuery(q: string): string | null {
+  const typed = wordsOf(q.normalize('NFC')).slice(0, MAX_TERMS);
+  if (typed.length === 0) return null;
+  const items: string[] = [];
+  let alternatives = false;
+  for (const word of typed) {
+    const w = Array.from(word).slice(0, MAX_WORD).join('');
+    const folded = wordsOf(w.normalize('NFKC'));
+    if (folded.length === 0 || (folded.length === 1 && folded[0] === w)) {
+      items.push(prefixTerm(w));
+      continue;
+    }
+    alternatives = true;
+    const primary = folded.length === 1 ? prefixTerm(folded[0]) : `(${folded.map(prefixTerm).join(' AND ')})`;
+    items.push(`(${primary} OR ${prefixTerm(w)})`);
+  }
+  return items.join(alternatives ? ' AND ' : ' ');
+}
+
 /**
  * One cached answer: objects (ranked on the main connection) until the HTTP route first
  * serializes them, then only UTF-8 JSON; answers from the reader thread arrive as JSON. Bytes
@@ -100,6 +127,11 @@ const entryOfJson = ({ json, ids }: RankedJson): Entry => ({
 });
 
 const UPPER_ASCII = /[A-Z]/;
+/**
+ * Cache key of an FTS query: ASCII letters folded to lower case (the tokenizer folds them too, so
+ * "Blue" and "blue" share an entry). Other letters are kept as they are: two keys that differ are
+ * always safe, only a wrong fold could merge two different queries.
+ */
 const cacheKey = (match: string, sizes: Sizes) =>
   `${sizes[0]},${sizes[1]},${sizes[2]},${sizes[3]}\u0000${UPPER_ASCII.test(match) ? match.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : match}`;
 
