@@ -136,7 +136,7 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
           }
         }
         if (f === 0) all = false;
-        else parts[i] = (idf[i] * (f * (K1 + 1))) / (f + norm);
+        else parts[i] = idf[i] * ((f * (K1 + 1)) / (f + norm)); // fts5Bm25Function's association
       }
       if (!all) continue;
       if (n === broad) return null;
