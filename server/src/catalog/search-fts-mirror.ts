@@ -15,13 +15,12 @@
  */
 import type SQLite from 'better-sqlite3';
 import { FtsBuild, type Snapshot } from './search-fts-build.js';
+import { MAX_TIES } from './search-ranker.js';
 import { type Builder, SteppedMirror } from './search-stepped.js';
 
 /** FTS5's bm25 constants (fts5_aux.c). */
 const K1 = 1.2;
 const B = 0.75;
-/** At most this many rows tied with the last one are kept past the limit (final order is the caller's). */
-export const MAX_TIES = 100;
 
 /** One candidate: its FTS rowid and bm25 score (lower is better, as in FTS5). */
 export interface Scored {

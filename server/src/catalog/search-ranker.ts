@@ -44,6 +44,9 @@ export type Sizes = readonly [number, number, number, number];
  */
 export const BROAD_MATCHES = 1500;
 
+/** At most this many rows tied with the last one are kept past the limit (final order is the caller's). */
+export const MAX_TIES = 100;
+
 /** The typed form of a word with alternatives, last in its group: `… OR "ＡＢＣ"*)`. */
 const TYPED_ALTERNATIVE = / OR "[^"]*"\*\)/g;
 

@@ -133,7 +133,9 @@ export class SearchReader {
     if (this.idleTimer) return;
     const check = () => {
       const idleFor = Date.now() - this.lastUsed;
-      if (idleFor >= this.options.idleMs && this.pending.size === 0) {
+      // Not while it is still starting: on a busy machine a start can outlast the idle time, and
+      // stopping it then would make every start begin again.
+      if (idleFor >= this.options.idleMs && this.pending.size === 0 && (this.ready || !this.worker)) {
         this.idleTimer = null;
         void this.stop();
       } else {

@@ -12,7 +12,6 @@
  *   whatever the size of the library.
  */
 import type SQLite from 'better-sqlite3';
-import { MAX_TIES } from './search-fts-mirror.js';
 import { assembleJson, type Item, type RankedItems, type RankedJson, toRanked } from './search-json.js';
 import {
   ALBUMS,
@@ -21,6 +20,7 @@ import {
   GENRE_COLUMNS,
   type GenreDto,
   GENRES_FTS,
+  MAX_TIES,
   type Ranked,
   type SectionSpec,
   type Sizes,

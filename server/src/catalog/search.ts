@@ -39,6 +39,10 @@ export interface SearchLimits {
 }
 
 const MAX_TERMS = 8;
+/** Search texts whose FTS query is remembered. */
+const MATCHES_KEPT = 4096;
+/** The cache-hit label, made once. */
+const CACHE_PATH = { path: 'cache' };
 /** Recent answers kept: at most this many (each mostly one JSON buffer, ~10–25 KB)… */
 const CACHE_ENTRIES = 2000;
 /** …and at most this much JSON (about 1,000 answers of 20 tracks, 10 albums, 10 artists). */
@@ -149,6 +153,7 @@ export class CatalogSearch {
   /** Misses being ranked right now (same token and key): concurrent askers share one ranking. */
   private readonly inflight = new Map<string, Promise<Entry>>();
   private readonly usersWithLikes = new Map<string, boolean>();
+  private readonly matches = new Map<string, string | null>();
   /** The catalog version of the cached answers, and the write counters last seen. */
   private token = '';
   private writes = '';
@@ -240,7 +245,7 @@ export class CatalogSearch {
    * the same prefixes again and again ("b", "be", "bey"), and ranking thousands of prefix matches
    * is the expensive part. Liked flags are per user and never cached.
    */
-  private async ranked(match: string, sizes: Sizes): Promise<Entry> {
+  private ranked(match: string, sizes: Sizes): Entry | Promise<Entry> {
     const started = performance.now();
     const token = this.validate();
     const key = cacheKey(match, sizes);
@@ -248,7 +253,7 @@ export class CatalogSearch {
     if (hit) {
       this.cache.delete(key); // LRU: move to the end
       this.cache.set(key, hit);
-      telemetry.time('earshot_search_duration_seconds', { path: 'cache' }, started);
+      telemetry.time('earshot_search_duration_seconds', CACHE_PATH, started);
       return hit;
     }
     // Inside an open transaction this connection sees its own uncommitted writes and the token
@@ -269,6 +274,11 @@ export class CatalogSearch {
       telemetry.time('earshot_search_duration_seconds', { path: 'mirror' }, started);
       return entry;
     }
+    return this.rankedByFts(match, sizes, token, key, started);
+  }
+
+  /** A miss the mirrors cannot answer: FTS5 on the reader thread (concurrent askers share it). */
+  private async rankedByFts(match: string, sizes: Sizes, token: string, key: string, started: number) {
     const flightKey = `${token}\u0000${key}`;
     let flight = this.inflight.get(flightKey);
     if (!flight) {
@@ -324,6 +334,7 @@ export class CatalogSearch {
         this.idleTimer = null;
         this.clearCache();
         this.usersWithLikes.clear();
+        this.matches.clear();
         this.inline.clear();
         this.mirrors?.clear();
         this.token = '';
@@ -350,21 +361,38 @@ export class CatalogSearch {
     return has;
   }
 
-  /** The cached answer and the caller's liked items among it (`type:id`; null when none). */
-  private async answer(
-    q: string,
-    userId: string | null,
-    limits: SearchLimits,
-  ): Promise<{ entry: Entry; liked: Set<string> | null }> {
-    const match = toFtsQuery(q);
+  /**
+   * The FTS query of a search text, remembered: `toFtsQuery` (Unicode normalization, word
+   * splitting) costs more than the cache lookup it leads to.
+   */
+  private matchOf(q: string): string | null {
+    let match = this.matches.get(q);
+    if (match === undefined) {
+      match = toFtsQuery(q);
+      if (this.matches.size >= MATCHES_KEPT) this.matches.clear();
+      this.matches.set(q, match);
+    }
+    return match;
+  }
+
+  /**
+   * The cached answer and the caller's liked items among it (`type:id`; null when none).
+   * Synchronous when the answer is cached or the mirrors rank it (no promise per request).
+   */
+  private answer(q: string, userId: string | null, limits: SearchLimits): Answer | Promise<Answer> {
+    const match = this.matchOf(q);
     if (!match) return { entry: EMPTY, liked: null };
     const n = (v: number | undefined, d: number) => Math.max(0, Math.min(Math.floor(v ?? d), 200));
     const sizes = [n(limits.tracks, 20), n(limits.albums, 10), n(limits.artists, 10), n(limits.genres, 5)] as const;
-    const entry = await this.ranked(match, sizes);
+    const entry = this.ranked(match, sizes);
+    return entry instanceof Promise ? entry.then((e) => this.withLikes(e, userId)) : this.withLikes(entry, userId);
+  }
+
+  /** Call in the same turn of the event loop as ranked() validated the token. */
+  private withLikes(entry: Entry, userId: string | null): Answer {
     this.lastUsed = Date.now();
     const { tracks, albums, artists } = entry.ids;
     if (!userId || tracks.length + albums.length + artists.length === 0) return { entry, liked: null };
-    // (The token was checked by ranked() in this same turn of the event loop after any await.)
     if (!this.hasLikes(userId)) return { entry, liked: null };
     const rows = this.stmt.liked.all({
       user: userId,
@@ -381,25 +409,35 @@ export class CatalogSearch {
   }
 
   /**
-   * The answer as UTF-8 JSON for the HTTP route. When none of the results is liked by the caller
-   * (the usual case), the bytes made for the first asker (by the reader thread, or by the route's
-   * serializer `serialize`) are sent again: a repeated query costs neither ranking nor
-   * serialization nor encoding.
+   * The answer as UTF-8 JSON for the HTTP route: a value when it is at hand (a cached answer, or
+   * ranked by the mirrors), a promise when FTS5 ranks it. When none of the results is liked by
+   * the caller (the usual case), the bytes made for the first asker (by the mirrors, the reader
+   * thread, or the route's serializer `serialize`) are sent again: a repeated query costs neither
+   * ranking nor serialization nor encoding.
    */
-  async searchJson(
+  searchJson(
     q: string,
     userId: string | null,
     limits: SearchLimits,
     serialize: (sections: SearchSections) => string,
-  ): Promise<string | Buffer> {
-    const { entry, liked } = await this.answer(q, userId, limits);
-    if (liked) return serialize(sectionsOf(entry, liked));
-    if (entry.json === null) {
-      entry.json = Buffer.from(serialize(sectionsOf(entry, null)));
-      entry.ranked = null;
-    }
-    return entry.json;
+  ): string | Buffer | Promise<string | Buffer> {
+    const answer = this.answer(q, userId, limits);
+    return answer instanceof Promise ? answer.then((a) => jsonOf(a, serialize)) : jsonOf(answer, serialize);
   }
+}
+
+interface Answer {
+  entry: Entry;
+  liked: Set<string> | null;
+}
+
+function jsonOf({ entry, liked }: Answer, serialize: (sections: SearchSections) => string): string | Buffer {
+  if (liked) return serialize(sectionsOf(entry, liked));
+  if (entry.json === null) {
+    entry.json = Buffer.from(serialize(sectionsOf(entry, null)));
+    entry.ranked = null;
+  }
+  return entry.json;
 }
 
 const EMPTY: Entry = entryOf({ tracks: [], albums: [], artists: [], genres: [] });
