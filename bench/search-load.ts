@@ -163,7 +163,15 @@ interface Server {
   database: { sqlite: SQLite.Database };
   sessions: { create(userId: string, meta: { userAgent: string }): Promise<{ cookieValue: string }> };
   app: { listen(options: { host: string; port: number }): Promise<string> };
-  catalog: { search: { mirrorsWarm: boolean; dropAnswers(): void } };
+  catalog: {
+    search: { mirrorsWarm: boolean; dropAnswers(): void; answeredInMemory: number; readerAnswered: number };
+  };
+}
+
+/** Where the cache misses of a measured phase were ranked (the rest: inline on the main connection). */
+export interface MissPaths {
+  mirrors: number;
+  reader: number;
 }
 
 /** The measured phase: every request's latency, and the throughput and CPU of the whole process. */
@@ -177,8 +185,16 @@ export interface SearchFigures {
   cpuPerRequestUs: number;
   /** The main thread's garbage-collection pauses during the measured phase, ms. */
   gcPauses: number[];
+  /** Cache misses answered by the in-memory mirrors and by the reader thread while measuring. */
+  misses: MissPaths;
   /** The same measure over the unseen mix (queries from another seed), after an emptied cache. */
-  unseen: { latencies: number[]; requestsPerSecond: number; cpuPerRequestUs: number; gcPauses: number[] } | null;
+  unseen: {
+    latencies: number[];
+    requestsPerSecond: number;
+    cpuPerRequestUs: number;
+    gcPauses: number[];
+    misses: MissPaths;
+  } | null;
 }
 
 /**
@@ -229,6 +245,9 @@ export async function measureSearch(
       for (const e of list.getEntries()) gcPauses.push(e.duration);
     });
     gc.observe({ entryTypes: ['gc'] });
+    const { search } = earshot.catalog;
+    const mirrors0 = search.answeredInMemory;
+    const reader0 = search.readerAnswered;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const latencies = await load(queries);
@@ -237,6 +256,7 @@ export async function measureSearch(
     gc.disconnect();
     return {
       latencies,
+      misses: { mirrors: search.answeredInMemory - mirrors0, reader: search.readerAnswered - reader0 },
       requestsPerSecond: (latencies.length / wall) * 1000,
       cpuPerRequestUs: (cpu.user + cpu.system) / latencies.length,
       gcPauses,
@@ -248,10 +268,18 @@ export async function measureSearch(
 }
 
 /** One line for a measured mix: p50 / p90 / p99 / max, throughput, CPU per request. */
-export function describeMix(m: { latencies: number[]; requestsPerSecond: number; cpuPerRequestUs: number }): string {
+export function describeMix(m: {
+  latencies: number[];
+  requestsPerSecond: number;
+  cpuPerRequestUs: number;
+  misses?: MissPaths;
+}): string {
   const f = (p: number) => percentile(m.latencies, p).toFixed(1);
+  const misses = m.misses
+    ? `, misses ranked: ${m.misses.mirrors} in memory, ${m.misses.reader} on the reader thread`
+    : '';
   return (
     `p50 ${f(50)} / p90 ${f(90)} / p99 ${f(99)} ms, max ${Math.max(...m.latencies).toFixed(0)} ms ` +
-    `(${m.latencies.length} queries, ${m.requestsPerSecond.toFixed(0)} req/s, ${m.cpuPerRequestUs.toFixed(0)} µs CPU each)`
+    `(${m.latencies.length} queries, ${m.requestsPerSecond.toFixed(0)} req/s, ${m.cpuPerRequestUs.toFixed(0)} µs CPU each${misses})`
   );
 }

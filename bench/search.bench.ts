@@ -111,7 +111,8 @@ async function round(n: number): Promise<void> {
       console.log(
         `round ${n}: p50 ${f(50)} / p90 ${f(90)} / p99 ${f(99)} ms, max ${Math.max(...latencies).toFixed(0)} ms ` +
           `(${args.clients} clients, ${latencies.length} queries, ${figures.requestsPerSecond.toFixed(0)} req/s, ` +
-          `${figures.cpuPerRequestUs.toFixed(0)} µs CPU each); p99 by tenth ${tenths.join(' ')}; ` +
+          `${figures.cpuPerRequestUs.toFixed(0)} µs CPU each, misses ranked: ${figures.misses.mirrors} in memory, ` +
+          `${figures.misses.reader} on the reader thread); p99 by tenth ${tenths.join(' ')}; ` +
           `warm-up p50 ${w(50)} / p99 ${w(99)} ms, then ${(figures.warmWaitMs / 1000).toFixed(1)} s until the search ` +
           `mirrors were built; main-thread GC ${gcs} pauses, ${gcMs.toFixed(0)} ms in all, ${figures.gcPauses.length} while ` +
           `measuring (longest ${Math.max(0, ...figures.gcPauses).toFixed(1)} ms)` +

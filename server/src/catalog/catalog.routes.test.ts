@@ -8,7 +8,9 @@ import Fastify from 'fastify';
 import { SearchResultSchema } from './catalog.schemas.js';
 import { registerDtoSchemas } from './dto.js';
 import { CatalogSearch, toFtsQuery } from './search.js';
-import { type Ranked, SearchRanker, toRankedJson } from './search-ranker.js';
+import { toRankedJson } from './search-json.js';
+import type { Ranked } from './search-ranker.js';
+import { SqlRanker } from './search-sql-plan.js';
 import { SearchReader } from './search-reader.js';
 
 let t: TestServer;
@@ -332,7 +334,7 @@ describe('local search', () => {
           await threaded.search('halo', alice.id, { tracks: 1 + (attempt++ % 150) });
           expect(threaded.readerAnswered).toBeGreaterThan(0);
         },
-        { timeout: 10_000, interval: 50 },
+        { timeout: 30_000, interval: 50 },
       );
       const before = threaded.readerAnswered;
       for (const q of ['halo', 'beyoncé', 'b', 'sash fie', 'roc', 'ac dc', 'zzz', 'in']) {
@@ -348,7 +350,7 @@ describe('local search', () => {
     expect(threaded.readerRunning).toBe(false);
     // After close, queries are still answered (on the main connection).
     expect((await threaded.search('halo', null)).tracks[0].title).toBe('Halo');
-  });
+  }, 90_000);
 
   it('answers misses from the in-memory mirrors once built, with the same answers as FTS5', async () => {
     const { db, sqlite } = t.earshot.database;
@@ -380,12 +382,15 @@ describe('local search', () => {
     let answer: Ranked = { tracks: [], albums: [], artists: [], genres: [] };
     app.get('/answer', { schema: { response: { 200: SearchResultSchema } } }, async () => answer);
     await app.ready();
-    const ranker = new SearchRanker(t.earshot.database.sqlite);
+    const ranker = new SqlRanker(t.earshot.database.sqlite);
     try {
       for (const q of ['zzz', 'beyoncé', 'b', 'sash fie', 'ac dc', 'halo']) {
         answer = ranker.rank(toFtsQuery(q) as string, [20, 10, 10, 5], 'test');
         const viaRoute = (await app.inject({ url: '/answer' })).body;
         expect(Buffer.from(toRankedJson(answer).json).toString(), q).toBe(viaRoute);
+        // What the reader thread sends: the assembled bytes.
+        const sent = ranker.rankJson(toFtsQuery(q) as string, [20, 10, 10, 5], 'test');
+        expect(Buffer.from(sent.json).toString(), q).toBe(viaRoute);
       }
       expect(answer.tracks.length + answer.albums.length).toBeGreaterThan(0);
     } finally {
@@ -398,14 +403,15 @@ describe('local search', () => {
     try {
       // While it starts, queries are refused (the caller ranks inline), then answered.
       await expect(reader.rank('"halo"*', [5, 0, 0, 0])).rejects.toThrow('starting');
-      const first = await vi.waitFor(() => reader.rank('"halo"*', [5, 0, 0, 0]), { timeout: 10_000, interval: 20 });
+      // Starting from sources (tsx compiles the worker's modules) takes seconds on a busy machine.
+      const first = await vi.waitFor(() => reader.rank('"halo"*', [5, 0, 0, 0]), { timeout: 30_000, interval: 20 });
       expect(JSON.parse(Buffer.from(first.json).toString()).tracks.map((x: { title: string }) => x.title)).toEqual([
         'Halo',
         'Intro',
       ]);
       expect(first.ids.tracks).toHaveLength(2);
       await vi.waitFor(() => expect(reader.running).toBe(false), { timeout: 5000, interval: 20 });
-      const again = await vi.waitFor(() => reader.rank('"hells"*', [5, 0, 0, 0]), { timeout: 10_000, interval: 20 });
+      const again = await vi.waitFor(() => reader.rank('"hells"*', [5, 0, 0, 0]), { timeout: 30_000, interval: 20 });
       expect(JSON.parse(Buffer.from(again.json).toString()).tracks.map((x: { title: string }) => x.title)).toEqual([
         'Hells Bells',
       ]);
@@ -415,7 +421,7 @@ describe('local search', () => {
       await reader.close();
     }
     await expect(reader.rank('"halo"*', [5, 0, 0, 0])).rejects.toThrow();
-  });
+  }, 90_000);
 
   it('is a service the federated search can call', async () => {
     const result = await t.earshot.catalog.search.search('hells', alice.id, {

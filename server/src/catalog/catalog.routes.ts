@@ -109,15 +109,22 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{ catalog: CatalogService;
         response: { 200: SearchResultSchema },
       },
     },
-    async (request, reply) => {
+    // Not async: a cached answer is sent in the same turn, without a promise (catalog/README.md).
+    (request, reply) => {
       const user = request.caller;
       const { q, limit } = request.query;
       const half = Math.max(1, Math.ceil(limit / 2));
       const limits = { tracks: limit, albums: half, artists: half, genres: Math.max(1, Math.ceil(limit / 4)) };
-      // Already JSON (from the reader thread or this route's own response serializer, cached with
-      // the results): bytes or a string with a JSON content type are sent as they are.
-      const json = await search.searchJson(q, user.id, limits, (body) => reply.serialize(body) as string);
-      return reply.type('application/json; charset=utf-8').send(json as never);
+      // Already JSON (from the mirrors, the reader thread or this route's own response serializer,
+      // cached with the results): bytes or a string with a JSON content type are sent as they are.
+      const json = search.searchJson(q, user.id, limits, (body) => reply.serialize(body) as string);
+      reply.type('application/json; charset=utf-8');
+      if (json instanceof Promise) {
+        return json.then((body) => {
+          reply.send(body as never);
+        });
+      }
+      reply.send(json as never);
     },
   );
 };

@@ -1,5 +1,5 @@
 /**
- * The in-memory search mirrors (search-mirror.ts) on a real migrated SQLite file: they must give
+ * The in-memory search mirrors (search-mirror-plan.ts and the mirrors it holds) on a real migrated SQLite file: they must give
  * the very bytes the FTS5 path gives, for narrow, broad, multi-word, tied and non-ASCII queries;
  * stop answering the moment the catalog changes and answer again, with the change, once rebuilt;
  * and fold words exactly as the FTS5 tokenizer does.
@@ -13,13 +13,15 @@ import { type OpenedDatabase, openDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { TOKENIZE } from '../db/migrations/0006_search_prefixes.js';
 import { toFtsQuery } from './search.js';
-import { SearchRanker, type Sizes } from './search-ranker.js';
-import { WordFolder } from './search-mirror.js';
+import { WordFolder } from './search-folder.js';
+import { MirrorRanker } from './search-mirror-plan.js';
+import type { Sizes } from './search-ranker.js';
+import { SqlRanker } from './search-sql-plan.js';
 
 let dir: string;
 let database: OpenedDatabase;
-let sql: SearchRanker;
-let mirrored: SearchRanker;
+let sql: SqlRanker;
+let mirrored: MirrorRanker;
 const SIZES: Sizes = [20, 10, 10, 5];
 const decode = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
 const version = () =>
@@ -66,9 +68,9 @@ beforeAll(async () => {
       track.run(`t${t}`, title, `${w2} Band ${t % 60}`, `${w1} ${w2}`, GENRES[t % GENRES.length], 100 + (t % 17));
     }
   })();
-  sql = new SearchRanker(sqlite);
-  mirrored = new SearchRanker(sqlite, { mirrors: true });
-  expect(mirrored.buildMirrors()).toBe(true);
+  sql = new SqlRanker(sqlite);
+  mirrored = new MirrorRanker(sqlite);
+  expect(mirrored.buildNow()).toBe(true);
 });
 
 afterAll(async () => {
@@ -105,7 +107,7 @@ describe('search mirrors', () => {
     const v = version();
     for (const q of QUERIES) {
       const match = toFtsQuery(q) as string;
-      const fromMirrors = mirrored.rankFromMirrors(match, SIZES, v);
+      const fromMirrors = mirrored.rankJson(match, SIZES, v);
       expect(fromMirrors, q).not.toBeNull();
       expect(decode(fromMirrors?.json as Uint8Array), q).toBe(decode(sql.rankJson(match, SIZES, v).json));
       expect(fromMirrors?.ids, q).toEqual(sql.rankJson(match, SIZES, v).ids);
@@ -123,29 +125,29 @@ describe('search mirrors', () => {
 
   it('stops answering when the catalog changes, and answers with the change once rebuilt', () => {
     const match = toFtsQuery('quasar') as string;
-    expect(decode(mirrored.rankFromMirrors(match, SIZES, version())?.json as Uint8Array)).toContain('"tracks":[]');
+    expect(decode(mirrored.rankJson(match, SIZES, version())?.json as Uint8Array)).toContain('"tracks":[]');
     database.sqlite
       .prepare(`insert into tracks (id, title, added_at, updated_at) values ('new1', 'Quasar Lovely', 0, 0)`)
       .run();
     // The new version makes the mirrors stale at once: no answer from them (the caller uses FTS5).
-    expect(mirrored.rankFromMirrors(match, SIZES, version())).toBeNull();
-    expect(mirrored.mirrorsReady).toBe(false);
-    expect(mirrored.buildMirrors()).toBe(true);
-    const after = mirrored.rankFromMirrors(match, SIZES, version());
+    expect(mirrored.rankJson(match, SIZES, version())).toBeNull();
+    expect(mirrored.ready).toBe(false);
+    expect(mirrored.buildNow()).toBe(true);
+    const after = mirrored.rankJson(match, SIZES, version());
     expect(JSON.parse(decode(after?.json as Uint8Array)).tracks.map((t: { id: string }) => t.id)).toEqual(['new1']);
   });
 
   it('keeps answering through writes that are not to the catalog', () => {
     const match = toFtsQuery('midnight') as string;
-    const before = mirrored.rankFromMirrors(match, SIZES, version());
+    const before = mirrored.rankJson(match, SIZES, version());
     database.sqlite
       .prepare(
         `insert into users (id, username, username_key, role, created_at, updated_at)
          values ('u1', 'u', 'u', 'user', 0, 0)`,
       )
       .run();
-    expect(mirrored.mirrorsReady).toBe(true);
-    expect(decode(mirrored.rankFromMirrors(match, SIZES, version())?.json as Uint8Array)).toBe(
+    expect(mirrored.ready).toBe(true);
+    expect(decode(mirrored.rankJson(match, SIZES, version())?.json as Uint8Array)).toBe(
       decode(before?.json as Uint8Array),
     );
   });

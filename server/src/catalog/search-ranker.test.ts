@@ -9,11 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OpenedDatabase, openDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { toFtsQuery } from './search.js';
-import { BROAD_MATCHES, SearchRanker, termsOf } from './search-ranker.js';
+import { BROAD_MATCHES, termsOf } from './search-ranker.js';
+import { SqlRanker } from './search-sql-plan.js';
 
 let dir: string;
 let database: OpenedDatabase;
-let ranker: SearchRanker;
+let ranker: SqlRanker;
 const SIZES = [20, 10, 10, 5] as const;
 const rank = (q: string, sizes: readonly [number, number, number, number] = SIZES) =>
   ranker.rank(toFtsQuery(q) as string, sizes, 'v1');
@@ -35,6 +36,7 @@ beforeAll(async () => {
       const n = String(i).padStart(4, '0');
       insert.run({ id: `filler${n}`, title: `Zed Lovely ${n}`, artist: 'Band', album: 'Hits', genre: 'Pop' });
     }
+    insert.run({ id: 'fullwidth', title: 'ＡＢＣ Ｓｏｎｇ', artist: 'Ｂａｎｄ', album: 'Ｈｉｔｓ', genre: 'Pop' });
     insert.run({ id: 'lola', title: 'Lola', artist: 'The Kinks', album: 'Lola Versus Powerman', genre: 'Rock' });
     insert.run({ id: 'loser', title: 'Loser', artist: 'Beck', album: 'Mellow Gold', genre: 'Rock' });
     insert.run({ id: 'lovecats', title: 'The Lovecats', artist: 'The Cure', album: 'Japanese Whispers', genre: 'Pop' });
@@ -42,7 +44,7 @@ beforeAll(async () => {
     insert.run({ id: 'beck', title: 'Devils Haircut', artist: 'Beck', album: 'Odelay', genre: 'Rock' });
     insert.run({ id: 'loser-live', title: 'Not a Song', artist: 'Loser Band', album: 'Live', genre: 'Rock' });
   })();
-  ranker = new SearchRanker(database.sqlite);
+  ranker = new SqlRanker(database.sqlite);
 });
 
 afterAll(async () => {
@@ -53,6 +55,10 @@ afterAll(async () => {
 describe('search ranking plans', () => {
   it('reads the words back from an FTS query', () => {
     expect(termsOf(toFtsQuery('Beyoncé – Halo') as string)).toEqual(['Beyoncé', 'Halo']);
+    // A word NFKC changes is searched in both forms; its terms are the NFKC words.
+    const both = toFtsQuery('ＡＢＣ ½ ﬁne') as string;
+    expect(both).toBe('("ABC"* OR "ＡＢＣ"*) AND (("1"* AND "2"*) OR "½"*) AND ("fine"* OR "ﬁne"*)');
+    expect(termsOf(both)).toEqual(['ABC', '1', '2', 'fine']);
   });
 
   it('ranks a narrow query by bm25: a title match before an artist match', () => {
@@ -85,6 +91,13 @@ describe('search ranking plans', () => {
     const both = rank('zed lo').tracks.map((t) => t.title);
     expect(both[0]).toBe('Zed Lovely 0000');
     expect(both).toHaveLength(20);
+  });
+
+  it('finds a fullwidth title by typing it (titles are indexed without NFKC)', () => {
+    expect(rank('ＡＢＣ').tracks.map((t) => t.id)).toEqual(['fullwidth']);
+    expect(rank('ＡＢ Ｓｏ').tracks.map((t) => t.id)).toEqual(['fullwidth']);
+    // Typed in fullwidth, an ASCII title is found too (NFKC), as before.
+    expect(rank('Ｌｏｌａ').tracks.map((t) => t.id)).toEqual(['lola']);
   });
 
   it('respects section sizes in both plans', () => {

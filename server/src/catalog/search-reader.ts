@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { RankedJson, Sizes } from './search-ranker.js';
+import type { RankedJson } from './search-json.js';
+import type { Sizes } from './search-ranker.js';
 import type { RankReply, RankRequest, SearchWorkerData } from './search-worker.js';
 
 /** The compiled worker (dist) or, when running from sources (tests), the .ts file through tsx. */
@@ -132,7 +133,9 @@ export class SearchReader {
     if (this.idleTimer) return;
     const check = () => {
       const idleFor = Date.now() - this.lastUsed;
-      if (idleFor >= this.options.idleMs && this.pending.size === 0) {
+      // Not while it is still starting: on a busy machine a start can outlast the idle time, and
+      // stopping it then would make every start begin again.
+      if (idleFor >= this.options.idleMs && this.pending.size === 0 && (this.ready || !this.worker)) {
         this.idleTimer = null;
         void this.stop();
       } else {

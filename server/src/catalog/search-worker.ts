@@ -6,7 +6,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
-import { type RankedJson, SearchRanker, type Sizes } from './search-ranker.js';
+import type { RankedJson } from './search-json.js';
+import type { Sizes } from './search-ranker.js';
+import { SqlRanker } from './search-sql-plan.js';
 
 export interface SearchWorkerData {
   path: string;
@@ -24,7 +26,7 @@ const { path, cacheKib } = workerData as SearchWorkerData;
 const sqlite = new SQLite(path, { readonly: true, fileMustExist: true });
 sqlite.pragma('busy_timeout = 5000');
 sqlite.pragma(`cache_size = -${Math.max(512, Math.floor(cacheKib))}`);
-const ranker = new SearchRanker(sqlite);
+const ranker = new SqlRanker(sqlite);
 // data_version moves whenever another connection (the server's writer, the CLI) commits; only
 // then is the catalog version (migration 0008) read again: the ranker's kept match counts
 // depend on the catalog alone.

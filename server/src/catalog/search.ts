@@ -7,7 +7,7 @@
  * are searched as plain words. Queries are prepared statements with bound parameters.
  *
  * Speed (README.md here): answers are cached until the catalog changes; a query that misses the
- * cache is answered from the in-memory mirrors (search-mirror.ts) when they are current, else
+ * cache is answered from the in-memory mirrors (search-mirror-plan.ts) when they are current, else
  * ranked over FTS5 by the search reader thread (search-reader.ts) so the event loop stays free;
  * the HTTP route re-sends cached JSON bytes when none of the results is liked by the caller.
  */
@@ -16,7 +16,10 @@ import { type Db, releaseMemory } from '../db/database.js';
 import { WriteWatch } from '../db/write-watch.js';
 import { telemetry } from '../shared/telemetry.js';
 import type { AlbumDto, ArtistDto, TrackDto } from './dto.js';
-import { type GenreDto, type Ranked, type RankedJson, SearchRanker, type Sizes } from './search-ranker.js';
+import type { RankedJson } from './search-json.js';
+import { MirrorRanker } from './search-mirror-plan.js';
+import type { GenreDto, Ranked, Sizes } from './search-ranker.js';
+import { SqlRanker } from './search-sql-plan.js';
 import { SearchReader } from './search-reader.js';
 
 export type { GenreDto } from './search-ranker.js';
@@ -36,6 +39,10 @@ export interface SearchLimits {
 }
 
 const MAX_TERMS = 8;
+/** Search texts whose FTS query is remembered. */
+const MATCHES_KEPT = 4096;
+/** The cache-hit label, made once. */
+const CACHE_PATH = { path: 'cache' };
 /** Recent answers kept: at most this many (each mostly one JSON buffer, ~10–25 KB)… */
 const CACHE_ENTRIES = 2000;
 /** …and at most this much JSON (about 1,000 answers of 20 tracks, 10 albums, 10 artists). */
@@ -51,21 +58,48 @@ const READER_IDLE_MS = 60_000;
 /** Page cache of the reader thread's connection (KiB). */
 const READER_CACHE_KIB = 8_000;
 
-/** `"Beyoncé – Halo*"` → `"Beyoncé"* "Halo"*` (every word a quoted prefix); null when no words. */
-export function toFtsQuery(q: string): string | null {
-  const words = q.normalize('NFKC').match(/[\p{L}\p{N}]+/gu);
-  if (!words) return null;
-  return words
-    .slice(0, MAX_TERMS)
-    .map((w) => `"${w.slice(0, 64)}"*`)
-    .join(' ');
-}
+/**
+ * A word as FTS5's `unicode61` tokenizer sees one: letters, digits, marks and private-use
+ * characters (its token characters; marks and private-use characters fold away inside a word).
+ */
+const WORD = /[\p{L}\p{N}\p{M}\p{Co}]+/gu;
+/** A word the tokenizer keeps something of (not only marks or private-use characters). */
+const KEPT = /[\p{L}\p{N}]/u;
+/** Longest word kept, in code points. */
+const MAX_WORD = 64;
+
+const wordsOf = (text: string): string[] => (text.match(WORD) ?? []).filter((w) => KEPT.test(w));
+const prefixTerm = (w: string) => `"${w}"*`;
 
 /**
- * Cache key of an FTS query: ASCII letters folded to lower case (the tokenizer folds them too, so
- * "Blue" and "blue" share an entry). Other letters are kept as they are: two keys that differ are
- * always safe, only a wrong fold could merge two different queries.
+ * User text as an FTS5 query: every word a quoted prefix term (`"Beyoncé – Halo*"` →
+ * `"Beyoncé"* "Halo"*`); null when there are no words.
+ *
+ * Words are matched in their NFKC form ("ｂｅｙｏｎｃｅ" or "𝐁𝐞𝐲𝐨𝐧𝐜𝐞" find "Beyonce") and, when that
+ * differs, also as typed, because the index holds titles as they are (FTS5 does not apply NFKC,
+ * so "ＡＢＣ" is indexed as "ａｂｃ" and only the typed form finds it): such a word becomes
+ * `("abc"* OR "ＡＢＣ"*)` and the words are joined by AND. Only FTS5 ranks those (the mirror
+ * plan declines them, search-ranker.ts `hasAlternatives`); `termsOf` reads back the NFKC words.
  */
+export function toFtsQuery(q: string): string | null {
+  const typed = wordsOf(q.normalize('NFC')).slice(0, MAX_TERMS);
+  if (typed.length === 0) return null;
+  const items: string[] = [];
+  let alternatives = false;
+  for (const word of typed) {
+    const w = Array.from(word).slice(0, MAX_WORD).join('');
+    const folded = wordsOf(w.normalize('NFKC'));
+    if (folded.length === 0 || (folded.length === 1 && folded[0] === w)) {
+      items.push(prefixTerm(w));
+      continue;
+    }
+    alternatives = true;
+    const primary = folded.length === 1 ? prefixTerm(folded[0]) : `(${folded.map(prefixTerm).join(' AND ')})`;
+    items.push(`(${primary} OR ${prefixTerm(w)})`);
+  }
+  return items.join(alternatives ? ' AND ' : ' ');
+}
+
 /**
  * One cached answer: objects (ranked on the main connection) until the HTTP route first
  * serializes them, then only UTF-8 JSON; answers from the reader thread arrive as JSON. Bytes
@@ -97,13 +131,21 @@ const entryOfJson = ({ json, ids }: RankedJson): Entry => ({
 });
 
 const UPPER_ASCII = /[A-Z]/;
+/**
+ * Cache key of an FTS query: ASCII letters folded to lower case (the tokenizer folds them too, so
+ * "Blue" and "blue" share an entry). Other letters are kept as they are: two keys that differ are
+ * always safe, only a wrong fold could merge two different queries.
+ */
 const cacheKey = (match: string, sizes: Sizes) =>
   `${sizes[0]},${sizes[1]},${sizes[2]},${sizes[3]}\u0000${UPPER_ASCII.test(match) ? match.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : match}`;
 
 export class CatalogSearch {
   private readonly sqlite: SQLite.Database;
   private readonly stmt;
-  private readonly inline: SearchRanker;
+  /** The SQL plan on the main connection (no reader thread, or inside a transaction). */
+  private readonly inline: SqlRanker;
+  /** The in-memory plan (null when turned off). */
+  private readonly mirrors: MirrorRanker | null;
   private readonly writeWatch: WriteWatch;
   private readonly reader: SearchReader | null;
   private readonly cache = new Map<string, Entry>();
@@ -111,17 +153,16 @@ export class CatalogSearch {
   /** Misses being ranked right now (same token and key): concurrent askers share one ranking. */
   private readonly inflight = new Map<string, Promise<Entry>>();
   private readonly usersWithLikes = new Map<string, boolean>();
+  private readonly matches = new Map<string, string | null>();
   /** The catalog version of the cached answers, and the write counters last seen. */
   private token = '';
   private writes = '';
-  /** The inline ranker keeps its mirrors (since the first query after start or idle). */
-  private mirrorsKept = false;
   private lastUsed = 0;
   private idleTimer: NodeJS.Timeout | null = null;
 
   /**
    * `readerThread`: rank FTS5 queries off the event loop (default). `mirrors`: keep the in-memory
-   * mirrors (search-mirror.ts) once search is used (default).
+   * mirrors (search-mirror-plan.ts) once search is used (default).
    */
   constructor(deps: { db: Db; sqlite: SQLite.Database; readerThread?: boolean; mirrors?: boolean }) {
     this.sqlite = deps.sqlite;
@@ -137,7 +178,8 @@ export class CatalogSearch {
         `${liked('track', 'tracks')} union all ${liked('album', 'albums')} union all ${liked('artist', 'artists')}`,
       ),
     };
-    this.inline = new SearchRanker(deps.sqlite, { mirrors: deps.mirrors ?? true });
+    this.inline = new SqlRanker(deps.sqlite);
+    this.mirrors = (deps.mirrors ?? true) ? new MirrorRanker(deps.sqlite) : null;
     this.writeWatch = new WriteWatch(deps.sqlite, DATA_VERSION_EVERY_MS);
     const file = deps.sqlite.memory ? '' : deps.sqlite.name;
     this.reader =
@@ -153,7 +195,7 @@ export class CatalogSearch {
 
   /** The in-memory mirrors are built and current (benches wait for this). */
   get mirrorsWarm(): boolean {
-    return this.inline.mirrorsReady;
+    return this.mirrors?.ready ?? false;
   }
 
   /** Cache misses the in-memory mirrors have answered so far. */
@@ -173,7 +215,7 @@ export class CatalogSearch {
   async close(): Promise<void> {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
-    this.inline.close();
+    this.mirrors?.close();
     await this.reader?.close();
   }
 
@@ -203,7 +245,7 @@ export class CatalogSearch {
    * the same prefixes again and again ("b", "be", "bey"), and ranking thousands of prefix matches
    * is the expensive part. Liked flags are per user and never cached.
    */
-  private async ranked(match: string, sizes: Sizes): Promise<Entry> {
+  private ranked(match: string, sizes: Sizes): Entry | Promise<Entry> {
     const started = performance.now();
     const token = this.validate();
     const key = cacheKey(match, sizes);
@@ -211,7 +253,7 @@ export class CatalogSearch {
     if (hit) {
       this.cache.delete(key); // LRU: move to the end
       this.cache.set(key, hit);
-      telemetry.time('earshot_search_duration_seconds', { path: 'cache' }, started);
+      telemetry.time('earshot_search_duration_seconds', CACHE_PATH, started);
       return hit;
     }
     // Inside an open transaction this connection sees its own uncommitted writes and the token
@@ -223,8 +265,8 @@ export class CatalogSearch {
     }
     // Most queries: the in-memory mirrors answer here and now, in tens of microseconds (they
     // start building on the first search and are dropped when search goes idle).
-    this.keepMirrors();
-    const fast = this.inline.rankFromMirrors(match, sizes, token);
+    this.mirrors?.keep();
+    const fast = this.mirrors?.rankJson(match, sizes, token);
     if (fast) {
       this.answeredInMemory++;
       const entry = entryOfJson(fast);
@@ -232,6 +274,11 @@ export class CatalogSearch {
       telemetry.time('earshot_search_duration_seconds', { path: 'mirror' }, started);
       return entry;
     }
+    return this.rankedByFts(match, sizes, token, key, started);
+  }
+
+  /** A miss the mirrors cannot answer: FTS5 on the reader thread (concurrent askers share it). */
+  private async rankedByFts(match: string, sizes: Sizes, token: string, key: string, started: number) {
     const flightKey = `${token}\u0000${key}`;
     let flight = this.inflight.get(flightKey);
     if (!flight) {
@@ -267,12 +314,6 @@ export class CatalogSearch {
     this.cacheBytes = 0;
   }
 
-  private keepMirrors(): void {
-    if (this.mirrorsKept) return;
-    this.mirrorsKept = true;
-    this.inline.keepMirrors();
-  }
-
   private async compute(match: string, sizes: Sizes, token: string): Promise<Entry> {
     if (this.reader && !this.reader.broken) {
       try {
@@ -293,8 +334,9 @@ export class CatalogSearch {
         this.idleTimer = null;
         this.clearCache();
         this.usersWithLikes.clear();
+        this.matches.clear();
         this.inline.clear();
-        this.mirrorsKept = false;
+        this.mirrors?.clear();
         this.token = '';
         this.writes = '';
         this.writeWatch.reset();
@@ -319,21 +361,38 @@ export class CatalogSearch {
     return has;
   }
 
-  /** The cached answer and the caller's liked items among it (`type:id`; null when none). */
-  private async answer(
-    q: string,
-    userId: string | null,
-    limits: SearchLimits,
-  ): Promise<{ entry: Entry; liked: Set<string> | null }> {
-    const match = toFtsQuery(q);
+  /**
+   * The FTS query of a search text, remembered: `toFtsQuery` (Unicode normalization, word
+   * splitting) costs more than the cache lookup it leads to.
+   */
+  private matchOf(q: string): string | null {
+    let match = this.matches.get(q);
+    if (match === undefined) {
+      match = toFtsQuery(q);
+      if (this.matches.size >= MATCHES_KEPT) this.matches.clear();
+      this.matches.set(q, match);
+    }
+    return match;
+  }
+
+  /**
+   * The cached answer and the caller's liked items among it (`type:id`; null when none).
+   * Synchronous when the answer is cached or the mirrors rank it (no promise per request).
+   */
+  private answer(q: string, userId: string | null, limits: SearchLimits): Answer | Promise<Answer> {
+    const match = this.matchOf(q);
     if (!match) return { entry: EMPTY, liked: null };
     const n = (v: number | undefined, d: number) => Math.max(0, Math.min(Math.floor(v ?? d), 200));
     const sizes = [n(limits.tracks, 20), n(limits.albums, 10), n(limits.artists, 10), n(limits.genres, 5)] as const;
-    const entry = await this.ranked(match, sizes);
+    const entry = this.ranked(match, sizes);
+    return entry instanceof Promise ? entry.then((e) => this.withLikes(e, userId)) : this.withLikes(entry, userId);
+  }
+
+  /** Call in the same turn of the event loop as ranked() validated the token. */
+  private withLikes(entry: Entry, userId: string | null): Answer {
     this.lastUsed = Date.now();
     const { tracks, albums, artists } = entry.ids;
     if (!userId || tracks.length + albums.length + artists.length === 0) return { entry, liked: null };
-    // (The token was checked by ranked() in this same turn of the event loop after any await.)
     if (!this.hasLikes(userId)) return { entry, liked: null };
     const rows = this.stmt.liked.all({
       user: userId,
@@ -350,25 +409,35 @@ export class CatalogSearch {
   }
 
   /**
-   * The answer as UTF-8 JSON for the HTTP route. When none of the results is liked by the caller
-   * (the usual case), the bytes made for the first asker (by the reader thread, or by the route's
-   * serializer `serialize`) are sent again: a repeated query costs neither ranking nor
-   * serialization nor encoding.
+   * The answer as UTF-8 JSON for the HTTP route: a value when it is at hand (a cached answer, or
+   * ranked by the mirrors), a promise when FTS5 ranks it. When none of the results is liked by
+   * the caller (the usual case), the bytes made for the first asker (by the mirrors, the reader
+   * thread, or the route's serializer `serialize`) are sent again: a repeated query costs neither
+   * ranking nor serialization nor encoding.
    */
-  async searchJson(
+  searchJson(
     q: string,
     userId: string | null,
     limits: SearchLimits,
     serialize: (sections: SearchSections) => string,
-  ): Promise<string | Buffer> {
-    const { entry, liked } = await this.answer(q, userId, limits);
-    if (liked) return serialize(sectionsOf(entry, liked));
-    if (entry.json === null) {
-      entry.json = Buffer.from(serialize(sectionsOf(entry, null)));
-      entry.ranked = null;
-    }
-    return entry.json;
+  ): string | Buffer | Promise<string | Buffer> {
+    const answer = this.answer(q, userId, limits);
+    return answer instanceof Promise ? answer.then((a) => jsonOf(a, serialize)) : jsonOf(answer, serialize);
   }
+}
+
+interface Answer {
+  entry: Entry;
+  liked: Set<string> | null;
+}
+
+function jsonOf({ entry, liked }: Answer, serialize: (sections: SearchSections) => string): string | Buffer {
+  if (liked) return serialize(sectionsOf(entry, liked));
+  if (entry.json === null) {
+    entry.json = Buffer.from(serialize(sectionsOf(entry, null)));
+    entry.ranked = null;
+  }
+  return entry.json;
 }
 
 const EMPTY: Entry = entryOf({ tracks: [], albums: [], artists: [], genres: [] });

@@ -146,7 +146,12 @@ interface HistogramSeries {
 }
 export type GaugeReader = () => Series[] | number | Promise<Series[] | number>;
 
-const labelKey = (labels: Labels) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
+/** A series' identity: its labels in name order (code unit order: `localeCompare` costs µs per call). */
+const labelKey = (labels: Labels) => {
+  const entries = Object.entries(labels);
+  if (entries.length > 1) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify(entries);
+};
 
 class Telemetry {
   private readonly values = new Map<MetricName, Map<string, Series>>();

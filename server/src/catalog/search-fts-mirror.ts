@@ -1,0 +1,297 @@
+/**
+ * In-memory mirror of one FTS5 search index, so that a narrow query is ranked in tens of
+ * microseconds on the event loop instead of through FTS5 (README.md here, "In-memory mirrors").
+ *
+ * A mirror holds what bm25 needs and nothing else: the index's terms (as FTS5 tokenized them,
+ * read back through `fts5vocab`, so folding and diacritics are exactly FTS5's), for every term
+ * the rows it occurs in with its column-weighted frequency, and every row's length in tokens.
+ * {@link FtsMirror.rank} computes FTS5's own bm25 formula over those (same k1, b, IDF and
+ * column weights, same summation order), so a query gets the same rows in the same order
+ * whichever way it is ranked. The canary test (search-canary.test.ts) fails if an SQLite upgrade
+ * changes what this relies on.
+ *
+ * Freshness: it remembers the FTS table's structure record, which FTS5 rewrites on every change
+ * to the index (search-stepped.ts).
+ */
+import type SQLite from 'better-sqlite3';
+import { FtsBuild, type Snapshot } from './search-fts-build.js';
+import { MAX_TIES } from './search-ranker.js';
+import { type Builder, SteppedMirror } from './search-stepped.js';
+
+/** FTS5's bm25 constants (fts5_aux.c). */
+const K1 = 1.2;
+const B = 0.75;
+
+/** One candidate: its FTS rowid and bm25 score (lower is better, as in FTS5). */
+export interface Scored {
+  rowid: number;
+  score: number;
+}
+
+/** The in-memory copy of one FTS5 table (module comment). */
+export class FtsMirror extends SteppedMirror<Snapshot> {
+  /** @internal statements of builds */
+  readonly stmt;
+  /** @internal column weight by column name */
+  readonly weightOf: (col: string) => number;
+  /** @internal column bit by column name */
+  readonly columnBit: (col: string) => number;
+  // Scratch space for rank(): per query word, a mark and a frequency per row.
+  private marks: { mark: Uint32Array; freq: Float64Array } | null = null;
+  private matchScratch: { docs: Int32Array; scores: Float64Array } | null = null;
+  private generation = 0;
+
+  constructor(sqlite: SQLite.Database, fts: string, weights: readonly number[]) {
+    super(fts);
+    const vocab = `temp."${fts}_instances"`;
+    sqlite.exec(`create virtual table if not exists ${vocab} using fts5vocab(main, '${fts}', 'instance')`);
+    const columns = sqlite
+      .prepare(`select * from ${fts} limit 0`)
+      .columns()
+      .map((c) => c.name);
+    const weightByName = new Map(columns.map((c, i) => [c, weights[i] ?? 1]));
+    this.weightOf = (col) => weightByName.get(col) ?? 1;
+    const bitByName = new Map(columns.map((c, i) => [c, 1 << Math.min(i, 7)]));
+    this.columnBit = (col) => bitByName.get(col) ?? 0;
+    this.stmt = {
+      // FTS5 rewrites its structure record (id 10) on every change to the index.
+      structure: sqlite.prepare(`select block from ${fts}_data where id = 10`).pluck(),
+      rowids: sqlite.prepare(`select id from ${fts}_docsize where id > ? order by id limit ?`).pluck(),
+      first: sqlite.prepare(`select term, doc, col from ${vocab}`),
+      next: sqlite.prepare(`select term, doc, col from ${vocab} where term > ?`),
+    };
+  }
+
+  protected readStamp(): Buffer {
+    return (this.stmt.structure.get() as Buffer | undefined) ?? Buffer.alloc(0);
+  }
+
+  protected startBuild(stamp: Buffer): Builder<Snapshot> {
+    return new FtsBuild(this, stamp);
+  }
+
+  protected override installed(): void {
+    this.marks = null;
+    this.matchScratch = null;
+    this.generation = 0;
+  }
+
+  /**
+   * Rows matching every prefix, best bm25 first: at most `limit` rows plus the rows tied with the
+   * last (up to {@link MAX_TIES}), or `null` when more than `broad` rows match (the caller's
+   * broad plan; same rule as counting with FTS5). Call only when {@link ready}.
+   */
+  rank(folded: readonly string[], limit: number, broad: number): Scored[] | null {
+    const s = this.snapshot as Snapshot;
+    const ranges = folded.map((t) => this.range(s, t));
+    // Distinct rows per word: FTS5's nHit for the IDF, and the plan rule.
+    const hits = folded.map((t, i) => this.hitsOf(s, t, ranges[i]));
+    if (hits.some((n) => n === 0)) return [];
+    if (folded.length === 1 && hits[0] > broad) return null;
+    let rarest = 0;
+    for (let i = 1; i < hits.length; i++) if (hits[i] < hits[rarest]) rarest = i;
+    // Candidates: the rarest word's rows, with its weighted frequency in each.
+    const gen = this.nextGeneration();
+    const { mark, freq } = this.slot();
+    const candidates: number[] = [];
+    const [rlo, rhi] = ranges[rarest];
+    const { postDoc, postFreq } = s;
+    for (let p = s.termStart[rlo], end = s.termStart[rhi]; p < end; p++) {
+      const d = postDoc[p];
+      if (mark[d] !== gen) {
+        mark[d] = gen;
+        freq[d] = 0;
+        candidates.push(d);
+      }
+      freq[d] += postFreq[p];
+    }
+    const nRow = s.rowids.length;
+    const idf = hits.map((n) => {
+      const v = Math.log((nRow - n + 0.5) / (n + 0.5));
+      return v <= 0 ? 1e-6 : v;
+    });
+    // The other words from each candidate's own terms (a row has a handful): rows missing one
+    // drop out. Contributions are summed in query order, as FTS5 does (same floating point).
+    const { docs, scores } = this.scratch(s);
+    const parts = new Float64Array(folded.length);
+    const words = folded.length;
+    const los = Int32Array.from(ranges, (r) => r[0]);
+    const his = Int32Array.from(ranges, (r) => r[1]);
+    const { lengths, docStart, docTerm, docFreq, avgdl } = s;
+    let n = 0;
+    for (let c = 0; c < candidates.length; c++) {
+      const d = candidates[c];
+      const norm = K1 * (1 - B + (B * lengths[d]) / avgdl);
+      let all = true;
+      for (let i = 0; i < words && all; i++) {
+        let f = 0;
+        if (i === rarest) f = freq[d];
+        else {
+          const lo = los[i];
+          const hi = his[i];
+          for (let p = docStart[d], end = docStart[d + 1]; p < end; p++) {
+            const t = docTerm[p];
+            if (t >= lo && t < hi) f += docFreq[p];
+          }
+        }
+        if (f === 0) all = false;
+        else parts[i] = idf[i] * ((f * (K1 + 1)) / (f + norm)); // fts5Bm25Function's association
+      }
+      if (!all) continue;
+      if (n === broad) return null;
+      let score = 0;
+      for (let i = 0; i < words; i++) score += parts[i];
+      docs[n] = d;
+      scores[d] = -score;
+      n++;
+    }
+    return this.best(s, docs, scores, n, limit);
+  }
+
+  /**
+   * The `limit` best of the n matches in docs[0…n) (ties by FTS rowid), plus rows tied with the
+   * last: a native sort of the scores finds the cut, and only the rows at or above it are sorted.
+   */
+  private best(s: Snapshot, docs: Int32Array, scores: Float64Array, n: number, limit: number): Scored[] {
+    const rowids = s.rowids;
+    let chosen = docs.subarray(0, n);
+    if (n > limit && limit > 0) {
+      const values = new Float64Array(n);
+      for (let i = 0; i < n; i++) values[i] = scores[docs[i]];
+      const cut = values.sort()[limit - 1];
+      let k = 0;
+      for (let i = 0; i < n; i++) if (scores[docs[i]] <= cut) docs[k++] = docs[i];
+      chosen = docs.subarray(0, k);
+    }
+    const order = chosen.sort((a, b) => scores[a] - scores[b] || rowids[a] - rowids[b]);
+    let end = Math.min(limit, order.length);
+    if (end > 0 && end < order.length) {
+      const last = scores[order[end - 1]];
+      while (end < order.length && end < limit + MAX_TIES && scores[order[end]] === last) end++;
+    }
+    const out: Scored[] = new Array(end);
+    for (let i = 0; i < end; i++) out[i] = { rowid: rowids[order[i]], score: scores[order[i]] };
+    return out;
+  }
+
+  /**
+   * FTS rowids of the first `n` rows (in rowid order, as FTS5 lists matches) holding every
+   * prefix, in the name column (the first) only when `nameOnly`: the broad plan's fill.
+   */
+  matchesInOrder(folded: readonly string[], n: number, nameOnly: boolean): number[] {
+    const s = this.snapshot as Snapshot;
+    const ranges = folded.map((t) => this.range(s, t));
+    const hits = folded.map((t, i) => this.hitsOf(s, t, ranges[i]));
+    let rarest = 0;
+    for (let i = 1; i < hits.length; i++) if (hits[i] < hits[rarest]) rarest = i;
+    const gen = this.nextGeneration();
+    const { mark } = this.slot();
+    const found: number[] = [];
+    const [rlo, rhi] = ranges[rarest];
+    for (let p = s.termStart[rlo]; p < s.termStart[rhi]; p++) {
+      const d = s.postDoc[p];
+      if (mark[d] === gen) continue;
+      mark[d] = gen;
+      let all = true;
+      for (let i = 0; i < ranges.length && all; i++) {
+        const [lo, hi] = ranges[i];
+        let cols = 0;
+        for (let q = s.docStart[d]; q < s.docStart[d + 1]; q++) {
+          const t = s.docTerm[q];
+          if (t >= lo && t < hi) cols |= s.docCols[q];
+        }
+        all = nameOnly ? (cols & 1) !== 0 : cols !== 0;
+      }
+      if (all) found.push(d);
+    }
+    // Row indexes follow FTS rowids: the smallest indexes are the first matches.
+    const first = Int32Array.from(found).sort().subarray(0, n);
+    return Array.from(first, (d) => s.rowids[d]);
+  }
+
+  /** Distinct rows holding a term of the range: a single term's postings count, else counted once per prefix. */
+  private hitsOf(s: Snapshot, prefix: string, [lo, hi]: [number, number]): number {
+    if (hi - lo <= 1) return s.termStart[hi] - s.termStart[lo];
+    let n = s.hits.get(prefix);
+    if (n === undefined) {
+      const gen = this.nextGeneration();
+      const { mark } = this.slot();
+      n = 0;
+      for (let p = s.termStart[lo]; p < s.termStart[hi]; p++) {
+        const d = s.postDoc[p];
+        if (mark[d] !== gen) {
+          mark[d] = gen;
+          n++;
+        }
+      }
+      if (s.hits.size >= 8192) s.hits.clear();
+      s.hits.set(prefix, n);
+    }
+    return n;
+  }
+
+  /** Match scratch of the current snapshot: row indexes, and a score per row. */
+  private scratch(s: Snapshot): { docs: Int32Array; scores: Float64Array } {
+    if (!this.matchScratch || this.matchScratch.scores.length !== s.rowids.length) {
+      this.matchScratch = { docs: new Int32Array(s.rowids.length), scores: new Float64Array(s.rowids.length) };
+    }
+    return this.matchScratch;
+  }
+
+  /** Scratch arrays: a mark and a frequency per row (allocated on first use, per snapshot). */
+  private slot(): { mark: Uint32Array; freq: Float64Array } {
+    if (!this.marks) {
+      const n = (this.snapshot as Snapshot).rowids.length;
+      this.marks = { mark: new Uint32Array(n), freq: new Float64Array(n) };
+    }
+    return this.marks;
+  }
+
+  /** Terms starting with `prefix`: [first, end) indexes (binary search in FTS5's term order, {@link compareCodePoints}). */
+  private range(s: Snapshot, prefix: string): [number, number] {
+    const { terms } = s;
+    let lo = 0;
+    let hi = terms.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareCodePoints(terms[mid], prefix) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const first = lo;
+    hi = terms.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (terms[mid].startsWith(prefix)) lo = mid + 1;
+      else hi = mid;
+    }
+    return [first, lo];
+  }
+
+  private nextGeneration(): number {
+    if (++this.generation === 0xffffffff) {
+      this.marks?.mark.fill(0);
+      this.generation = 1;
+    }
+    return this.generation;
+  }
+}
+
+/**
+ * `a` vs `b` in code point order — the order of their UTF-8 bytes, which is FTS5's term order.
+ * JavaScript's `<` compares UTF-16 code units, where an astral character (a surrogate pair,
+ * 0xD800–0xDFFF) sorts *before* U+E000–U+FFFF; in UTF-8 it sorts after. With `<`, a query
+ * starting with an astral character (or U+E000–U+FFFF) could binary-search past its terms and
+ * answer nothing where FTS5 finds the track (issue 13). Shifting code units fixes the order.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800) x += x <= 0xdfff ? 0x2000 : -0x800;
+    if (y >= 0xd800) y += y <= 0xdfff ? 0x2000 : -0x800;
+    return x - y;
+  }
+  return a.length - b.length;
+}
