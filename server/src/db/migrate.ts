@@ -15,6 +15,7 @@ import * as m0008 from './migrations/0008_catalog_version.js';
 import * as m0009 from './migrations/0009_scan_scope.js';
 import * as m0011 from './migrations/0011_identities.js';
 import * as m0010 from './migrations/0010_subsonic.js';
+import * as m0013 from './migrations/0013_share_description.js';
 import * as m0015 from './migrations/0015_ui_preferences.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
@@ -29,6 +30,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0009_scan_scope': m0009,
   '0011_identities': m0011,
   '0010_subsonic': m0010,
+  '0013_share_description': m0013,
   '0015_ui_preferences': m0015,
 };
 
