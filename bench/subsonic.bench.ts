@@ -200,7 +200,16 @@ async function main(): Promise<void> {
             queries,
             formats: FORMATS,
           }),
-          { clients: CLIENTS, warmup: 300, log: console.log },
+          {
+            clients: CLIENTS,
+            warmup: 300,
+            log: console.log,
+            ready: async () => {
+              const from = performance.now();
+              while (!earshot.library.search.mirrorsWarm && performance.now() - from < 60_000)
+                await new Promise((resolve) => setTimeout(resolve, 20));
+            },
+          },
         );
       }
 

@@ -205,6 +205,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     app,
     config,
     db: database.db,
+    sqlite: database.sqlite,
     paths,
     clock,
     logger,

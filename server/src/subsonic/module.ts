@@ -1,4 +1,5 @@
 /** Builds the Subsonic face from the existing services (called once by main.ts). */
+import type SQLite from 'better-sqlite3';
 import type { Accounts } from '../accounts/index.js';
 import { BrowseRepository } from '../catalog/browse.repository.js';
 import type { Config } from '../config/schema.js';
@@ -18,6 +19,8 @@ import type { Streaming } from '../streaming/module.js';
 import { StreamPreferencesService } from '../streaming/preferences.service.js';
 import { StreamRepository } from '../streaming/stream.repository.js';
 import type { SubsonicDeps } from './context.js';
+import { AuthCache } from './auth.js';
+import { CatalogCache } from './catalog-cache.js';
 import { NowPlaying } from './now-playing.js';
 import { subsonicRoutes } from './routes.js';
 
@@ -25,6 +28,8 @@ export interface SubsonicModuleDeps {
   app: App;
   config: Config;
   db: Db;
+  /** The connection behind `db`: the catalog cache notices writes through it. */
+  sqlite: SQLite.Database;
   paths: DataPaths;
   clock: Clock;
   logger: Logger;
@@ -38,13 +43,23 @@ export interface SubsonicModuleDeps {
 }
 
 export async function createSubsonic(d: SubsonicModuleDeps): Promise<SubsonicDeps> {
+  const browse = new BrowseRepository(d.db);
+  const cache = new CatalogCache(browse, d.sqlite);
+  const authCache = new AuthCache();
+  cache.onWrite(() => authCache.clear());
+  d.app.addHook('onClose', (_app, done) => {
+    cache.close();
+    done();
+  });
   const deps: SubsonicDeps = {
     config: d.config,
     clock: d.clock,
     logger: d.logger.child({ area: 'subsonic' }),
     serverVersion: d.version,
     accounts: d.accounts,
-    browse: new BrowseRepository(d.db),
+    browse,
+    cache,
+    authCache,
     search: d.library.search,
     activity: new ActivityService(d.db, d.clock),
     playlists: new PlaylistsService({

@@ -57,16 +57,17 @@ async function find(ctx: Ctx, query: string, pg: Paging) {
     genres: 0,
   });
   const slice = <T>(list: T[], count: number, offset: number) => list.slice(offset, offset + count);
+  const c = ctx.deps.cache;
   const [artists, albums, songs] = await Promise.all([
-    b.artistsByIds(slice(hits.artists, pg.artistCount, pg.artistOffset).map((a) => a.id)),
-    b.albumsByIds(slice(hits.albums, pg.albumCount, pg.albumOffset).map((a) => a.id)),
-    b.songs(slice(hits.tracks, pg.songCount, pg.songOffset).map((t) => t.id)),
+    c.artistsByIds(slice(hits.artists, pg.artistCount, pg.artistOffset).map((a) => a.id)),
+    c.albumsByIds(slice(hits.albums, pg.albumCount, pg.albumOffset).map((a) => a.id)),
+    c.songsByIds(slice(hits.tracks, pg.songCount, pg.songOffset).map((t) => t.id)),
   ]);
-  return { artists, albums, songs, empty: false };
+  return { artists, albums, songs: songs.map((s) => s.row), empty: false };
 }
 
 async function artistAnnotations(ctx: Ctx, artists: ArtistRow[]) {
-  return ctx.deps.browse.annotations(
+  return ctx.deps.cache.annotations(
     ctx.user.id,
     'artist',
     artists.map((a) => a.id),
@@ -97,7 +98,7 @@ export const searchMethods: Record<string, Method> = {
     const query = ctx.params.str('query') ?? '';
     const r = await find(ctx, query, paging(ctx));
     const ann = await artistAnnotations(ctx, r.artists);
-    const albumAnn = await ctx.deps.browse.annotations(
+    const albumAnn = await ctx.deps.cache.annotations(
       ctx.user.id,
       'album',
       r.albums.map((a) => a.id),
