@@ -145,6 +145,28 @@ export class BrowseRepository {
     return this.db.selectFrom('albums').selectAll().orderBy('id').limit(limit).offset(offset).execute();
   }
 
+  /** Every track id in the order of {@link songsPage}. */
+  async trackIds(): Promise<string[]> {
+    return (await this.db.selectFrom('tracks').select('id').orderBy('id').execute()).map((r) => r.id);
+  }
+
+  /** Every album id in the order of {@link albumsPage}. */
+  async albumIds(): Promise<string[]> {
+    return (await this.db.selectFrom('albums').select('id').orderBy('id').execute()).map((r) => r.id);
+  }
+
+  /** Ids of {@link artistsWithAlbums}, in its order. */
+  async artistIdsWithAlbums(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('artists')
+      .select('id')
+      .where('album_count', '>', 0)
+      .orderBy(sql`coalesce(sort_name, name) collate nocase`)
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
   /** Artists that have albums (what a Subsonic artist index lists), by name. */
   artistsWithAlbums(offset = 0, limit = -1): Promise<ArtistRow[]> {
     return this.db

@@ -71,6 +71,31 @@ describe('catalog cache', () => {
     expect(await names()).toEqual(['First Light', 'Second Wind', 'Third']);
   });
 
+  it('an offline sync (search3, empty query) pages through the kept orders and follows catalog changes', async () => {
+    const sync = async () => {
+      const r = (await api.json('search3', { query: '', songCount: 2, albumCount: 500, artistCount: 500 }))
+        .searchResult3;
+      const page2 = (
+        await api.json('search3', { query: '', songCount: 2, songOffset: 2, albumCount: 0, artistCount: 0 })
+      ).searchResult3;
+      return {
+        artists: (r.artist ?? []).map((a: { name: string }) => a.name),
+        songs: [...(r.song ?? []), ...(page2.song ?? [])].map((s: { id: string }) => s.id),
+      };
+    };
+    const before = await sync();
+    expect(before.songs).toHaveLength(4);
+    expect(new Set(before.songs).size).toBe(4);
+    expect((await sync()).artists).toEqual(before.artists);
+    const beta = before.artists.find((n: string) => n.startsWith('Beta'));
+    expect(beta).toBeDefined();
+    // An artist without albums leaves the artist list of the sync.
+    await t.earshot.database.db.updateTable('artists').set({ album_count: 0 }).where('name', '=', beta).execute();
+    expect((await sync()).artists).toEqual(before.artists.filter((n: string) => n !== beta));
+    await t.earshot.database.db.updateTable('artists').set({ album_count: 1 }).where('name', '=', beta).execute();
+    expect((await sync()).artists).toEqual(before.artists);
+  });
+
   it('random lists distinct albums of the library, at most `size`', async () => {
     const all = new Set((await list('newest')).map((a) => a.id));
     for (let i = 0; i < 20; i++) {

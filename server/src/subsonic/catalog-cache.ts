@@ -122,8 +122,11 @@ export class CatalogCache {
     return token === this.seenWrites && this.writes.token() === token && !this.sqlite.inTransaction;
   }
 
-  /** Album ids of a catalog-wide list type, in order (`key` names the type and its filters). */
-  async albumOrder(key: string, load: () => Promise<string[]>): Promise<string[]> {
+  /**
+   * Ids in a catalog-wide order (`key` names the kind, the order and its filters: album list
+   * types, the whole library by id for offline sync).
+   */
+  async order(key: string, load: () => Promise<string[]>): Promise<string[]> {
     const hit = this.orders.get(key);
     if (hit) return hit;
     const token = this.seenWrites;

@@ -57,7 +57,9 @@ async function albumList(ctx: Ctx) {
         : type === 'byGenre'
           ? `byGenre:${(o.genre ?? '').toLowerCase()}`
           : type;
-  const order = await ctx.deps.cache.albumOrder(key, () => ctx.deps.browse.albumIdsInOrder(type, ctx.user.id, o));
+  const order = await ctx.deps.cache.order(`albums:${key}`, () =>
+    ctx.deps.browse.albumIdsInOrder(type, ctx.user.id, o),
+  );
   const ids = type === 'random' ? sample(order, o.size) : order.slice(o.offset, o.offset + o.size);
   return ctx.deps.cache.albumsByIds(ids);
 }
