@@ -73,13 +73,17 @@ export function launcherSettings(): Record<string, string> {
 const SEARCH_CLIENTS_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
 const net = require('node:net');
-const { url, cookie, clients, queries } = workerData;
-const { hostname, port, pathname } = new URL(url);
+const { url, cookie, clients, paths, failedMarks } = workerData;
+const { hostname, port } = new URL(url);
+const queries = paths;
 const latencies = [];
 let next = 0;
 // Every request's bytes, made before the clock starts (the generator's CPU is not the server's).
-const requests = queries.map((q) => Buffer.from('GET ' + pathname + '?q=' + encodeURIComponent(q) + '&limit=20 HTTP/1.1\\r\\nhost: ' + hostname + '\\r\\ncookie: ' + cookie + '\\r\\n\\r\\n', 'latin1'));
+const requests = paths.map((p) => Buffer.from('GET ' + p + ' HTTP/1.1\\r\\nhost: ' + hostname + (cookie ? '\\r\\ncookie: ' + cookie : '') + '\\r\\n\\r\\n', 'latin1'));
+// Protocols that answer errors with HTTP 200 (Subsonic): a body with one of these marks fails the run.
+const marks = (failedMarks || []).map((m) => Buffer.from(m, 'latin1'));
 const client = () => new Promise((resolve, reject) => {
+  let bodyParts = [];
   let socket = null;
   let head = '';
   let body = -1; // bytes of body still expected; -1 while reading the head
@@ -119,8 +123,14 @@ const client = () => new Promise((resolve, reject) => {
       rest = chunk.subarray(chunk.length - (head.length - end - 4));
     }
     body -= rest.length;
+    if (marks.length) bodyParts.push(rest);
     if (body === 0) {
       latencies.push(performance.now() - started);
+      if (marks.length) {
+        const all = Buffer.concat(bodyParts);
+        bodyParts = [];
+        for (const m of marks) if (all.includes(m)) return reject(new Error(q + ': ' + all.toString('utf8', 0, 300)));
+      }
       nextQuery();
     }
   }
@@ -130,12 +140,33 @@ const client = () => new Promise((resolve, reject) => {
 Promise.all(Array.from({ length: clients }, client)).then(() => parentPort.postMessage(latencies), (err) => { throw err; });
 `;
 
-/** Runs the clients over `queries` against `url`; every request's latency (ms), in order. */
-export function searchWith(options: { url: string; cookie: string; clients: number; queries: string[] }) {
+/**
+ * Runs the clients over `paths` (path and query string, e.g. `/rest/search3?…`) against the
+ * server at `url`; every request's latency (ms), in completion order. `failedMarks`: byte strings
+ * that make a 200 answer a failure (Subsonic answers errors with HTTP 200).
+ */
+export function requestsWith(options: {
+  url: string;
+  cookie?: string;
+  clients: number;
+  paths: string[];
+  failedMarks?: string[];
+}) {
   return new Promise<number[]>((resolve, reject) => {
     const worker = new Worker(SEARCH_CLIENTS_SOURCE, { eval: true, workerData: options });
     worker.once('message', resolve);
     worker.once('error', reject);
+  });
+}
+
+/** Runs the clients over `queries` against `url` (`?q=…&limit=20`); every request's latency (ms). */
+export function searchWith(options: { url: string; cookie: string; clients: number; queries: string[] }) {
+  const { pathname } = new URL(options.url);
+  return requestsWith({
+    url: options.url,
+    cookie: options.cookie,
+    clients: options.clients,
+    paths: options.queries.map((q) => `${pathname}?q=${encodeURIComponent(q)}&limit=20`),
   });
 }
 

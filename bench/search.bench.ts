@@ -12,8 +12,10 @@
  * (scripts/earshot-serve.sh), in a child process. Each round waits for the scan on start, runs
  * the warm-up and the measured queries of scan.bench.ts (search-load.ts) on a fresh server — the
  * library mix, then the unseen mix (titles from another seed) — and prints p50 / p90 / p99 / max,
- * the process's CPU use and the main thread's GC pauses. This process also holds tsx (more
- * memory than production, same search code).
+ * the process's CPU use and the main thread's GC pauses; then the same clients on the Subsonic
+ * API (`getAlbumList2` of every catalog-wide list type and `search3` of typed queries, f=json and
+ * f=xml, subsonic-load.ts). This process also holds tsx (more memory than production, same search
+ * code).
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -31,7 +33,9 @@ import {
   launcherSettings,
   measureSearch,
   percentile,
+  queriesFrom,
 } from './search-load.ts';
+import { measureSubsonic, subsonicMixes } from './subsonic-load.ts';
 
 const argv = process.argv.slice(2);
 const get = (name: string) => {
@@ -100,6 +104,8 @@ async function round(n: number): Promise<void> {
         unseen: unseenQueries(args.queries, 7),
       });
       gc.disconnect();
+      // The Subsonic side of search and browsing (issue 20): getAlbumList2 and search3, JSON and XML.
+      const subsonic = await measureSubsonicOn(earshot, args);
       const { latencies, warmup } = figures;
       const f = (p: number) => percentile(latencies, p).toFixed(1);
       const w = (p: number) => (warmup.length ? percentile(warmup, p).toFixed(1) : '–');
@@ -120,12 +126,39 @@ async function round(n: number): Promise<void> {
             ? `; unseen mix: ${describeMix(figures.unseen)}, longest GC pause ${Math.max(0, ...figures.unseen.gcPauses).toFixed(1)} ms`
             : ''),
       );
+      for (const line of subsonic) console.log(`round ${n}: ${line}`);
     } finally {
       await earshot.close();
     }
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * getAlbumList2 (every catalog-wide list type, 50 a page) and search3 (queries typed from the
+ * library) with the same clients, as the bench user with an API key, after the local search.
+ */
+async function measureSubsonicOn(
+  earshot: Awaited<ReturnType<typeof import('../server/src/main.ts').createEarshot>>,
+  o: { clients: number; queries: number; warmup: number },
+): Promise<string[]> {
+  const { sqlite } = earshot.database;
+  const userId = sqlite.prepare("select id from users where username = 'bench'").pluck().get() as string;
+  const { key } = await earshot.accounts.subsonic.createApiKey(userId, 'bench');
+  const albums = Number(sqlite.prepare('select count(*) from albums').pluck().get());
+  const genre =
+    (sqlite.prepare('select name from genres order by album_count desc limit 1').pluck().get() as string | undefined) ??
+    'Rock';
+  const address = earshot.app.server.address();
+  if (!address || typeof address === 'string') throw new Error('the server is not listening');
+  const lines: string[] = [];
+  await measureSubsonic(
+    `http://127.0.0.1:${address.port}`,
+    subsonicMixes({ apiKey: key, requests: o.queries, albums, genre, queries: queriesFrom(sqlite, 0, 600) }),
+    { clients: o.clients, warmup: Math.min(o.warmup, 300), log: (line) => lines.push(`subsonic ${line}`) },
+  );
+  return lines;
 }
 
 async function main(): Promise<void> {

@@ -8,16 +8,17 @@
  *  3. time to first byte of `/rest/stream` against `/stream/{id}` for the same file, alternating
  *     (target: within 10 %).
  *
- *   npm run bench:subsonic -- [--tracks 50000] [--clients 16] [--requests 3000]
+ *   npm run bench:subsonic -- [--tracks 50000] [--clients 16] [--requests 3000] [--dist DIR] [--keep DIR]
+ *     [--only sync,load,ttfb] [--formats json,xml]
  *
  * Runs the compiled server (server/dist): `npm run build -w server` first.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { benchServerEnv, percentile } from './search-load.ts';
+import { measureSubsonic, subsonicMixes } from './subsonic-load.ts';
 
 const argv = process.argv.slice(2);
 const get = (name: string) => {
@@ -27,61 +28,42 @@ const get = (name: string) => {
 const TRACKS = Number(get('tracks') ?? 50_000);
 const CLIENTS = Number(get('clients') ?? 16);
 const REQUESTS = Number(get('requests') ?? 3000);
+/** `--only sync,load,ttfb`: run only these phases (all by default). */
+const ONLY = new Set((get('only') ?? 'sync,load,ttfb').split(','));
+/** `--formats json,xml` for the load phase. */
+const FORMATS = (get('formats') ?? 'json,xml').split(',');
 const WORDS = ['love', 'night', 'blue', 'river', 'fire', 'dream', 'heart', 'light', 'road', 'city', 'rain', 'gold'];
 
-/** Load from another thread so the clients do not share the server's event loop. */
-function load(urls: string[], clients: number): Promise<number[]> {
-  const code = `
-    const { parentPort, workerData } = require('node:worker_threads');
-    (async () => {
-      const { urls, clients } = workerData;
-      const out = new Array(urls.length);
-      let next = 0;
-      async function client() {
-        while (next < urls.length) {
-          const i = next++;
-          const t0 = performance.now();
-          const res = await fetch(urls[i]);
-          const body = await res.text();
-          if (res.status !== 200 || body.includes('"failed"')) throw new Error(body.slice(0, 300));
-          out[i] = performance.now() - t0;
-        }
-      }
-      await Promise.all(Array.from({ length: clients }, client));
-      parentPort.postMessage(out);
-    })().catch((e) => { throw e; });`;
-  return new Promise((resolve, reject) => {
-    const w = new Worker(code, { eval: true, workerData: { urls, clients } });
-    w.once('message', resolve);
-    w.once('error', reject);
-  });
-}
-
 async function main(): Promise<void> {
-  const dist = new URL('../server/dist/', import.meta.url);
+  // `--dist DIR` measures another build (e.g. a copy of a baseline) in the same session.
+  const distArg = get('dist');
+  const dist = distArg ? new URL(`file://${resolve(distArg)}/`) : new URL('../server/dist/', import.meta.url);
   const { createEarshot } = (await import(new URL('main.js', dist).href)) as typeof import('../server/src/main.ts');
   const { loadConfig } = (await import(
     new URL('config/load.js', dist).href
   )) as typeof import('../server/src/config/load.ts');
   const { newId } = (await import(new URL('shared/ids.js', dist).href)) as typeof import('../server/src/shared/ids.ts');
-  const dataDir = mkdtempSync(join(tmpdir(), 'earshot-subsonic-bench-'));
+  // `--keep DIR`: data and catalog kept in DIR and reused by the next run (quicker comparisons).
+  const keep = get('keep');
+  const dataDir = keep ? resolve(keep) : mkdtempSync(join(tmpdir(), 'earshot-subsonic-bench-'));
   const musicDir = join(dataDir, 'library');
   mkdirSync(join(musicDir, 'Real'), { recursive: true });
   try {
-    execFileSync('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=frequency=440:duration=30',
-      '-c:a',
-      'libmp3lame',
-      '-b:a',
-      '192k',
-      join(musicDir, 'Real', 'real.mp3'),
-    ]);
+    if (!existsSync(join(musicDir, 'Real', 'real.mp3')))
+      execFileSync('ffmpeg', [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:duration=30',
+        '-c:a',
+        'libmp3lame',
+        '-b:a',
+        '192k',
+        join(musicDir, 'Real', 'real.mp3'),
+      ]);
     const { config } = loadConfig({
       env: {
         ...benchServerEnv(dataDir, musicDir),
@@ -111,61 +93,64 @@ async function main(): Promise<void> {
       const insertCredit = sqlite.prepare(
         "insert into track_artists (track_id, artist_id, role, position) values (?, ?, 'artist', 0)",
       );
-      let realId = '';
-      sqlite.transaction(() => {
-        const genres = ['Rock', 'Jazz', 'Pop', 'Folk', 'Electronic'];
-        for (let a = 0; a < TRACKS / 50; a++) {
-          const artistId = newId();
-          const artist = `${WORDS[a % WORDS.length]} ${WORDS[(a * 7) % WORDS.length]} ${a}`;
-          insertArtist.run(artistId, artist, artist.toLowerCase(), now, now);
-          for (let b = 0; b < 5; b++) {
-            const albumId = newId();
-            const album = `${WORDS[(a + b) % WORDS.length]} album ${a}-${b}`;
-            const year = 1960 + ((a + b) % 60);
-            const genre = genres[(a + b) % genres.length];
-            insertAlbum.run(albumId, album, `${albumId}`, artist, artistId, year, genre, now - a * 1000, now);
-            for (let n = 1; n <= 10; n++) {
-              const id = newId();
-              const real = a === 0 && b === 0 && n === 1;
-              if (real) realId = id;
-              const title = `${WORDS[(a + b + n) % WORDS.length]} ${WORDS[(a * 3 + n) % WORDS.length]} song ${n}`;
-              insertTrack.run(
-                id,
-                title,
-                artist,
-                album,
-                artist,
-                albumId,
-                artistId,
-                n,
-                year,
-                genre,
-                'mp3',
-                real ? 'Real/real.mp3' : `${artist}/${album}/${n}.mp3`,
-                now,
-                now,
-              );
-              insertCredit.run(id, artistId);
+      const existing = sqlite.prepare("select id from tracks where local_path = 'Real/real.mp3'").pluck().get() as
+        | string
+        | undefined;
+      let realId = existing ?? '';
+      if (!existing)
+        sqlite.transaction(() => {
+          const genres = ['Rock', 'Jazz', 'Pop', 'Folk', 'Electronic'];
+          for (let a = 0; a < TRACKS / 50; a++) {
+            const artistId = newId();
+            const artist = `${WORDS[a % WORDS.length]} ${WORDS[(a * 7) % WORDS.length]} ${a}`;
+            insertArtist.run(artistId, artist, artist.toLowerCase(), now, now);
+            for (let b = 0; b < 5; b++) {
+              const albumId = newId();
+              const album = `${WORDS[(a + b) % WORDS.length]} album ${a}-${b}`;
+              const year = 1960 + ((a + b) % 60);
+              const genre = genres[(a + b) % genres.length];
+              insertAlbum.run(albumId, album, `${albumId}`, artist, artistId, year, genre, now - a * 1000, now);
+              for (let n = 1; n <= 10; n++) {
+                const id = newId();
+                const real = a === 0 && b === 0 && n === 1;
+                if (real) realId = id;
+                const title = `${WORDS[(a + b + n) % WORDS.length]} ${WORDS[(a * 3 + n) % WORDS.length]} song ${n}`;
+                insertTrack.run(
+                  id,
+                  title,
+                  artist,
+                  album,
+                  artist,
+                  albumId,
+                  artistId,
+                  n,
+                  year,
+                  genre,
+                  'mp3',
+                  real ? 'Real/real.mp3' : `${artist}/${album}/${n}.mp3`,
+                  now,
+                  now,
+                );
+                insertCredit.run(id, artistId);
+              }
             }
           }
-        }
-      })();
-      console.log(
-        `catalog: ${TRACKS} tracks, ${TRACKS / 10} albums, ${TRACKS / 50} artists inserted in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-      );
+        })();
+      if (!existing)
+        console.log(
+          `catalog: ${TRACKS} tracks, ${TRACKS / 10} albums, ${TRACKS / 50} artists inserted in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+        );
 
-      const user = await earshot.accounts.users.create({
-        username: 'bench',
-        password: 'bench-password-1',
-        role: 'admin',
-      });
+      const user = existing
+        ? { id: sqlite.prepare("select id from users where username = 'bench'").pluck().get() as string }
+        : await earshot.accounts.users.create({ username: 'bench', password: 'bench-password-1', role: 'admin' });
       const { key } = await earshot.accounts.subsonic.createApiKey(user.id, 'bench');
       const base = (await earshot.listen()).replace('0.0.0.0', '127.0.0.1');
       const rest = (method: string, q: Record<string, string | number>) =>
         `${base}/rest/${method}?${new URLSearchParams({ v: '1.16.1', c: 'bench', f: 'json', apiKey: key, ...Object.fromEntries(Object.entries(q).map(([k, v]) => [k, String(v)])) })}`;
 
       // ── 1. Full sync, sequential pages as the app does it. ──
-      for (let round = 1; round <= 2; round++) {
+      for (let round = 1; round <= (ONLY.has('sync') ? 2 : 0); round++) {
         const t0 = performance.now();
         let songs = 0;
         let albums = 0;
@@ -200,34 +185,31 @@ async function main(): Promise<void> {
       }
 
       // ── 2. Browsing and search load. ──
-      const types = ['newest', 'alphabeticalByName', 'alphabeticalByArtist', 'random', 'byYear', 'byGenre'];
-      const lists = Array.from({ length: REQUESTS }, (_, i) => {
-        const type = types[i % types.length];
-        return rest('getAlbumList2', {
-          type,
-          size: 50,
-          offset: (i * 37) % 4000,
-          fromYear: 1970,
-          toYear: 1990,
-          genre: 'Jazz',
+      if (ONLY.has('load')) {
+        const queries = Array.from({ length: 60 }, (_, i) => {
+          const w = WORDS[i % WORDS.length];
+          return i % 3 === 0 ? w.slice(0, 3) : `${w} ${WORDS[(i * 5) % WORDS.length].slice(0, 2)}`;
         });
-      });
-      const searches = Array.from({ length: REQUESTS }, (_, i) => {
-        const w = WORDS[i % WORDS.length];
-        const q = i % 3 === 0 ? w.slice(0, 3) : `${w} ${WORDS[(i * 5) % WORDS.length].slice(0, 2)}`;
-        return rest('search3', { query: q, songCount: 20, albumCount: 20, artistCount: 20 });
-      });
-      await load(lists.slice(0, 300), CLIENTS);
-      await load(searches.slice(0, 300), CLIENTS);
-      for (const [name, urls] of [
-        ['getAlbumList2', lists],
-        ['search3', searches],
-      ] as const) {
-        const t0 = performance.now();
-        const lat = await load(urls, CLIENTS);
-        const secs = (performance.now() - t0) / 1000;
-        console.log(
-          `${name}: p50 ${percentile(lat, 50).toFixed(1)} / p90 ${percentile(lat, 90).toFixed(1)} / p99 ${percentile(lat, 99).toFixed(1)} ms (${CLIENTS} clients, ${urls.length} requests, ${(urls.length / secs).toFixed(0)} req/s)`,
+        await measureSubsonic(
+          base,
+          subsonicMixes({
+            apiKey: key,
+            requests: REQUESTS,
+            albums: TRACKS / 10,
+            genre: 'Jazz',
+            queries,
+            formats: FORMATS,
+          }),
+          {
+            clients: CLIENTS,
+            warmup: 300,
+            log: console.log,
+            ready: async () => {
+              const from = performance.now();
+              while (!earshot.library.search.mirrorsWarm && performance.now() - from < 60_000)
+                await new Promise((resolve) => setTimeout(resolve, 20));
+            },
+          },
         );
       }
 
@@ -245,20 +227,25 @@ async function main(): Promise<void> {
       };
       const native: number[] = [];
       const subsonic: number[] = [];
-      for (let i = 0; i < 400; i++) {
+      for (let i = 0; i < (ONLY.has('ttfb') ? 400 : 0); i++) {
         if (i % 2) native.push(await ttfb(`${base}/stream/${realId}?format=raw`, { cookie }));
         else subsonic.push(await ttfb(rest('stream', { id: realId }), {}));
       }
       const m = (xs: number[]) => percentile(xs.slice(20), 50);
+      if (ONLY.has('ttfb'))
+        console.log(
+          `stream TTFB median: /rest/stream ${m(subsonic).toFixed(2)} ms, /stream/{id} ${m(native).toFixed(2)} ms (ratio ${(m(subsonic) / m(native)).toFixed(2)})`,
+        );
       console.log(
-        `stream TTFB median: /rest/stream ${m(subsonic).toFixed(2)} ms, /stream/{id} ${m(native).toFixed(2)} ms (ratio ${(m(subsonic) / m(native)).toFixed(2)})`,
+        `machine: ${availableParallelism()} cores, load average ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}`,
       );
-      console.log(`machine: ${availableParallelism()} cores`);
     } finally {
       await earshot.close();
     }
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

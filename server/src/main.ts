@@ -123,6 +123,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   streaming.setRemoteHandler(sources.cachingProxy);
   registerStreamingGauges(streaming.limiter, lifecycle);
   const subsonic = createSubsonic({
+    sqlite: database.sqlite,
     config,
     clock,
     logger,

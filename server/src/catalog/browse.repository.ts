@@ -145,6 +145,28 @@ export class BrowseRepository {
     return this.db.selectFrom('albums').selectAll().orderBy('id').limit(limit).offset(offset).execute();
   }
 
+  /** Every track id in the order of {@link songsPage}. */
+  async trackIds(): Promise<string[]> {
+    return (await this.db.selectFrom('tracks').select('id').orderBy('id').execute()).map((r) => r.id);
+  }
+
+  /** Every album id in the order of {@link albumsPage}. */
+  async albumIds(): Promise<string[]> {
+    return (await this.db.selectFrom('albums').select('id').orderBy('id').execute()).map((r) => r.id);
+  }
+
+  /** Ids of {@link artistsWithAlbums}, in its order. */
+  async artistIdsWithAlbums(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('artists')
+      .select('id')
+      .where('album_count', '>', 0)
+      .orderBy(sql`coalesce(sort_name, name) collate nocase`)
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
   /** Artists that have albums (what a Subsonic artist index lists), by name. */
   artistsWithAlbums(offset = 0, limit = -1): Promise<ArtistRow[]> {
     return this.db
@@ -163,7 +185,36 @@ export class BrowseRepository {
     userId: string,
     o: { offset: number; size: number; fromYear?: number; toYear?: number; genre?: string },
   ): Promise<AlbumRow[]> {
-    let q = this.db.selectFrom('albums').selectAll('albums');
+    return this.albumListQuery(type, userId, o).selectAll('albums').limit(o.size).offset(o.offset).execute();
+  }
+
+  /**
+   * Every album id of a list type in its order (for callers that keep the order while the catalog
+   * version holds and page it themselves; `random` is in no particular order).
+   */
+  async albumIdsInOrder(
+    type: AlbumListType,
+    userId: string,
+    o: { fromYear?: number; toYear?: number; genre?: string },
+  ): Promise<string[]> {
+    const rows = await this.albumListQuery(type === 'random' ? 'newest' : type, userId, o)
+      .select('albums.id')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Catalog version (migration 0008): moves with every change to tracks, albums, artists, genres. */
+  async catalogVersion(): Promise<number> {
+    const row = await this.db.selectFrom('catalog_version').select('version').where('id', '=', 1).executeTakeFirst();
+    return Number(row?.version ?? 0);
+  }
+
+  private albumListQuery(
+    type: AlbumListType,
+    userId: string,
+    o: { fromYear?: number; toYear?: number; genre?: string },
+  ) {
+    let q = this.db.selectFrom('albums');
     const activity = () =>
       q.innerJoin('user_activity as ua', (j) =>
         j.onRef('ua.item_id', '=', 'albums.id').on('ua.user_id', '=', userId).on('ua.item_type', '=', 'album'),
@@ -217,7 +268,7 @@ export class BrowseRepository {
         break;
       }
     }
-    return q.orderBy('albums.id').limit(o.size).offset(o.offset).execute();
+    return q.orderBy('albums.id');
   }
 
   private songFilter(filter: SongFilter) {
@@ -321,6 +372,18 @@ export class BrowseRepository {
       }
     }
     return out;
+  }
+
+  /** Whether the user has any stars, ratings or plays on items of this type. */
+  async hasActivity(userId: string, type: 'track' | 'album' | 'artist'): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('user_activity')
+      .select('item_id')
+      .where('user_id', '=', userId)
+      .where('item_type', '=', type)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /** Track → its credited artists (role `artist` / `albumartist`), for multi-artist fields. */

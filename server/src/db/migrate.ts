@@ -16,6 +16,7 @@ import * as m0009 from './migrations/0009_scan_scope.js';
 import * as m0011 from './migrations/0011_identities.js';
 import * as m0010 from './migrations/0010_subsonic.js';
 import * as m0015 from './migrations/0015_ui_preferences.js';
+import * as m0016 from './migrations/0016_share_description.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -30,6 +31,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0011_identities': m0011,
   '0010_subsonic': m0010,
   '0015_ui_preferences': m0015,
+  '0016_share_description': m0016,
 };
 
 export class MigrationError extends Error {}

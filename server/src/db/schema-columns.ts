@@ -211,6 +211,7 @@ export const SCHEMA_COLUMNS: AllTables = {
     'revoked_at',
     'view_count',
     'last_viewed_at',
+    'description',
   ),
   // Library (0003_library).
   scan_runs: table('scan_runs')(

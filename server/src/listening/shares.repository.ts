@@ -80,6 +80,18 @@ export class SharesRepository {
       .executeTakeFirst();
   }
 
+  /** Sets a live share's description and/or expiry; false when it is gone (revoked meanwhile). */
+  async update(id: string, changes: { description?: string | null; expires_at?: number | null }): Promise<boolean> {
+    if (changes.description === undefined && changes.expires_at === undefined) return true;
+    const r = await this.db
+      .updateTable('shares')
+      .set(changes)
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   async countView(id: string, now: number): Promise<void> {
     await this.db
       .updateTable('shares')

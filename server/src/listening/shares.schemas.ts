@@ -16,6 +16,7 @@ export const ShareSchema = Type.Object({
   kind: ShareKindSchema,
   itemId: Type.String(),
   title: Type.String(),
+  description: Nullable(Type.String({ description: 'What the sharer wrote about it (Subsonic apps send one).' })),
   token: Type.String(),
   url: Type.String({ description: 'The public link (absolute when EARSHOT_PUBLIC_URL is set).' }),
   createdAt: Type.Integer(),

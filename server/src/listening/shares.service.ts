@@ -21,6 +21,7 @@ import type { Clock } from '../shared/time.js';
 import type { SharedTrackRow, ShareRow, SharesRepository } from './shares.repository.js';
 import { DEFAULT_SHARE_DAYS, MAX_SHARE_DAYS, type ShareInfo } from './shares.schemas.js';
 
+export const SHARE_DESCRIPTION_MAX = 500;
 const DAY_MS = 86_400_000;
 
 /** The link existed but is no longer valid (expired or revoked). */
@@ -40,6 +41,18 @@ export interface PublicShare {
   coverTrackId: string | null;
   albumId: string | null;
   expiresAt: number | null;
+}
+
+/** Control characters become spaces, ends trimmed; empty → null; undefined stays (no change). */
+function cleanDescription(d: string | null | undefined): string | null | undefined {
+  if (d === undefined || d === null) return d;
+  const clean = d.replace(/[\x00-\x1f\x7f]/g, ' ').trim();
+  if (clean.length > SHARE_DESCRIPTION_MAX) {
+    throw new Invalid(`A share description can have at most ${SHARE_DESCRIPTION_MAX} characters.`, {
+      field: 'description',
+    });
+  }
+  return clean || null;
 }
 
 export class SharesService {
@@ -64,8 +77,9 @@ export class SharesService {
 
   async create(
     user: AuthUser,
-    input: { kind: ShareKind; id: string; expiresInDays?: number | null },
+    input: { kind: ShareKind; id: string; expiresInDays?: number | null; description?: string | null },
   ): Promise<ShareInfo> {
+    const description = cleanDescription(input.description);
     const title = await this.visibleItemTitle(user, input.kind, input.id);
     const days = input.expiresInDays === undefined ? DEFAULT_SHARE_DAYS : input.expiresInDays;
     if (days !== null && (!Number.isInteger(days) || days < 1 || days > MAX_SHARE_DAYS)) {
@@ -84,6 +98,7 @@ export class SharesService {
       revoked_at: null,
       view_count: 0,
       last_viewed_at: null,
+      description: description ?? null,
     };
     await this.repo.insert(row);
     return this.info(row, title, user.username, true);
@@ -103,6 +118,45 @@ export class SharesService {
       out.push(this.info(row, title, names.get(row.owner_id) as string, row.owner_id === user.id));
     }
     return out;
+  }
+
+  /**
+   * Changes a live share's description and/or expiry (`expiresAt` null = never; it must be in the
+   * future: an expired link is revoked, not edited). Whoever may revoke the link may edit it.
+   */
+  async update(
+    user: AuthUser,
+    id: string,
+    changes: { description?: string | null; expiresAt?: number | null },
+  ): Promise<ShareInfo> {
+    const description = cleanDescription(changes.description);
+    const { expiresAt } = changes;
+    if (expiresAt !== undefined && expiresAt !== null) {
+      if (!Number.isSafeInteger(expiresAt) || expiresAt <= this.clock.now()) {
+        throw new Invalid('The new expiry must be a time in the future (or none, for a link that never expires).', {
+          field: 'expires',
+        });
+      }
+      if (expiresAt > this.clock.now() + MAX_SHARE_DAYS * DAY_MS) {
+        throw new Invalid(`A share link can last at most ${MAX_SHARE_DAYS} days.`, { field: 'expires' });
+      }
+    }
+    const row = await this.repo.findById(id);
+    if (!row || row.revoked_at !== null || !(await this.mayRevoke(user, row))) throw new NotFound('share', id);
+    if (!(await this.repo.update(id, { description, expires_at: expiresAt }))) throw new NotFound('share', id);
+    const updated = {
+      ...row,
+      ...(description !== undefined && { description }),
+      ...(expiresAt !== undefined && { expires_at: expiresAt }),
+    };
+    const creator =
+      row.owner_id === user.id ? user.username : ((await this.repo.creator(row.owner_id))?.username ?? '?');
+    return this.info(
+      updated,
+      (await this.itemTitle(row.kind, row.item_id)) ?? '(deleted)',
+      creator,
+      row.owner_id === user.id,
+    );
   }
 
   /** The creator, the owner of the shared playlist, or an administrator (tracks, albums) may revoke. */
@@ -205,6 +259,7 @@ export class SharesService {
       kind: row.kind,
       itemId: row.item_id,
       title,
+      description: row.description,
       token,
       url: this.urlFor(token),
       createdAt: row.created_at,

@@ -6,6 +6,12 @@
  * a token for an account without any app password → 41 (tokens need one). Failures count in the
  * shared auth throttle (per IP and per username) exactly like the web login; once blocked, every
  * attempt is refused with a clear "too many attempts" error before any check runs.
+ *
+ * Successful checks are remembered per exact credential (apiKey, u+p, u+t+s) in {@link AuthCache}
+ * until anything is written to the database (revoking a key or app password, disabling a user are
+ * writes: they take effect at once) and for at most a minute (so last-used times stay current):
+ * checking a token means decrypting and hashing each of the user's app passwords, and apps send
+ * the same token with every request. Failures are never remembered.
  */
 import type { AuthUser } from '../accounts/auth-context.js';
 import type { SubsonicCredentialsService } from '../accounts/subsonic-credentials.service.js';
@@ -17,6 +23,31 @@ import type { Params } from './params.js';
 export interface SubsonicAuthDeps {
   credentials: SubsonicCredentialsService;
   throttle: AuthThrottle;
+  cache?: AuthCache;
+}
+
+/** Remembered successful checks; {@link clear} on every database write (catalog-cache.ts `onWrite`). */
+export class AuthCache {
+  private static readonly MAX = 1000;
+  private static readonly TTL_MS = 60_000;
+  private readonly map = new Map<string, { user: AuthUser; at: number }>();
+
+  get(key: string, now: number): AuthUser | undefined {
+    const hit = this.map.get(key);
+    if (!hit) return undefined;
+    if (now - hit.at < AuthCache.TTL_MS) return hit.user;
+    this.map.delete(key);
+    return undefined;
+  }
+
+  set(key: string, user: AuthUser, now: number): void {
+    if (this.map.size >= AuthCache.MAX) this.map.clear();
+    this.map.set(key, { user, at: now });
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
 }
 
 function decodePassword(p: string): string {
@@ -54,6 +85,10 @@ export async function authenticate(deps: SubsonicAuthDeps, params: Params, ip: s
       );
     }
     deps.throttle.assertAllowed({ ip });
+    const key = JSON.stringify(['k', apiKey]);
+    const now = Date.now();
+    const known = deps.cache?.get(key, now);
+    if (known) return known;
     const check = await deps.credentials.checkApiKey(apiKey);
     if (!check.ok) {
       deps.throttle.recordFailure({ ip });
@@ -62,7 +97,9 @@ export async function authenticate(deps: SubsonicAuthDeps, params: Params, ip: s
         check.reason === 'revoked' ? 'This API key was revoked.' : 'Invalid API key.',
       );
     }
-    return toAuthUser(check.user);
+    const user = toAuthUser(check.user);
+    deps.cache?.set(key, user, now);
+    return user;
   }
 
   if (username === undefined || username === '') throw missing('u');
@@ -77,6 +114,14 @@ export async function authenticate(deps: SubsonicAuthDeps, params: Params, ip: s
 
   const keys = { ip, username };
   deps.throttle.assertAllowed(keys);
+  // JSON keeps the parts apart whatever they contain.
+  const cacheKey = JSON.stringify(password !== undefined ? ['p', username, password] : ['t', username, token, salt]);
+  const now = Date.now();
+  const known = deps.cache?.get(cacheKey, now);
+  if (known) {
+    deps.throttle.recordSuccess(keys);
+    return known;
+  }
   const user =
     password !== undefined
       ? await deps.credentials.checkPassword(username, decodePassword(password))
@@ -96,5 +141,7 @@ export async function authenticate(deps: SubsonicAuthDeps, params: Params, ip: s
     );
   }
   deps.throttle.recordSuccess(keys);
-  return toAuthUser(user);
+  const authUser = toAuthUser(user);
+  deps.cache?.set(cacheKey, authUser, now);
+  return authUser;
 }

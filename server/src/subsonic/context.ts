@@ -17,6 +17,8 @@ import type { RemoteTracksService } from '../sources/remote-tracks.service.js';
 import type { FederatedSearchService } from '../sources/search/federated-search.service.js';
 import type { Streaming } from '../streaming/module.js';
 import type { StreamPreferencesService } from '../streaming/preferences.service.js';
+import type { AuthCache } from './auth.js';
+import type { CatalogCache } from './catalog-cache.js';
 import type { Node } from './envelope.js';
 import { ErrorCode, SubsonicError } from './errors.js';
 import { albumNode, songNode } from './mappers.js';
@@ -39,6 +41,10 @@ export interface SubsonicDeps {
   streaming: Streaming;
   preferences: StreamPreferencesService;
   nowPlaying: NowPlaying;
+  /** Catalog rows and album orders kept while the catalog version holds (catalog-cache.ts). */
+  cache: CatalogCache;
+  /** Successful credential checks, dropped at every write (auth.ts). */
+  authCache: AuthCache;
   /** Remote providers (federated search); absent when sources are not wired. */
   remoteSearch?: FederatedSearchService;
   /** Adds remote search hits to the catalog when a client first uses them. */
@@ -62,21 +68,36 @@ export const SENT = Symbol('sent');
 export type MethodResult = Node | typeof SENT;
 export type Method = (ctx: Ctx) => Promise<MethodResult>;
 
-/** Song rows → Child nodes with the caller's annotations and credits, in 3 queries for any count. */
+/**
+ * Song rows → Child nodes with the caller's annotations and credits: one query for the
+ * annotations, credits and genres from the catalog cache (two more queries for songs not in it).
+ */
 export async function songNodes(ctx: Ctx, rows: SongRow[]): Promise<Node[]> {
   if (rows.length === 0) return [];
-  const ids = rows.map((r) => r.id);
-  const [annotations, credits, genres] = await Promise.all([
-    ctx.deps.browse.annotations(ctx.user.id, 'track', ids),
-    ctx.deps.browse.creditsOf(ids),
-    ctx.deps.browse.genresOf(ids),
+  const [annotations, songs] = await Promise.all([
+    ctx.deps.cache.annotations(
+      ctx.user.id,
+      'track',
+      rows.map((r) => r.id),
+    ),
+    ctx.deps.cache.songExtras(rows),
   ]);
-  return rows.map((r) => songNode(r, { annotations, credits, genres }));
+  return songs.map((s) => songNode(s.row, annotations, s.credits, s.genres));
+}
+
+/** Songs by id (order kept, unknown ids skipped) → Child nodes, through the catalog cache. */
+export async function songNodesByIds(ctx: Ctx, ids: string[]): Promise<Node[]> {
+  if (ids.length === 0) return [];
+  const [annotations, songs] = await Promise.all([
+    ctx.deps.cache.annotations(ctx.user.id, 'track', ids),
+    ctx.deps.cache.songsByIds(ids),
+  ]);
+  return songs.map((s) => songNode(s.row, annotations, s.credits, s.genres));
 }
 
 export async function albumNodes(ctx: Ctx, rows: AlbumRow[]): Promise<Node[]> {
   if (rows.length === 0) return [];
-  const annotations = await ctx.deps.browse.annotations(
+  const annotations = await ctx.deps.cache.annotations(
     ctx.user.id,
     'album',
     rows.map((r) => r.id),

@@ -13,7 +13,7 @@
  */
 export const SUBSONIC_API_VERSION = '1.16.1';
 export const SERVER_TYPE = 'earshot';
-const XMLNS = 'http://subsonic.org/restapi';
+export const XMLNS = 'http://subsonic.org/restapi';
 
 export type Format = 'xml' | 'json' | 'jsonp';
 
@@ -29,7 +29,7 @@ export class Text {
 export type Node = Record<string, any>;
 
 /** OpenSubsonic list fields: "if a server supports a field it must always emit it" (as []). */
-const ALWAYS_LISTS = new Set([
+export const ALWAYS_LISTS = new Set([
   'isrc',
   'genres',
   'moods',
@@ -46,7 +46,11 @@ const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&
 const XML_INVALID =
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
+// Anything escapeXml would change (surrogates too: most are valid pairs, checked the slow way).
+const XML_SPECIAL = /[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff\ud800-\udfff]/;
+
 export function escapeXml(value: string): string {
+  if (!XML_SPECIAL.test(value)) return value; // most names and ids: one scan, no copy
   return value.replace(XML_INVALID, '\ufffd').replace(/[&<>"']/g, (c) => XML_ESCAPES[c]);
 }
 
@@ -55,50 +59,32 @@ function isPrimitive(v: unknown): v is string | number | boolean {
 }
 
 function primitiveText(v: string | number | boolean): string {
-  return escapeXml(typeof v === 'number' && !Number.isFinite(v) ? '0' : String(v));
+  if (typeof v === 'string') return escapeXml(v);
+  return typeof v === 'number' && !Number.isFinite(v) ? '0' : String(v);
 }
 
-function writeElement(name: string, node: Node, out: string[]): void {
-  out.push('<', name);
+/** One element and its subtree as XML text (attributes, then the text, then child elements). */
+function xmlElement(name: string, node: Node): string {
+  let attrs = '';
   let text: string | null = null;
-  for (const [k, v] of Object.entries(node)) {
+  let children = '';
+  for (const k in node) {
+    const v = node[k];
     if (v === undefined || v === null) continue;
-    if (k === 'value' && isPrimitive(v)) text = primitiveText(v);
-    else if (isPrimitive(v)) out.push(' ', k, '="', primitiveText(v), '"');
-  }
-  const children: string[] = [];
-  for (const [k, v] of Object.entries(node)) {
-    if (v === undefined || v === null || isPrimitive(v)) continue;
-    if (Array.isArray(v)) {
+    if (isPrimitive(v)) {
+      if (k === 'value') text = primitiveText(v);
+      else attrs += ` ${k}="${primitiveText(v)}"`;
+    } else if (Array.isArray(v)) {
       for (const item of v) {
-        if (isPrimitive(item)) children.push('<', k, '>', primitiveText(item), '</', k, '>');
-        else if (item instanceof Text) children.push('<', k, '>', escapeXml(item.text), '</', k, '>');
-        else if (item !== null && item !== undefined) writeElement(k, item as Node, children);
+        if (isPrimitive(item)) children += `<${k}>${primitiveText(item)}</${k}>`;
+        else if (item instanceof Text) children += `<${k}>${escapeXml(item.text)}</${k}>`;
+        else if (item !== null && item !== undefined) children += xmlElement(k, item as Node);
       }
-    } else if (v instanceof Text) children.push('<', k, '>', escapeXml(v.text), '</', k, '>');
-    else writeElement(k, v as Node, children);
+    } else if (v instanceof Text) children += `<${k}>${escapeXml(v.text)}</${k}>`;
+    else children += xmlElement(k, v as Node);
   }
-  if (text === null && children.length === 0) {
-    out.push('/>');
-    return;
-  }
-  out.push('>');
-  if (text !== null) out.push(text);
-  for (const c of children) out.push(c);
-  out.push('</', name, '>');
-}
-
-function toJsonTree(node: Node): Node {
-  const out: Node = {};
-  for (const [k, v] of Object.entries(node)) {
-    if (v === undefined || v === null) continue;
-    if (Array.isArray(v)) {
-      if (v.length === 0 && !ALWAYS_LISTS.has(k)) continue;
-      out[k] = v.map((item) => (isPrimitive(item) || item instanceof Text ? item : toJsonTree(item as Node)));
-    } else if (isPrimitive(v) || v instanceof Text) out[k] = typeof v === 'number' && !Number.isFinite(v) ? 0 : v;
-    else out[k] = toJsonTree(v as Node);
-  }
-  return out;
+  if (text === null && children === '') return `<${name}${attrs}/>`;
+  return `<${name}${attrs}>${text ?? ''}${children}</${name}>`;
 }
 
 export interface Envelope {
@@ -108,7 +94,7 @@ export interface Envelope {
   payload: Node;
 }
 
-function envelopeAttributes(e: Envelope): Node {
+export function envelopeAttributes(e: Envelope): Node {
   return {
     status: e.status,
     version: SUBSONIC_API_VERSION,
@@ -119,13 +105,54 @@ function envelopeAttributes(e: Envelope): Node {
 }
 
 export function renderXml(e: Envelope): string {
-  const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
-  writeElement('subsonic-response', { xmlns: XMLNS, ...envelopeAttributes(e), ...e.payload }, out);
-  return out.join('');
+  return `<?xml version="1.0" encoding="UTF-8"?>${xmlElement('subsonic-response', { xmlns: XMLNS, ...envelopeAttributes(e), ...e.payload })}`;
+}
+
+/** The same text as `JSON.stringify(toJsonTree(node))`, written directly (no copy of the tree). */
+function jsonObject(node: Node): string {
+  let out = '{';
+  let first = true;
+  for (const k in node) {
+    const v = node[k];
+    if (v === undefined || v === null) continue;
+    let part: string;
+    if (Array.isArray(v)) {
+      if (v.length === 0 && !ALWAYS_LISTS.has(k)) continue;
+      part = '[';
+      for (let i = 0; i < v.length; i++) {
+        const item = v[i];
+        // As JSON.stringify writes a non-finite number inside an array.
+        if (i > 0) part += ',';
+        part += typeof item === 'number' && !Number.isFinite(item) ? 'null' : jsonValue(item);
+      }
+      part += ']';
+    } else part = jsonValue(v);
+    out += `${first ? '' : ','}${quotedKey(k)}:${part}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+function jsonValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '0';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (v instanceof Text) return JSON.stringify(v.text);
+  return jsonObject(v as Node);
+}
+
+const quotedKeys = new Map<string, string>();
+function quotedKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (quotedKeys.size < 1000) quotedKeys.set(k, q);
+  }
+  return q;
 }
 
 export function renderJson(e: Envelope): string {
-  return JSON.stringify({ 'subsonic-response': { ...envelopeAttributes(e), ...toJsonTree(e.payload) } });
+  return `{"subsonic-response":${jsonObject({ ...envelopeAttributes(e), ...e.payload })}}`;
 }
 
 /** A JSONP callback must be a plain (dotted) JS identifier: nothing else reaches the page. */

@@ -141,11 +141,69 @@ describe('shares', () => {
     const page = await t.app.inject({ url: new URL(share.url, 'http://x').pathname });
     expect(page.statusCode).toBe(200);
     await api.xml('getShares');
-    const edit = await api.raw('updateShare', { id: share.id, expires: 0, f: 'json' });
-    expect(edit.json()['subsonic-response'].error.code).toBe(0);
     await api.xml('deleteShare', { id: share.id });
     expect((await api.json('getShares')).shares).toEqual({});
     expect((await t.app.inject({ url: new URL(share.url, 'http://x').pathname })).statusCode).toBe(410);
+  });
+});
+
+describe('updateShare', () => {
+  const listed = async (id: string) =>
+    (await api.json('getShares')).shares.share.find((s: { id: string }) => s.id === id) as Record<string, unknown>;
+
+  it('changes the description and the expiry (0 = never); absent parameters keep theirs', async () => {
+    const track = ids.track('Dawn').id;
+    const in3Days = Date.now() + 3 * 86_400_000;
+    const created = (await api.json('createShare', { id: track, description: 'for Sam', expires: in3Days })).shares
+      .share[0];
+    expect(created.description).toBe('for Sam');
+    expect(Date.parse(created.expires)).toBeGreaterThan(Date.now() + 2 * 86_400_000);
+
+    const in10Days = Date.now() + 10 * 86_400_000;
+    expect(
+      await api.json('updateShare', { id: created.id, description: 'for Sam & Alex', expires: in10Days }),
+    ).toMatchObject({
+      status: 'ok',
+    });
+    let now = await listed(created.id);
+    expect(now.description).toBe('for Sam & Alex');
+    expect(Date.parse(now.expires as string)).toBe(Math.floor(in10Days / 1000) * 1000);
+    await api.xml('getShares');
+
+    // Only the description: the expiry stays.
+    await api.xml('updateShare', { id: created.id, description: 'for everyone' });
+    now = await listed(created.id);
+    expect(now.description).toBe('for everyone');
+    expect(Date.parse(now.expires as string)).toBe(Math.floor(in10Days / 1000) * 1000);
+
+    // expires=0: never expires; an empty description falls back to the item's title.
+    await api.xml('updateShare', { id: created.id, expires: 0, description: '' });
+    now = await listed(created.id);
+    expect(now.expires).toBeUndefined();
+    expect(now.description).toBe('Dawn');
+    const row = await t.earshot.database.db
+      .selectFrom('shares')
+      .select(['expires_at', 'description'])
+      .where('id', '=', created.id)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ expires_at: null, description: null });
+    // The public link still works.
+    expect((await t.app.inject({ url: new URL(created.url, 'http://x').pathname })).statusCode).toBe(200);
+  });
+
+  it("refuses a past expiry, an unknown or revoked share, and someone else's share (nothing changes)", async () => {
+    const created = (await api.json('createShare', { id: ids.track('Gale').id, description: 'mine' })).shares.share[0];
+    const code = async (caller: RestCaller, q: Record<string, string | number>) =>
+      (await caller.raw('updateShare', { ...q, f: 'json' })).json()['subsonic-response'].error?.code;
+    expect(await code(api, { id: created.id, expires: Date.now() - 60_000 })).toBe(0);
+    expect(await code(api, { id: 'nope' })).toBe(70);
+    expect(await code(api, {})).toBe(10);
+    const carol = await t.createUser({ username: 'carol' });
+    const carolApi = restCaller(t, { apiKey: (await t.earshot.accounts.subsonic.createApiKey(carol.id)).key });
+    expect(await code(carolApi, { id: created.id, description: 'hijacked' })).toBe(70);
+    expect((await listed(created.id)).description).toBe('mine');
+    await api.xml('deleteShare', { id: created.id });
+    expect(await code(api, { id: created.id, description: 'after revoke' })).toBe(70);
   });
 });
 

@@ -12,12 +12,6 @@ export const iso = (ms: number | null | undefined): string | undefined =>
 
 const PROVIDER_NAMES: Record<string, string> = { youtube: 'YouTube', soundcloud: 'SoundCloud', url: 'Web' };
 
-export interface SongExtras {
-  annotations: Map<string, Annotation>;
-  credits: Map<string, { id: string; name: string; role: string }[]>;
-  genres: Map<string, string[]>;
-}
-
 export const coverArtOfSong = (s: Pick<SongRow, 'id' | 'album_id' | 'artwork_id'>) =>
   s.artwork_id || !s.album_id ? `tr-${s.id}` : `al-${s.album_id}`;
 
@@ -44,12 +38,17 @@ function replayGain(s: SongRow): Node {
   };
 }
 
-export function songNode(s: SongRow, x: SongExtras): Node {
-  const a = x.annotations.get(s.id);
-  const credits = x.credits.get(s.id) ?? [];
+/** A Child node: the row, the caller's annotations, its credited artists and genre names. */
+export function songNode(
+  s: SongRow,
+  annotations: Map<string, Annotation>,
+  credits: readonly { id: string; name: string; role: string }[],
+  genreNames: readonly string[] | undefined,
+): Node {
+  const a = annotations.get(s.id);
   const artists = credits.filter((c) => c.role === 'artist').map(({ id, name }) => ({ id, name }));
   const albumArtists = credits.filter((c) => c.role === 'albumartist').map(({ id, name }) => ({ id, name }));
-  const genres = x.genres.get(s.id) ?? (s.genre ? [s.genre] : []);
+  const genres = genreNames ?? (s.genre ? [s.genre] : []);
   const suffix = suffixOf(s);
   return {
     id: s.id,

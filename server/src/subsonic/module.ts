@@ -1,4 +1,5 @@
 /** Builds the Subsonic face over the other areas' services (called once by main.ts). */
+import type SQLite from 'better-sqlite3';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Accounts } from '../accounts/index.js';
 import type { Catalog } from '../catalog/module.js';
@@ -10,6 +11,8 @@ import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/time.js';
 import type { Sources } from '../sources/module.js';
 import type { Streaming } from '../streaming/module.js';
+import { AuthCache } from './auth.js';
+import { CatalogCache } from './catalog-cache.js';
 import type { SubsonicDeps } from './context.js';
 import { NowPlaying } from './now-playing.js';
 import { subsonicRoutes } from './routes.js';
@@ -19,6 +22,8 @@ export interface SubsonicModuleDeps {
   clock: Clock;
   logger: Logger;
   version: string;
+  /** The connection behind the database: the catalog cache notices writes through it. */
+  sqlite: SQLite.Database;
   accounts: Accounts;
   library: Library;
   catalog: Catalog;
@@ -34,6 +39,10 @@ export interface Subsonic {
 }
 
 export function createSubsonic(d: SubsonicModuleDeps): Subsonic {
+  const cache = new CatalogCache(d.catalog.browse, d.sqlite);
+  const authCache = new AuthCache();
+  // Any write may revoke a key or disable a user: remembered credentials go with the catalog cache.
+  cache.onWrite(() => authCache.clear());
   const deps: SubsonicDeps = {
     config: d.config,
     clock: d.clock,
@@ -41,6 +50,8 @@ export function createSubsonic(d: SubsonicModuleDeps): Subsonic {
     serverVersion: d.version,
     accounts: d.accounts,
     browse: d.catalog.browse,
+    cache,
+    authCache,
     search: d.catalog.search,
     activity: d.listening.activity,
     playlists: d.listening.playlists,
@@ -57,6 +68,10 @@ export function createSubsonic(d: SubsonicModuleDeps): Subsonic {
   return {
     deps,
     routes: async (app) => {
+      app.addHook('onClose', (_app, done) => {
+        cache.close();
+        done();
+      });
       await app.register(accessScope('self', subsonicRoutes), { deps });
     },
   };

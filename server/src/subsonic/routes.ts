@@ -65,10 +65,12 @@ export const subsonicRoutes: FastifyPluginAsync<{ deps: SubsonicDeps }> = async 
     try {
       const method = Object.hasOwn(METHODS, name) ? METHODS[name] : undefined;
       if (!method) throw new SubsonicError(ErrorCode.NotFound, `Unknown method: ${name.slice(0, 60)}`);
+      // What a write made stale goes first (credentials included: a revoked key fails at once).
+      await deps.cache.refresh();
       let user = null;
       if (!PUBLIC_METHODS.has(name)) {
         user = await authenticate(
-          { credentials: deps.accounts.subsonic, throttle: deps.accounts.throttle },
+          { credentials: deps.accounts.subsonic, throttle: deps.accounts.throttle, cache: deps.authCache },
           params,
           request.clientIp,
         );

@@ -25,6 +25,8 @@ export interface SharesTable {
   revoked_at: number | null;
   view_count: Generated<number>;
   last_viewed_at: number | null;
+  /** What the sharer wrote about it (Subsonic createShare/updateShare); null when nothing. */
+  description: string | null;
 }
 
 export interface StreamingTables {

@@ -21,7 +21,7 @@ function checkFolder(ctx: Ctx): void {
 
 async function artistIndex(ctx: Ctx, id3: boolean) {
   const artists = await ctx.deps.browse.artistsWithAlbums();
-  const annotations = await ctx.deps.browse.annotations(
+  const annotations = await ctx.deps.cache.annotations(
     ctx.user.id,
     'artist',
     artists.map((a) => a.id),
@@ -44,12 +44,12 @@ async function artistDirectory(ctx: Ctx, id: string) {
   const artist = await ctx.deps.browse.artist(id);
   if (!artist) return null;
   const albums = await ctx.deps.browse.albumsOfArtist(id);
-  const ann = await ctx.deps.browse.annotations(
+  const ann = await ctx.deps.cache.annotations(
     ctx.user.id,
     'album',
     albums.map((a) => a.id),
   );
-  const own = (await ctx.deps.browse.annotations(ctx.user.id, 'artist', [id])).get(id);
+  const own = (await ctx.deps.cache.annotations(ctx.user.id, 'artist', [id])).get(id);
   return {
     directory: {
       id: artist.id,
@@ -89,7 +89,7 @@ export const browsingMethods: Record<string, Method> = {
     const album = await ctx.deps.browse.album(id);
     if (!album) throw notFound('Directory', id);
     const songs = await songNodes(ctx, await ctx.deps.browse.songsOfAlbum(id));
-    const own = (await ctx.deps.browse.annotations(ctx.user.id, 'album', [id])).get(id);
+    const own = (await ctx.deps.cache.annotations(ctx.user.id, 'album', [id])).get(id);
     return {
       directory: {
         id: album.id,
@@ -108,7 +108,7 @@ export const browsingMethods: Record<string, Method> = {
     const artist = await ctx.deps.browse.artist(id);
     if (!artist) throw notFound('Artist', id);
     const albums = await ctx.deps.browse.albumsOfArtist(id);
-    const own = (await ctx.deps.browse.annotations(ctx.user.id, 'artist', [id])).get(id);
+    const own = (await ctx.deps.cache.annotations(ctx.user.id, 'artist', [id])).get(id);
     return { artist: { ...artistId3Node(artist, own), album: await albumNodes(ctx, albums) } };
   },
 
@@ -173,7 +173,7 @@ async function artistInfo(ctx: Ctx, element: 'artistInfo' | 'artistInfo2') {
   const similarArtists = (await ctx.deps.browse.artistsByIds(similarIds.slice(0, count))).filter(
     (a) => a.album_count > 0,
   );
-  const ann = await ctx.deps.browse.annotations(
+  const ann = await ctx.deps.cache.annotations(
     ctx.user.id,
     'artist',
     similarArtists.map((a) => a.id),

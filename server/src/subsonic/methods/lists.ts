@@ -47,7 +47,45 @@ async function albumList(ctx: Ctx) {
   if (type === 'byGenre' && !o.genre)
     throw new SubsonicError(ErrorCode.MissingParameter, 'Required parameter is missing: genre');
   if (o.size === 0) return [];
-  return ctx.deps.browse.albumList(type, ctx.user.id, o);
+  if (!CATALOG_ORDERS.has(type)) return ctx.deps.browse.albumList(type, ctx.user.id, o);
+  // Catalog-wide orders: the ids are kept while the catalog holds, each page is a slice of them.
+  const key =
+    type === 'random'
+      ? 'all'
+      : type === 'byYear'
+        ? `byYear:${o.fromYear}:${o.toYear}`
+        : type === 'byGenre'
+          ? `byGenre:${(o.genre ?? '').toLowerCase()}`
+          : type;
+  const order = await ctx.deps.cache.order(`albums:${key}`, () =>
+    ctx.deps.browse.albumIdsInOrder(type, ctx.user.id, o),
+  );
+  const ids = type === 'random' ? sample(order, o.size) : order.slice(o.offset, o.offset + o.size);
+  return ctx.deps.cache.albumsByIds(ids);
+}
+
+/** Types whose order is the same for everyone (the others follow the caller's activity). */
+const CATALOG_ORDERS = new Set<AlbumListType>([
+  'random',
+  'newest',
+  'alphabeticalByName',
+  'alphabeticalByArtist',
+  'byYear',
+  'byGenre',
+]);
+
+/** `size` distinct items in random order (a partial Fisher–Yates over a copy of the indexes). */
+function sample<T>(list: readonly T[], size: number): T[] {
+  const n = Math.min(size, list.length);
+  const picked = new Map<number, number>();
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(Math.random() * (list.length - i));
+    const atJ = picked.get(j) ?? j;
+    picked.set(j, picked.get(i) ?? i);
+    out.push(list[atJ]);
+  }
+  return out;
 }
 
 async function starred(ctx: Ctx) {
@@ -69,7 +107,7 @@ async function starred(ctx: Ctx) {
 export const listMethods: Record<string, Method> = {
   getAlbumList: async (ctx) => {
     const rows = await albumList(ctx);
-    const ann = await ctx.deps.browse.annotations(
+    const ann = await ctx.deps.cache.annotations(
       ctx.user.id,
       'album',
       rows.map((r) => r.id),
@@ -103,7 +141,7 @@ export const listMethods: Record<string, Method> = {
 
   getStarred: async (ctx) => {
     const s = await starred(ctx);
-    const albumAnn = await ctx.deps.browse.annotations(
+    const albumAnn = await ctx.deps.cache.annotations(
       ctx.user.id,
       'album',
       s.albums.map((a) => a.id),

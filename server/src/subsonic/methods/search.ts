@@ -3,7 +3,7 @@
  * the whole library, paged, in a stable order: that is how Symfonium and others sync offline.
  * A real query goes through the catalog search (FTS5, the same ranking as the web app).
  */
-import type { AlbumRow, ArtistRow, SongRow } from '../../catalog/browse.repository.js';
+import type { ArtistRow, SongRow } from '../../catalog/browse.repository.js';
 import type { Ctx, Method } from '../context.js';
 import { albumNodes, songNodes } from '../context.js';
 import type { Node } from '../envelope.js';
@@ -40,11 +40,21 @@ function isEmptyQuery(q: string): boolean {
 
 async function find(ctx: Ctx, query: string, pg: Paging) {
   const b = ctx.deps.browse;
+  const c = ctx.deps.cache;
   if (isEmptyQuery(query)) {
+    // A sync pages through everything: the id orders are kept (no OFFSET scan per page), a page
+    // is a slice of them read by primary key (rows kept for albums and artists, the small kinds).
+    const page = async (key: string, load: () => Promise<string[]>, count: number, offset: number) =>
+      count ? (await c.order(key, load)).slice(offset, offset + count) : [];
+    const [artistIds, albumIds, songIds] = await Promise.all([
+      page('sync:artists', () => b.artistIdsWithAlbums(), pg.artistCount, pg.artistOffset),
+      page('sync:albums', () => b.albumIds(), pg.albumCount, pg.albumOffset),
+      page('sync:songs', () => b.trackIds(), pg.songCount, pg.songOffset),
+    ]);
     const [artists, albums, songs] = await Promise.all([
-      pg.artistCount ? b.artistsWithAlbums(pg.artistOffset, pg.artistCount) : Promise.resolve([] as ArtistRow[]),
-      pg.albumCount ? b.albumsPage(pg.albumOffset, pg.albumCount) : Promise.resolve([] as AlbumRow[]),
-      pg.songCount ? b.songsPage(pg.songOffset, pg.songCount) : Promise.resolve([] as SongRow[]),
+      c.artistsByIds(artistIds),
+      c.albumsByIds(albumIds),
+      b.songs(songIds),
     ]);
     return { artists, albums, songs, empty: true };
   }
@@ -58,15 +68,15 @@ async function find(ctx: Ctx, query: string, pg: Paging) {
   });
   const slice = <T>(list: T[], count: number, offset: number) => list.slice(offset, offset + count);
   const [artists, albums, songs] = await Promise.all([
-    b.artistsByIds(slice(hits.artists, pg.artistCount, pg.artistOffset).map((a) => a.id)),
-    b.albumsByIds(slice(hits.albums, pg.albumCount, pg.albumOffset).map((a) => a.id)),
-    b.songs(slice(hits.tracks, pg.songCount, pg.songOffset).map((t) => t.id)),
+    c.artistsByIds(slice(hits.artists, pg.artistCount, pg.artistOffset).map((a) => a.id)),
+    c.albumsByIds(slice(hits.albums, pg.albumCount, pg.albumOffset).map((a) => a.id)),
+    c.songsByIds(slice(hits.tracks, pg.songCount, pg.songOffset).map((t) => t.id)),
   ]);
-  return { artists, albums, songs, empty: false };
+  return { artists, albums, songs: songs.map((s) => s.row), empty: false };
 }
 
 async function artistAnnotations(ctx: Ctx, artists: ArtistRow[]) {
-  return ctx.deps.browse.annotations(
+  return ctx.deps.cache.annotations(
     ctx.user.id,
     'artist',
     artists.map((a) => a.id),
@@ -97,7 +107,7 @@ export const searchMethods: Record<string, Method> = {
     const query = ctx.params.str('query') ?? '';
     const r = await find(ctx, query, paging(ctx));
     const ann = await artistAnnotations(ctx, r.artists);
-    const albumAnn = await ctx.deps.browse.annotations(
+    const albumAnn = await ctx.deps.cache.annotations(
       ctx.user.id,
       'album',
       r.albums.map((a) => a.id),

@@ -1,13 +1,14 @@
 /**
  * Shares over the existing public share links (one link per track, album or playlist). `expires`
- * is in ms since the epoch; links are read-only once made, so updateShare can only keep them.
+ * is in ms since the epoch (updateShare: 0 = never); `description` is kept with the link and
+ * shown instead of the item's title when there is one.
  */
 import type { ShareInfo } from '../../listening/shares.schemas.js';
 import type { ShareKind } from '../../db/tables/streaming.js';
 import type { Ctx, Method } from '../context.js';
 import { songNodes } from '../context.js';
 import type { Node } from '../envelope.js';
-import { ErrorCode, missing, SubsonicError } from '../errors.js';
+import { missing } from '../errors.js';
 import { iso } from '../mappers.js';
 
 const DAY = 86_400_000;
@@ -28,7 +29,7 @@ async function shareNode(ctx: Ctx, s: ShareInfo): Promise<Node> {
   return {
     id: s.id,
     url: s.url,
-    description: s.title,
+    description: s.description ?? s.title,
     username: ctx.user.username,
     created: iso(s.createdAt),
     expires: iso(s.expiresAt),
@@ -57,23 +58,29 @@ export const shareMethods: Record<string, Method> = {
     const expires = ctx.params.optInt('expires');
     const now = ctx.deps.clock.now();
     const expiresInDays = expires && expires > 0 ? Math.max(1, Math.ceil((expires - now) / DAY)) : null;
+    const description = ctx.params.str('description');
     const share: Node[] = [];
     for (const id of ids) {
-      const created = await ctx.deps.shares.create(ctx.user, { kind: await kindOf(ctx, id), id, expiresInDays });
+      const created = await ctx.deps.shares.create(ctx.user, {
+        kind: await kindOf(ctx, id),
+        id,
+        expiresInDays,
+        description,
+      });
       share.push(await shareNode(ctx, created));
     }
     return { shares: { share } };
   },
 
+  /** `description` (empty clears it) and/or `expires` (ms since the epoch; 0 = never); absent = unchanged. */
   updateShare: async (ctx) => {
     const id = ctx.params.req('id');
-    if (!(await ctx.deps.shares.list(ctx.user)).some((s) => s.id === id)) {
-      throw new SubsonicError(ErrorCode.NotFound, `Share not found: ${id}`);
-    }
-    throw new SubsonicError(
-      ErrorCode.Generic,
-      'Share links cannot be edited: delete this one and create a new link with the new expiry.',
-    );
+    const expires = ctx.params.optInt('expires');
+    await ctx.deps.shares.update(ctx.user, id, {
+      description: ctx.params.has('description') ? (ctx.params.str('description') ?? '') : undefined,
+      expiresAt: expires === undefined ? undefined : expires <= 0 ? null : expires,
+    });
+    return {};
   },
 
   deleteShare: async (ctx) => {

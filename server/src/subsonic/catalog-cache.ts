@@ -1,0 +1,228 @@
+/**
+ * What Subsonic apps ask for again and again, kept in memory while it cannot have changed, so the
+ * hot methods (getAlbumList2, search3, every song list) cost a few map lookups instead of a
+ * dozen queries:
+ *  - album and artist rows, song rows with their credits and genres, and the album order of each
+ *    catalog-wide list type (newest, alphabetical, by year, by genre): valid while the catalog
+ *    version (migration 0008: any change to tracks, albums, artists, genres) holds;
+ *  - `onWrite` listeners (the authentication cache): dropped at any write at all.
+ * Writes are noticed the way the session cache and search notice them (db/write-watch.ts): this
+ * connection's change counter at once, other processes' commits (the CLI) within 250 ms. A value
+ * read while a write happened is not kept. Everything is bounded and dropped after 5 idle minutes
+ * (phones and Pis).
+ */
+import type SQLite from 'better-sqlite3';
+import type { AlbumRow, Annotation, ArtistRow, BrowseRepository, SongRow } from '../catalog/browse.repository.js';
+import { WriteWatch } from '../db/write-watch.js';
+
+/** Rows kept per kind; past this the kind starts over (a library sync pages through everything). */
+const MAX_ROWS = 6000;
+/** Album orders kept (list type × year range × genre). */
+const MAX_ORDERS = 64;
+const IDLE_DROP_MS = 5 * 60_000;
+
+export interface Credit {
+  id: string;
+  name: string;
+  role: string;
+}
+
+/** A song row with what every Child node needs besides the caller's annotations. */
+export interface CachedSong {
+  row: SongRow;
+  credits: Credit[];
+  genres: string[] | undefined;
+}
+
+/** A bounded map that starts over when full (cheaper than LRU bookkeeping on every hit). */
+class Bounded<V> extends Map<string, V> {
+  constructor(private readonly max: number) {
+    super();
+  }
+  override set(key: string, value: V): this {
+    if (this.size >= this.max && !this.has(key)) this.clear();
+    return super.set(key, value);
+  }
+}
+
+export class CatalogCache {
+  private readonly writes: WriteWatch;
+  private seenWrites = '';
+  private version = -1;
+  private readonly albums = new Bounded<AlbumRow>(MAX_ROWS);
+  private readonly artists = new Bounded<ArtistRow>(MAX_ROWS);
+  private readonly songs = new Bounded<CachedSong>(MAX_ROWS);
+  private readonly orders = new Bounded<string[]>(MAX_ORDERS);
+  private readonly writeListeners: (() => void)[] = [() => this.activity.clear()];
+  /** `type NUL user` → whether the user has any activity on that type (until the next write). */
+  private readonly activity = new Bounded<boolean>(3000);
+  private lastUsed = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** The catalog version being read after a write: every request waits for it. */
+  private pending: Promise<void> | null = null;
+
+  constructor(
+    private readonly browse: BrowseRepository,
+    private readonly sqlite: SQLite.Database,
+  ) {
+    this.writes = new WriteWatch(sqlite);
+  }
+
+  /**
+   * The caller's stars, ratings and plays for these items. Whether a user has any of a type is
+   * kept until the next write: most lists of a new or light user need no annotation query at all.
+   */
+  async annotations(
+    userId: string,
+    type: 'track' | 'album' | 'artist',
+    ids: string[],
+  ): Promise<Map<string, Annotation>> {
+    if (ids.length === 0) return new Map();
+    const key = `${type}\u0000${userId}`;
+    // A write since this request began (its own star, say) is not in the kept flag yet.
+    let has = this.writes.token() === this.seenWrites ? this.activity.get(key) : undefined;
+    if (has === undefined) {
+      const token = this.seenWrites;
+      has = await this.browse.hasActivity(userId, type);
+      if (this.keepable(token)) this.activity.set(key, has);
+    }
+    return has ? this.browse.annotations(userId, type, ids) : new Map();
+  }
+
+  /** `fn` runs whenever anything was written (before the next request is served). */
+  onWrite(fn: () => void): void {
+    this.writeListeners.push(fn);
+  }
+
+  /** Drops what a write made stale; called once at the start of every request. */
+  async refresh(): Promise<void> {
+    this.lastUsed = Date.now();
+    this.armIdleDrop();
+    const token = this.writes.token();
+    if (token !== this.seenWrites) {
+      this.seenWrites = token;
+      for (const fn of this.writeListeners) fn();
+      this.pending = this.checkVersion().finally(() => {
+        this.pending = null;
+      });
+    }
+    if (this.pending) await this.pending;
+  }
+
+  private async checkVersion(): Promise<void> {
+    const version = await this.browse.catalogVersion();
+    if (version !== this.version) {
+      this.version = version;
+      this.clearCatalog();
+    }
+  }
+
+  /** Whether a value read since `token` may be kept (nothing written meanwhile, no open transaction). */
+  private keepable(token: string): boolean {
+    return token === this.seenWrites && this.writes.token() === token && !this.sqlite.inTransaction;
+  }
+
+  /**
+   * Ids in a catalog-wide order (`key` names the kind, the order and its filters: album list
+   * types, the whole library by id for offline sync).
+   */
+  async order(key: string, load: () => Promise<string[]>): Promise<string[]> {
+    const hit = this.orders.get(key);
+    if (hit) return hit;
+    const token = this.seenWrites;
+    const ids = await load();
+    if (this.keepable(token)) this.orders.set(key, ids);
+    return ids;
+  }
+
+  albumsByIds(ids: string[]): Promise<AlbumRow[]> {
+    return this.rows(this.albums, ids, (missing) => this.browse.albumsByIds(missing));
+  }
+
+  artistsByIds(ids: string[]): Promise<ArtistRow[]> {
+    return this.rows(this.artists, ids, (missing) => this.browse.artistsByIds(missing));
+  }
+
+  /** Songs by id in the order asked (unknown ids skipped), with credits and genres. */
+  async songsByIds(ids: string[]): Promise<CachedSong[]> {
+    const missing = ids.filter((id) => !this.songs.has(id));
+    const fetched = missing.length ? await this.loadSongs(await this.browse.songs(missing)) : new Map();
+    return ids.flatMap((id) => this.songs.get(id) ?? fetched.get(id) ?? []);
+  }
+
+  /** Credits and genres for rows the caller already has (from any list query). */
+  async songExtras(rows: SongRow[]): Promise<CachedSong[]> {
+    const missing = rows.filter((r) => !this.songs.has(r.id));
+    const fetched = missing.length ? await this.loadSongs(missing) : new Map<string, CachedSong>();
+    // The caller's row wins: it is at least as fresh as the kept one.
+    return rows.map((row) => {
+      const kept = this.songs.get(row.id) ?? (fetched.get(row.id) as CachedSong);
+      return kept.row === row ? kept : { ...kept, row };
+    });
+  }
+
+  private async loadSongs(rows: SongRow[]): Promise<Map<string, CachedSong>> {
+    const token = this.seenWrites;
+    const ids = rows.map((r) => r.id);
+    const [credits, genres] = await Promise.all([this.browse.creditsOf(ids), this.browse.genresOf(ids)]);
+    const out = new Map<string, CachedSong>();
+    const keep = this.keepable(token);
+    for (const row of rows) {
+      const song = { row, credits: credits.get(row.id) ?? [], genres: genres.get(row.id) };
+      out.set(row.id, song);
+      if (keep) this.songs.set(row.id, song);
+    }
+    return out;
+  }
+
+  private async rows<R extends { id: string }>(
+    map: Bounded<R>,
+    ids: string[],
+    load: (ids: string[]) => Promise<R[]>,
+  ): Promise<R[]> {
+    const missing = ids.filter((id) => !map.has(id));
+    const fetched = new Map<string, R>();
+    if (missing.length) {
+      const token = this.seenWrites;
+      const rows = await load(missing);
+      const keep = this.keepable(token);
+      for (const r of rows) {
+        fetched.set(r.id, r);
+        if (keep) map.set(r.id, r);
+      }
+    }
+    return ids.flatMap((id) => map.get(id) ?? fetched.get(id) ?? []);
+  }
+
+  private clearCatalog(): void {
+    this.albums.clear();
+    this.artists.clear();
+    this.songs.clear();
+    this.orders.clear();
+  }
+
+  private armIdleDrop(): void {
+    if (this.idleTimer) return;
+    const check = () => {
+      const idleFor = Date.now() - this.lastUsed;
+      if (idleFor >= IDLE_DROP_MS) {
+        this.idleTimer = null;
+        this.clearCatalog();
+        for (const fn of this.writeListeners) fn();
+        this.seenWrites = '';
+        this.version = -1;
+      } else {
+        this.idleTimer = setTimeout(check, IDLE_DROP_MS - idleFor);
+        this.idleTimer.unref();
+      }
+    };
+    this.idleTimer = setTimeout(check, IDLE_DROP_MS);
+    this.idleTimer.unref();
+  }
+
+  /** Stops the idle timer (server shutdown, tests). */
+  close(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+}
