@@ -46,6 +46,8 @@ export interface CrashReport {
   /** Every problem, prefixed with its cycle ("final" for the clean run at the end). */
   problems: string[];
   ms: number;
+  /** How long the last start-up took (spawn to listening): start-up kills land within it. */
+  lastStartUpMs: number;
 }
 
 /** mulberry32: small, seedable, good enough to pick moments and operations. */
@@ -232,29 +234,25 @@ async function cycle(
     if (!dead) child.process.kill('SIGKILL');
     dead = true;
   };
-  // Where the kill lands: in 15 % of the cycles during start-up (after its n-th log line:
-  // migrations, recovery, the scan on start…); otherwise at a random moment within a second of
-  // the first acknowledged write (within five in a fifth of them, so scans get further), so
-  // writes are in flight whatever the machine's speed.
+  // Where the kill lands: in 15 % of the cycles during start-up (at a random moment within the
+  // previous start-up's duration: migrations, cache recovery, the scan on start…); otherwise at a
+  // random moment within a second of the first acknowledged write (within five in a fifth of
+  // them, so scans get further), so writes are in flight whatever the machine's speed.
   const duringStartUp = random() < 0.15;
-  const afterLines = 1 + Math.floor(random() * 4);
-  const upFor = random() * (duringStartUp ? 200 : random() < 0.2 ? 5000 : 1000);
+  const upFor = random() * (duringStartUp ? report.lastStartUpMs : random() < 0.2 ? 5000 : 1000);
   const work: Promise<void>[] = [];
   let listened = false;
   let timer: NodeJS.Timeout | undefined;
-  let lines = 0;
   const killSoon = () => {
     if (timer === undefined && !dead) timer = setTimeout(kill, upFor);
   };
-  if (duringStartUp)
-    child.onLine(() => {
-      if (++lines === afterLines) killSoon();
-    });
+  if (duringStartUp) killSoon();
   // A server that never answers a write (every request refused) is still killed.
   const fallback = setTimeout(kill, 60_000);
   try {
     const base = await child.listening;
     listened = !dead;
+    if (listened) report.lastStartUpMs = Date.now() - started;
     if (!dead) {
       const admin = world.users.find((u) => u.admin)!;
       // Each actor draws from its own stream, so its choices do not depend on the others' timing.
@@ -337,6 +335,7 @@ export async function runCrashCycles(options: CrashRunOptions): Promise<CrashRep
     downloadsCompleted: 0,
     problems: [],
     ms: 0,
+    lastStartUpMs: 2000,
   };
   const world = await createWorld(dir);
   try {
