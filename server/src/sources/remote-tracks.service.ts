@@ -116,10 +116,12 @@ export class RemoteTracksService {
       throw new Forbidden('Only an administrator or the person who added this track can delete its cached copy.');
     if (this.o.hub.current(trackId))
       throw new Conflict('This track is being downloaded right now; try again when it has finished.');
+    // The row first, then the file: a kill -9 in between leaves a file nothing claims (a later
+    // download of the track replaces it), never a row claiming a file that is gone.
+    await this.o.repo.resetCache(trackId, this.o.clock.now());
     if (row.is_cached === 1 && row.local_path) {
       await rm(join(this.o.cacheDir, row.local_path), { force: true });
     }
-    await this.o.repo.resetCache(trackId, this.o.clock.now());
     this.o.logger.info({ area: 'sources', trackId, by: user.id }, 'cached copy deleted');
     const fresh = await this.o.repo.findById(trackId);
     if (!fresh) throw new NotFound('remote track', trackId);
