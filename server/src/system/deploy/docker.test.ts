@@ -197,6 +197,7 @@ describe('audio-only ffmpeg (Dockerfile stage `ffmpeg`, deploy/docker/build-ffmp
     expect(runs.some((r) => /apt-get source ffmpeg\b/.test(r) && r.includes('./build-ffmpeg.sh'))).toBe(true);
     expect(ffmpegStage.steps.some((s) => s.op === 'COPY' && s.args === 'deploy/docker/build-ffmpeg.sh ./')).toBe(true);
     // Nothing slips in by autodetection or default: every component is listed.
+    expect(spawnSync('sh', ['-n', join(REPO_ROOT, 'deploy/docker/build-ffmpeg.sh')]).status).toBe(0);
     for (const flag of ['--disable-autodetect', '--disable-everything', '--disable-shared', '--enable-ffprobe'])
       expect(buildScript).toContain(flag);
     for (const [flag, list] of [
@@ -433,5 +434,9 @@ describe('image workflow (.github/workflows/image.yml)', () => {
     const build = steps.find((s) => s.uses?.startsWith('docker/build-push-action'))!;
     expect(build.with?.platforms).toBe('linux/amd64,linux/arm64');
     expect(build.with?.push).toBe("${{ github.event_name != 'pull_request' }}");
+    // The size target is measured on the real image, and the audio-only ffmpeg is run in it.
+    const smoke = (steps as { name?: string; run?: string }[]).find((s) => s.name?.startsWith('Smoke test'))!.run!;
+    expect(smoke).toMatch(/test "\$size" -le 350000000/);
+    expect(smoke).toMatch(/docker exec smoke sh -c 'ffmpeg -hide_banner -encoders \| grep -q libopus/);
   });
 });
