@@ -31,16 +31,18 @@ DECODERS="mp1 mp1float mp2 mp2float mp3 mp3float aac aac_fixed aac_latm alac ac3
 
 PARSERS="mpegaudio aac aac_latm ac3 flac opus vorbis mjpeg png"
 
-# The transcode profiles (server/src/streaming/transcode-profiles.ts): encoders and muxers.
+# The transcode profiles (server/src/streaming/transcode-profiles.ts): encoders and muxers; and
+# MPEG-TS, which yt-dlp asks for when it has ffmpeg copy an HLS stream to stdout.
 ENCODERS="libopus libmp3lame aac"
-MUXERS="ogg mp3 adts"
+MUXERS="ogg mp3 adts mpegts"
 
 # What ffmpeg's command line inserts by itself: sample-format/rate conversion for the encoders
 # (libopus wants 48 kHz) and the trim after an input seek.
 FILTERS="aformat aresample anull atrim"
 
-# Local files and pipes; http(s)/hls only for yt-dlp, which hands some live streams to ffmpeg.
-PROTOCOLS="file pipe http https tcp tls hls crypto"
+# Local files and pipes; http(s)/hls only for yt-dlp, which hands some (live) HLS streams to
+# ffmpeg through Earshot's egress proxy: https through a proxy needs httpproxy (CONNECT).
+PROTOCOLS="file pipe http https httpproxy tcp tls hls crypto"
 
 list() { echo "$1" | tr -s ' \n' ',' | sed 's/^,//; s/,$//'; }
 

@@ -3,7 +3,7 @@
  * the Dockerfile's instructions, the build context it copies, the entrypoint run under bash, the
  * libraries the image deletes, and the image workflow.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -16,11 +16,14 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SETTINGS } from '../../config/schema.js';
 import { AUDIO_EXTENSIONS } from '../../library/tags.js';
+import { buildYtDlpArgs } from '../../sources/ytdlp/runner.js';
 import { ffmpegArgs, PROFILES, TRANSCODE_FORMATS } from '../../streaming/transcode-profiles.js';
 import { COVER_KINDS, REALISTIC_KINDS, realisticFile } from '../../test/realistic.js';
 import { decodeErrors } from '../../test/streaming.js';
@@ -248,6 +251,18 @@ describe('audio-only ffmpeg (Dockerfile stage `ffmpeg`, deploy/docker/build-ffmp
       expect(buildInstall).toContain(`${lib === 'gnutls' ? 'libgnutls28' : lib === 'zlib' ? 'zlib1g' : lib}-dev`);
     }
   });
+  it("serves yt-dlp's ffmpeg downloads: HLS through Earshot's proxy, copied to stdout as MPEG-TS", () => {
+    const args = buildYtDlpArgs('audio', 'https://example.org/track', 'http://127.0.0.1:1');
+    // yt-dlp copies HLS to stdout with `-f mpegts` and passes the proxy in http_proxy: https
+    // through a proxy is ffmpeg's httpproxy (CONNECT) under tls.
+    expect(args[args.indexOf('-o') + 1]).toBe('-');
+    expect(args).toContain('--proxy');
+    expect(components('MUXERS')).toContain('mpegts');
+    expect(components('PROTOCOLS')).toEqual(
+      expect.arrayContaining(['hls', 'http', 'https', 'httpproxy', 'tls', 'tcp']),
+    );
+    expect(components('DEMUXERS')).toEqual(expect.arrayContaining(['hls', 'mpegts', 'mov', 'aac', 'mp3']));
+  });
 });
 
 /**
@@ -313,6 +328,41 @@ describe('the built audio-only ffmpeg (EARSHOT_TEST_FFMPEG)', () => {
         expect(allowed.has(owner ?? '?'), `${exe} links ${soname} from ${owner}`).toBe(true);
       }
     }
+  });
+
+  it('copies an HLS stream from an HTTP server to stdout as MPEG-TS, as yt-dlp has it do', async (ctx) => {
+    const bin = skipUnlessBuilt(ctx);
+    const dir = mkdtempSync(join(tmpdir(), 'es-ffhls-'));
+    dirs.push(dir);
+    const hls = ['-c:a', 'aac', '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod'];
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'sine=f=440:d=6', ...hls, join(dir, 'index.m3u8')]);
+    const server = createServer((req, res) => {
+      const file = join(dir, basename(req.url ?? ''));
+      if (!existsSync(file)) res.writeHead(404).end();
+      else res.end(readFileSync(file));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/index.m3u8`;
+    const out = join(dir, 'out.ts');
+    const child = spawn(bin, ['-hide_banner', '-v', 'error', '-i', url, '-c', 'copy', '-f', 'mpegts', 'pipe:1']);
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c;
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    server.close();
+    expect(`${code} ${stderr}`).toBe('0 ');
+    writeFileSync(out, Buffer.concat(chunks));
+    const probe = JSON.parse(
+      execFileSync('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', out], {
+        encoding: 'utf8',
+      }),
+    );
+    expect(probe.format.format_name).toBe('mpegts');
+    expect(probe.streams[0].codec_name).toBe('aac');
+    expect(Number(probe.format.duration)).toBeGreaterThan(5);
   });
 
   it('transcodes every fixture kind (covers included) to every profile, from the start and after a seek', async (ctx) => {
