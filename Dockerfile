@@ -8,7 +8,9 @@
 # Stages: `build` compiles the server and the web app once on the build machine's own platform
 # (plain JavaScript, the same for every architecture); `deps` installs the production npm
 # dependencies on the target platform (better-sqlite3, argon2 and sharp are native); `runtime` is
-# Debian bookworm slim with Node 20's binary, ffmpeg and yt-dlp from Debian, and nothing else.
+# `ffmpeg` builds an audio-only ffmpeg/ffprobe from Debian's ffmpeg source package (Debian's
+# binary package links ~290 MiB of video, speech and GPU libraries Earshot never uses); `runtime` is
+# Debian bookworm slim with Node 20's binary, that ffmpeg, yt-dlp from Debian, and nothing else.
 # A newer yt-dlp than Debian's: build with --build-arg YTDLP_VERSION=2025.09.26 (or "latest"), or
 # mount one and set EARSHOT_YTDLP (docs/deploy.md).
 
@@ -43,21 +45,42 @@ RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --workspace server --
   # better-sqlite3's SQLite sources and object files are not needed once the addon is built.
   && rm -rf node_modules/better-sqlite3/deps node_modules/better-sqlite3/src \
      node_modules/better-sqlite3/build/Release/obj node_modules/better-sqlite3/build/Release/obj.target \
-     node_modules/better-sqlite3/build/Release/.deps
+     node_modules/better-sqlite3/build/Release/.deps \
+  # Never loaded by Node: youtubei.js's browser/worker bundles, source maps, type declarations and
+  # markdown (≈ 26 MiB of the ≈ 102 MiB; docs/deploy.md "Size of the runtime stage").
+  && rm -rf node_modules/youtubei.js/bundle \
+  && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
+       -o -name '*.md' \) -delete
 
 # ── node: the Node 20 binary of the official image, without npm/yarn/corepack ─────────────────
 FROM node:${NODE_VERSION}-bookworm-slim AS node
+
+# ── ffmpeg: audio-only ffmpeg and ffprobe from Debian's source package ──────────────────────────
+# The same Debian release and security patches as Debian's own ffmpeg package (rebuild the image
+# to pick up a security update), configured by deploy/docker/build-ffmpeg.sh with only the
+# demuxers/decoders of the formats Earshot reads and the encoders/muxers its transcode profiles
+# use. Linked against libmp3lame, libopus, GnuTLS and zlib; everything else is static.
+FROM debian:bookworm-slim AS ffmpeg
+RUN sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
+      > /etc/apt/sources.list.d/debian-src.sources \
+  && apt-get update \
+  && apt-get install -y --no-install-recommends build-essential dpkg-dev nasm pkg-config \
+     libmp3lame-dev libopus-dev libgnutls28-dev zlib1g-dev
+WORKDIR /build
+COPY deploy/docker/build-ffmpeg.sh ./
+RUN apt-get source ffmpeg \
+  && ./build-ffmpeg.sh "$(find /build -maxdepth 1 -type d -name 'ffmpeg-*')" /opt/ffmpeg
 
 # ── runtime ──────────────────────────────────────────────────────────────────────────────────────
 FROM debian:bookworm-slim AS runtime
 ARG YTDLP_VERSION=
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends ffmpeg yt-dlp ca-certificates tini libjemalloc2 \
-  # Mesa's GPU drivers (and the LLVM they bring, ~160 MB) are only ever dlopen()ed by OpenGL
-  # users; ffmpeg and ffprobe link none of them (checked by server/src/system/deploy/docker.test.ts).
-  && dpkg --purge --force-depends libgl1-mesa-dri libllvm15 libz3-4 \
-  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/* /usr/share/doc/* /usr/share/man/* \
-  && ffmpeg -hide_banner -version | head -1 && ffprobe -hide_banner -version | head -1
+  # The ffmpeg stage's shared libraries (GnuTLS and zlib are in the base already: apt needs them).
+  && apt-get install -y --no-install-recommends yt-dlp ca-certificates tini libjemalloc2 \
+     libmp3lame0 libopus0 libgnutls30 zlib1g \
+  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/* /usr/share/doc/* /usr/share/man/*
+COPY --from=ffmpeg /opt/ffmpeg/bin/ffmpeg /opt/ffmpeg/bin/ffprobe /usr/local/bin/
+RUN ffmpeg -hide_banner -version | head -1 && ffprobe -hide_banner -version | head -1
 # Optional current yt-dlp (sites change faster than Debian stable): the official zipapp, run by
 # Debian's python3, replaces /usr/bin/yt-dlp.
 RUN if [ -n "$YTDLP_VERSION" ]; then \

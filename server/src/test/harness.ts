@@ -51,6 +51,10 @@ export function testConfig(dir: string, env: Record<string, string> = {}): Confi
       EARSHOT_WATCH: 'false',
       EARSHOT_FULL_SCAN_INTERVAL_MINUTES: '0',
       EARSHOT_YTDLP: '/usr/bin/yt-dlp',
+      // The server under test may use another ffmpeg than the fixtures (which need a full one):
+      // e.g. the container image's audio-only build (docs/deploy.md "Audio-only ffmpeg").
+      ...(process.env.EARSHOT_TEST_FFMPEG ? { EARSHOT_FFMPEG: process.env.EARSHOT_TEST_FFMPEG } : {}),
+      ...(process.env.EARSHOT_TEST_FFPROBE ? { EARSHOT_FFPROBE: process.env.EARSHOT_TEST_FFPROBE } : {}),
       ...env,
     },
     argv: [],
