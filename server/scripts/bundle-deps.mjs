@@ -1,0 +1,114 @@
+/**
+ * Build step after `tsc`: inlines the plain-JavaScript dependencies into a few shared chunks under
+ * `dist/vendor/`.
+ *
+ * Why: Node 20 has no compile cache, and its module loader spends ~1 ms per module file (resolve,
+ * stat, read, parse, link). `earshot scan` loaded ~670 files before its first useful work, 540 of
+ * them from kysely and @sinclair/typebox; `earshot serve` ~1,500 (ajv, yaml, jose, prom-client …).
+ * Our own files are left where tsc wrote them, each with its own imports (so
+ * `import.meta.url`-relative paths — workers, migrations, the web app — keep working and tests can
+ * import any `dist/` module); only their imports of packages are resolved into the chunks. Packages
+ * that load native addons, read their own files or start workers by path stay in node_modules
+ * (EXTERNAL). Source maps are chained: esbuild reads tsc's maps, so stack traces still name
+ * `src/*.ts`.
+ *
+ * Without esbuild (an unusual platform), the tsc output is kept as is: it works, it starts slower.
+ */
+import { readdirSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
+const VENDOR = 'vendor';
+/**
+ * Packages left in node_modules: native addons (and their loaders), packages that read their own
+ * files or start workers by path (pino's transports, swagger's package.json and UI assets), and
+ * those loaded only by rarely used code. Everything else is plain JavaScript and is inlined.
+ */
+const EXTERNAL = new Set([
+  'better-sqlite3',
+  'bindings',
+  'file-uri-to-path',
+  'sharp',
+  'detect-libc',
+  'pino',
+  'pino-pretty',
+  'pino-abstract-transport',
+  'thread-stream',
+  'sonic-boom',
+  'on-exit-leak-free',
+  'real-require',
+  '@fastify/swagger',
+  '@fastify/swagger-ui',
+  '@fastify/static',
+  'youtubei.js',
+  'music-metadata',
+]);
+const packageName = (spec) => spec.split('/', spec.startsWith('@') ? 2 : 1).join('/');
+const external = (spec) =>
+  spec.startsWith('node:') ||
+  builtinModules.includes(spec) ||
+  EXTERNAL.has(packageName(spec)) ||
+  packageName(spec).startsWith('@img/') ||
+  packageName(spec).startsWith('@node-rs/');
+
+function jsFiles(dir) {
+  const out = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (!(dir === DIST && e.name === VENDOR)) out.push(...jsFiles(full));
+    } else if (e.name.endsWith('.js')) out.push(full);
+  }
+  return out;
+}
+
+export async function bundleDeps() {
+  let esbuild;
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    console.warn('bundle-deps: esbuild is not installed; server/dist stays as tsc wrote it (slower start-up).');
+    return false;
+  }
+  rmSync(join(DIST, VENDOR), { recursive: true, force: true });
+  const entryPoints = jsFiles(DIST);
+  const ours = (importer) => importer.startsWith(DIST) && !relative(DIST, importer).startsWith(VENDOR);
+  await esbuild.build({
+    entryPoints,
+    outdir: DIST,
+    outbase: DIST,
+    allowOverwrite: true,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: true,
+    chunkNames: `${VENDOR}/[name]-[hash]`,
+    // Inlined CommonJS calls require() for Node's own modules: give each output file one.
+    banner: {
+      js: "import { createRequire as __earshotRequire } from 'node:module'; const require = __earshotRequire(import.meta.url);",
+    },
+    sourcesContent: false,
+    logLevel: 'warning',
+    plugins: [
+      {
+        name: 'inline-only-listed-packages',
+        setup(build) {
+          build.onResolve({ filter: /.*/ }, (args) => {
+            if (args.kind === 'entry-point') return undefined;
+            // Our own modules keep their files: the import stays as written.
+            if (args.path.startsWith('.') && ours(args.importer)) return { path: args.path, external: true };
+            if (args.path.startsWith('.') || args.path.startsWith('/')) return undefined;
+            return external(args.path) ? { path: args.path, external: true } : undefined;
+          });
+        },
+      },
+    ],
+  });
+  return true;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await bundleDeps();
