@@ -14,7 +14,7 @@
  *
  * Without esbuild (an unusual platform), the tsc output is kept as is: it works, it starts slower.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,13 +53,26 @@ const external = (spec) =>
   packageName(spec).startsWith('@img/') ||
   packageName(spec).startsWith('@node-rs/');
 
+const SRC = fileURLToPath(new URL('../src/', import.meta.url));
+const BANNER =
+  "import { createRequire as __earshotRequire } from 'node:module'; const require = __earshotRequire(import.meta.url);";
+
+/**
+ * tsc's output files: those with a source file (a stale file of a removed source is left alone),
+ * not already processed (this step run twice without tsc in between is a no-op for them).
+ */
 function jsFiles(dir) {
   const out = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const full = join(dir, e.name);
     if (e.isDirectory()) {
       if (!(dir === DIST && e.name === VENDOR)) out.push(...jsFiles(full));
-    } else if (e.name.endsWith('.js')) out.push(full);
+    } else if (
+      e.name.endsWith('.js') &&
+      existsSync(join(SRC, relative(DIST, full)).replace(/\.js$/, '.ts')) &&
+      !readFileSync(full, 'utf8').startsWith(BANNER)
+    )
+      out.push(full);
   }
   return out;
 }
@@ -72,8 +85,9 @@ export async function bundleDeps() {
     console.warn('bundle-deps: esbuild is not installed; server/dist stays as tsc wrote it (slower start-up).');
     return false;
   }
-  rmSync(join(DIST, VENDOR), { recursive: true, force: true });
   const entryPoints = jsFiles(DIST);
+  if (entryPoints.length === 0) return true;
+  rmSync(join(DIST, VENDOR), { recursive: true, force: true });
   const ours = (importer) => importer.startsWith(DIST) && !relative(DIST, importer).startsWith(VENDOR);
   await esbuild.build({
     entryPoints,
@@ -88,9 +102,7 @@ export async function bundleDeps() {
     sourcemap: true,
     chunkNames: `${VENDOR}/[name]-[hash]`,
     // Inlined CommonJS calls require() for Node's own modules: give each output file one.
-    banner: {
-      js: "import { createRequire as __earshotRequire } from 'node:module'; const require = __earshotRequire(import.meta.url);",
-    },
+    banner: { js: BANNER },
     sourcesContent: false,
     logLevel: 'warning',
     plugins: [
