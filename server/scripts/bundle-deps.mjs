@@ -142,6 +142,26 @@ export async function bundleDeps() {
       },
     ],
   });
+  // The chunks are third-party code: without whitespace they are ~40 % smaller, and V8 keeps every
+  // module's source text in the heap for as long as the process runs (lazy compilation). Names are
+  // kept, so stack traces still say which function; our own files stay as tsc wrote them.
+  const chunks = readdirSync(join(DIST, VENDOR))
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => join(DIST, VENDOR, f));
+  await esbuild.build({
+    entryPoints: chunks,
+    outdir: join(DIST, VENDOR),
+    allowOverwrite: true,
+    bundle: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    sourcemap: true,
+    sourcesContent: false,
+    logLevel: 'warning',
+  });
   return true;
 }
 
