@@ -96,6 +96,22 @@ describe('lazy route schemas', () => {
   });
 });
 
+describe('header schemas', () => {
+  it('validate lower-case header names, and an upper-case name is refused when the app starts', async () => {
+    const schemas = lazySchemas();
+    const app = Fastify({ schemaController: schemas.schemaController, ajv: AJV });
+    app.get('/h', { schema: { headers: Type.Object({ 'x-token': Type.String({ minLength: 3 }) }) } }, async () => 'ok');
+    await app.ready();
+    expect((await app.inject({ url: '/h', headers: { 'X-Token': 'abcd' } })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/h', headers: { 'X-Token': 'ab' } })).statusCode).toBe(400);
+    await app.close();
+
+    const wrong = Fastify({ schemaController: lazySchemas().schemaController, ajv: AJV });
+    wrong.get('/h', { schema: { headers: Type.Object({ 'X-Token': Type.String() }) } }, async () => 'ok');
+    await expect(wrong.ready()).rejects.toThrow(/header names must be lower case/);
+  });
+});
+
 describe("the real app's schemas", () => {
   let t: TestServer;
   beforeAll(async () => {

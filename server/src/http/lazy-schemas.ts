@@ -63,6 +63,9 @@ export function lazySchemas(): LazySchemas {
       return compiler;
     };
     return (route: RouteSchema): Validate => {
+      // A custom compiler makes Fastify skip lower-casing header schemas (it does that only for its
+      // own): a header schema must name its headers in lower case, as Node gives them.
+      if (route.httpPart === 'headers') assertLowerCaseHeaders(route.schema, `${route.method} ${route.url}`);
       const real = once(() => compilerOf()(route));
       const validate = ((data: unknown, ctx?: unknown) => real()(data, ctx)) as Validate;
       // Fastify reads `schemaEnv` before each call (Ajv mutating a root value, e.g. coercing a
@@ -102,6 +105,13 @@ export function lazySchemas(): LazySchemas {
       return n;
     },
   };
+}
+
+function assertLowerCaseHeaders(schema: unknown, route: string): void {
+  const properties = (schema as { properties?: Record<string, unknown> } | null)?.properties;
+  const upper = Object.keys(properties ?? {}).filter((name) => name !== name.toLowerCase());
+  if (upper.length > 0)
+    throw new Error(`${route}: header schema names ${upper.join(', ')}; header names must be lower case`);
 }
 
 /** Remembers an app's lazy compilers for `compileAllSchemas`. */
