@@ -19,6 +19,7 @@ import type { Logger } from '../shared/logger.js';
 import { accessScope, decorateAuthRequest, requireAccessLevels } from './access.js';
 import { registerErrorHandling } from './error-handler.js';
 import { registerHostCheck } from './host-check.js';
+import { lazySchemas, rememberLazySchemas } from './lazy-schemas.js';
 import { registerStrictNumbers } from './params.js';
 import { recordRoutes } from './route-table.js';
 import { registerSecurityHeaders } from './security-headers.js';
@@ -42,7 +43,10 @@ export type App = FastifyInstance;
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
 export async function buildHttpApp(options: HttpOptions): Promise<App> {
+  // Route schemas compile on first use (http/lazy-schemas.ts): half of start-up otherwise.
+  const schemas = lazySchemas();
   const app = Fastify({
+    schemaController: schemas.schemaController,
     loggerInstance: options.logger as FastifyBaseLogger,
     // Accept a proxy's request id only when it looks like one; otherwise make our own.
     genReqId: (req) => {
@@ -63,6 +67,7 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
     disableRequestLogging: true,
     ajv: { customOptions: { removeAdditional: true, coerceTypes: 'array', useDefaults: true, allErrors: true } },
   });
+  rememberLazySchemas(app, schemas);
 
   // Callback-style (not async) hooks on the hot path: no promise per request.
   app.addHook('onSend', (request, reply, payload, done) => {

@@ -37,4 +37,9 @@ export function ensureServerBuilt(): void {
     // tsc still emits JavaScript when another area has a type error; only a missing entry is fatal.
     if (!existsSync(entry)) throw err;
   }
+  // The second half of `npm run build -w server`: dependencies inlined (scripts/bundle-deps.mjs).
+  execFileSync(process.execPath, [join(SERVER_ROOT, 'scripts', 'bundle-deps.mjs')], {
+    cwd: SERVER_ROOT,
+    stdio: 'pipe',
+  });
 }

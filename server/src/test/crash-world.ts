@@ -21,7 +21,7 @@ import { basename, join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import SQLite from 'better-sqlite3';
 import { newId } from '../shared/ids.js';
-import { type Origin, startOrigin } from '../sources/test-support/origin.js';
+import { type Origin, startOrigin } from './origin.js';
 import { makeAudio } from './audio.js';
 import { startTestServer } from './harness.js';
 

@@ -1,0 +1,168 @@
+/**
+ * Build step after `tsc`: inlines the plain-JavaScript dependencies into a few shared chunks under
+ * `dist/vendor/`.
+ *
+ * Why: Node 20 has no compile cache, and its module loader spends ~1 ms per module file (resolve,
+ * stat, read, parse, link). `earshot scan` loaded ~670 files before its first useful work, 540 of
+ * them from kysely and @sinclair/typebox; `earshot serve` ~1,500 (ajv, yaml, jose, prom-client …).
+ * Our own files are left where tsc wrote them, each with its own imports (so
+ * `import.meta.url`-relative paths — workers, migrations, the web app — keep working and tests can
+ * import any `dist/` module); only their imports of packages are resolved into the chunks. Packages
+ * that load native addons, read their own files or start workers by path stay in node_modules
+ * (EXTERNAL). Source maps are chained: esbuild reads tsc's maps, so stack traces still name
+ * `src/*.ts`.
+ *
+ * Without esbuild (an unusual platform), the tsc output is kept as is: it works, it starts slower.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
+const VENDOR = 'vendor';
+/**
+ * Packages left in node_modules: native addons (and their loaders), packages that read their own
+ * files or start workers by path (pino's transports, swagger's package.json and UI assets), and
+ * those loaded only by rarely used code. Everything else is plain JavaScript and is inlined.
+ */
+const EXTERNAL = new Set([
+  'better-sqlite3',
+  'bindings',
+  'file-uri-to-path',
+  'sharp',
+  'detect-libc',
+  'pino',
+  'pino-pretty',
+  'pino-abstract-transport',
+  'thread-stream',
+  'sonic-boom',
+  'on-exit-leak-free',
+  'real-require',
+  '@fastify/swagger',
+  '@fastify/swagger-ui',
+  '@fastify/static',
+  'youtubei.js',
+]);
+
+/**
+ * music-metadata builds its tag-mapping tables (eleven mappers, each a case-insensitive map of its
+ * format's tag names) for every file it parses: ~190 µs of a tag worker's time per file. The
+ * mappers hold nothing but those tables (checked for 11.x: `tagTypes`, `tagMap`), so one set is
+ * shared by every parse. If a later version changes the line, the build says so and stays correct.
+ */
+const PATCHES = [
+  {
+    file: /music-metadata[\\/]lib[\\/]common[\\/]MetadataCollector\.js$/,
+    from: 'this.tagMapper = new CombinedTagMapper();',
+    to: 'this.tagMapper = CombinedTagMapper.earshotShared ??= new CombinedTagMapper();',
+  },
+];
+const packageName = (spec) => spec.split('/', spec.startsWith('@') ? 2 : 1).join('/');
+const external = (spec) =>
+  spec.startsWith('node:') ||
+  builtinModules.includes(spec) ||
+  EXTERNAL.has(packageName(spec)) ||
+  packageName(spec).startsWith('@img/') ||
+  packageName(spec).startsWith('@node-rs/');
+
+const SRC = fileURLToPath(new URL('../src/', import.meta.url));
+const BANNER =
+  "import { createRequire as __earshotRequire } from 'node:module'; const require = __earshotRequire(import.meta.url);";
+
+/**
+ * tsc's output files: those with a source file (a stale file of a removed source is left alone),
+ * not already processed (this step run twice without tsc in between is a no-op for them).
+ */
+function jsFiles(dir) {
+  const out = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (!(dir === DIST && e.name === VENDOR)) out.push(...jsFiles(full));
+    } else if (
+      e.name.endsWith('.js') &&
+      existsSync(join(SRC, relative(DIST, full)).replace(/\.js$/, '.ts')) &&
+      !readFileSync(full, 'utf8').startsWith(BANNER)
+    )
+      out.push(full);
+  }
+  return out;
+}
+
+export async function bundleDeps() {
+  let esbuild;
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    console.warn('bundle-deps: esbuild is not installed; server/dist stays as tsc wrote it (slower start-up).');
+    return false;
+  }
+  const entryPoints = jsFiles(DIST);
+  if (entryPoints.length === 0) return true;
+  rmSync(join(DIST, VENDOR), { recursive: true, force: true });
+  const ours = (importer) => importer.startsWith(DIST) && !relative(DIST, importer).startsWith(VENDOR);
+  await esbuild.build({
+    entryPoints,
+    outdir: DIST,
+    outbase: DIST,
+    allowOverwrite: true,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: true,
+    chunkNames: `${VENDOR}/[name]-[hash]`,
+    // Inlined CommonJS calls require() for Node's own modules: give each output file one.
+    banner: { js: BANNER },
+    sourcesContent: false,
+    logLevel: 'warning',
+    plugins: [
+      {
+        name: 'inline-only-listed-packages',
+        setup(build) {
+          for (const patch of PATCHES)
+            build.onLoad({ filter: patch.file }, (args) => {
+              const code = readFileSync(args.path, 'utf8');
+              if (!code.includes(patch.from)) {
+                console.warn(`bundle-deps: ${args.path} no longer has "${patch.from}"; not patched.`);
+                return undefined;
+              }
+              return { contents: code.replace(patch.from, patch.to), loader: 'js' };
+            });
+          build.onResolve({ filter: /.*/ }, (args) => {
+            if (args.kind === 'entry-point') return undefined;
+            // Our own modules keep their files: the import stays as written.
+            if (args.path.startsWith('.') && ours(args.importer)) return { path: args.path, external: true };
+            if (args.path.startsWith('.') || args.path.startsWith('/')) return undefined;
+            return external(args.path) ? { path: args.path, external: true } : undefined;
+          });
+        },
+      },
+    ],
+  });
+  // The chunks are third-party code: without whitespace they are ~40 % smaller, and V8 keeps every
+  // module's source text in the heap for as long as the process runs (lazy compilation). Names are
+  // kept, so stack traces still say which function; our own files stay as tsc wrote them.
+  const chunks = readdirSync(join(DIST, VENDOR))
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => join(DIST, VENDOR, f));
+  await esbuild.build({
+    entryPoints: chunks,
+    outdir: join(DIST, VENDOR),
+    allowOverwrite: true,
+    bundle: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    sourcemap: true,
+    sourcesContent: false,
+    logLevel: 'warning',
+  });
+  return true;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await bundleDeps();

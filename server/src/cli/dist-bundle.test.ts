@@ -1,0 +1,42 @@
+/**
+ * The build's second step (scripts/bundle-deps.mjs) on the real `server/dist` the vitest global
+ * setup builds: plain-JS packages come from `dist/vendor/` chunks, native and file-reading ones
+ * from node_modules, our files keep their paths, source maps still name `src/*.ts`, and the
+ * music-metadata patch (one set of tag-mapping tables for every parse) is applied.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SERVER_ROOT } from '../test/build.js';
+
+const DIST = join(SERVER_ROOT, 'dist');
+const read = (rel: string) => readFileSync(join(DIST, rel), 'utf8');
+/** The package specifiers a built file still imports from node_modules. */
+const packageImports = (code: string) =>
+  [...code.matchAll(/^import[^'"]*["']([^'"./][^'"]*)["']/gm)].map((m) => m[1]).filter((s) => !s.startsWith('node:'));
+
+describe('server/dist after the bundle step', () => {
+  it('inlines kysely and typebox, keeps native and file-reading packages external', () => {
+    const database = read('db/database.js');
+    expect(packageImports(database)).toEqual(['better-sqlite3']);
+    expect(database).toMatch(/from ["']\.\.\/vendor\/chunk-[A-Z0-9]+\.js["']/);
+    const progress = read('library/scan/progress.js');
+    expect(packageImports(progress)).toEqual([]);
+    expect(packageImports(read('shared/logger.js'))).toContain('pino');
+    // Our own imports are left as tsc wrote them, so each file stays where its source is.
+    expect(read('cli/index.js')).toMatch(/["']\.\/commands\.js["']/);
+  });
+
+  it('chains the source maps back to the TypeScript sources', () => {
+    const map = JSON.parse(read('library/scan/progress.js.map')) as { sources: string[] };
+    expect(map.sources).toContain('../../../src/library/scan/progress.ts');
+  });
+
+  it("shares music-metadata's tag-mapping tables between parses", () => {
+    const chunks = readdirSync(join(DIST, 'vendor')).filter((f) => f.endsWith('.js'));
+    const patched = chunks.filter((f) =>
+      /CombinedTagMapper\.earshotShared\s*\?\?=\s*new CombinedTagMapper\b/.test(read(`vendor/${f}`)),
+    );
+    expect(patched).toHaveLength(1);
+  });
+});
