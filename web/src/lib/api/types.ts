@@ -5,7 +5,7 @@
  */
 import type { paths } from './schema.js';
 
-type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 type JsonOf<R> = R extends { content: { 'application/json': infer J } } ? J : never;
 /** The JSON body of a route's success response (200, 201 or 202). */
 export type ResponseOf<P extends keyof paths, M extends Method> = paths[P][M] extends { responses: infer R }
@@ -91,3 +91,5 @@ export type Job = Item<JobsPage>;
 export type JobState = Job['state'];
 export type SourcePermission = ResponseOf<'/api/v1/admin/users/{id}/source-permissions', 'get'>;
 export type ServerInfo = ResponseOf<'/api/v1/admin/server', 'get'>;
+/** A Subsonic API key or app password as listed (never its secret). */
+export type SubsonicCredential = Item<ResponseOf<'/api/v1/me/api-keys', 'get'>>;
