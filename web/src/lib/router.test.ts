@@ -17,7 +17,7 @@ beforeAll(() => {
 });
 
 beforeEach(() => {
-  document.body.innerHTML = '';
+  document.body.replaceChildren();
   navigate('/', { replace: true });
 });
 
