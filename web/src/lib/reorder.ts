@@ -7,8 +7,9 @@
  * only, so nothing else on the page moves — and a long list scrolls when the pointer nears the
  * edge of its scroller. Escape cancels. On release (or a key press) the action calls
  * `onmove(from, to)`; it never reorders anything itself: the caller moves its data and the list
- * re-renders. While dragging, the list carries `data-dragging` and the row `data-lifted` (style
- * hooks); handles need `touch-action: none` so that a touch drag moves the row instead of scrolling.
+ * re-renders. While dragging, the list carries `data-dragging` and the row `data-lifted` (styled
+ * in app.css); handles need `touch-action: none` so that a touch drag moves the row instead of
+ * scrolling.
  */
 import type { ActionReturn } from 'svelte/action';
 
