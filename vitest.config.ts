@@ -1,3 +1,5 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -12,6 +14,20 @@ export default defineConfig({
           testTimeout: 30_000,
           hookTimeout: 60_000,
           pool: 'forks',
+        },
+      },
+      {
+        // The web app's own logic (router, player, offline store, resource helper) in a DOM
+        // (happy-dom) with a spec-complete IndexedDB (fake-indexeddb); runes compiled by Svelte's
+        // plugin, as in the build. Browser journeys are the e2e project's.
+        plugins: [svelte({ configFile: fileURLToPath(new URL('./web/svelte.config.js', import.meta.url)) })],
+        resolve: { conditions: ['browser'] },
+        test: {
+          name: 'web',
+          root: './web',
+          include: ['src/**/*.test.ts'],
+          environment: 'happy-dom',
+          setupFiles: ['fake-indexeddb/auto'],
         },
       },
       {

@@ -6,21 +6,29 @@ export class Resource<T> {
   error = $state<string | null>(null);
   loading = $state(true);
   #fn: () => Promise<T>;
+  /** Number of the latest load: an answer to an older one (slower, or overtaken by a reload) is dropped. */
+  #latest = 0;
+  /** The first load (settles when its answer is in or dropped). */
+  readonly ready: Promise<void>;
 
   constructor(fn: () => Promise<T>) {
     this.#fn = fn;
-    void this.reload();
+    this.ready = this.reload();
   }
 
   async reload() {
+    const ticket = ++this.#latest;
     this.loading = true;
     try {
-      this.data = await this.#fn();
+      const data = await this.#fn();
+      if (ticket !== this.#latest) return;
+      this.data = data;
       this.error = null;
     } catch (err) {
+      if (ticket !== this.#latest) return;
       this.error = errorMessage(err);
     } finally {
-      this.loading = false;
+      if (ticket === this.#latest) this.loading = false;
     }
   }
 }

@@ -1,86 +1,82 @@
 /**
- * The service layer: one function per server operation, typed from the generated schema. Components
- * import `api` and never call fetch themselves.
+ * The service layer: one function per server operation. Each is bound by path to the generated
+ * schema (see client.ts), so its parameters and result follow the server's routes. Components import
+ * `api` and never call fetch themselves.
  */
-import { del, get, patch, post, put, request, streamNdjson } from './client.js';
+import { del, get, patch, post, put, streamNdjson } from './client.js';
 import type {
-  AdminUser,
   AlbumSort,
-  AlbumWithTracks,
-  ArtistDetail,
-  AuthStatus,
   BodyOf,
-  CacheStats,
-  Discover,
-  Invite,
   JobState,
-  JobsPage,
-  LocalSearchResult,
-  NewInvite,
-  OfflineProgress,
-  Playlist,
   PlaylistChanges,
-  PlaylistImport,
-  PlaylistSummary,
+  QueryOf,
   RemoteTrackRequest,
-  ResponseOf,
-  ScanErrorsPage,
-  ScanStatus,
-  SearchResult,
   SearchSection,
-  ServerInfo,
-  SourcePermission,
-  Share,
   ShareKind,
-  StorageReport,
-  StreamingPrefs,
   Track,
-  TrackDetail,
   TrackSort,
-  User,
 } from './types.js';
 
 export * from './types.js';
 export { ApiError, OfflineError, errorMessage, onUnauthorized } from './client.js';
 
 export type LikeType = 'track' | 'album' | 'artist';
+/** The two kinds of Subsonic credentials (Settings → Phone apps). */
+export type CredentialKind = 'api-keys' | 'app-passwords';
 
 const enc = encodeURIComponent;
+const live = { offline: false } as const;
 
 export const api = {
   auth: {
-    status: () => request<AuthStatus>('GET', '/auth/status'),
-    setup: (body: BodyOf<'/auth/setup', 'post'>) => post<ResponseOf<'/auth/setup', 'post'>>('/auth/setup', body),
-    login: (body: BodyOf<'/auth/login', 'post'>) => post<ResponseOf<'/auth/login', 'post'>>('/auth/login', body),
-    logout: () => post<unknown>('/auth/logout'),
-    register: (body: BodyOf<'/auth/register', 'post'>) =>
-      post<ResponseOf<'/auth/register', 'post'>>('/auth/register', body),
-    invite: (token: string) => request<ResponseOf<'/auth/invite/{token}', 'get'>>('GET', `/auth/invite/${enc(token)}`),
+    status: () => get('/auth/status', live),
+    providers: () => get('/auth/providers', live),
+    setup: (body: BodyOf<'/auth/setup', 'post'>) => post('/auth/setup', { body }),
+    login: (body: BodyOf<'/auth/login', 'post'>) => post('/auth/login', { body }),
+    logout: () => post('/auth/logout'),
+    register: (body: BodyOf<'/auth/register', 'post'>) => post('/auth/register', { body }),
+    invite: (token: string) => get('/auth/invite/{token}', { path: { token }, ...live }),
   },
   me: {
-    get: () => get<User>('/api/v1/me', undefined, { offline: false }),
-    changePassword: (body: BodyOf<'/api/v1/me/password', 'put'>) =>
-      put<ResponseOf<'/api/v1/me/password', 'put'>>('/api/v1/me/password', body),
-    sessions: async () =>
-      (await get<ResponseOf<'/api/v1/me/sessions', 'get'>>('/api/v1/me/sessions', undefined, { offline: false })).items,
-    revokeSession: (id: string) => del<unknown>(`/api/v1/me/sessions/${enc(id)}`),
-    preferences: () =>
-      get<ResponseOf<'/api/v1/me/preferences', 'get'>>('/api/v1/me/preferences', undefined, { offline: false }),
-    setPreferences: (prefs: BodyOf<'/api/v1/me/preferences', 'put'>) =>
-      put<ResponseOf<'/api/v1/me/preferences', 'put'>>('/api/v1/me/preferences', prefs),
-    streaming: () => get<StreamingPrefs>('/api/v1/me/streaming', undefined, { offline: false }),
-    setStreaming: (prefs: BodyOf<'/api/v1/me/streaming', 'put'>) => put<StreamingPrefs>('/api/v1/me/streaming', prefs),
+    get: () => get('/api/v1/me', live),
+    changePassword: (body: BodyOf<'/api/v1/me/password', 'put'>) => put('/api/v1/me/password', { body }),
+    sessions: async () => (await get('/api/v1/me/sessions', live)).items,
+    revokeSession: (id: string) => del('/api/v1/me/sessions/{id}', { path: { id } }),
+    /** Ends every session and API client of the caller, this browser included. */
+    signOutEverywhere: () => del('/api/v1/me/sessions'),
+    preferences: () => get('/api/v1/me/preferences', live),
+    setPreferences: (body: BodyOf<'/api/v1/me/preferences', 'put'>) => put('/api/v1/me/preferences', { body }),
+    streaming: () => get('/api/v1/me/streaming', live),
+    setStreaming: (body: BodyOf<'/api/v1/me/streaming', 'put'>) => put('/api/v1/me/streaming', { body }),
+    identities: () => get('/api/v1/me/identities', live),
+    unlinkIdentity: (id: string) => del('/api/v1/me/identities/{id}', { path: { id } }),
+    /** Subsonic API keys or app passwords of the caller. */
+    credentials: async (kind: CredentialKind) =>
+      (kind === 'api-keys' ? await get('/api/v1/me/api-keys', live) : await get('/api/v1/me/app-passwords', live))
+        .items,
+    /** A new credential with its secret, shown once. */
+    createCredential: async (kind: CredentialKind, body: BodyOf<'/api/v1/me/api-keys', 'post'>) => {
+      if (kind === 'api-keys') {
+        const { key, ...rest } = await post('/api/v1/me/api-keys', { body });
+        return { ...rest, secret: key };
+      }
+      const { password, ...rest } = await post('/api/v1/me/app-passwords', { body });
+      return { ...rest, secret: password };
+    },
+    revokeCredential: (kind: CredentialKind, id: string) =>
+      kind === 'api-keys'
+        ? del('/api/v1/me/api-keys/{id}', { path: { id } })
+        : del('/api/v1/me/app-passwords/{id}', { path: { id } }),
   },
   library: {
-    discover: () => get<Discover>('/api/v1/discover'),
-    albums: (q: { sort?: AlbumSort; limit?: number; offset?: number; genre?: string; artistId?: string } = {}) =>
-      get<ResponseOf<'/api/v1/albums', 'get'>>('/api/v1/albums', q),
-    album: (id: string) => get<AlbumWithTracks>(`/api/v1/albums/${enc(id)}`),
-    artists: (q: { limit?: number; offset?: number; sort?: 'name' | 'albumCount' | 'recent' } = {}) =>
-      get<ResponseOf<'/api/v1/artists', 'get'>>('/api/v1/artists', q),
-    artist: (id: string) => get<ArtistDetail>(`/api/v1/artists/${enc(id)}`),
+    discover: () => get('/api/v1/discover'),
+    albums: (query: { sort?: AlbumSort; limit?: number; offset?: number; genre?: string; artistId?: string } = {}) =>
+      get('/api/v1/albums', { query }),
+    album: (id: string) => get('/api/v1/albums/{id}', { path: { id } }),
+    artists: (query: Partial<QueryOf<'/api/v1/artists', 'get'>> = {}) => get('/api/v1/artists', { query }),
+    artist: (id: string) => get('/api/v1/artists/{id}', { path: { id } }),
     tracks: (
-      q: {
+      query: {
         sort?: TrackSort;
         limit?: number;
         offset?: number;
@@ -89,113 +85,88 @@ export const api = {
         genreId?: string;
       } = {},
       signal?: AbortSignal,
-    ) => get<ResponseOf<'/api/v1/tracks', 'get'>>('/api/v1/tracks', q, { signal }),
-    track: (id: string) => get<TrackDetail>(`/api/v1/tracks/${enc(id)}`),
-    genres: async () => (await get<ResponseOf<'/api/v1/genres', 'get'>>('/api/v1/genres', { limit: 500 })).items,
+    ) => get('/api/v1/tracks', { query, signal }),
+    track: (id: string) => get('/api/v1/tracks/{id}', { path: { id } }),
+    genres: async () => (await get('/api/v1/genres', { query: { limit: 500 } })).items,
     /** Local track count and how many files the scanner could not read (any signed-in user). */
-    status: () =>
-      get<ResponseOf<'/api/v1/library/status', 'get'>>('/api/v1/library/status', undefined, { offline: false }),
+    status: () => get('/api/v1/library/status', live),
   },
   search: {
-    all: (q: string, signal?: AbortSignal) => get<SearchResult>('/api/v1/search', { q }, { signal, offline: false }),
+    all: (q: string, signal?: AbortSignal) => get('/api/v1/search', { query: { q }, signal, ...live }),
     /** The same search streamed: the local section first, then each provider as it answers. */
     stream: (q: string, onSection: (section: SearchSection) => void, signal?: AbortSignal) =>
       streamNdjson<SearchSection>('/api/v1/search/stream', { q }, onSection, signal),
-    local: (q: string, signal?: AbortSignal) => get<LocalSearchResult>('/api/v1/search/local', { q }, { signal }),
+    local: (q: string, signal?: AbortSignal) => get('/api/v1/search/local', { query: { q }, signal }),
     /** Makes a remote result a real track (so it can be played, liked, added to playlists). */
-    resolveRemote: (body: RemoteTrackRequest) => post<Track>('/api/v1/remote/tracks', body),
+    resolveRemote: (body: RemoteTrackRequest) => post('/api/v1/remote/tracks', { body }),
   },
   likes: {
     set: (type: LikeType, id: string, liked: boolean) =>
-      liked ? put<unknown>(`/api/v1/likes/${type}/${enc(id)}`) : del<unknown>(`/api/v1/likes/${type}/${enc(id)}`),
-    tracks: async () =>
-      (await get<ResponseOf<'/api/v1/likes/tracks', 'get'>>('/api/v1/likes/tracks', { limit: 500 })).items,
-    albums: async () =>
-      (await get<ResponseOf<'/api/v1/likes/albums', 'get'>>('/api/v1/likes/albums', { limit: 500 })).items,
-    artists: async () =>
-      (await get<ResponseOf<'/api/v1/likes/artists', 'get'>>('/api/v1/likes/artists', { limit: 500 })).items,
+      liked
+        ? put('/api/v1/likes/{type}/{id}', { path: { type, id } })
+        : del('/api/v1/likes/{type}/{id}', { path: { type, id } }),
+    tracks: async () => (await get('/api/v1/likes/tracks', { query: { limit: 500 } })).items,
+    albums: async () => (await get('/api/v1/likes/albums', { query: { limit: 500 } })).items,
+    artists: async () => (await get('/api/v1/likes/artists', { query: { limit: 500 } })).items,
   },
   plays: {
     report: (trackId: string, secondsPlayed: number) =>
-      post<unknown>('/api/v1/plays', { trackId, secondsPlayed: Math.round(secondsPlayed * 10) / 10 } satisfies BodyOf<
-        '/api/v1/plays',
-        'post'
-      >),
-    history: async (q: { limit?: number; offset?: number } = {}) =>
-      (await get<ResponseOf<'/api/v1/history', 'get'>>('/api/v1/history', q)).items,
+      post('/api/v1/plays', { body: { trackId, secondsPlayed: Math.round(secondsPlayed * 10) / 10 } }),
+    history: async (query: { limit?: number; offset?: number } = {}) => (await get('/api/v1/history', { query })).items,
   },
   playlists: {
-    list: async () => (await get<ResponseOf<'/api/v1/playlists', 'get'>>('/api/v1/playlists', { limit: 500 })).items,
-    get: (id: string) => get<Playlist>(`/api/v1/playlists/${enc(id)}`),
-    create: (body: BodyOf<'/api/v1/playlists', 'post'>) => post<PlaylistSummary>('/api/v1/playlists', body),
-    update: (id: string, changes: PlaylistChanges) => patch<PlaylistSummary>(`/api/v1/playlists/${enc(id)}`, changes),
-    remove: (id: string) => del<unknown>(`/api/v1/playlists/${enc(id)}`),
+    list: async () => (await get('/api/v1/playlists', { query: { limit: 500 } })).items,
+    get: (id: string) => get('/api/v1/playlists/{id}', { path: { id } }),
+    create: (body: BodyOf<'/api/v1/playlists', 'post'>) => post('/api/v1/playlists', { body }),
+    update: (id: string, body: PlaylistChanges) => patch('/api/v1/playlists/{id}', { path: { id }, body }),
+    remove: (id: string) => del('/api/v1/playlists/{id}', { path: { id } }),
     addTracks: (id: string, trackIds: string[], position?: number) =>
-      post<ResponseOf<'/api/v1/playlists/{id}/tracks', 'post'>>(`/api/v1/playlists/${enc(id)}/tracks`, {
-        trackIds,
-        ...(position === undefined ? {} : { position }),
+      post('/api/v1/playlists/{id}/tracks', {
+        path: { id },
+        body: { trackIds, ...(position === undefined ? {} : { position }) },
       }),
-    removeEntry: (id: string, entryId: string) => del<unknown>(`/api/v1/playlists/${enc(id)}/tracks/${enc(entryId)}`),
+    removeEntry: (id: string, entryId: string) =>
+      del('/api/v1/playlists/{id}/tracks/{entryId}', { path: { id, entryId } }),
     move: (id: string, entryId: string, toPosition: number) =>
-      post<unknown>(`/api/v1/playlists/${enc(id)}/move`, { entryId, toPosition } satisfies BodyOf<
-        '/api/v1/playlists/{id}/move',
-        'post'
-      >),
-    offline: (id: string) =>
-      get<OfflineProgress>(`/api/v1/playlists/${enc(id)}/offline`, undefined, { offline: false }),
+      post('/api/v1/playlists/{id}/move', { path: { id }, body: { entryId, toPosition } }),
+    offline: (id: string) => get('/api/v1/playlists/{id}/offline', { path: { id }, ...live }),
     exportUrl: (id: string) => `/api/v1/playlists/${enc(id)}/export.m3u8`,
     /** Creates a playlist from M3U/M3U8 text; the answer lists the lines that matched nothing. */
     importM3u: (m3u: string, name?: string) =>
       // Sent as M3U text (the server takes up to 5 MB that way; JSON bodies are capped lower).
-      request<PlaylistImport>('POST', '/api/v1/playlists/import', {
-        query: { name },
-        text: { body: m3u, type: 'audio/x-mpegurl' },
-      }),
+      post('/api/v1/playlists/import', { query: { name }, text: { body: m3u, type: 'audio/x-mpegurl' } }),
   },
   shares: {
     create: (kind: ShareKind, id: string, expiresInDays?: number) =>
-      post<Share>('/api/v1/shares', { kind, id, ...(expiresInDays ? { expiresInDays } : {}) } satisfies BodyOf<
-        '/api/v1/shares',
-        'post'
-      >),
-    list: async () =>
-      (await get<ResponseOf<'/api/v1/shares', 'get'>>('/api/v1/shares', undefined, { offline: false })).items,
-    remove: (id: string) => del<unknown>(`/api/v1/shares/${enc(id)}`),
+      post('/api/v1/shares', { body: { kind, id, ...(expiresInDays ? { expiresInDays } : {}) } }),
+    list: async () => (await get('/api/v1/shares', live)).items,
+    remove: (id: string) => del('/api/v1/shares/{id}', { path: { id } }),
   },
   admin: {
-    storage: () => get<StorageReport>('/system/storage', undefined, { offline: false }),
-    server: () => get<ServerInfo>('/api/v1/admin/server', undefined, { offline: false }),
-    users: async () =>
-      (await get<ResponseOf<'/api/v1/admin/users', 'get'>>('/api/v1/admin/users', undefined, { offline: false })).items,
-    createUser: (body: BodyOf<'/api/v1/admin/users', 'post'>) => post<AdminUser>('/api/v1/admin/users', body),
-    updateUser: (id: string, changes: BodyOf<'/api/v1/admin/users/{id}', 'patch'>) =>
-      patch<AdminUser>(`/api/v1/admin/users/${enc(id)}`, changes),
-    deleteUser: (id: string) => del<unknown>(`/api/v1/admin/users/${enc(id)}`),
-    registration: () =>
-      get<ResponseOf<'/api/v1/admin/registration', 'get'>>('/api/v1/admin/registration', undefined, { offline: false }),
-    setRegistration: (body: BodyOf<'/api/v1/admin/registration', 'put'>) =>
-      put<ResponseOf<'/api/v1/admin/registration', 'put'>>('/api/v1/admin/registration', body),
-    invites: async () =>
-      (await get<ResponseOf<'/api/v1/admin/invites', 'get'>>('/api/v1/admin/invites', undefined, { offline: false }))
-        .items,
-    createInvite: (body: BodyOf<'/api/v1/admin/invites', 'post'>) => post<NewInvite>('/api/v1/admin/invites', body),
-    deleteInvite: (id: string) => del<unknown>(`/api/v1/admin/invites/${enc(id)}`),
-    scan: () => get<ScanStatus>('/api/v1/scan', undefined, { offline: false }),
-    startScan: (full = false) => post<ResponseOf<'/api/v1/scan', 'post'>>('/api/v1/scan', { full }),
+    storage: () => get('/system/storage', live),
+    server: () => get('/api/v1/admin/server', live),
+    users: async () => (await get('/api/v1/admin/users', live)).items,
+    createUser: (body: BodyOf<'/api/v1/admin/users', 'post'>) => post('/api/v1/admin/users', { body }),
+    updateUser: (id: string, body: BodyOf<'/api/v1/admin/users/{id}', 'patch'>) =>
+      patch('/api/v1/admin/users/{id}', { path: { id }, body }),
+    deleteUser: (id: string) => del('/api/v1/admin/users/{id}', { path: { id } }),
+    registration: () => get('/api/v1/admin/registration', live),
+    setRegistration: (body: BodyOf<'/api/v1/admin/registration', 'put'>) => put('/api/v1/admin/registration', { body }),
+    invites: async () => (await get('/api/v1/admin/invites', live)).items,
+    createInvite: (body: BodyOf<'/api/v1/admin/invites', 'post'>) => post('/api/v1/admin/invites', { body }),
+    deleteInvite: (id: string) => del('/api/v1/admin/invites/{id}', { path: { id } }),
+    scan: () => get('/api/v1/scan', live),
+    startScan: (full = false) => post('/api/v1/scan', { body: { full } }),
     scanEventsUrl: '/api/v1/scan/events',
     /** Files the scanner could not read, with the reason. */
-    scanErrors: (q: { limit?: number; offset?: number } = {}) =>
-      get<ScanErrorsPage>('/api/v1/scan/errors', q, { offline: false }),
-    cache: () => get<CacheStats>('/api/v1/admin/cache', undefined, { offline: false }),
+    scanErrors: (query: { limit?: number; offset?: number } = {}) => get('/api/v1/scan/errors', { query, ...live }),
+    cache: () => get('/api/v1/admin/cache', live),
     /** Background jobs (offline caching), newest first, with counts by state. */
-    jobs: (q: { state?: JobState; limit?: number; offset?: number } = {}) =>
-      get<JobsPage>('/api/v1/admin/jobs', q, { offline: false }),
-    sourcePermission: (userId: string) =>
-      get<SourcePermission>(`/api/v1/admin/users/${enc(userId)}/source-permissions`, undefined, { offline: false }),
-    setSourcePermission: (userId: string, canPlayUrls: boolean) =>
-      put<SourcePermission>(`/api/v1/admin/users/${enc(userId)}/source-permissions`, {
-        canPlayUrls,
-      } satisfies BodyOf<'/api/v1/admin/users/{id}/source-permissions', 'put'>),
+    jobs: (query: { state?: JobState; limit?: number; offset?: number } = {}) =>
+      get('/api/v1/admin/jobs', { query, ...live }),
+    sourcePermission: (id: string) => get('/api/v1/admin/users/{id}/source-permissions', { path: { id }, ...live }),
+    setSourcePermission: (id: string, canPlayUrls: boolean) =>
+      put('/api/v1/admin/users/{id}/source-permissions', { path: { id }, body: { canPlayUrls } }),
   },
   urls: {
     stream: (trackId: string) => `/stream/${enc(trackId)}`,
@@ -206,8 +177,6 @@ export const api = {
     remoteThumbnail: (url: string, size = 96) => `/api/v1/remote/thumbnail?url=${enc(url)}&size=${size}`,
   },
 };
-
-export type { Invite };
 
 /**
  * Cover image for a track: its artwork, else its album's cover, else (remote tracks not cached yet)

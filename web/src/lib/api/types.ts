@@ -3,20 +3,12 @@
  * committed openapi.json). When a route's shape changes and `npm run openapi` is re-run, these
  * follow — and svelte-check points at every component that no longer fits.
  */
+import type { DataOf, Method, Operation } from './client.js';
 import type { paths } from './schema.js';
 
-type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
-type JsonOf<R> = R extends { content: { 'application/json': infer J } } ? J : never;
-/** The JSON body of a route's success response (200, 201 or 202). */
-export type ResponseOf<P extends keyof paths, M extends Method> = paths[P][M] extends { responses: infer R }
-  ? R extends { 200: infer A }
-    ? JsonOf<A>
-    : R extends { 201: infer B }
-      ? JsonOf<B>
-      : R extends { 202: infer C }
-        ? JsonOf<C>
-        : undefined
-  : never;
+export type { Method };
+/** The JSON body of a route's success response (200, 201 or 202; 204 is `undefined`). */
+export type ResponseOf<P extends keyof paths, M extends Method> = DataOf<Operation<P, M>>;
 /** The JSON request body of a route. */
 export type BodyOf<P extends keyof paths, M extends Method> = paths[P][M] extends {
   requestBody?: { content: { 'application/json': infer B } };
@@ -91,3 +83,5 @@ export type Job = Item<JobsPage>;
 export type JobState = Job['state'];
 export type SourcePermission = ResponseOf<'/api/v1/admin/users/{id}/source-permissions', 'get'>;
 export type ServerInfo = ResponseOf<'/api/v1/admin/server', 'get'>;
+/** A Subsonic API key or app password as listed (never its secret). */
+export type SubsonicCredential = Item<ResponseOf<'/api/v1/me/api-keys', 'get'>>;

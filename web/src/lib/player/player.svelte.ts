@@ -29,7 +29,7 @@ interface Persisted {
   original?: Track[] | null;
 }
 
-class PlayerState {
+export class PlayerState {
   queue = $state<QueueItem[]>([]);
   index = $state(-1);
   playing = $state(false);
