@@ -206,7 +206,7 @@ async function main(): Promise<void> {
             log: console.log,
             ready: async () => {
               const from = performance.now();
-              while (!earshot.library.search.mirrorsWarm && performance.now() - from < 60_000)
+              while (!earshot.catalog.search.mirrorsWarm && performance.now() - from < 60_000)
                 await new Promise((resolve) => setTimeout(resolve, 20));
             },
           },

@@ -3310,6 +3310,7 @@ export interface paths {
                                 kind: "track" | "album" | "playlist";
                                 itemId: string;
                                 title: string;
+                                description: string | null;
                                 token: string;
                                 /** @description The public link (absolute when EARSHOT_PUBLIC_URL is set). */
                                 url: string;
@@ -3358,6 +3359,7 @@ export interface paths {
                             kind: "track" | "album" | "playlist";
                             itemId: string;
                             title: string;
+                            description: string | null;
                             token: string;
                             /** @description The public link (absolute when EARSHOT_PUBLIC_URL is set). */
                             url: string;
