@@ -207,6 +207,20 @@ const TEST_PACKAGES = [
   { bin: 'fail2ban-regex', pkg: 'fail2ban', why: 'fail2ban filter not checked' },
 ];
 
+/**
+ * PostgreSQL's server for the tests that run on both engines (a throwaway cluster on loopback,
+ * server/src/test/postgres.ts); without it those tests skip and say why.
+ */
+const PG_TEST_PACKAGES = [
+  {
+    pkg: 'postgresql',
+    present: () =>
+      existsSync('/usr/lib/postgresql') &&
+      readdirSync('/usr/lib/postgresql').some((v) => existsSync(join('/usr/lib/postgresql', v, 'bin', 'initdb'))),
+    why: 'the PostgreSQL backend tests are skipped',
+  },
+];
+
 /** The launcher of the server: memory settings, then `earshot serve` (scripts/earshot-serve.sh). */
 const SERVE_SCRIPT = join(ROOT, 'scripts/earshot-serve.sh');
 /** Node of this bootstrap first on PATH, so the launcher's `node` is the same one. */
@@ -244,7 +258,7 @@ function test(args) {
   checkNode();
   ensureNpmDeps();
   if (!ensureDebianPackages(TEST_PACKAGES, { required: true })) process.exit(1);
-  ensureDebianPackages(ALLOCATOR_PACKAGES, { required: false });
+  ensureDebianPackages([...PG_TEST_PACKAGES, ...ALLOCATOR_PACKAGES], { required: false });
   ensureBuild();
   const stages = [
     ['lint', ['run', 'lint']],
@@ -284,7 +298,7 @@ else if (mode === 'test') test(args);
 else if (mode === 'setup') {
   checkNode();
   ensureNpmDeps();
-  ensureDebianPackages([...TEST_PACKAGES, ...ALLOCATOR_PACKAGES], { required: false });
+  ensureDebianPackages([...TEST_PACKAGES, ...PG_TEST_PACKAGES, ...ALLOCATOR_PACKAGES], { required: false });
   ensureBuild();
   step(green('ready.'));
 } else {

@@ -1,6 +1,34 @@
+import type { TestProject } from 'vitest/node';
 import { ensureServerBuilt } from './build.js';
+import { type PgCluster, startPostgres } from './postgres.js';
 
-/** Vitest global setup (server project): build server/dist once for tests that spawn the CLI. */
-export default function setup(): void {
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The run's throwaway PostgreSQL cluster ('' when none: see `pgSkipReason`). */
+    pgUrl: string;
+    pgSkipReason: string;
+  }
+}
+
+/**
+ * Vitest global setup (server project): build server/dist once for tests that spawn the CLI, and
+ * start one throwaway PostgreSQL cluster on loopback for the tests that run on both engines
+ * (`EARSHOT_TEST_PG=0` skips it). Without PostgreSQL those tests skip and say why.
+ */
+export default async function setup(project: TestProject): Promise<() => void> {
   ensureServerBuilt();
+  let cluster: PgCluster | undefined;
+  let reason = '';
+  if (process.env.EARSHOT_TEST_PG === '0') reason = 'EARSHOT_TEST_PG=0';
+  else {
+    try {
+      cluster = await startPostgres();
+    } catch (error) {
+      reason = error instanceof Error ? error.message : String(error);
+      console.warn(`PostgreSQL tests will be skipped: ${reason}`);
+    }
+  }
+  project.provide('pgUrl', cluster?.url ?? '');
+  project.provide('pgSkipReason', reason);
+  return () => cluster?.stop();
 }
