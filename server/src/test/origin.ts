@@ -9,8 +9,11 @@ import type { AddressInfo } from 'node:net';
 
 export type OriginBehaviour =
   | { kind: 'file'; path: string; contentType?: string }
-  /** Sends `afterBytes` of the file, then destroys the socket (origin dropping mid-file). */
-  | { kind: 'drop'; path: string; afterBytes: number }
+  /**
+   * Sends `afterBytes` of the file, then destroys the socket (origin dropping mid-file); with
+   * `times`, only the next `times` requests drop and later ones get the whole file (a flaky origin).
+   */
+  | { kind: 'drop'; path: string; afterBytes: number; times?: number }
   | { kind: 'status'; status: number }
   | { kind: 'redirect'; location: string }
   /** Sends the file in `chunk`-byte pieces, one every `everyMs`, so a download stays in flight. */
@@ -51,6 +54,10 @@ export async function startOrigin(): Promise<Origin> {
     res.writeHead(200, { 'content-type': type, 'content-length': String(body.length), 'accept-ranges': 'none' });
     if (req.method === 'HEAD') return void res.end();
     if (b.kind === 'file') return void res.end(body);
+    if (b.kind === 'drop' && b.times !== undefined && req.method !== 'HEAD') {
+      if (b.times <= 0) return void res.end(body);
+      b.times -= 1;
+    }
     if (b.kind === 'drop') {
       res.write(body.subarray(0, b.afterBytes), () => setTimeout(() => res.socket?.destroy(), 20));
       return;

@@ -134,6 +134,9 @@ export class DownloadHub {
     dl.attachProducer(() => child.kill('SIGKILL'));
     const timer = setTimeout(() => dl.cancel(new DownloadFailed('the download took too long', true)), this.o.timeoutMs);
     timer.unref();
+    watchForRestart(child.stderr, () =>
+      dl.cancel(new DownloadFailed('the source broke off the download and cannot resume it; play it again', true)),
+    );
     child.stdout.on('data', (chunk: Buffer) => {
       child.stdout.pause();
       dl.write(chunk).then(
@@ -186,4 +189,23 @@ export class DownloadHub {
     for (const dl of all) dl.cancel(new DownloadFailed('the server is shutting down', true));
     await Promise.all(all.map((dl) => dl.finished.catch(() => {})));
   }
+}
+
+/**
+ * yt-dlp retries a download that broke off by asking for the missing bytes (Range). An origin that
+ * cannot resume answers with the whole file, and yt-dlp, writing to stdout, then starts again from
+ * byte 0 after the bytes it already sent: the stream would be a splice of a prefix and the whole
+ * file. It says so on stderr ("Unable to resume"); the download is then abandoned (nothing is
+ * stored; the next play starts afresh) rather than cached spliced.
+ */
+function watchForRestart(stderr: NodeJS.ReadableStream, onRestart: () => void): void {
+  let tail = '';
+  const onData = (d: string | Buffer) => {
+    tail = (tail + d.toString()).slice(-256);
+    if (tail.includes('Unable to resume')) {
+      stderr.off('data', onData);
+      onRestart();
+    }
+  };
+  stderr.on('data', onData);
 }
