@@ -149,8 +149,10 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   registerCsrfProtection(app, { publicUrl: config.publicUrl });
   // Shared Track/Album/Artist schemas, referenced by `$ref` from every area's responses.
   registerDtoSchemas(app);
-  if (config.metricsEnabled) {
-    // Loaded only when enabled: prom-client costs a few MB of resident memory for nothing otherwise.
+  if (config.metricsEnabled && (config.metricsToken || config.metricsAddr)) {
+    // Loaded only when someone can read them (a token for /metrics, or their own listener): with
+    // neither, /metrics answers 404 to everyone, and prom-client would cost a few MB of resident
+    // memory, its GC and event-loop observers, a hook on every response and ~50 ms of start-up.
     const { createMetricsRegistry, registerMetrics } = await import('./system/metrics.js');
     await registerMetrics(app, {
       registry: createMetricsRegistry(),
@@ -167,11 +169,32 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   registerWebApp(app, { logger });
 
   // ── Background work (not in tests that ask for none). ──
+  let closing: Promise<void> | null = null;
   if (background) {
-    app.addHook('onReady', async () => library.startBackground());
-    app.addHook('onReady', () => startSourcesBackground(sources));
-    // Scheduled backups: daily unless EARSHOT_BACKUP_INTERVAL_HOURS=0.
-    if (config.backupIntervalHours > 0) startBackupSchedule({ config, paths, logger, lifecycle });
+    // Started once the server accepts connections, not before: the watcher's listing, the scan
+    // on start (its tag workers) and the job runner would otherwise share the CPU with start-up
+    // (issue 16). `onListen` for `serve`; the `onReady` path covers `app.ready()` without a
+    // socket (benches). setImmediate: after the listen() call's own continuations (the
+    // "listening" log line). Readiness is unaffected: /health/ready reads the database.
+    let started = false;
+    const startBackground = () => {
+      if (started || closing) return;
+      started = true;
+      library.startBackground();
+      startSourcesBackground(sources).catch((err) =>
+        logger.error({ err, area: 'sources' }, 'sources background work failed to start'),
+      );
+      // Scheduled backups: daily unless EARSHOT_BACKUP_INTERVAL_HOURS=0.
+      if (config.backupIntervalHours > 0) startBackupSchedule({ config, paths, logger, lifecycle });
+    };
+    app.addHook('onListen', (done) => {
+      setImmediate(startBackground);
+      done();
+    });
+    app.addHook('onReady', (done) => {
+      setImmediate(startBackground);
+      done();
+    });
   }
 
   // First run: while no account exists, each start prints a fresh one-time setup link.
@@ -187,7 +210,6 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     );
   }
 
-  let closing: Promise<void> | null = null;
   const earshot: Earshot = {
     app,
     config,

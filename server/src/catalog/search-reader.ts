@@ -11,11 +11,14 @@ import type { RankedJson } from './search-json.js';
 import type { Sizes } from './search-ranker.js';
 import type { RankReply, RankRequest, SearchWorkerData } from './search-worker.js';
 
-/** The compiled worker (dist) or, when running from sources (tests), the .ts file through tsx. */
+/** The compiled worker (dist) or, when running from sources (tests), the .ts file through tsx.
+ * `../catalog/`: this code also runs from the bundled CLI's chunks in `dist/app/`
+ * (scripts/bundle-deps.mjs).
+ */
 function workerEntry(): { script: URL | string; eval: boolean } {
-  const js = new URL('./search-worker.js', import.meta.url);
+  const js = new URL('../catalog/search-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(js))) return { script: js, eval: false };
-  const ts = new URL('./search-worker.ts', import.meta.url).href;
+  const ts = new URL('../catalog/search-worker.ts', import.meta.url).href;
   return {
     script: `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ts)}); })`,
     eval: true,

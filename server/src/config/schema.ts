@@ -190,7 +190,7 @@ export const SETTINGS: SettingSpec[] = [
     flag: '--metrics',
     default: 'true',
     description:
-      'Collect Prometheus metrics (served at /metrics only with EARSHOT_METRICS_TOKEN or on EARSHOT_METRICS_ADDR).',
+      'Collect Prometheus metrics, served at /metrics only with EARSHOT_METRICS_TOKEN or on EARSHOT_METRICS_ADDR (with neither, nothing could read them: nothing is collected).',
   },
   {
     key: 'ffmpegPath',

@@ -7,18 +7,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import swagger from '@fastify/swagger';
-import swaggerUi, { type FastifySwaggerUiOptions } from '@fastify/swagger-ui';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyPluginAsync,
-  type FastifyRequest,
-} from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from '../shared/logger.js';
 import { accessScope, decorateAuthRequest, requireAccessLevels } from './access.js';
 import { registerErrorHandling } from './error-handler.js';
 import { registerHostCheck } from './host-check.js';
+import { lazySwaggerUi, registerLazyOpenApi } from './lazy-openapi.js';
 import { lazySchemas, rememberLazySchemas } from './lazy-schemas.js';
 import { registerStrictNumbers } from './params.js';
 import { recordRoutes } from './route-table.js';
@@ -106,7 +100,8 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
   // (http/access.ts); a route outside every scope without a level keeps the server from starting.
   requireAccessLevels(app);
 
-  await app.register(swagger, {
+  // @fastify/swagger and swagger-ui are loaded on first use (lazy-openapi.ts): not at start-up.
+  registerLazyOpenApi(app, {
     // Shared schemas (Track, Album, Artist …) become named components instead of def-0, def-1 ….
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
@@ -130,13 +125,18 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
     },
   });
   // The API documentation is public (it describes routes, it opens none).
-  await app.register(accessScope('public', swaggerUi as unknown as FastifyPluginAsync<FastifySwaggerUiOptions>), {
-    routePrefix: '/api/v1/docs',
-    uiConfig: { docExpansion: 'list', deepLinking: true, validatorUrl: null },
-    staticCSP: false,
-    // swagger-ui's bundle needs inline styles and its own initializer script from 'self'.
-    transformSpecificationClone: true,
-  });
+  await app.register(
+    accessScope(
+      'public',
+      lazySwaggerUi({
+        routePrefix: '/api/v1/docs',
+        uiConfig: { docExpansion: 'list', deepLinking: true, validatorUrl: null },
+        staticCSP: false,
+        // swagger-ui's bundle needs inline styles and its own initializer script from 'self'.
+        transformSpecificationClone: true,
+      }),
+    ),
+  );
   app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
 
   return app;

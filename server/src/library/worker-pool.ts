@@ -38,12 +38,15 @@ interface Slot {
  */
 const DEPTH = 8;
 
-/** The compiled worker (dist) or, when running from sources (tests, bench via tsx), the .ts file through tsx. */
+/** The compiled worker (dist) or, when running from sources (tests, bench via tsx), the .ts file through tsx.
+ * `../library/`: this code also runs from the bundled CLI's chunks in `dist/app/`
+ * (scripts/bundle-deps.mjs).
+ */
 function workerEntry(): { script: URL | string; eval: boolean; execArgv: string[] } {
-  const js = new URL('./tag-worker.js', import.meta.url);
+  const js = new URL('../library/tag-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(js))) return { script: js, eval: false, execArgv: withoutLoaders(process.execArgv) };
   // Sources only: register tsx's loader inside the worker thread, then load the TypeScript entry.
-  const ts = new URL('./tag-worker.ts', import.meta.url).href;
+  const ts = new URL('../library/tag-worker.ts', import.meta.url).href;
   return {
     script: `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ts)}); })`,
     eval: true,

@@ -1,0 +1,57 @@
+/**
+ * Preload hook for the start-up bench (`node --import ./startup-hook.mjs …`): stops the process
+ * at its first output line that matches STARTUP_UNTIL (a regular expression) and writes one JSON
+ * line to fd 3 (or stderr when fd 3 is not open): the process's CPU time (all threads, user +
+ * system) and wall time since the process started, both in ms, and its RSS.
+ *
+ * pino writes through sonic-boom with `fs.write`/`fs.writeSync` on fd 1, not through
+ * `process.stdout`, so both paths are watched.
+ */
+import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
+const until = new RegExp(process.env.STARTUP_UNTIL ?? 'Earshot is listening|Scanning ');
+let done = false;
+
+function check(chunk) {
+  if (done) return;
+  const text =
+    typeof chunk === 'string'
+      ? chunk
+      : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array
+        ? Buffer.from(chunk).toString('utf8')
+        : '';
+  if (!until.test(text)) return;
+  done = true;
+  const cpu = process.cpuUsage();
+  const line = `${JSON.stringify({
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    wallMs: performance.now(),
+    rss: process.memoryUsage.rss(),
+  })}\n`;
+  try {
+    fs.writeSync(3, line);
+  } catch {
+    fs.writeSync(2, line);
+  }
+  // process.exit, not a kill: --cpu-prof still writes its profile.
+  process.exit(0);
+}
+
+const origWrite = fs.write;
+const origWriteSync = fs.writeSync;
+fs.write = function write(fd, chunk, ...rest) {
+  if (fd === 1 || fd === 2) check(chunk);
+  return origWrite.call(this, fd, chunk, ...rest);
+};
+fs.writeSync = function writeSync(fd, chunk, ...rest) {
+  if (fd === 1 || fd === 2) check(chunk);
+  return origWriteSync.call(this, fd, chunk, ...rest);
+};
+for (const stream of [process.stdout, process.stderr]) {
+  const orig = stream.write;
+  stream.write = function write(chunk, ...rest) {
+    check(chunk);
+    return orig.call(this, chunk, ...rest);
+  };
+}
