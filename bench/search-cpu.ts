@@ -15,6 +15,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:f
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { breakdown, type Profile, topFunctions } from './cpu-profile.ts';
 import { unseenQueries } from './genlib.ts';
 import { benchServerEnv, queriesFrom, searchWith } from './search-load.ts';
 
@@ -35,69 +36,6 @@ const args = {
   /** Also print the N functions with the most self time per phase. */
   top: Number(get('top') ?? 0),
 };
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string };
-  hitCount?: number;
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  startTime: number;
-  endTime: number;
-}
-
-/** What a sampled function is part of, by its script and name (first match wins). */
-const CATEGORIES: [string, RegExp][] = [
-  ['idle', /^\((idle|program)\)$/],
-  ['garbage collection', /^\(garbage collector\)$/],
-  ['authentication', /\/(accounts|identity)\//],
-  ['logging', /pino|\/logger\./],
-  ['search (cache, ranking, liked flags)', /\/catalog\/search/],
-  ['SQLite (better-sqlite3)', /better-sqlite3/],
-  ['validation (ajv)', /ajv|\/params\./],
-  ['serialization', /fast-json-stringify|serializ/],
-  ['routing and hooks (fastify)', /fastify|find-my-way|avvio|\/http\//],
-  ['HTTP parsing, sockets (node)', /^node:|_http|internal\//],
-];
-
-function categorize(node: ProfileNode): string {
-  const { url, functionName } = node.callFrame;
-  for (const [name, re] of CATEGORIES) if (re.test(url) || re.test(functionName)) return name;
-  if (url === '') return 'native (V8 builtins, syscalls)';
-  return 'other JavaScript';
-}
-
-/** Busy main-thread µs per request, by category. */
-function breakdown(profile: Profile, requests: number): [string, number][] {
-  const interval = (profile.endTime - profile.startTime) / Math.max(1, profile.samples.length);
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const totals = new Map<string, number>();
-  for (const id of profile.samples) {
-    const cat = categorize(byId.get(id) as ProfileNode);
-    totals.set(cat, (totals.get(cat) ?? 0) + interval);
-  }
-  return [...totals.entries()].map(([k, us]) => [k, us / requests] as [string, number]).sort((a, b) => b[1] - a[1]);
-}
-
-/** The functions with the most self time (µs per request), idle left out. */
-function topFunctions(profile: Profile, requests: number, n: number): [string, number][] {
-  const interval = (profile.endTime - profile.startTime) / Math.max(1, profile.samples.length);
-  const byId = new Map(profile.nodes.map((p) => [p.id, p]));
-  const totals = new Map<string, number>();
-  for (const id of profile.samples) {
-    const node = byId.get(id) as ProfileNode;
-    if (categorize(node) === 'idle') continue;
-    const { functionName, url } = node.callFrame;
-    const key = `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^.*\/src\//, '')}`;
-    totals.set(key, (totals.get(key) ?? 0) + interval);
-  }
-  return [...totals.entries()]
-    .map(([k, us]) => [k, us / requests] as [string, number])
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, n);
-}
 
 async function main(): Promise<void> {
   if (!args.db || !existsSync(args.db) || !args.lib || !existsSync(args.lib)) {

@@ -382,9 +382,7 @@ export class CatalogSearch {
   private answer(q: string, userId: string | null, limits: SearchLimits): Answer | Promise<Answer> {
     const match = this.matchOf(q);
     if (!match) return { entry: EMPTY, liked: null };
-    const n = (v: number | undefined, d: number) => Math.max(0, Math.min(Math.floor(v ?? d), 200));
-    const sizes = [n(limits.tracks, 20), n(limits.albums, 10), n(limits.artists, 10), n(limits.genres, 5)] as const;
-    const entry = this.ranked(match, sizes);
+    const entry = this.ranked(match, sizesOf(limits));
     return entry instanceof Promise ? entry.then((e) => this.withLikes(e, userId)) : this.withLikes(entry, userId);
   }
 
@@ -401,6 +399,19 @@ export class CatalogSearch {
       artists: JSON.stringify(artists),
     }) as { type: string; id: string }[];
     return { entry, liked: rows.length === 0 ? null : new Set(rows.map((r) => `${r.type}:${r.id}`)) };
+  }
+
+  /**
+   * Only the ranked ids of each section, best first, from the same cached answers as `search`
+   * (no objects, no liked flags): for faces that read and render the items themselves (the
+   * Subsonic API), which would otherwise parse the whole cached answer on every request.
+   */
+  async searchIds(q: string, limits: SearchLimits = {}): Promise<SearchIds> {
+    const match = this.matchOf(q);
+    if (!match) return EMPTY.ids;
+    const entry = await this.ranked(match, sizesOf(limits));
+    this.lastUsed = Date.now();
+    return entry.ids;
   }
 
   async search(q: string, userId: string | null, limits: SearchLimits = {}): Promise<SearchSections> {
@@ -424,6 +435,19 @@ export class CatalogSearch {
     const answer = this.answer(q, userId, limits);
     return answer instanceof Promise ? answer.then((a) => jsonOf(a, serialize)) : jsonOf(answer, serialize);
   }
+}
+
+/** Ranked ids per section (shared with the cache: read, never change them). */
+export interface SearchIds {
+  readonly tracks: readonly string[];
+  readonly albums: readonly string[];
+  readonly artists: readonly string[];
+}
+
+/** Section sizes of a request: each 0–200 (tracks 20, albums 10, artists 10, genres 5 unless asked). */
+function sizesOf(limits: SearchLimits): Sizes {
+  const n = (v: number | undefined, d: number) => Math.max(0, Math.min(Math.floor(v ?? d), 200));
+  return [n(limits.tracks, 20), n(limits.albums, 10), n(limits.artists, 10), n(limits.genres, 5)] as const;
 }
 
 interface Answer {

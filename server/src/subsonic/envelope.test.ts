@@ -4,7 +4,7 @@
  * thousands of random ones, and XML that stays well-formed whatever the strings hold.
  */
 import { describe, expect, it } from 'vitest';
-import { type Envelope, type Node, render, renderJson, renderXml, Text } from './envelope.js';
+import { type Envelope, Fragment, type Node, render, renderJson, renderXml, Text } from './envelope.js';
 import { renderJsonReference, renderXmlReference } from '../test/subsonic/envelope-reference.js';
 
 const envelope = (payload: Node, status: 'ok' | 'failed' = 'ok'): Envelope => ({
@@ -29,6 +29,20 @@ const AWKWARD = [
   '</script><!-- -->',
   '\\ backslash',
 ];
+
+/** A copy of the tree whose object list items (at any depth) are fragments. */
+function fragmented(node: Node): Node {
+  const out: Node = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (Array.isArray(v)) {
+      out[k] = v.map((item) =>
+        item && typeof item === 'object' && !(item instanceof Text) ? new Fragment(() => fragmented(item)) : item,
+      );
+    } else if (v && typeof v === 'object' && !(v instanceof Text)) out[k] = fragmented(v);
+    else out[k] = v;
+  }
+  return out;
+}
 
 describe('envelope writers', () => {
   it('write exactly what the reference renderings write for awkward values', () => {
@@ -99,7 +113,22 @@ describe('envelope writers', () => {
       const e = envelope({ payload: tree(0) });
       expect(renderJson(e)).toBe(renderJsonReference(e));
       expect(renderXml(e)).toBe(renderXmlReference(e));
+      // The same tree with its list items pre-rendered (fragments.ts): the same text, first and
+      // again from the kept text.
+      const f = envelope(fragmented(e.payload));
+      for (let twice = 0; twice < 2; twice++) {
+        expect(renderJson(f)).toBe(renderJsonReference(e));
+        expect(renderXml(f)).toBe(renderXmlReference(e));
+      }
     }
+  });
+
+  it('a fragment listed under another element name is written under that name', () => {
+    const item = new Fragment(() => ({ id: 'a1', title: 'Dawn & Dusk' }));
+    const e = envelope({ searchResult: { match: [item] }, searchResult3: { song: [item] } });
+    expect(renderXml(e)).toContain('<match id="a1" title="Dawn &amp; Dusk"/>');
+    expect(renderXml(e)).toContain('<song id="a1" title="Dawn &amp; Dusk"/>');
+    expect(renderJson(e)).toContain('"match":[{"id":"a1","title":"Dawn & Dusk"}]');
   });
 
   it('JSONP wraps the JSON text; an empty success is an empty envelope', () => {

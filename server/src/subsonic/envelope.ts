@@ -28,6 +28,39 @@ export class Text {
 // biome-ignore lint/suspicious/noExplicitAny: a payload is an arbitrary JSON-like tree
 export type Node = Record<string, any>;
 
+/**
+ * A list item (an element of an array member) whose text is written once and then reused: the
+ * same bytes as its node would give in place (the writers below render it), kept by whoever made
+ * it for as long as the node cannot change (subsonic/fragments.ts: songs, albums and artists while
+ * the catalog holds). The node is built only when a format is first asked for, and not kept.
+ */
+export class Fragment {
+  private jsonText: string | undefined;
+  private xmlText: string | undefined;
+  private xmlName = '';
+
+  constructor(private readonly build: () => Node) {}
+
+  json(): string {
+    if (this.jsonText === undefined) this.jsonText = jsonObject(this.build());
+    return this.jsonText;
+  }
+
+  /** The element named `name` (the array member it is listed under). */
+  xml(name: string): string {
+    if (this.xmlText === undefined || this.xmlName !== name) {
+      this.xmlText = xmlElement(name, this.build());
+      this.xmlName = name;
+    }
+    return this.xmlText;
+  }
+
+  /** Anything else that walks the tree (tests, logs) sees the node. */
+  toJSON(): Node {
+    return this.build();
+  }
+}
+
 /** OpenSubsonic list fields: "if a server supports a field it must always emit it" (as []). */
 export const ALWAYS_LISTS = new Set([
   'isrc',
@@ -78,9 +111,11 @@ function xmlElement(name: string, node: Node): string {
       for (const item of v) {
         if (isPrimitive(item)) children += `<${k}>${primitiveText(item)}</${k}>`;
         else if (item instanceof Text) children += `<${k}>${escapeXml(item.text)}</${k}>`;
+        else if (item instanceof Fragment) children += item.xml(k);
         else if (item !== null && item !== undefined) children += xmlElement(k, item as Node);
       }
     } else if (v instanceof Text) children += `<${k}>${escapeXml(v.text)}</${k}>`;
+    else if (v instanceof Fragment) children += v.xml(k);
     else children += xmlElement(k, v as Node);
   }
   if (text === null && children === '') return `<${name}${attrs}/>`;
@@ -138,6 +173,7 @@ function jsonValue(v: unknown): string {
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '0';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (v instanceof Text) return JSON.stringify(v.text);
+  if (v instanceof Fragment) return v.json();
   return jsonObject(v as Node);
 }
 

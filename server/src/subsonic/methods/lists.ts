@@ -3,6 +3,7 @@ import type { AlbumListType } from '../../catalog/browse.repository.js';
 import type { Ctx, Method } from '../context.js';
 import { albumNodes, songNodes } from '../context.js';
 import { ErrorCode, SubsonicError } from '../errors.js';
+import { albumItems } from '../fragments.js';
 import { albumDirNode, artistId3Node, artistNode } from '../mappers.js';
 
 const TYPES: AlbumListType[] = [
@@ -115,7 +116,7 @@ export const listMethods: Record<string, Method> = {
     return { albumList: { album: rows.map((r) => albumDirNode(r, ann.get(r.id))) } };
   },
 
-  getAlbumList2: async (ctx) => ({ albumList2: { album: await albumNodes(ctx, await albumList(ctx)) } }),
+  getAlbumList2: async (ctx) => ({ albumList2: { album: await albumItems(ctx, await albumList(ctx)) } }),
 
   getRandomSongs: async (ctx) => {
     checkFolder(ctx);

@@ -3,11 +3,11 @@
  * the whole library, paged, in a stable order: that is how Symfonium and others sync offline.
  * A real query goes through the catalog search (FTS5, the same ranking as the web app).
  */
-import type { ArtistRow, SongRow } from '../../catalog/browse.repository.js';
+import type { ArtistRow } from '../../catalog/browse.repository.js';
+import type { CachedSong } from '../catalog-cache.js';
 import type { Ctx, Method } from '../context.js';
-import { albumNodes, songNodes } from '../context.js';
-import type { Node } from '../envelope.js';
-import { albumDirNode, artistId3Node, artistNode } from '../mappers.js';
+import { albumItems, artistItems, type Item, songItems } from '../fragments.js';
+import { albumDirNode, artistNode } from '../mappers.js';
 import { remoteSongs } from '../remote.js';
 
 const MAX_PAGE = 500;
@@ -51,28 +51,29 @@ async function find(ctx: Ctx, query: string, pg: Paging) {
       page('sync:albums', () => b.albumIds(), pg.albumCount, pg.albumOffset),
       page('sync:songs', () => b.trackIds(), pg.songCount, pg.songOffset),
     ]);
-    const [artists, albums, songs] = await Promise.all([
+    const [artists, albums, rows] = await Promise.all([
       c.artistsByIds(artistIds),
       c.albumsByIds(albumIds),
       b.songs(songIds),
     ]);
-    return { artists, albums, songs, empty: true };
+    return { artists, albums, songs: await c.songExtras(rows), empty: true };
   }
   // The catalog search answers up to 200 per section from the top: page within that window.
   const window = (count: number, offset: number) => (count === 0 ? 0 : Math.min(200, offset + count));
-  const hits = await ctx.deps.search.search(query, ctx.user.id, {
+  // Only the ranked ids: the rows (and their rendered text, fragments.ts) come from the catalog cache.
+  const hits = await ctx.deps.search.searchIds(query, {
     artists: window(pg.artistCount, pg.artistOffset),
     albums: window(pg.albumCount, pg.albumOffset),
     tracks: window(pg.songCount, pg.songOffset),
     genres: 0,
   });
-  const slice = <T>(list: T[], count: number, offset: number) => list.slice(offset, offset + count);
+  const slice = (list: readonly string[], count: number, offset: number) => list.slice(offset, offset + count);
   const [artists, albums, songs] = await Promise.all([
-    c.artistsByIds(slice(hits.artists, pg.artistCount, pg.artistOffset).map((a) => a.id)),
-    c.albumsByIds(slice(hits.albums, pg.albumCount, pg.albumOffset).map((a) => a.id)),
-    c.songsByIds(slice(hits.tracks, pg.songCount, pg.songOffset).map((t) => t.id)),
+    c.artistsByIds(slice(hits.artists, pg.artistCount, pg.artistOffset)),
+    c.albumsByIds(slice(hits.albums, pg.albumCount, pg.albumOffset)),
+    c.songsByIds(slice(hits.tracks, pg.songCount, pg.songOffset)),
   ]);
-  return { artists, albums, songs: songs.map((s) => s.row), empty: false };
+  return { artists, albums, songs, empty: false };
 }
 
 async function artistAnnotations(ctx: Ctx, artists: ArtistRow[]) {
@@ -88,19 +89,19 @@ export const searchMethods: Record<string, Method> = {
     const query = ctx.params.str('query') ?? '';
     const pg = paging(ctx);
     const r = await find(ctx, query, pg);
-    const ann = await artistAnnotations(ctx, r.artists);
-    let song: Node[] = await songNodes(ctx, r.songs);
+    const [artist, album, local] = await Promise.all([
+      artistItems(ctx, r.artists),
+      albumItems(ctx, r.albums),
+      songItems(ctx, r.songs),
+    ]);
+    let song: Item[] = local;
     // Remote provider results after the local ones (never for a library sync).
     if (!r.empty && ctx.deps.config.subsonicRemoteSearch && pg.songOffset === 0 && song.length < pg.songCount) {
-      song = song.concat(await remoteSongs(ctx, query, pg.songCount - song.length, new Set(r.songs.map((s) => s.id))));
+      song = song.concat(
+        await remoteSongs(ctx, query, pg.songCount - song.length, new Set(r.songs.map((s) => s.row.id))),
+      );
     }
-    return {
-      searchResult3: {
-        artist: r.artists.map((a) => artistId3Node(a, ann.get(a.id))),
-        album: await albumNodes(ctx, r.albums),
-        song,
-      },
-    };
+    return { searchResult3: { artist, album, song } };
   },
 
   search2: async (ctx) => {
@@ -116,7 +117,7 @@ export const searchMethods: Record<string, Method> = {
       searchResult2: {
         artist: r.artists.map((a) => artistNode(a, ann.get(a.id))),
         album: r.albums.map((a) => albumDirNode(a, albumAnn.get(a.id))),
-        song: await songNodes(ctx, r.songs),
+        song: await songItems(ctx, r.songs),
       },
     };
   },
@@ -128,7 +129,7 @@ export const searchMethods: Record<string, Method> = {
     const count = p.int('count', 20, { min: 0, max: MAX_PAGE });
     const offset = p.int('offset', 0, { min: 0 });
     const r = isEmptyQuery(query)
-      ? { songs: [] as SongRow[] }
+      ? { songs: [] as CachedSong[] }
       : await find(ctx, query, {
           artistCount: 0,
           artistOffset: 0,
@@ -137,6 +138,6 @@ export const searchMethods: Record<string, Method> = {
           songCount: count,
           songOffset: offset,
         });
-    return { searchResult: { offset, totalHits: r.songs.length, match: await songNodes(ctx, r.songs) } };
+    return { searchResult: { offset, totalHits: r.songs.length, match: await songItems(ctx, r.songs) } };
   },
 };
