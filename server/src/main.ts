@@ -79,6 +79,13 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   const paths = dataPaths(config);
   ensureDataDirs(paths);
 
+  if (config.databaseUrl) {
+    // The schema, the repositories' SQL and `earshot migrate-db` work on PostgreSQL; the scanner's
+    // batch writes, search (FTS5) and a few hot paths still need the SQLite handle (db/README.md).
+    throw new Error(
+      'EARSHOT_DATABASE_URL is set, but serving from PostgreSQL is not complete in this build (scanner and search still need SQLite). Unset it to serve from SQLite; `earshot migrate-db` can copy your data to PostgreSQL already.',
+    );
+  }
   const database = openDatabase(paths.dbFile);
   lifecycle.onStop('database', () => database.close());
   // Cross-area reactions (the same wiring as `earshot scan`); they finish before the database closes.

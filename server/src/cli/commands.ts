@@ -26,6 +26,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/migrate.js')).migrateCommand,
   },
   {
+    name: 'migrate-db',
+    summary: 'Copy the SQLite database into PostgreSQL (--to postgres://…), verifying row counts.',
+    load: async () => (await import('./commands/migrate-db.js')).migrateDbCommand,
+  },
+  {
     name: 'config',
     summary: 'Print the effective configuration (secrets redacted) and where each value came from.',
     load: async () => (await import('./commands/config.js')).configCommand,

@@ -27,6 +27,7 @@ export const ConfigSchema = Type.Object({
   musicDir: NonEmpty,
   cacheDir: NonEmpty,
   dbDir: NonEmpty,
+  databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+(/[^\\s]*)?$' })),
   logLevel: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l))),
   logFormat: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')]),
@@ -123,6 +124,14 @@ export const SETTINGS: SettingSpec[] = [
     flag: '--db-dir',
     default: (c) => path(String(c.dataDir), 'db'),
     description: 'Folder of the SQLite database (earshot.db) and the server key.',
+  },
+  {
+    key: 'databaseUrl',
+    env: 'EARSHOT_DATABASE_URL',
+    flag: '--database-url',
+    secret: true,
+    description:
+      'PostgreSQL instead of SQLite: postgres://user:password@host:5432/db (the password is never logged). Unset: SQLite in the db folder.',
   },
   {
     key: 'publicUrl',

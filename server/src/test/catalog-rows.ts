@@ -106,7 +106,7 @@ export async function insertAlbum(
       id,
       name,
       sort_name: null,
-      group_key: `${artist.toLowerCase()}\u0000${name.toLowerCase()}`,
+      group_key: `${artist.toLowerCase()}\u001f${name.toLowerCase()}`,
       album_artist: artist,
       artist_id: artistId,
       year: null,

@@ -9,6 +9,7 @@
  * remote sources, edits), so nothing can forget to update it.
  */
 import { type Kysely, sql } from 'kysely';
+import { engineOf } from '../engine.js';
 
 const TOKENIZE = `tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3'`;
 
@@ -61,6 +62,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('seen_at', 'integer', (c) => c.notNull())
     .execute();
 
+  // PostgreSQL: a case-insensitive collation under SQLite's name, so `x collate nocase` in the
+  // repositories' sorts and comparisons means the same on both engines.
+  const postgres = engineOf(db) === 'postgres';
+  if (postgres) {
+    await sql`create collation if not exists nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false)`.execute(
+      db,
+    );
+  }
   // Browsing sorts (case-insensitive names, album artist) without a full sort per page.
   await sql`create index albums_name on albums(name collate nocase)`.execute(db);
   await sql`create index albums_artist_name on albums(album_artist collate nocase, name collate nocase)`.execute(db);
@@ -70,10 +79,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('search_keys')
-    .addColumn('rowid', 'integer', (c) => c.primaryKey())
+    .addColumn('rowid', 'integer', (c) => (postgres ? c.primaryKey().autoIncrement() : c.primaryKey()))
     .addColumn('item_id', 'text', (c) => c.notNull().unique())
     .execute();
 
+  // FTS5 and its triggers are SQLite's; PostgreSQL search has its own index (catalog/README.md).
+  if (postgres) return;
   for (const { table, fts, columns } of INDEXED) {
     const names = Object.keys(columns);
     await sql.raw(`create virtual table ${fts} using fts5(${names.join(', ')}, ${TOKENIZE})`).execute(db);

@@ -7,6 +7,7 @@
  * its catalog table, in one transaction (the 0003 triggers keep working: they name the table).
  */
 import { type Kysely, sql } from 'kysely';
+import { engineOf, inTransaction } from '../engine.js';
 
 export const TOKENIZE = `tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3 4 5'`;
 
@@ -18,7 +19,8 @@ const INDEXED = [
 ] as const;
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  if (engineOf(db) === 'postgres') return; // FTS5 only (0003 made no FTS tables there)
+  await inTransaction(db, async (trx) => {
     for (const { table, fts, columns } of INDEXED) {
       const names = Object.keys(columns);
       const values = Object.values(columns).map((c) => `t.${c}`);

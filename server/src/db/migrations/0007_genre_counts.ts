@@ -5,6 +5,7 @@
  * named a genre.
  */
 import { type Kysely, sql } from 'kysely';
+import { type Engine, engineOf, inTransaction } from '../engine.js';
 
 /** Every genre's counts, from track_genres (also run by the scanner after each scan). */
 export const GENRE_COUNTS_SQL = `update genres set track_count = s.tracks, album_count = s.albums
@@ -12,10 +13,15 @@ export const GENRE_COUNTS_SQL = `update genres set track_count = s.tracks, album
          from track_genres tg join tracks t on t.id = tg.track_id group by tg.genre_id) s
    where s.id = genres.id and (genres.track_count, genres.album_count) is not (s.tracks, s.albums)`;
 
+/** GENRE_COUNTS_SQL in the engine's spelling (PostgreSQL compares rows with `is distinct from`). */
+export function genreCountsSql(engine: Engine): string {
+  return engine === 'postgres' ? GENRE_COUNTS_SQL.replace(' is not (', ' is distinct from (') : GENRE_COUNTS_SQL;
+}
+
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(db, async (trx) => {
     await sql`alter table genres add column track_count integer not null default 0`.execute(trx);
     await sql`alter table genres add column album_count integer not null default 0`.execute(trx);
-    await sql.raw(GENRE_COUNTS_SQL).execute(trx);
+    await sql.raw(genreCountsSql(engineOf(db))).execute(trx);
   });
 }

@@ -1,0 +1,76 @@
+/**
+ * Run a test file's database tests on both engines: a real SQLite file and a fresh database on the
+ * run's throwaway PostgreSQL cluster (global-setup.ts). One line opts a file in:
+ *
+ *   forEachEngine((engine) => { it('…', async () => { const { db } = await engine.open(); … }); });
+ *
+ * Without PostgreSQL on the machine the PostgreSQL half is skipped and says why (once per file).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, inject } from 'vitest';
+import type { Db } from '../db/database.js';
+import { type AnyDatabase, connectDatabase, type Engine } from '../db/engine.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { createTestDatabase } from './postgres.js';
+
+export interface EngineUnderTest {
+  name: Engine;
+  /** A fresh, migrated database (closed and dropped after the file). */
+  open(options?: { migrate?: boolean }): Promise<AnyDatabase & { db: Db; url?: string; rawUrl?: string }>;
+}
+
+function pgContext() {
+  return { url: inject('pgUrl'), skipReason: inject('pgSkipReason') };
+}
+
+/** Whether this run has a PostgreSQL cluster (else the PostgreSQL half of each file is skipped). */
+export function hasPostgres(): boolean {
+  return Boolean(pgContext().url);
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+let registered = false;
+function onFileEnd(cleanup: () => Promise<void>): void {
+  cleanups.push(cleanup);
+  if (registered) return;
+  registered = true;
+  afterAll(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+}
+
+export const sqliteEngine: EngineUnderTest = {
+  name: 'sqlite',
+  async open(options = {}) {
+    const dir = mkdtempSync(join(tmpdir(), 'earshot-engine-'));
+    const database = connectDatabase({ path: join(dir, 'earshot.db') });
+    onFileEnd(() => database.close());
+    if (options.migrate ?? true) await migrateToLatest(database.db);
+    return database;
+  },
+};
+
+export const postgresEngine: EngineUnderTest = {
+  name: 'postgres',
+  async open(options = {}) {
+    const created = await createTestDatabase(pgContext(), 'engine');
+    if (!created) throw new Error('no PostgreSQL cluster in this run');
+    const database = connectDatabase({ url: created.url, path: '' });
+    onFileEnd(async () => {
+      await database.close();
+      await created.drop();
+    });
+    if (options.migrate ?? true) await migrateToLatest(database.db);
+    return Object.assign(database, { rawUrl: created.url });
+  },
+};
+
+/** Declares the same tests once per engine (`describe('sqlite')`, `describe('postgres')`). */
+export function forEachEngine(body: (engine: EngineUnderTest) => void): void {
+  describe('sqlite', () => body(sqliteEngine));
+  const context = pgContext();
+  if (!context.url) console.warn(`PostgreSQL tests skipped: ${context.skipReason}`);
+  describe.skipIf(!context.url)('postgres', () => body(postgresEngine));
+}
