@@ -18,7 +18,15 @@
  * p99 latencies per kind, searches still waiting (the load is open-loop: a backlog means the
  * server, or the machine, cannot keep up), the server's RSS (median of samples every 5 s), open
  * file descriptors and the load average. Targets (issue 13): zero errors, RSS growth ≤ 10 % from
- * the first to the last minute, fds flat. Exits non-zero on server errors or more growth.
+ * the first to the last measured minute, fds flat. Exits non-zero on server errors or more growth.
+ *
+ * Warm-up (`--warmup W`, default 2): the same load runs W minutes before the N measured ones
+ * (printed, marked "warm-up", their errors counted). The first minute is cold (mirrors, caches,
+ * V8's heap and the allocator's arenas still growing, few requests served on a loaded machine), so
+ * the growth figure compares the last minute with the first measured one, not with minute 1; the
+ * growth from minute 1 is printed too. The JS heap and external memory are printed with RSS each
+ * minute and as first → last measured: a leak in JS shows in the heap, one in buffers in external,
+ * while RSS growing alone with flat heap and external is the allocator keeping pages.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync } from 'node:fs';
@@ -242,6 +250,7 @@ function rssMb(pid: number): number {
 
 async function main(): Promise<void> {
   const minutes = arg('minutes', 5);
+  const warmup = arg('warmup', 2);
   const timeoutMs = arg('timeout', 60) * 1000;
   if (!existsSync(new URL('main.js', dist))) throw new Error('server/dist is missing: run `npm run build -w server`');
   const dir = mkdtempSync(join(tmpdir(), 'earshot-soak-'));
@@ -272,10 +281,10 @@ async function main(): Promise<void> {
   const info: ServerInfo = { ...prepared, base, pid: child.pid! };
   console.log(
     `soak: ${minutes} min against ${info.base} (${info.trackIds.length} tracks, server pid ${info.pid}, ` +
-      `client timeout ${timeoutMs / 1000} s, load average ${loadavg()[0].toFixed(1)} on this machine)`,
+      `${warmup} min warm-up first, client timeout ${timeoutMs / 1000} s, load average ${loadavg()[0].toFixed(1)} on this machine)`,
   );
   const agent = new Agent({ keepAlive: true, maxSockets: 200 });
-  const end = Date.now() + minutes * 60_000;
+  const end = Date.now() + (warmup + minutes) * 60_000;
   let lat: Record<Kind, number[]> = { direct: [], transcode: [], search: [], write: [], scan: [] };
   let serverErrors: string[] = [];
   let clientSide: string[] = [];
@@ -353,6 +362,8 @@ async function main(): Promise<void> {
   const sampler = setInterval(() => samples.push(rssMb(info.pid)), 5_000);
   const rss: number[] = [];
   const fds: number[] = [];
+  const heap: number[] = [];
+  const external: number[] = [];
   let minute = 0;
   const printMinute = async () => {
     // Everything of this minute is taken at once; only the server's heap figures are awaited.
@@ -372,9 +383,11 @@ async function main(): Promise<void> {
     totals.server += logErrors.length;
     const [r, fd] = [rss.at(-1), fds.at(-1)];
     const mem = await heapMb(info, agent);
+    heap.push(mem.heap);
+    external.push(mem.external);
     const f = (xs: number[]) => `${p99(xs).toFixed(1)} ms (${xs.length})`;
     console.log(
-      `min ${m.minute}: server errors ${m.serverErrors.length + logErrors.length}, client-side ${m.clientSide.length} ` +
+      `min ${m.minute}${m.minute <= warmup ? ' (warm-up)' : ''}: server errors ${m.serverErrors.length + logErrors.length}, client-side ${m.clientSide.length} ` +
         `(+${m.races} keep-alive races retried) | p99 direct ${f(m.lat.direct)}, transcode ${f(m.lat.transcode)}, ` +
         `search ${f(m.lat.search)}, write ${f(m.lat.write)} | searches sent ${m.sent}, waiting ${m.waiting} | RSS ${r?.toFixed(1)} MB ` +
         `(heap ${mem.heap.toFixed(1)}, external ${mem.external.toFixed(1)}) | fds ${fd} | load ${loadavg()[0].toFixed(1)}`,
@@ -397,14 +410,24 @@ async function main(): Promise<void> {
     console.log(`  after the last minute, server: ${e}`);
   totals.server += serverLogErrors.length - logSeen;
   for (const e of clientSide) console.log(`  after the last minute, client-side: ${e}`);
-  const growth = rss.length > 1 ? ((rss[rss.length - 1] - rss[0]) / rss[0]) * 100 : 0;
+  // Growth over the measured minutes (after the warm-up); from minute 1 too, for comparison.
+  const pct = (from: number | undefined, to: number | undefined) =>
+    from !== undefined && to !== undefined && from > 0 ? ((to - from) / from) * 100 : 0;
+  const measured = rss.slice(warmup);
+  const growth = measured.length > 1 ? pct(measured[0], measured.at(-1)) : 0;
+  const fromCold = pct(rss[0], rss.at(-1));
   // Warm-up (caches filling, V8 sizing its heap) against a leak: a leak keeps growing in the second half.
-  const half = rss[Math.floor((rss.length - 1) / 2)];
-  const secondHalf = rss.length > 2 ? ((rss[rss.length - 1] - half) / half) * 100 : 0;
+  const half = measured[Math.floor((measured.length - 1) / 2)];
+  const secondHalf = measured.length > 2 ? pct(half, measured.at(-1)) : 0;
+  const trend = (xs: number[]) => {
+    const ys = xs.slice(warmup);
+    return `${ys[0]?.toFixed(1)} → ${ys.at(-1)?.toFixed(1)} MB (${pct(ys[0], ys.at(-1)).toFixed(1)} %)`;
+  };
   console.log(
     `soak done: ${totals.server} server errors, ${totals.client} client-side failures, ${totals.races} keep-alive ` +
-      `races retried; RSS ${rss[0]?.toFixed(1)} → ${rss.at(-1)?.toFixed(1)} MB (${growth.toFixed(1)} %; ${secondHalf.toFixed(1)} % over the second half; ` +
-      `max ${Math.max(...rss).toFixed(1)}); fds ${fds[0]} → ${fds.at(-1)}`,
+      `races retried; measured minutes ${warmup + 1}–${rss.length}: RSS ${trend(rss)}, ${secondHalf.toFixed(1)} % over their ` +
+      `second half, JS heap ${trend(heap)}, external ${trend(external)}; from cold minute 1: RSS ${rss[0]?.toFixed(1)} → ` +
+      `${rss.at(-1)?.toFixed(1)} MB (${fromCold.toFixed(1)} %), max ${Math.max(...rss).toFixed(1)}; fds ${fds[0]} → ${fds.at(-1)}`,
   );
   agent.destroy();
   child.kill('SIGTERM');

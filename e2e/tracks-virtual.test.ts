@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, launch } from './support/browser.js';
 import { scratchDir } from './support/build.js';
 import { type RunningServer, startServer } from './support/server.js';
+import { registerSqlFunctions } from '../server/src/db/sql-functions.js';
 
 const COUNT = 100_000;
 const PASSWORD = 'virtual-list-password';
@@ -35,6 +36,7 @@ beforeAll(async () => {
 
   // A catalogue of 100,000 (remote, uncached) tracks written straight into the real database file.
   const db = new Database(join(dir, 'db', 'earshot.db'));
+  registerSqlFunctions(db); // the search index triggers fold with it (migration 0017)
   const now = Date.now();
   const insert = db.prepare(
     `insert into tracks (id, source_type, remote_id, title, artist, duration, added_at, updated_at)

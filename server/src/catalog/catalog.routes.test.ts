@@ -12,6 +12,7 @@ import { toRankedJson } from './search-json.js';
 import type { Ranked } from './search-ranker.js';
 import { SqlRanker } from './search-sql-plan.js';
 import { SearchReader } from './search-reader.js';
+import { registerSqlFunctions } from '../db/sql-functions.js';
 
 let t: TestServer;
 let alice: TestUser;
@@ -276,6 +277,7 @@ describe('local search', () => {
     expect((await search('okapi')).body.tracks).toEqual([]);
     // Another connection, as `earshot scan` in a second process would have.
     const other = new SQLite(t.earshot.database.sqlite.name);
+    registerSqlFunctions(other); // the search index triggers fold with it (migration 0017)
     try {
       other
         .prepare(

@@ -2,8 +2,7 @@
  * The mirror plan of local search: ranks over the in-memory mirrors on the event loop, in tens of
  * microseconds, with no SQL but a few genre rows (README.md here, "In-memory mirrors"). It answers
  * only when it can give the SQL plan's very bytes (search-sql-plan.ts; tested byte for byte):
- * every mirror built and current, and every word one FTS5 folds to a single known token without
- * alternatives. Otherwise {@link MirrorRanker.rankJson} returns null and the caller asks the SQL
+ * every mirror built and current, and every word one FTS5 folds to a single known token. Otherwise {@link MirrorRanker.rankJson} returns null and the caller asks the SQL
  * plan.
  *
  * The same two ways to rank a section as the SQL plan: bm25 while a query matches at most
@@ -22,7 +21,6 @@ import {
   GENRE_COLUMNS,
   type GenreDto,
   GENRES_FTS,
-  hasAlternatives,
   type SectionSpec,
   type Sizes,
   TRACKS,
@@ -145,7 +143,7 @@ export class MirrorRanker {
       this.version = version;
       this.keeper.changed();
     }
-    if (!this.ready || hasAlternatives(match)) return null;
+    if (!this.ready) return null;
     const terms = termsOf(match);
     const folded = this.folder.foldAll(terms);
     if (!folded) return null;

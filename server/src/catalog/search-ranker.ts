@@ -47,20 +47,9 @@ export const BROAD_MATCHES = 1500;
 /** At most this many rows tied with the last one are kept past the limit (final order is the caller's). */
 export const MAX_TIES = 100;
 
-/** The typed form of a word with alternatives, last in its group: `… OR "ＡＢＣ"*)`. */
-const TYPED_ALTERNATIVE = / OR "[^"]*"\*\)/g;
-
-/**
- * The words of an FTS query made by `toFtsQuery` (`"el"* "ga"*` → `['el', 'ga']`); of a word
- * with alternatives, its NFKC form (`("abc"* OR "ＡＢＣ"*)` → `['abc']`).
- */
+/** The words of an FTS query made by `toFtsQuery` (`"el"* "ga"*` → `['el', 'ga']`). */
 export function termsOf(match: string): string[] {
-  return [...match.replace(TYPED_ALTERNATIVE, '').matchAll(/"([^"]*)"\*/g)].map((m) => m[1]);
-}
-
-/** Whether some word of the query has alternatives: only FTS5 ranks those (see `toFtsQuery`). */
-export function hasAlternatives(match: string): boolean {
-  return match.includes(' OR ');
+  return [...match.matchAll(/"([^"]*)"\*/g)].map((m) => m[1]);
 }
 
 /** A genre's DTO columns (alias `g`), in GenreDto's key order. */

@@ -13,6 +13,7 @@
  */
 import type SQLite from 'better-sqlite3';
 import { type Db, releaseMemory } from '../db/database.js';
+import { searchFold } from '../db/sql-functions.js';
 import { WriteWatch } from '../db/write-watch.js';
 import { telemetry } from '../shared/telemetry.js';
 import type { AlbumDto, ArtistDto, TrackDto } from './dto.js';
@@ -75,29 +76,15 @@ const prefixTerm = (w: string) => `"${w}"*`;
  * User text as an FTS5 query: every word a quoted prefix term (`"Beyoncé – Halo*"` →
  * `"Beyoncé"* "Halo"*`); null when there are no words.
  *
- * Words are matched in their NFKC form ("ｂｅｙｏｎｃｅ" or "𝐁𝐞𝐲𝐨𝐧𝐜𝐞" find "Beyonce") and, when that
- * differs, also as typed, because the index holds titles as they are (FTS5 does not apply NFKC,
- * so "ＡＢＣ" is indexed as "ａｂｃ" and only the typed form finds it): such a word becomes
- * `("abc"* OR "ＡＢＣ"*)` and the words are joined by AND. Only FTS5 ranks those (the mirror
- * plan declines them, search-ranker.ts `hasAlternatives`); `termsOf` reads back the NFKC words.
+ * The text is folded to NFKC first, as the index holds it (migration 0017, `earshot_nfkc` in the
+ * triggers): "ｂｅｙｏｎｃｅ", "𝐁𝐞𝐲𝐨𝐧𝐜𝐞" and "beyonce" all find "Beyoncé", and "abc" finds
+ * "ＡＢＣ". Folding the whole text, not word by word, splits words where the index does ("½" is
+ * "1⁄2": two words) and keeps characters NFKC turns into letters ("㍿").
  */
 export function toFtsQuery(q: string): string | null {
-  const typed = wordsOf(q.normalize('NFC')).slice(0, MAX_TERMS);
-  if (typed.length === 0) return null;
-  const items: string[] = [];
-  let alternatives = false;
-  for (const word of typed) {
-    const w = Array.from(word).slice(0, MAX_WORD).join('');
-    const folded = wordsOf(w.normalize('NFKC'));
-    if (folded.length === 0 || (folded.length === 1 && folded[0] === w)) {
-      items.push(prefixTerm(w));
-      continue;
-    }
-    alternatives = true;
-    const primary = folded.length === 1 ? prefixTerm(folded[0]) : `(${folded.map(prefixTerm).join(' AND ')})`;
-    items.push(`(${primary} OR ${prefixTerm(w)})`);
-  }
-  return items.join(alternatives ? ' AND ' : ' ');
+  const words = wordsOf(searchFold(q)).slice(0, MAX_TERMS);
+  if (words.length === 0) return null;
+  return words.map((w) => prefixTerm(w.length > MAX_WORD ? Array.from(w).slice(0, MAX_WORD).join('') : w)).join(' ');
 }
 
 /**

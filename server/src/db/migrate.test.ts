@@ -148,4 +148,58 @@ describe('migrations', () => {
     }
     await opened.close();
   });
+
+  it('0017 indexes existing rows in NFKC: typed in ASCII, old fullwidth and ligature rows are found', async () => {
+    const opened = openDatabase(join(dir, 'n.db'));
+    expect((await createMigrator(opened.db).migrateTo('0016_share_description')).error).toBeUndefined();
+    const run = (q: string, ...params: unknown[]) => opened.sqlite.prepare(q).run(...params);
+    const insertTrack = `insert into tracks (id, title, artist, album, genre, added_at, updated_at) values (?, ?, ?, ?, ?, 0, 0)`;
+    run(insertTrack, 't1', 'ＡＢＣ Ｓｏｎｇ', 'Ｂａｎｄ', 'ﬁrst Ｈｉｔｓ', 'Ｊ－Ｐｏｐ');
+    run(insertTrack, 't2', 'Plain Song', 'Band', null, null);
+    run(insertTrack, 't3', 'ｶﾞｰﾙ x²', '𝐁𝐨𝐥𝐝', null, null);
+    run(
+      "insert into albums (id, name, album_artist, genre, group_key, added_at, updated_at) values ('al1', 'ﬁrst Ｈｉｔｓ', 'Ｂａｎｄ', null, 'k', 0, 0)",
+    );
+    run("insert into artists (id, name, name_key, added_at, updated_at) values ('a1', 'Ｂａｎｄ', 'band', 0, 0)");
+    run("insert into genres (id, name, name_key) values ('g1', 'Ｊ－Ｐｏｐ', 'j-pop')");
+    const matches = (fts: string, q: string) =>
+      (opened.sqlite.prepare(`select count(*) n from ${fts} where ${fts} match ?`).get(q) as { n: number }).n;
+    // Before: the index holds the text as tagged, so ASCII typing misses the fullwidth rows.
+    expect(matches('tracks_fts', '"abc"*')).toBe(0);
+    expect(matches('tracks_fts', '"song"*')).toBe(1);
+
+    const report = await migrateToLatest(opened.db);
+    expect(report.applied).toContain('0017_search_nfkc');
+    expect(matches('tracks_fts', '"abc"* "song"*')).toBe(1);
+    expect(matches('tracks_fts', '"song"*')).toBe(2);
+    expect(matches('tracks_fts', '"first"*')).toBe(1);
+    expect(matches('tracks_fts', '"band"*')).toBe(2);
+    expect(matches('tracks_fts', '"ガール"*')).toBe(1);
+    expect(matches('tracks_fts', '"x2"')).toBe(1);
+    expect(matches('tracks_fts', '"bold"')).toBe(1);
+    expect(matches('tracks_fts', 'genre : "pop"')).toBe(1);
+    expect(matches('albums_fts', '"first" "hits"')).toBe(1);
+    expect(matches('albums_fts', 'artist : "band"')).toBe(1);
+    expect(matches('artists_fts', '"band"')).toBe(1);
+    expect(matches('genres_fts', '"j" "pop"')).toBe(1);
+    // What is displayed keeps the text as tagged.
+    expect(opened.sqlite.prepare("select title, artist from tracks where id = 't1'").get()).toEqual({
+      title: 'ＡＢＣ Ｓｏｎｇ',
+      artist: 'Ｂａｎｄ',
+    });
+
+    // Later writes go through the new triggers: inserts and updates are folded, deletes remove.
+    run(insertTrack, 't4', 'Ｎｅｗ Ｏｎｅ', null, null, null);
+    run("update tracks set title = 'Ｒｅｎａｍｅｄ' where id = 't2'");
+    run("delete from tracks where id = 't3'");
+    expect(matches('tracks_fts', '"new" "one"')).toBe(1);
+    expect(matches('tracks_fts', '"renamed"')).toBe(1);
+    expect(matches('tracks_fts', '"plain"')).toBe(0);
+    expect(matches('tracks_fts', '"bold"')).toBe(0);
+    for (const fts of ['tracks_fts', 'albums_fts', 'artists_fts', 'genres_fts']) {
+      opened.sqlite.exec(`insert into ${fts}(${fts}) values ('integrity-check')`);
+    }
+    expect(checkIntegrity(opened.sqlite, true)).toEqual(['ok']);
+    await opened.close();
+  });
 });

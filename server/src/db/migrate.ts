@@ -17,6 +17,7 @@ import * as m0011 from './migrations/0011_identities.js';
 import * as m0010 from './migrations/0010_subsonic.js';
 import * as m0015 from './migrations/0015_ui_preferences.js';
 import * as m0016 from './migrations/0016_share_description.js';
+import * as m0017 from './migrations/0017_search_nfkc.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -32,6 +33,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0010_subsonic': m0010,
   '0015_ui_preferences': m0015,
   '0016_share_description': m0016,
+  '0017_search_nfkc': m0017,
 };
 
 export class MigrationError extends Error {}

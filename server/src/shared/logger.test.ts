@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildHttpApp } from '../http/app.js';
 import { createLogger, redactUrl } from './logger.js';
 
 describe('redactUrl', () => {
@@ -51,5 +52,42 @@ describe('request logs', () => {
       .flatMap((l) => (l.req?.url ? [l.req.url] : []));
     expect(urls).toEqual(['/stream/t1?token=[redacted]&format=mp3', '/share/[redacted]']);
     expect(text).not.toContain('SECRET');
+  });
+
+  it("Earshot's app: no Fastify request lines at info, one 'request completed' line at debug, no deprecation", async () => {
+    dir = mkdtempSync(join(tmpdir(), 'earshot-log-'));
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => warnings.push(w.code ?? w.name);
+    process.on('warning', onWarning);
+    const linesAt = async (level: string) => {
+      const file = join(dir, `${level}.ndjson`);
+      const fd = openSync(file, 'w');
+      const logger = createLogger({ level, format: 'json', destination: fd });
+      const app = await buildHttpApp({ logger, version: 'test', authenticator: { authenticate: async () => null } });
+      app.get('/hello', { config: { access: 'public' } }, async () => 'ok');
+      await app.ready();
+      expect((await app.inject({ url: '/hello?token=SECRET' })).statusCode).toBe(200);
+      await app.close();
+      logger.flush();
+      await new Promise((r) => setTimeout(r, 100));
+      closeSync(fd);
+      const text = readFileSync(file, 'utf8').trim();
+      expect(text).not.toContain('SECRET');
+      return text
+        ? text.split('\n').map((l) => JSON.parse(l) as { msg: string; level: string; req?: { url?: string } })
+        : [];
+    };
+    try {
+      const info = await linesAt('info');
+      expect(info.filter((l) => l.req)).toEqual([]);
+      const debug = (await linesAt('debug')).filter((l) => l.req);
+      expect(debug.map((l) => [l.msg, l.level, l.req?.url])).toEqual([
+        ['request completed', 'debug', '/hello?token=[redacted]'],
+      ]);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      expect(warnings.filter((c) => c.startsWith('FSTDEP'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });

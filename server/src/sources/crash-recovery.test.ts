@@ -2,6 +2,8 @@
  * SECURITY.md 27 and "Reliability": `kill -9` of the real server binary in the middle of an
  * offline-playlist download. After the restart no file exists under a final name until the resumed
  * job has completed it, the row was never marked cached by the dead process, and the job finishes.
+ * A job the server died in `max_attempts` times is given up (a download that kills the server
+ * must not loop at every start) and can be asked for again.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch } from 'node:fs';
@@ -28,12 +30,15 @@ function filesUnder(root: string): string[] {
 }
 
 /** Starts `earshot serve` as a child process; resolves with a function waiting for a log message. */
-function serve(): { child: ChildProcess; waitForLog: (pattern: RegExp) => Promise<Record<string, unknown>> } {
+function serve(dataDir = dir): {
+  child: ChildProcess;
+  waitForLog: (pattern: RegExp) => Promise<Record<string, unknown>>;
+} {
   const child = spawn(process.execPath, [CLI_BIN, 'serve'], {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      EARSHOT_DATA_DIR: dir,
+      EARSHOT_DATA_DIR: dataDir,
       EARSHOT_PORT: '0',
       EARSHOT_LOG_FORMAT: 'json',
       EARSHOT_LOG_LEVEL: 'info',
@@ -178,5 +183,94 @@ describe('SECURITY 27: kill -9 during a remote download', () => {
       attempts: 2,
     });
     check.close();
+  }, 90_000);
+
+  it('gives up a job the server died in max_attempts times, and queues it again when asked', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'earshot-crash-loop-'));
+    try {
+      const songPath = await makeAudio(join(dataDir, 'fixtures', 'killer.mp3'), {
+        seconds: 4,
+        tags: { title: 'Killer' },
+      });
+      const url = origin.set('/killer.mp3', { kind: 'slow', path: songPath, chunk: 1024, everyMs: 100 });
+      process.env.EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES = '1';
+      const t = await startTestServer({ dir: dataDir });
+      delete process.env.EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES;
+      const admin = await t.createUser({ username: 'admin', role: 'admin' });
+      const add = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/remote/tracks',
+        headers: await t.authHeaders(admin),
+        payload: { url },
+      });
+      expect(add.statusCode, add.body).toBe(201);
+      const trackId: string = add.json().id;
+      const playlistId = newId();
+      const now = Date.now();
+      await t.earshot.database.db
+        .insertInto('playlists')
+        .values({
+          id: playlistId,
+          owner_id: admin.id,
+          name: 'Offline',
+          is_offline: 1,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      await t.earshot.database.db
+        .insertInto('playlist_tracks')
+        .values({ id: newId(), playlist_id: playlistId, position: 0, track_id: trackId, title: 'k', added_at: now })
+        .execute();
+      t.earshot.events.emit('playlist.offlineChanged', { playlistId, ownerId: admin.id, isOffline: true });
+      await t.earshot.sources.offline.flush();
+      // Two attempts keep the test short; the default is five.
+      await t.earshot.database.db.updateTable('jobs').set({ max_attempts: 2 }).execute();
+      await t.close();
+
+      // The server dies during the download, twice (as if the download itself killed it).
+      for (let kill = 1; kill <= 2; kill++) {
+        const server = serve(dataDir);
+        await server.waitForLog(/caching remote track/);
+        server.child.kill('SIGKILL');
+        await new Promise((resolve) => server.child.once('exit', resolve));
+      }
+      const jobsOf = () => {
+        const db = new SQLite(join(dataDir, 'db', 'earshot.db'), { readonly: true });
+        try {
+          return db
+            .prepare('select state, attempts, last_error from jobs where dedupe_key = ? order by created_at')
+            .all(trackId) as { state: string; attempts: number; last_error: string | null }[];
+        } finally {
+          db.close();
+        }
+      };
+      expect(jobsOf()).toMatchObject([{ state: 'running', attempts: 2 }]);
+
+      // Third start: the job is failed with a clear error, not claimed again; the start-up
+      // reconcile does not queue the track again either. The server is up (listening) by then.
+      const third = serve(dataDir);
+      const gaveUp = await third.waitForLog(/gave up on jobs interrupted by a restart/);
+      expect(gaveUp.failed).toBe(1);
+      await third.waitForLog(/Server listening/);
+      third.child.kill('SIGTERM');
+      await new Promise((resolve) => third.child.once('exit', resolve));
+      const jobs = jobsOf();
+      expect(jobs).toHaveLength(1);
+      expect(jobs[0]).toMatchObject({ state: 'failed', attempts: 2 });
+      expect(jobs[0].last_error).toMatch(/^The server stopped while this job ran, 2 times \(max attempts\)/);
+
+      // Asked again (the playlist marked offline again): a fresh job is queued.
+      const again = await startTestServer({ dir: dataDir });
+      again.earshot.events.emit('playlist.offlineChanged', { playlistId, ownerId: admin.id, isOffline: true });
+      await again.earshot.sources.offline.flush();
+      await again.close();
+      expect(jobsOf().map((j) => [j.state, j.attempts])).toEqual([
+        ['failed', 2],
+        ['queued', 0],
+      ]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   }, 90_000);
 });

@@ -173,6 +173,10 @@ export async function createWorld(dir: string): Promise<CrashWorld> {
     isOffline: true,
   });
   await t.earshot.sources.offline.flush();
+  // Here the server is killed at random hundreds of times, often mid-download: each kill counts
+  // an attempt, and a job past max_attempts is given up (sources/jobs/jobs.repository.ts
+  // recoverRunning). These jobs must outlive any number of kills to be checked for completion.
+  await t.earshot.database.db.updateTable('jobs').set({ max_attempts: 1_000_000 }).execute();
   await t.close();
 
   const libraryFiles = new Map<string, number>();

@@ -1,6 +1,7 @@
 /**
  * Runs persistent jobs of given types with bounded concurrency. Work survives restarts: jobs live in
- * SQLite; on start, jobs left `running` by a crash are queued again. A failed attempt is retried
+ * SQLite; on start, jobs left `running` by a crash are queued again (or failed, when that was their
+ * last attempt: attempts are counted when a job is claimed). A failed attempt is retried
  * with exponential backoff (base × 2^(attempt-1), capped) until `max_attempts`, then marked failed.
  * Started by main.ts only when `background` is true; tests start it explicitly.
  */
@@ -57,8 +58,10 @@ export class JobRunner {
     if (this.started) return;
     this.started = true;
     this.stopping = false;
-    const requeued = await this.o.repo.requeueAllRunning([...this.handlers.keys()], this.o.clock.now());
+    const { requeued, failed } = await this.o.repo.recoverRunning([...this.handlers.keys()], this.o.clock.now());
     if (requeued) this.o.logger.info({ area: 'jobs', requeued }, 'resuming jobs interrupted by a restart');
+    if (failed)
+      this.o.logger.warn({ area: 'jobs', failed }, 'gave up on jobs interrupted by a restart max_attempts times');
     this.wake();
   }
 

@@ -6,6 +6,10 @@ import { newId } from '../../shared/ids.js';
 
 export type JobRow = Selectable<JobsTable>;
 
+/** `last_error` of a job given up because the server died while it ran (printf: the attempt count). */
+export const INTERRUPTED_TOO_OFTEN =
+  'The server stopped while this job ran, %d times (max attempts): given up so a job that crashes the server cannot loop. Retry it by asking again (e.g. mark the playlist offline again).';
+
 export class JobsRepository {
   constructor(private readonly db: Db) {}
 
@@ -116,15 +120,61 @@ export class JobsRepository {
       .execute();
   }
 
-  /** After a crash, jobs left `running` belong to no one: queue them again. Returns how many. */
-  async requeueAllRunning(types: string[], now: number): Promise<number> {
-    const result = await this.db
-      .updateTable('jobs')
-      .set({ state: 'queued', run_after: now, updated_at: now })
-      .where('state', '=', 'running')
-      .where('type', 'in', types)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows);
+  /**
+   * After a crash, jobs left `running` belong to no one. The attempt was counted when the job was
+   * claimed (durably, before any work), so one that died with the process `max_attempts` times is
+   * marked failed with {@link INTERRUPTED_TOO_OFTEN} (a download that itself kills the server
+   * would otherwise loop at every start); the others are queued again.
+   */
+  async recoverRunning(types: string[], now: number): Promise<{ requeued: number; failed: number }> {
+    return this.db.transaction().execute(async (trx) => {
+      const failed = await trx
+        .updateTable('jobs')
+        .set((eb) => ({
+          state: 'failed',
+          last_error: eb.fn<string>('printf', [eb.val(INTERRUPTED_TOO_OFTEN), eb.ref('attempts')]),
+          updated_at: now,
+        }))
+        .where('state', '=', 'running')
+        .where('type', 'in', types)
+        .whereRef('attempts', '>=', 'max_attempts')
+        .executeTakeFirst();
+      const requeued = await trx
+        .updateTable('jobs')
+        .set({ state: 'queued', run_after: now, updated_at: now })
+        .where('state', '=', 'running')
+        .where('type', 'in', types)
+        .executeTakeFirst();
+      return { requeued: Number(requeued.numUpdatedRows), failed: Number(failed.numUpdatedRows) };
+    });
+  }
+
+  /**
+   * Dedupe keys (of these) whose latest job of this type was given up after interruptions: the
+   * start-up reconcile leaves them alone until someone asks again (e.g. marks the playlist offline).
+   */
+  async gaveUpAfterInterruptions(type: string, keys: string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom('jobs as j')
+      .select('j.dedupe_key')
+      .where('j.type', '=', type)
+      .where('j.state', '=', 'failed')
+      .where('j.last_error', 'like', `${INTERRUPTED_TOO_OFTEN.slice(0, INTERRUPTED_TOO_OFTEN.indexOf('%'))}%`)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('jobs as k')
+              .select('k.id')
+              .where('k.type', '=', type)
+              .whereRef('k.dedupe_key', '=', 'j.dedupe_key')
+              .whereRef('k.created_at', '>', 'j.created_at'),
+          ),
+        ),
+      )
+      .execute();
+    const wanted = new Set(keys);
+    return new Set(rows.flatMap((r) => (r.dedupe_key !== null && wanted.has(r.dedupe_key) ? [r.dedupe_key] : [])));
   }
 
   async setProgress(id: string, progress: number, now: number): Promise<void> {

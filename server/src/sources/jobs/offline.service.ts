@@ -85,7 +85,13 @@ export class OfflineService {
 
   /** Start-up: queue whatever offline playlists still miss (e.g. an event lost to a crash). */
   async reconcile(): Promise<number> {
-    return this.enqueue(await this.o.repo.uncachedRemoteTrackIds({ offlineOnly: true }), null);
+    const missing = await this.o.repo.uncachedRemoteTrackIds({ offlineOnly: true });
+    // Not a download that was given up after killing the server max_attempts times.
+    const gaveUp = await this.o.jobs.gaveUpAfterInterruptions(CACHE_TRACK_JOB, missing);
+    return this.enqueue(
+      missing.filter((id) => !gaveUp.has(id)),
+      null,
+    );
   }
 
   private async enqueue(trackIds: string[], ownerId: string | null): Promise<number> {
