@@ -211,6 +211,11 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
     earshot.database.sqlite.pragma('wal_checkpoint(TRUNCATE)');
     const dbBytes = statSync(earshot.paths.dbFile).size;
 
+    // The scan's figures before the search part, which a heavily loaded machine can make fail.
+    console.log(
+      `run ${run} scan: ${full.filesFound} files — full scan ${fullSeconds.toFixed(1)} s (${(full.filesFound / fullSeconds).toFixed(0)} files/s, ` +
+        `CPU ${((cpuSeconds * 1000) / full.filesFound).toFixed(2)} ms/file), rescan ${rescanSeconds.toFixed(2)} s, peak RSS ${mb(peak)}, idle RSS ${mb(idleRss)}, load average ${loadavg()[0].toFixed(1)}`,
+    );
     // ── search latency over HTTP, N concurrent clients (search-load.ts) ──
     const search = await measureSearch(earshot, {
       clients: args.clients,

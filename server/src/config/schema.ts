@@ -249,7 +249,7 @@ export const SETTINGS: SettingSpec[] = [
     env: 'EARSHOT_SCAN_WORKERS',
     flag: '--scan-workers',
     default: '0',
-    description: 'Tag-reading worker threads; 0 = one per CPU core.',
+    description: 'Tag-reading worker threads; 0 = CPU cores minus one (the writer), 1 to 4.',
   },
   {
     key: 'artistSeparators',
