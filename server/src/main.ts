@@ -28,6 +28,8 @@ import { registerWebApp } from './http/web-app.js';
 import { createLibrary, type Library } from './library/module.js';
 import { createSources, type Sources, startSourcesBackground } from './sources/module.js';
 import { createSubsonic } from './subsonic/module.js';
+import { type Cluster, createCluster, isPostgres, postgresUrlOf } from './cluster/index.js';
+import { telemetry } from './shared/telemetry.js';
 import { registerStreamingGauges } from './streaming/stream-metrics.js';
 import { startBackupSchedule } from './system/backup-schedule.js';
 import { createSystem, type System } from './system/module.js';
@@ -65,6 +67,8 @@ export interface Earshot {
   sources: Sources;
   /** Health, storage report, server information. */
   system: System;
+  /** Replica coordination: leader, download locks, shared throttle (one process on SQLite). */
+  cluster: Cluster;
   /** Starts listening; resolves with the address. */
   listen(): Promise<string>;
   /** Graceful stop: stop accepting, cut streams after the deadline, stop jobs, close the DB. */
@@ -92,10 +96,27 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   const serverKey = loadOrCreateServerKey(paths.dbDir, config.secretKey);
   const { db } = database;
 
+  // Replicas coordinate through PostgreSQL only when the data lives there too (EARSHOT_DATABASE_URL).
+  const cluster = await createCluster({
+    postgresUrl: isPostgres(db) ? postgresUrlOf(config) : undefined,
+    logger,
+    maxTrackLocks: config.cacheJobsConcurrency + 8,
+  });
+  lifecycle.onStop('cluster', () => cluster.close());
+
   // ── The areas, services first (an area's dependencies are built before it). ──
   const accounts = createAccounts({ db, sqlite: database.sqlite, clock, logger, config, serverKey });
   const { sessions, authenticator } = accounts;
-  const system = createSystem({ config, db, paths, clock, version: VERSION, startedAt: clock.now() });
+  if (cluster.failures) await accounts.throttle.share(cluster.failures, logger);
+  const system = createSystem({
+    config,
+    db,
+    paths,
+    clock,
+    version: VERSION,
+    startedAt: clock.now(),
+    isLeader: () => cluster.leader.isLeader,
+  });
   const library = createLibrary({ config, database, paths, clock, logger, events, lifecycle });
   const streaming = createStreaming({ config, db, paths, clock, logger, lifecycle, serverKey, authenticator });
   const listening = createListening({
@@ -167,8 +188,20 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   registerWebApp(app, { logger });
 
   // ── Background work (not in tests that ask for none). ──
+  lifecycle.onStop(
+    'leader gauge',
+    telemetry.gauge('earshot_leader', () => (cluster.leader.isLeader ? 1 : 0)),
+  );
   if (background) {
-    app.addHook('onReady', async () => library.startBackground());
+    // Scans and the watcher run on the leader only (one replica at a time; always, on SQLite):
+    // they start when this replica gains the lead and stop when it loses it.
+    app.addHook('onReady', async () => {
+      cluster.leader.onChange((leader) => {
+        if (leader) library.startBackground();
+        else void library.service.stopBackground();
+      });
+      await cluster.leader.start();
+    });
     app.addHook('onReady', () => startSourcesBackground(sources));
     // Scheduled backups: daily unless EARSHOT_BACKUP_INTERVAL_HOURS=0.
     if (config.backupIntervalHours > 0) startBackupSchedule({ config, paths, logger, lifecycle });
@@ -207,6 +240,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     streaming,
     sources,
     system,
+    cluster,
     async listen() {
       return app.listen({ host: config.host, port: config.port });
     },
