@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { keyFromFileText, secretKeyProblem } from '../shared/server-key.js';
+import { keyFromFileText, secretKeyProblem } from './secret-key.js';
 import { type Config, ConfigSchema, type ConfigKey, SETTINGS, type SettingSpec } from './schema.js';
 
 export type ConfigSource = 'default' | '.env' | 'environment' | 'flag';
