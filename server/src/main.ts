@@ -14,6 +14,7 @@ import { registerCsrfProtection } from './accounts/csrf.js';
 import { createListening, type Listening } from './listening/module.js';
 import { type OpenedDatabase, openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
+import { SERVES_FROM_POSTGRES } from './db/engine.js';
 import { type App, buildHttpApp } from './http/app.js';
 import type { EventBus } from './shared/events.js';
 import { createDomainEvents } from './domain-events.js';
@@ -28,6 +29,8 @@ import { registerWebApp } from './http/web-app.js';
 import { createLibrary, type Library } from './library/module.js';
 import { createSources, type Sources, startSourcesBackground } from './sources/module.js';
 import { createSubsonic } from './subsonic/module.js';
+import { type Cluster, createCluster, isPostgres, postgresUrlOf } from './cluster/index.js';
+import { telemetry } from './shared/telemetry.js';
 import { registerStreamingGauges } from './streaming/stream-metrics.js';
 import { startBackupSchedule } from './system/backup-schedule.js';
 import { createSystem, type System } from './system/module.js';
@@ -65,6 +68,8 @@ export interface Earshot {
   sources: Sources;
   /** Health, storage report, server information. */
   system: System;
+  /** Replica coordination: leader, download locks, shared throttle (one process on SQLite). */
+  cluster: Cluster;
   /** Starts listening; resolves with the address. */
   listen(): Promise<string>;
   /** Graceful stop: stop accepting, cut streams after the deadline, stop jobs, close the DB. */
@@ -79,7 +84,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   const paths = dataPaths(config);
   ensureDataDirs(paths);
 
-  if (config.databaseUrl) {
+  if (config.databaseUrl && !SERVES_FROM_POSTGRES) {
     // The schema, the repositories' SQL and `earshot migrate-db` work on PostgreSQL; the scanner's
     // batch writes, search (FTS5) and a few hot paths still need the SQLite handle (db/README.md).
     throw new Error(
@@ -99,10 +104,27 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   const serverKey = loadOrCreateServerKey(paths.dbDir, config.secretKey);
   const { db } = database;
 
+  // Replicas coordinate through PostgreSQL only when the data lives there too (EARSHOT_DATABASE_URL).
+  const cluster = await createCluster({
+    postgresUrl: isPostgres(db) ? postgresUrlOf(config) : undefined,
+    logger,
+    maxTrackLocks: config.cacheJobsConcurrency + 8,
+  });
+  lifecycle.onStop('cluster', () => cluster.close());
+
   // ── The areas, services first (an area's dependencies are built before it). ──
   const accounts = createAccounts({ db, sqlite: database.sqlite, clock, logger, config, serverKey });
   const { sessions, authenticator } = accounts;
-  const system = createSystem({ config, db, paths, clock, version: VERSION, startedAt: clock.now() });
+  if (cluster.failures) await accounts.throttle.share(cluster.failures, logger);
+  const system = createSystem({
+    config,
+    db,
+    paths,
+    clock,
+    version: VERSION,
+    startedAt: clock.now(),
+    isLeader: () => cluster.leader.isLeader,
+  });
   const library = createLibrary({ config, database, paths, clock, logger, events, lifecycle });
   const streaming = createStreaming({ config, db, paths, clock, logger, lifecycle, serverKey, authenticator });
   const listening = createListening({
@@ -176,6 +198,10 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   registerWebApp(app, { logger });
 
   // ── Background work (not in tests that ask for none). ──
+  lifecycle.onStop(
+    'leader gauge',
+    telemetry.gauge('earshot_leader', () => (cluster.leader.isLeader ? 1 : 0)),
+  );
   let closing: Promise<void> | null = null;
   if (background) {
     // Started once the server accepts connections, not before: the watcher's listing, the scan
@@ -187,7 +213,13 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     const startBackground = () => {
       if (started || closing) return;
       started = true;
-      library.startBackground();
+      // Scans and the watcher run on the leader only (one replica at a time; always, on SQLite):
+      // they start when this replica gains the lead and stop when it loses it.
+      cluster.leader.onChange((leader) => {
+        if (leader) library.startBackground();
+        else void library.service.stopBackground();
+      });
+      cluster.leader.start().catch((err) => logger.error({ err, area: 'cluster' }, 'leader election failed to start'));
       startSourcesBackground(sources).catch((err) =>
         logger.error({ err, area: 'sources' }, 'sources background work failed to start'),
       );
@@ -236,6 +268,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     streaming,
     sources,
     system,
+    cluster,
     async listen() {
       return app.listen({ host: config.host, port: config.port });
     },

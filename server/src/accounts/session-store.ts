@@ -6,7 +6,8 @@
  * Revoking a row ends the session at once (cookie and access tokens are checked against it).
  */
 import type SQLite from 'better-sqlite3';
-import { CompiledQuery, sql } from 'kysely';
+import { CompiledQuery } from 'kysely';
+import { isPostgres } from '../cluster/index.js';
 import type { Db } from '../db/database.js';
 import { WriteWatch } from '../db/write-watch.js';
 import { newId, newSecret, sha256 } from '../shared/ids.js';
@@ -58,6 +59,12 @@ const lookupSql = (column: 'id' | 'token_hash') =>
    from sessions s join users u on u.id = s.user_id
    where s.${column} = ? and s.kind = ? and s.revoked_at is null and s.expires_at > ? and u.disabled = 0`;
 const LOOKUP_SQL = { id: lookupSql('id'), token_hash: lookupSql('token_hash') } as const;
+/** The same statements with PostgreSQL's numbered placeholders. */
+const numbered = (text: string) => {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`);
+};
+const LOOKUP_SQL_PG = { id: numbered(LOOKUP_SQL.id), token_hash: numbered(LOOKUP_SQL.token_hash) } as const;
 
 /** Lookups kept between writes (one per active cookie or token family). */
 const RECENT_LOOKUPS = 1024;
@@ -68,6 +75,9 @@ export class SessionStore {
    * (`WriteWatch`): revoking a session, disabling a user, a password change are writes, so they
    * take effect at once from this process and within 250 ms from another (the CLI). Expiry is
    * checked on every use. Saves a read transaction on every authenticated request.
+   * Only on SQLite (`sqlite` given): on PostgreSQL other replicas write too, and no local signal
+   * sees their writes, so every request reads the session row and a sign-out or revocation on one
+   * replica holds on all of them at once (cluster/README.md).
    */
   private readonly recent = new Map<string, LookupRow>();
   private readonly writes: WriteWatch | null;
@@ -75,6 +85,7 @@ export class SessionStore {
 
   private readonly ttlMs: number;
   private readonly idleMs: number;
+  private readonly lookupSql: typeof LOOKUP_SQL | typeof LOOKUP_SQL_PG;
 
   /** `sqlite`: the connection behind `db`, for the lookup cache (none without it). */
   constructor(
@@ -86,6 +97,7 @@ export class SessionStore {
     this.writes = sqlite ? new WriteWatch(sqlite) : null;
     this.ttlMs = lifetime.ttlMs ?? SESSION_TTL_MS;
     this.idleMs = lifetime.idleMs ?? 0;
+    this.lookupSql = isPostgres(db) ? LOOKUP_SQL_PG : LOOKUP_SQL;
   }
 
   /** Whether a web session has been unused for longer than the idle timeout. */
@@ -134,7 +146,9 @@ export class SessionStore {
     let row = this.recentLookup(key, now);
     if (!row) {
       // Runs on every authenticated request: a fixed statement (no query building, ~0.1 ms saved).
-      const { rows } = await this.db.executeQuery<LookupRow>(CompiledQuery.raw(LOOKUP_SQL[column], [value, kind, now]));
+      const { rows } = await this.db.executeQuery<LookupRow>(
+        CompiledQuery.raw(this.lookupSql[column], [value, kind, now]),
+      );
       row = rows[0];
       if (!row) return null;
       this.remember(key, row);
@@ -248,7 +262,11 @@ export class SessionStore {
   async extend(sessionId: string, expiresAt: number): Promise<void> {
     await this.db
       .updateTable('sessions')
-      .set({ expires_at: sql<number>`max(expires_at, ${expiresAt})`, last_seen_at: this.clock.now() })
+      // CASE, not SQLite's two-argument max(): the same statement runs on PostgreSQL (greatest()).
+      .set((eb) => ({
+        expires_at: eb.case().when('expires_at', '<', expiresAt).then(expiresAt).else(eb.ref('expires_at')).end(),
+        last_seen_at: this.clock.now(),
+      }))
       .where('id', '=', sessionId)
       .execute();
   }

@@ -14,10 +14,15 @@
  *
  * Refused attempts are not even checked (no argon2 work for attackers). A success clears the pair
  * and the username counters, never the client's (one valid account must not let an attacker reset
- * it while spraying others). In memory: counters reset on restart, which is fine for one process;
- * the key count is capped so a flood of distinct names cannot grow memory.
+ * it while spraying others). Counters live in memory (deciding costs no I/O; the key count is capped
+ * so a flood of distinct names cannot grow memory). With several replicas on PostgreSQL they are
+ * shared ({@link AuthThrottle.share}, cluster/shared-failures.ts): every failure and reset is
+ * published to the other replicas, which add it to their own counters, and a restarted replica
+ * reads the failures of the last 24 h back.
  */
+import type { FailureEvent, SharedFailures } from '../cluster/shared-failures.js';
 import { TooManyRequests } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/time.js';
 import { usernameKey } from './passwords.js';
 
@@ -66,9 +71,12 @@ export class FailureLimiter {
     return Math.max(1, recent[recent.length - this.rule.limit] + this.rule.windowMs - this.clock.now());
   }
 
-  fail(key: string): void {
+  /** `at`: when the failure happened (another replica's, arriving a little later); default now. */
+  fail(key: string, at = this.clock.now()): void {
     const recent = this.recent(key);
-    recent.push(this.clock.now());
+    if (at <= this.clock.now() - this.rule.windowMs) return;
+    recent.push(at);
+    if (recent.length > 1 && recent[recent.length - 2] > at) recent.sort((a, b) => a - b);
     // Only the newest `limit` timestamps matter for the decision.
     if (recent.length > this.rule.limit) recent.splice(0, recent.length - this.rule.limit);
     this.failures.delete(key); // re-insert: Map order = least recently failed first
@@ -130,8 +138,8 @@ export class ProgressiveLimiter {
     return Math.max(0, recent[recent.length - 1] + delay - this.clock.now());
   }
 
-  fail(key: string): void {
-    this.limiter.fail(key);
+  fail(key: string, at?: number): void {
+    this.limiter.fail(key, at);
   }
 
   reset(key: string): void {
@@ -154,11 +162,60 @@ export class AuthThrottle {
   private readonly byPair: FailureLimiter;
   private readonly byIp: FailureLimiter;
   private readonly byUsername: ProgressiveLimiter;
+  private shared: SharedFailures | null = null;
+  private readonly publishing = new Set<Promise<void>>();
+  private logger: Logger | undefined;
 
-  constructor(clock: Clock, options: AuthThrottleOptions = DEFAULT_AUTH_THROTTLE) {
+  constructor(
+    private readonly clock: Clock,
+    private readonly options: AuthThrottleOptions = DEFAULT_AUTH_THROTTLE,
+  ) {
     this.byPair = new FailureLimiter(options.perPair, clock, options.maxKeys);
     this.byIp = new FailureLimiter(options.perIp, clock, options.maxKeys);
     this.byUsername = new ProgressiveLimiter(options.perUsername, clock, options.maxKeys);
+  }
+
+  /**
+   * Shares the counters with the other replicas: publishes this replica's failures and resets,
+   * applies theirs, and first loads the failures still inside the longest window.
+   */
+  async share(shared: SharedFailures, logger?: Logger): Promise<void> {
+    this.shared = shared;
+    this.logger = logger;
+    const o = this.options;
+    const longest = Math.max(o.perPair.windowMs, o.perIp.windowMs, o.perUsername.windowMs);
+    await shared.subscribe((event) => this.apply(event), this.clock.now() - longest);
+  }
+
+  /** Resolves once this replica's failures so far are stored and announced (tests, shutdown). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.publishing]);
+  }
+
+  private apply(event: FailureEvent): void {
+    const limiter =
+      event.scope === 'ip'
+        ? this.byIp
+        : event.scope === 'pair'
+          ? this.byPair
+          : event.scope === 'username'
+            ? this.byUsername
+            : null;
+    if (!limiter) return;
+    if (event.op === 'fail') limiter.fail(event.key, event.at);
+    else limiter.reset(event.key);
+  }
+
+  private publish(op: FailureEvent['op'], scope: FailureEvent['scope'], key: string): void {
+    if (!this.shared) return;
+    const done = this.shared
+      .publish({ op, scope, key, at: this.clock.now() })
+      .catch((err) =>
+        // The local counters still hold; only the other replicas miss this one.
+        this.logger?.warn({ area: 'accounts', err: (err as Error).message }, 'could not share a sign-in failure'),
+      )
+      .finally(() => this.publishing.delete(done));
+    this.publishing.add(done);
   }
 
   /** Throws TooManyRequests when this client, this client for this username, or the username is blocked. */
@@ -180,22 +237,30 @@ export class AuthThrottle {
 
   recordFailure(keys: AttemptKeys): void {
     this.byIp.fail(keys.ip);
+    this.publish('fail', 'ip', keys.ip);
     if (!keys.username) return;
     const user = usernameKey(keys.username);
-    this.byPair.fail(pairKey(keys.ip, user));
+    const pair = pairKey(keys.ip, user);
+    this.byPair.fail(pair);
     this.byUsername.fail(user);
+    this.publish('fail', 'pair', pair);
+    this.publish('fail', 'username', user);
   }
 
   recordSuccess(keys: AttemptKeys): void {
     if (!keys.username) return;
     const user = usernameKey(keys.username);
-    this.byPair.reset(pairKey(keys.ip, user));
+    const pair = pairKey(keys.ip, user);
+    this.byPair.reset(pair);
     this.byUsername.reset(user);
+    this.publish('reset', 'pair', pair);
+    this.publish('reset', 'username', user);
   }
 }
 
-// NUL cannot occur in a client address, so the pair key is unambiguous.
-const pairKey = (ip: string, user: string) => `${ip}\u0000${user}`;
+// A space cannot occur in a client address, so the pair key is unambiguous (and, unlike NUL, it
+// can be stored in a PostgreSQL text column when the counters are shared).
+const pairKey = (ip: string, user: string) => `${ip} ${user}`;
 
 function formatWait(ms: number): string {
   const s = Math.ceil(ms / 1000);

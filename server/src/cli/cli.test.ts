@@ -136,7 +136,7 @@ describe('earshot CLI', () => {
 
   it('config prints the effective configuration with sources and secrets redacted', () => {
     const data = tempDir();
-    const secret = 's'.repeat(48);
+    const secret = 'cli-config-test-secret-0123456789-abcdefghijkl';
     const r = cli(['config', '--json'], { EARSHOT_DATA_DIR: data, EARSHOT_SECRET_KEY: secret, EARSHOT_PORT: '8123' });
     expect(r.code).toBe(0);
     expect(r.out).not.toContain(secret);

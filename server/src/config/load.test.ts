@@ -115,7 +115,7 @@ describe('configuration', () => {
   });
 
   it('redacts secrets when describing the configuration', () => {
-    const secret = 'x'.repeat(40);
+    const secret = 'k3Y-5ecret-for-th3-redaction-test-0123456789';
     const rows = describeConfig(load({ EARSHOT_SECRET_KEY: secret }));
     const row = rows.find((r) => r.env === 'EARSHOT_SECRET_KEY');
     expect(row).toMatchObject({ value: '<redacted>', source: 'environment' });
@@ -124,6 +124,44 @@ describe('configuration', () => {
     const problems = problemsOf(() => load({ EARSHOT_SECRET_KEY: 'short-secret' }));
     expect(problems[0]).toContain('<redacted>');
     expect(problems[0]).not.toContain('short-secret');
+  });
+
+  it('reads the server key from a mounted file and checks it like the variable, never echoing it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'earshot-key-'));
+    const key = 'Zm9vYmFyYmF6cXV4LXJlcGxpY2Etc2hhcmVkLWtleS0xMjM0NTY3ODk';
+    writeFileSync(join(dir, 'key'), `${key}\n`);
+    const loaded = load({ EARSHOT_SECRET_KEY_FILE: join(dir, 'key') });
+    expect(loaded.config.secretKey).toBe(key); // the trailing newline of `echo … > key` is not part of it
+    expect(loaded.sources.secretKey).toBe('environment');
+    expect(JSON.stringify(describeConfig(loaded))).not.toContain(key);
+    // Relative paths resolve against the working directory, like the data folders.
+    writeFileSync(join(cwd, 'relative.key'), key);
+    expect(load({ EARSHOT_SECRET_KEY_FILE: 'relative.key' }).config.secretKey).toBe(key);
+
+    const bad = (content: string) => {
+      writeFileSync(join(dir, 'bad'), content);
+      return problemsOf(() => load({ EARSHOT_SECRET_KEY_FILE: join(dir, 'bad') }));
+    };
+    expect(bad('too-short-key')[0]).toMatch(
+      /bad \(EARSHOT_SECRET_KEY_FILE\) is 13 characters long; it needs at least 32/,
+    );
+    expect(bad(`${key.slice(0, 20)}\n${key.slice(20)}`)[0]).toMatch(/line break/);
+    expect(bad('change-me'.repeat(5))[0]).toMatch(/placeholder/);
+    for (const content of ['too-short-key', `${key.slice(0, 20)}\n${key.slice(20)}`, 'change-me'.repeat(5)])
+      expect(bad(content).join()).not.toContain(content.slice(0, 9));
+
+    expect(problemsOf(() => load({ EARSHOT_SECRET_KEY_FILE: join(dir, 'missing') }))).toEqual([
+      `EARSHOT_SECRET_KEY_FILE: cannot read ${join(dir, 'missing')} (ENOENT).`,
+    ]);
+    expect(problemsOf(() => load({ EARSHOT_SECRET_KEY_FILE: join(dir, 'key'), EARSHOT_SECRET_KEY: key }))).toEqual([
+      'EARSHOT_SECRET_KEY and EARSHOT_SECRET_KEY_FILE are both set; keep one of them.',
+    ]);
+    // The variable gets the same checks as the file.
+    expect(problemsOf(() => load({ EARSHOT_SECRET_KEY: 'x'.repeat(40) }))[0]).toMatch(
+      /^EARSHOT_SECRET_KEY uses fewer than 10 different characters/,
+    );
+    // Unset: no key in the configuration (the server generates and keeps its own, as before).
+    expect(load({}).config.secretKey).toBeUndefined();
   });
 
   it('warns about unknown EARSHOT_* variables instead of silently ignoring typos', () => {

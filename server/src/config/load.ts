@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { keyFromFileText, secretKeyProblem } from './secret-key.js';
 import { type Config, ConfigSchema, type ConfigKey, SETTINGS, type SettingSpec } from './schema.js';
 
 export type ConfigSource = 'default' | '.env' | 'environment' | 'flag';
@@ -217,7 +218,9 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     values[spec.key] = value;
   }
 
+  problems.push(...resolveSecretKey(values, cwd));
   if (problems.length > 0) throw new ConfigError(problems);
+  if (values.secretKeyFile !== undefined) sources.secretKey = sources.secretKeyFile;
 
   for (const key of ['dataDir', 'musicDir', 'cacheDir', 'dbDir'] as const) {
     values[key] = resolve(cwd, String(values[key]));
@@ -225,6 +228,37 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   if (typeof values.publicUrl === 'string') values.publicUrl = values.publicUrl.replace(/\/+$/, '');
 
   return { config: values as Config, sources, envFile, warnings };
+}
+
+/**
+ * The server key from EARSHOT_SECRET_KEY or the file EARSHOT_SECRET_KEY_FILE names (read here, so
+ * a missing or bad file stops the start with the other problems); checked the same way either way.
+ * Problems name the variable or the file, never the key.
+ */
+function resolveSecretKey(values: Record<string, unknown>, cwd: string): string[] {
+  const file = values.secretKeyFile;
+  if (typeof file === 'string') {
+    if (values.secretKey !== undefined)
+      return ['EARSHOT_SECRET_KEY and EARSHOT_SECRET_KEY_FILE are both set; keep one of them.'];
+    const path = resolve(cwd, file);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      return [`EARSHOT_SECRET_KEY_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}).`];
+    }
+    const key = keyFromFileText(text);
+    const problem = secretKeyProblem(key);
+    if (problem) return [`The server key in ${path} (EARSHOT_SECRET_KEY_FILE) ${problem}.`];
+    values.secretKeyFile = path;
+    values.secretKey = key;
+    return [];
+  }
+  if (typeof values.secretKey === 'string') {
+    const problem = secretKeyProblem(values.secretKey);
+    if (problem) return [`EARSHOT_SECRET_KEY ${problem}.`];
+  }
+  return [];
 }
 
 /** The effective configuration as printable rows, secrets redacted. */

@@ -35,6 +35,7 @@ export const ConfigSchema = Type.Object({
   allowedHosts: Type.Array(NonEmpty),
   registration: Type.Union(REGISTRATION_MODES.map((m) => Type.Literal(m))),
   secretKey: Type.Optional(Type.String({ minLength: 32 })),
+  secretKeyFile: Type.Optional(NonEmpty),
   shutdownTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000 }),
   metricsEnabled: Bool,
   ffmpegPath: NonEmpty,
@@ -184,7 +185,15 @@ export const SETTINGS: SettingSpec[] = [
     env: 'EARSHOT_SECRET_KEY',
     flag: '--secret-key',
     secret: true,
-    description: 'Server key (≥ 32 chars) for signing tokens. Default: generated once and stored in the db folder.',
+    description:
+      'Server key (≥ 32 chars, e.g. `openssl rand -base64 48`) for signing tokens and encrypting app passwords; every replica needs the same one. Default: generated once and stored in the db folder.',
+  },
+  {
+    key: 'secretKeyFile',
+    env: 'EARSHOT_SECRET_KEY_FILE',
+    flag: '--secret-key-file',
+    description:
+      'File holding the server key (a mounted Kubernetes/Docker secret); one trailing newline is ignored. Use this or EARSHOT_SECRET_KEY, not both.',
   },
   {
     key: 'shutdownTimeoutMs',

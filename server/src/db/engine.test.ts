@@ -42,8 +42,10 @@ describe('engine choice', () => {
     expect(maskDatabaseUrl('postgres://earshot@db.lan/music')).toBe('postgres://earshot@db.lan/music');
   });
 
-  it('refuses a URL that is not PostgreSQL, without echoing its password', () => {
-    expect(() => connectDatabase({ url: 'mysql://u:hunter2@h/db', path: '' })).toThrow(/postgres:\/\/.*u:\*\*\*@h/);
+  it('refuses a URL that is not PostgreSQL, without echoing its password', async () => {
+    await expect(connectDatabase({ url: 'mysql://u:hunter2@h/db', path: '' })).rejects.toThrow(
+      /postgres:\/\/.*u:\*\*\*@h/,
+    );
   });
 });
 

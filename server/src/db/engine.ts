@@ -5,7 +5,6 @@
  */
 import { type Kysely, PostgresAdapter } from 'kysely';
 import { type OpenedDatabase, openDatabase } from './database.js';
-import { openPostgres } from './postgres.js';
 import type { Database } from './schema.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -45,14 +44,18 @@ export function maskDatabaseUrl(url: string): string {
   }
 }
 
-/** PostgreSQL when `url` is given, else the SQLite file at `path` (as before the engine choice). */
-export function connectDatabase(options: { url?: string; path: string }): AnyDatabase {
+/**
+ * PostgreSQL when `url` is given, else the SQLite file at `path` (as before the engine choice).
+ * The `pg` driver is imported only then: a SQLite server never loads it (start-up, memory).
+ */
+export async function connectDatabase(options: { url?: string; path: string }): Promise<AnyDatabase> {
   if (options.url) {
     if (!isPostgresUrl(options.url)) {
       throw new Error(
         `EARSHOT_DATABASE_URL must start with postgres:// or postgresql:// (got ${maskDatabaseUrl(options.url)})`,
       );
     }
+    const { openPostgres } = await import('./postgres.js');
     const { db } = openPostgres(options.url);
     let closed = false;
     return {
@@ -76,3 +79,11 @@ export function connectDatabase(options: { url?: string; path: string }): AnyDat
 export async function inTransaction<T>(db: Kysely<unknown>, body: (trx: Kysely<unknown>) => Promise<T>): Promise<T> {
   return db.isTransaction ? body(db) : db.transaction().execute(body);
 }
+
+/**
+ * Whether `earshot serve` runs on PostgreSQL yet. The schema, the repositories' SQL and
+ * `earshot migrate-db` do; the scanner's batch writes, search (FTS5) and a few hot paths still need
+ * the SQLite handle, so the server refuses EARSHOT_DATABASE_URL until they have PostgreSQL paths
+ * (and the multi-replica test, cluster/replicas.test.ts, waits for this flag).
+ */
+export const SERVES_FROM_POSTGRES = false;

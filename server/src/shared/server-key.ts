@@ -1,7 +1,9 @@
 /**
- * The server's secret key (signing JWTs, stream tokens, encrypting app passwords). Taken from
- * EARSHOT_SECRET_KEY, or generated once into `<db dir>/server.key` (mode 0600), written atomically,
- * and loaded before any route is mounted.
+ * The server's secret key (signing JWTs, stream tokens, share links, encrypting app passwords).
+ * Taken from EARSHOT_SECRET_KEY or the file EARSHOT_SECRET_KEY_FILE names (config/load.ts reads it, config/secret-key.ts
+ * checks it), so every replica of one deployment signs and verifies the same tokens; otherwise
+ * generated once into `<db dir>/server.key` (mode 0600), written atomically, and loaded before any
+ * route is mounted. The key itself is never logged or echoed in an error.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';

@@ -65,6 +65,11 @@ export const METRICS = {
     help: 'Remote provider searches that failed, by provider and reason (timeout or error).',
     labels: ['provider', 'reason'],
   },
+  earshot_leader: {
+    type: 'gauge',
+    help: '1 while this replica leads (runs library scans and the folder watcher), else 0; always 1 on SQLite.',
+    labels: [],
+  },
   earshot_scan_runs_total: {
     type: 'counter',
     help: 'Library scans finished, by outcome (done, failed, interrupted).',

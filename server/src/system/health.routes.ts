@@ -9,10 +9,11 @@ const Readiness = Type.Object({
   checks: Type.Array(Check),
 });
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ health: HealthService; version: string }> = async (
-  app,
-  { health, version },
-) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{
+  health: HealthService;
+  version: string;
+  isLeader: () => boolean;
+}> = async (app, { health, version, isLeader }) => {
   app.get(
     '/healthz',
     {
@@ -20,11 +21,24 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ health: HealthService; ve
         tags: ['system'],
         summary: 'Liveness: the process is up',
         response: {
-          200: Type.Object({ status: Type.Literal('ok'), version: Type.String(), uptimeSeconds: Type.Number() }),
+          200: Type.Object({
+            status: Type.Literal('ok'),
+            version: Type.String(),
+            uptimeSeconds: Type.Number(),
+            role: Type.Union([Type.Literal('leader'), Type.Literal('follower')], {
+              description:
+                'leader: this replica runs library scans and the folder watcher (always, on SQLite); follower: another replica does.',
+            }),
+          }),
         },
       },
     },
-    async () => ({ status: 'ok' as const, version, uptimeSeconds: Math.round(process.uptime()) }),
+    async () => ({
+      status: 'ok' as const,
+      version,
+      uptimeSeconds: Math.round(process.uptime()),
+      role: isLeader() ? ('leader' as const) : ('follower' as const),
+    }),
   );
 
   app.get(

@@ -25,6 +25,8 @@ export interface SystemDeps {
   version: string;
   /** When this process started (uptime on the dashboard). */
   startedAt: number;
+  /** Whether this replica leads (cluster/leader.ts); shown by /healthz. Default: always. */
+  isLeader?: () => boolean;
 }
 
 export interface System {
@@ -45,7 +47,11 @@ export function createSystem(deps: SystemDeps): System {
     storage,
     admin,
     routes: async (app) => {
-      await app.register(accessScope('public', healthRoutes), { health, version: deps.version });
+      await app.register(accessScope('public', healthRoutes), {
+        health,
+        version: deps.version,
+        isLeader: deps.isLeader ?? (() => true),
+      });
       await app.register(accessScope('user', storageRoutes), { storage });
       await app.register(accessScope('admin', serverInfoRoutes), { admin });
     },

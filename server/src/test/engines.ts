@@ -45,7 +45,7 @@ export const sqliteEngine: EngineUnderTest = {
   name: 'sqlite',
   async open(options = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'earshot-engine-'));
-    const database = connectDatabase({ path: join(dir, 'earshot.db') });
+    const database = await connectDatabase({ path: join(dir, 'earshot.db') });
     onFileEnd(() => database.close());
     if (options.migrate ?? true) await migrateToLatest(database.db);
     return database;
@@ -57,7 +57,7 @@ export const postgresEngine: EngineUnderTest = {
   async open(options = {}) {
     const created = await createTestDatabase(pgContext(), 'engine');
     if (!created) throw new Error('no PostgreSQL cluster in this run');
-    const database = connectDatabase({ url: created.url, path: '' });
+    const database = await connectDatabase({ url: created.url, path: '' });
     onFileEnd(async () => {
       await database.close();
       await created.drop();

@@ -1,5 +1,6 @@
 /** SQL over the persistent `jobs` table (0001): enqueue with dedupe, claim, finish, retry, recover. */
 import type { Selectable } from 'kysely';
+import { isPostgres } from '../../cluster/index.js';
 import type { Db } from '../../db/database.js';
 import type { JobsTable } from '../../db/schema.js';
 import { newId } from '../../shared/ids.js';
@@ -11,7 +12,12 @@ export const INTERRUPTED_TOO_OFTEN =
   'The server stopped while this job ran, %d times (max attempts): given up so a job that crashes the server cannot loop. Retry it by asking again (e.g. mark the playlist offline again).';
 
 export class JobsRepository {
-  constructor(private readonly db: Db) {}
+  /** PostgreSQL: several replicas claim from one queue (FOR UPDATE SKIP LOCKED). */
+  private readonly shared: boolean;
+
+  constructor(private readonly db: Db) {
+    this.shared = isPostgres(db);
+  }
 
   /**
    * Queues a job unless a live one (queued/running) with the same (type, dedupe key) exists —
@@ -41,10 +47,15 @@ export class JobsRepository {
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
-  /** Atomically moves the next due job of these types to `running` and returns it. */
+  /**
+   * Atomically moves the next due job of these types to `running` and returns it. On SQLite the
+   * write transaction serialises claims; on PostgreSQL replicas claim concurrently: the row is
+   * locked with FOR UPDATE SKIP LOCKED (a job another replica is claiming is skipped, not waited
+   * for), and the update only counts when the job was still queued.
+   */
   async claimNext(types: string[], now: number): Promise<JobRow | null> {
     return this.db.transaction().execute(async (trx) => {
-      const next = await trx
+      let query = trx
         .selectFrom('jobs')
         .selectAll()
         .where('state', '=', 'queued')
@@ -52,15 +63,17 @@ export class JobsRepository {
         .where('run_after', '<=', now)
         .orderBy('run_after')
         .orderBy('created_at')
-        .limit(1)
-        .executeTakeFirst();
+        .limit(1);
+      if (this.shared) query = query.forUpdate().skipLocked();
+      const next = await query.executeTakeFirst();
       if (!next) return null;
-      await trx
+      const claimed = await trx
         .updateTable('jobs')
         .set({ state: 'running', attempts: next.attempts + 1, updated_at: now })
         .where('id', '=', next.id)
         .where('state', '=', 'queued')
-        .execute();
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) === 0) return null;
       return { ...next, state: 'running' as const, attempts: next.attempts + 1 };
     });
   }

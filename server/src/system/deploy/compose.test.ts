@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { DEPLOY, SHARED } from '../../test/deploy.js';
 
 const SCHEMA = join(SHARED, 'spec/compose/compose-spec.json');
-const STACKS = ['cloudflared', 'caddy-authelia', 'observability'];
+const STACKS = ['cloudflared', 'caddy-authelia', 'observability', 'replicas'];
 const load = (stack: string) => readFileSync(join(DEPLOY, 'compose', stack, 'compose.yaml'), 'utf8');
 
 describe('compose stacks (deploy/compose)', () => {
@@ -28,7 +28,7 @@ describe('compose stacks (deploy/compose)', () => {
     expect(validate({ ...doc, services: { earshot: { imagee: 'x' } } })).toBe(false);
   });
 
-  it.each(['cloudflared', 'caddy-authelia'])('%s: every required ${VAR:?} is in env.example', (stack) => {
+  it.each(['cloudflared', 'caddy-authelia', 'replicas'])('%s: every required ${VAR:?} is in env.example', (stack) => {
     const text = load(stack);
     const env = readFileSync(join(DEPLOY, 'compose', stack, 'env.example'), 'utf8');
     const required = [...text.matchAll(/\$\{(\w+):\?/g)].map((m) => m[1]);
@@ -62,6 +62,28 @@ describe('compose stacks (deploy/compose)', () => {
     const authelia = parse(readFileSync(join(DEPLOY, 'compose/caddy-authelia/authelia/configuration.yml'), 'utf8'));
     expect(authelia.access_control.default_policy).toBe('deny');
     expect(parse(readFileSync(join(DEPLOY, 'compose/caddy-authelia/authelia/users.yml'), 'utf8')).users).toBeTruthy();
+  });
+
+  it('replicas: two Earshot replicas on one PostgreSQL behind Caddy, sharing the key and the cache volume', () => {
+    const doc = parse(load('replicas'));
+    expect(Object.keys(doc.services).filter((s) => doc.services[s].ports)).toEqual(['caddy']);
+    const earshot = doc.services.earshot;
+    expect(earshot.deploy.replicas).toBe(2);
+    expect(earshot.environment.EARSHOT_DATABASE_URL).toMatch(
+      /^postgres:\/\/earshot:\$\{POSTGRES_PASSWORD\}@postgres:5432\/earshot$/,
+    );
+    // The key comes from a file (a Compose secret), never a plain value in the stack.
+    expect(earshot.environment.EARSHOT_SECRET_KEY).toBeUndefined();
+    expect(earshot.environment.EARSHOT_SECRET_KEY_FILE).toBe(`/run/secrets/${earshot.secrets[0]}`);
+    expect(doc.secrets[earshot.secrets[0]].file).toMatch(/^\$\{EARSHOT_SECRET_KEY_PATH:\?/);
+    expect(earshot.environment.EARSHOT_TRUSTED_PROXIES).toBe(doc.services.caddy.networks.edge.ipv4_address);
+    expect(earshot.volumes).toContain('earshot-shared:/data');
+    expect(earshot.depends_on.postgres.condition).toBe('service_healthy');
+    const caddyfile = readFileSync(join(DEPLOY, 'compose/replicas/Caddyfile'), 'utf8');
+    // Every replica Docker's DNS knows, health-checked, streams unbuffered.
+    expect(caddyfile).toMatch(/dynamic a earshot 8000/);
+    expect(caddyfile).toMatch(/health_uri \/healthz/);
+    expect(caddyfile).toMatch(/flush_interval -1/);
   });
 
   it('observability add-on: metrics on an unpublished listener, configs mounted from deploy/observability', () => {

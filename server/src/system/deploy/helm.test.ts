@@ -37,7 +37,34 @@ const validateValues = new Ajv({ strict: false, allErrors: true }).compile(
   JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')),
 );
 
+/** Values of a valid replica setup, less one of its three requirements. */
+const REPLICA_VALUES: Obj = {
+  replicaCount: 3,
+  database: { existingSecret: 'earshot-db-app' },
+  secretKey: { existingSecret: 'earshot-key' },
+  persistence: { accessMode: 'ReadWriteMany' },
+};
+const REPLICAS_WITHOUT = (part: string): Obj =>
+  Object.fromEntries(Object.entries(REPLICA_VALUES).filter(([k]) => k !== part));
+
 describe('chart values schema (deploy/helm/earshot/values.schema.json)', () => {
+  it('accepts replicas on PostgreSQL with a shared key and a ReadWriteMany (or existing) volume', () => {
+    for (const values of [
+      merge(defaults, REPLICA_VALUES),
+      merge(defaults, { ...REPLICA_VALUES, persistence: { existingClaim: 'nfs-share' } }),
+      merge(defaults, { ...REPLICA_VALUES, database: { url: 'postgres://earshot@db.internal:5432/earshot' } }),
+    ])
+      expect(validateValues(values), JSON.stringify(validateValues.errors)).toBe(true);
+    // The template refuses the same setups when the schema is bypassed (helm --skip-schema-validation).
+    const helpers = readFileSync(join(CHART, 'templates/_helpers.tpl'), 'utf8');
+    expect(helpers).toMatch(/fail "replicaCount > 1 needs an external PostgreSQL/);
+    expect(helpers).toMatch(/fail "replicaCount > 1 needs secretKey.existingSecret/);
+    expect(helpers).toMatch(/fail "replicaCount > 1 needs a shared data volume/);
+    expect(readFileSync(join(CHART, 'templates/deployment.yaml'), 'utf8')).toMatch(
+      /^\{\{- include "earshot.validate" \. -\}\}$/m,
+    );
+  });
+
   it('accepts the defaults, the laptop example and the Flux release values', () => {
     const flux = parseAllDocuments(readFileSync(join(DEPLOY, 'flux/earshot.yaml'), 'utf8')).map((d) => d.toJS());
     const release = flux.find((d) => d.kind === 'HelmRelease');
@@ -58,6 +85,11 @@ describe('chart values schema (deploy/helm/earshot/values.schema.json)', () => {
     ['music from both a claim and a host path', { music: { existingClaim: 'x', hostPath: '/srv/music' } }],
     ['running as root', { securityContext: { runAsUser: 0 } }],
     ['a size without unit', { persistence: { size: '20' } }],
+    ['several replicas on SQLite (no database)', REPLICAS_WITHOUT('database')],
+    ['several replicas without a shared server key', REPLICAS_WITHOUT('secretKey')],
+    ['several replicas on a ReadWriteOnce volume', REPLICAS_WITHOUT('persistence')],
+    ['SQLite on a ReadWriteMany (NFS) volume', { persistence: { accessMode: 'ReadWriteMany' } }],
+    ['a database password as a plain value', { database: { url: 'postgres://earshot:hunter2@db:5432/earshot' } }],
   ])('refuses %s', (_what, over) => {
     expect(validateValues(merge(defaults, over as Obj))).toBe(false);
   });

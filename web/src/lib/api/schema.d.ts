@@ -32,6 +32,8 @@ export interface paths {
                             status: "ok";
                             version: string;
                             uptimeSeconds: number;
+                            /** @description leader: this replica runs library scans and the folder watcher (always, on SQLite); follower: another replica does. */
+                            role: "leader" | "follower";
                         };
                     };
                 };
