@@ -72,7 +72,24 @@ interface Child {
   stderr: string[];
 }
 
+/**
+ * The world kills the server hundreds of times, often mid-download, and each kill counts an attempt
+ * of the running cache job: past `max_attempts` a job is given up (jobs.repository.ts
+ * `recoverRunning`, tested in sources/crash-recovery.test.ts). Jobs queued since the world was made
+ * (a dropped cached file queues one again) must outlive any number of kills to be checked for
+ * completion, so before each start every job gets a practically unlimited budget.
+ */
+function unlimitedJobAttempts(world: CrashWorld): void {
+  const db = new SQLite(world.dbFile);
+  try {
+    db.prepare('update jobs set max_attempts = 1000000 where max_attempts < 1000000').run();
+  } finally {
+    db.close();
+  }
+}
+
 function startServer(world: CrashWorld): Child {
+  unlimitedJobAttempts(world);
   const child = spawn(process.execPath, [CLI_BIN, 'serve'], {
     env: {
       PATH: process.env.PATH,
@@ -291,7 +308,15 @@ async function finish(world: CrashWorld, report: CrashReport): Promise<string[]>
   try {
     await child.listening;
     await new Promise<void>((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new Error('scans and cache jobs did not finish within 120 s')), 120_000);
+      // Woken by every log line, and polled: the last job can be marked done after the last line.
+      const poll = setInterval(() => check(), 250);
+      const settle = (err?: Error) => {
+        clearInterval(poll);
+        clearTimeout(deadline);
+        if (err) reject(err);
+        else resolve();
+      };
+      const deadline = setTimeout(() => settle(new Error('scans and cache jobs did not finish within 120 s')), 120_000);
       const check = () => {
         if (child.counts.scansFinished === 0) return;
         const db = new SQLite(world.dbFile, { readonly: true });
@@ -299,16 +324,13 @@ async function finish(world: CrashWorld, report: CrashReport): Promise<string[]>
           const { n } = db.prepare("select count(*) n from jobs where state in ('queued', 'running')").get() as {
             n: number;
           };
-          if (n === 0) {
-            clearTimeout(deadline);
-            resolve();
-          }
+          if (n === 0) settle();
         } finally {
           db.close();
         }
       };
       child.onLine(check);
-      child.exited.then(() => reject(new Error('server ended during the final run')));
+      child.exited.then(() => settle(new Error('server ended during the final run')));
     });
   } catch (err) {
     problems.push(`${(err as Error).message}: ${child.stderr.join('').slice(-500)}`);
