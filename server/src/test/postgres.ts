@@ -8,7 +8,16 @@
  * project's bootstrap installs `postgresql` on Debian when it runs as root.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +73,38 @@ function pgUserIds(): { uid: number; gid: number } | undefined {
   return { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) };
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A run killed before its teardown (Ctrl+C twice, a timeout) leaves its cluster running: each
+ * cluster folder records the test run's pid, and clusters of runs that are gone are stopped here.
+ */
+function stopOrphans(bin: string, user: string | undefined): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith('earshot-pg-')) continue;
+    const dir = join(tmpdir(), name);
+    const owner = Number(readFileSafe(join(dir, 'owner.pid')));
+    if (!owner || alive(owner)) continue;
+    runAs(user, join(bin, 'pg_ctl'), ['-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function readFileSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
 /** Starts a cluster; throws with the reason (missing binaries, initdb or pg_ctl output) when it cannot. */
 export async function startPostgres(): Promise<PgCluster> {
   const bin = findPgBin();
@@ -72,8 +113,10 @@ export async function startPostgres(): Promise<PgCluster> {
   const owner = isRoot ? pgUserIds() : undefined;
   if (isRoot && !owner) throw new Error('running as root and there is no `postgres` user to own the test cluster');
   const user = isRoot ? 'postgres' : undefined;
+  stopOrphans(bin, user);
 
   const dir = mkdtempSync(join(tmpdir(), 'earshot-pg-'));
+  writeFileSync(join(dir, 'owner.pid'), String(process.pid));
   const data = join(dir, 'data');
   if (owner) chownSync(dir, owner.uid, owner.gid);
   chmodSync(dir, 0o700);
