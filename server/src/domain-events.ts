@@ -4,6 +4,7 @@
  * removes lose their likes and per-user counters wherever the scan ran.
  */
 import { type OpenedDatabase, releaseMemory } from './db/database.js';
+import type { AnyDatabase } from './db/engine.js';
 import { createActivityService } from './listening/module.js';
 import { EventBus } from './shared/events.js';
 import type { Logger } from './shared/logger.js';
@@ -15,7 +16,11 @@ export interface DomainEvents {
   settled(): Promise<void>;
 }
 
-export function createDomainEvents(deps: { database: OpenedDatabase; clock: Clock; logger: Logger }): DomainEvents {
+export function createDomainEvents(deps: {
+  database: OpenedDatabase | AnyDatabase;
+  clock: Clock;
+  logger: Logger;
+}): DomainEvents {
   const { database, clock, logger } = deps;
   const events = new EventBus();
   events.onError((err) => logger.error({ err }, 'event listener failed'));
@@ -33,7 +38,9 @@ export function createDomainEvents(deps: { database: OpenedDatabase; clock: Cloc
     );
   });
   // A scan leaves SQLite's page cache full: hand it back so the idle server stays small.
-  events.on('library.scanned', () => releaseMemory(database.sqlite));
+  // SQLite's page cache is ours to trim; PostgreSQL manages its own memory.
+  const { sqlite } = database;
+  if (sqlite) events.on('library.scanned', () => releaseMemory(sqlite));
   return {
     events,
     async settled() {

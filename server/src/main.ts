@@ -12,9 +12,8 @@ import { registerDtoSchemas } from './catalog/dto.js';
 import { createClientIpResolver } from './accounts/client-ip.js';
 import { registerCsrfProtection } from './accounts/csrf.js';
 import { createListening, type Listening } from './listening/module.js';
-import { type OpenedDatabase, openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
-import { SERVES_FROM_POSTGRES } from './db/engine.js';
+import { type AnyDatabase, connectDatabase, requireSqlite, SERVES_FROM_POSTGRES } from './db/engine.js';
 import { type App, buildHttpApp } from './http/app.js';
 import type { EventBus } from './shared/events.js';
 import { createDomainEvents } from './domain-events.js';
@@ -46,7 +45,7 @@ export interface Earshot {
   app: App;
   config: Config;
   logger: Logger;
-  database: OpenedDatabase;
+  database: AnyDatabase;
   paths: DataPaths;
   lifecycle: Lifecycle;
   clock: Clock;
@@ -91,7 +90,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
       'EARSHOT_DATABASE_URL is set, but serving from PostgreSQL is not complete in this build (scanner and search still need SQLite). Unset it to serve from SQLite; `earshot migrate-db` can copy your data to PostgreSQL already.',
     );
   }
-  const database = openDatabase(paths.dbFile);
+  const database = await connectDatabase({ url: config.databaseUrl, path: paths.dbFile });
   lifecycle.onStop('database', () => database.close());
   // Cross-area reactions (the same wiring as `earshot scan`); they finish before the database closes.
   const domain = createDomainEvents({ database, clock, logger });
@@ -152,7 +151,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   streaming.setRemoteHandler(sources.cachingProxy);
   registerStreamingGauges(streaming.limiter, lifecycle);
   const subsonic = createSubsonic({
-    sqlite: database.sqlite,
+    database,
     config,
     clock,
     logger,
@@ -187,7 +186,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
       registry: createMetricsRegistry(),
       token: config.metricsToken,
       addr: config.metricsAddr,
-      sqlite: database.sqlite,
+      sqlite: requireSqlite(database, 'The metrics readers').sqlite,
       paths,
       logger,
     });

@@ -308,7 +308,7 @@ describe('session lookups between writes', () => {
     expect((await me(second)).statusCode).toBe(200);
 
     // Disabled by another process (the CLI): refused within a quarter of a second.
-    const other = new SQLite(t.earshot.database.sqlite.name);
+    const other = new SQLite(t.sqlite.name);
     try {
       other.prepare('update users set disabled = 1 where id = ?').run(alice.id);
     } finally {

@@ -276,7 +276,7 @@ describe('local search', () => {
   it('sees writes by another process (the CLI) within a quarter of a second', async () => {
     expect((await search('okapi')).body.tracks).toEqual([]);
     // Another connection, as `earshot scan` in a second process would have.
-    const other = new SQLite(t.earshot.database.sqlite.name);
+    const other = new SQLite(t.sqlite.name);
     registerSqlFunctions(other); // the search index triggers fold with it (migration 0017)
     try {
       other
@@ -321,7 +321,8 @@ describe('local search', () => {
   });
 
   it('ranks cache misses on the reader thread, with the same answers as the main connection', async () => {
-    const { db, sqlite } = t.earshot.database;
+    const { db } = t.earshot.database;
+    const { sqlite } = t;
     // Without mirrors, so every miss goes to FTS5: on the reader thread, or inline.
     const onMain = new CatalogSearch({ db, sqlite, readerThread: false, mirrors: false });
     const threaded = new CatalogSearch({ db, sqlite, mirrors: false });
@@ -355,7 +356,8 @@ describe('local search', () => {
   }, 90_000);
 
   it('answers misses from the in-memory mirrors once built, with the same answers as FTS5', async () => {
-    const { db, sqlite } = t.earshot.database;
+    const { db } = t.earshot.database;
+    const { sqlite } = t;
     const fts = new CatalogSearch({ db, sqlite, readerThread: false, mirrors: false });
     const mirrored = new CatalogSearch({ db, sqlite, readerThread: false });
     try {
@@ -384,7 +386,7 @@ describe('local search', () => {
     let answer: Ranked = { tracks: [], albums: [], artists: [], genres: [] };
     app.get('/answer', { schema: { response: { 200: SearchResultSchema } } }, async () => answer);
     await app.ready();
-    const ranker = new SqlRanker(t.earshot.database.sqlite);
+    const ranker = new SqlRanker(t.sqlite);
     try {
       for (const q of ['zzz', 'beyoncé', 'b', 'sash fie', 'ac dc', 'halo']) {
         answer = ranker.rank(toFtsQuery(q) as string, [20, 10, 10, 5], 'test');
@@ -401,7 +403,7 @@ describe('local search', () => {
   });
 
   it('stops the reader thread when search is idle and starts it again on demand', async () => {
-    const reader = new SearchReader({ path: t.earshot.database.sqlite.name, cacheKib: 1000, idleMs: 20 });
+    const reader = new SearchReader({ path: t.sqlite.name, cacheKib: 1000, idleMs: 20 });
     try {
       // While it starts, queries are refused (the caller ranks inline), then answered.
       await expect(reader.rank('"halo"*', [5, 0, 0, 0])).rejects.toThrow('starting');

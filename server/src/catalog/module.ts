@@ -3,7 +3,7 @@
  * (Subsonic) share, plus their routes. main.ts calls {@link createCatalog} once.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { OpenedDatabase } from '../db/database.js';
+import { type AnyDatabase, requireSqlite } from '../db/engine.js';
 import { accessScope } from '../http/access.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
 import { BrowseRepository } from './browse.repository.js';
@@ -14,7 +14,7 @@ import type { LikedFlags } from './liked.js';
 import { CatalogSearch } from './search.js';
 
 export interface CatalogDeps {
-  database: OpenedDatabase;
+  database: AnyDatabase;
   lifecycle: Lifecycle;
   /** The caller's likes on listed items (implemented by the listening area). */
   liked: LikedFlags;
@@ -33,7 +33,7 @@ export interface Catalog {
 export function createCatalog(deps: CatalogDeps): Catalog {
   const { database } = deps;
   const service = new CatalogService(new CatalogRepository(database.db), deps.liked);
-  const search = new CatalogSearch({ db: database.db, sqlite: database.sqlite });
+  const search = new CatalogSearch({ db: database.db, sqlite: requireSqlite(database, 'Catalog search').sqlite });
   deps.lifecycle.onStop('search reader', () => search.close());
   return {
     service,

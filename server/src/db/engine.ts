@@ -87,3 +87,12 @@ export async function inTransaction<T>(db: Kysely<unknown>, body: (trx: Kysely<u
  * (and the multi-replica test, cluster/replicas.test.ts, waits for this flag).
  */
 export const SERVES_FROM_POSTGRES = false;
+
+/**
+ * The SQLite side of `database`, for code that has no PostgreSQL path yet: throws a clear error
+ * naming `what` when the server runs on PostgreSQL (main.ts refuses that until SERVES_FROM_POSTGRES).
+ */
+export function requireSqlite(database: AnyDatabase, what: string): OpenedDatabase & { engine: 'sqlite' } {
+  if (database.engine !== 'sqlite') throw new Error(`${what} does not run on PostgreSQL yet`);
+  return database;
+}

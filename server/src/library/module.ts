@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config/schema.js';
-import type { OpenedDatabase } from '../db/database.js';
+import { type AnyDatabase, requireSqlite } from '../db/engine.js';
 import { accessScope } from '../http/access.js';
 import type { EventBus } from '../shared/events.js';
 import type { DataPaths } from '../shared/fs-paths.js';
@@ -23,7 +23,7 @@ export { SETTLE_MS } from './scan/factory.js';
 
 export interface LibraryDeps {
   config: Config;
-  database: OpenedDatabase;
+  database: AnyDatabase;
   paths: DataPaths;
   clock: Clock;
   logger: Logger;
@@ -41,7 +41,8 @@ export interface Library {
 }
 
 export function createLibrary(deps: LibraryDeps): Library {
-  const { config, database, paths, clock, logger, events, lifecycle } = deps;
+  const { config, paths, clock, logger, events, lifecycle } = deps;
+  const database = requireSqlite(deps.database, 'The library scanner');
   const scanner = createScanner({ config, database, paths, clock, logger, events });
   const runs = new ScanRunsRepository(database.sqlite);
   const service = new LibraryService({

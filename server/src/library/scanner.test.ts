@@ -330,7 +330,7 @@ describe('library scanner', () => {
   });
 
   it('refuses to scan while another live process scans the same database', async () => {
-    const sqlite = t.earshot.database.sqlite;
+    const sqlite = t.sqlite;
     // The parent of this test process is alive: its run blocks ours.
     sqlite
       .prepare(

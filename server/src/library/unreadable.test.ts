@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireSqlite } from '../db/engine.js';
 import { makeAudio } from '../test/audio.js';
 import { startTestServer, type TestServer, type TestUser } from '../test/harness.js';
 import { createScanner } from './scan/factory.js';
@@ -42,7 +43,7 @@ describe('files that could not be read', () => {
       }),
     );
     const e = t.earshot;
-    const scanner = createScanner({ ...e, logger });
+    const scanner = createScanner({ ...e, database: requireSqlite(e.database, 'This test'), logger });
     const summary = await scanner.start({ trigger: 'test' });
     expect(summary).toMatchObject({ state: 'done', added: 0, unreadable: 3, unreadableTotal: 3 });
     const warning = lines.find((l) => l.level === 40 && l.unreadable === 3);

@@ -154,7 +154,7 @@ describe('catalog cache', () => {
       expect(await ping(token)).toBe('ok');
     }
     // Disabled behind the services' back, on the server's own connection: still refused at once.
-    t.earshot.database.sqlite.prepare('update users set disabled = 1 where id = ?').run(carol.id);
+    t.sqlite.prepare('update users set disabled = 1 where id = ?').run(carol.id);
     expect(await ping({ apiKey: key })).toBe('refused');
     expect(await ping(token)).toBe('refused');
   });

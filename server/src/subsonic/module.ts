@@ -1,5 +1,5 @@
 /** Builds the Subsonic face over the other areas' services (called once by main.ts). */
-import type SQLite from 'better-sqlite3';
+import { type AnyDatabase, requireSqlite } from '../db/engine.js';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Accounts } from '../accounts/index.js';
 import type { Catalog } from '../catalog/module.js';
@@ -22,8 +22,8 @@ export interface SubsonicModuleDeps {
   clock: Clock;
   logger: Logger;
   version: string;
-  /** The connection behind the database: the catalog cache notices writes through it. */
-  sqlite: SQLite.Database;
+  /** The database: the catalog cache notices writes through its connection. */
+  database: AnyDatabase;
   accounts: Accounts;
   library: Library;
   catalog: Catalog;
@@ -39,7 +39,7 @@ export interface Subsonic {
 }
 
 export function createSubsonic(d: SubsonicModuleDeps): Subsonic {
-  const cache = new CatalogCache(d.catalog.browse, d.sqlite);
+  const cache = new CatalogCache(d.catalog.browse, requireSqlite(d.database, 'The Subsonic catalog cache').sqlite);
   const authCache = new AuthCache();
   // Any write may revoke a key or disable a user: remembered credentials go with the catalog cache.
   cache.onWrite(() => authCache.clear());

@@ -23,7 +23,7 @@ describe('health', () => {
       { name: 'database', ok: true },
       { name: 'migrations', ok: true },
     ]);
-    t.earshot.database.sqlite.close();
+    t.sqlite.close();
     const down = await t.app.inject({ url: '/readyz' });
     expect(down.statusCode).toBe(503);
     expect(down.json()).toMatchObject({ status: 'not ready', checks: [{ name: 'database', ok: false }] });

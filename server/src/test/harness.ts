@@ -17,6 +17,8 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createEarshot, type Earshot } from '../main.js';
 import { newId } from '../shared/ids.js';
+import type SQLite from 'better-sqlite3';
+import { requireSqlite } from '../db/engine.js';
 import type { Clock } from '../shared/time.js';
 import { SESSION_COOKIE } from '../accounts/session-store.js';
 
@@ -29,6 +31,8 @@ export interface TestUser {
 
 export interface TestServer {
   earshot: Earshot;
+  /** The raw SQLite handle (throws when the server under test runs on PostgreSQL). */
+  readonly sqlite: SQLite.Database;
   app: Earshot['app'];
   config: Config;
   dir: string;
@@ -80,6 +84,9 @@ export async function startTestServer(
   let counter = 0;
   return {
     earshot,
+    get sqlite() {
+      return requireSqlite(earshot.database, 'This test').sqlite;
+    },
     app: earshot.app,
     config,
     dir,

@@ -2,6 +2,7 @@
  * A ScanContext over a test server's real database and folders, for testing one scan phase at a
  * time (library/scan/*.test.ts). The run is not recorded in `scan_runs` unless a test does it.
  */
+import { requireSqlite } from '../db/engine.js';
 import { ArtworkStore } from '../library/artwork-store.js';
 import { LibraryRepository } from '../library/library.repository.js';
 import { ScanRunsRepository } from '../library/scan-runs.repository.js';
@@ -26,7 +27,7 @@ export function scanContext(
   });
   return {
     options: {
-      database: e.database,
+      database: requireSqlite(e.database, 'The scan context'),
       musicDir: e.paths.musicDir,
       artworkDir: e.paths.artworkDir,
       cacheDir: e.paths.cacheDir,
@@ -37,8 +38,8 @@ export function scanContext(
       events: e.events,
       settleMs: 2000,
     },
-    repo: new LibraryRepository(e.database.sqlite),
-    runs: new ScanRunsRepository(e.database.sqlite),
+    repo: new LibraryRepository(requireSqlite(e.database, 'The scan context').sqlite),
+    runs: new ScanRunsRepository(requireSqlite(e.database, 'The scan context').sqlite),
     artwork: new ArtworkStore(e.paths.artworkDir, e.paths.cacheDir),
     log: e.logger,
     progress,

@@ -1,6 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEarshot } from '../../main.js';
+import { requireSqlite } from '../../db/engine.js';
 import { PID_FILE } from '../../system/backup.js';
 import { scopeLauncherPreload } from '../../system/launcher-env.js';
 import { startSdNotify } from '../../system/sd-notify.js';
@@ -58,7 +59,11 @@ export const serveCommand: CliCommand = {
       );
       if (config.publicUrl) logger.info(`public URL: ${shown}`);
       // Under systemd (Type=notify): ready now, then watchdog pings while healthy.
-      startSdNotify({ sqlite: earshot.database.sqlite, logger, lifecycle: earshot.lifecycle });
+      startSdNotify({
+        sqlite: requireSqlite(earshot.database, 'The systemd watchdog').sqlite,
+        logger,
+        lifecycle: earshot.lifecycle,
+      });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'EADDRINUSE')

@@ -17,7 +17,7 @@ function artwork(id: string, source: 'embedded' | 'file' | 'remote') {
   const abs = join(t.earshot.paths.cacheDir, path);
   mkdirSync(dirname(abs), { recursive: true });
   writeFileSync(abs, 'jpeg');
-  t.earshot.database.sqlite
+  t.sqlite
     .prepare('insert into artwork (id, path, mime, size, source, created_at) values (?, ?, ?, 4, ?, 0)')
     .run(id, path, 'image/jpeg', source);
   return abs;
@@ -29,11 +29,11 @@ describe('gc phase', () => {
     const unusedFolder = artwork('bb'.repeat(32), 'file');
     const remote = artwork('cc'.repeat(32), 'remote');
     const used = artwork('dd'.repeat(32), 'embedded');
-    t.earshot.database.sqlite
+    t.sqlite
       .prepare("insert into tracks (id, title, artwork_id, added_at, updated_at) values ('t1', 'T', ?, 0, 0)")
       .run('dd'.repeat(32));
     await gcPhase(scanContext(t));
-    const ids = t.earshot.database.sqlite.prepare('select id from artwork order by id').pluck().all();
+    const ids = t.sqlite.prepare('select id from artwork order by id').pluck().all();
     expect(ids).toEqual(['cc'.repeat(32), 'dd'.repeat(32)]);
     expect([unusedEmbedded, unusedFolder, remote, used].map((f) => existsSync(f))).toEqual([false, false, true, true]);
   });
