@@ -54,7 +54,7 @@ export interface TrackWrite {
   addedAt: number | null; // null: keep the row's
 }
 
-const TRACK_COLUMNS = [
+export const TRACK_COLUMNS = [
   'local_path',
   'title',
   'artist',
@@ -268,48 +268,7 @@ export class LibraryRepository {
     const artistIds = t.artists.map((name, i) => this.artistId(name, i === 0 ? t.mbzArtistId : null, now));
     const albumArtistId = this.artistId(t.albumArtist, t.mbzAlbumArtistId, now);
     const albumId = this.albumId(t, w.rel, albumArtistId, now);
-    // TRACK_COLUMNS order, then added_at and id.
-    const row = [
-      w.rel,
-      t.title,
-      t.artists.join(', '),
-      t.album,
-      t.albumArtist,
-      albumId,
-      artistIds[0] ?? null,
-      t.trackNumber,
-      t.trackTotal,
-      t.discNumber,
-      t.discTotal,
-      t.year,
-      t.date,
-      t.genres.length > 0 ? t.genres.join(', ') : null,
-      t.compilation ? 1 : 0,
-      t.duration,
-      t.format,
-      t.codec,
-      t.bitrate,
-      t.sampleRate,
-      t.channels,
-      w.size,
-      w.mtime,
-      w.fingerprint,
-      t.rgTrackGain,
-      t.rgTrackPeak,
-      t.rgAlbumGain,
-      t.rgAlbumPeak,
-      t.mbzTrackId,
-      t.mbzRecordingId,
-      t.mbzAlbumId,
-      t.mbzArtistId,
-      t.mbzAlbumArtistId,
-      t.lyrics,
-      t.comment,
-      w.artworkId,
-      now,
-      insert ? now : w.addedAt,
-      w.id,
-    ];
+    const row = trackValues(w, albumId, artistIds[0] ?? null, now, insert);
     if (insert) this.stmt.insertTrack.run(row);
     else {
       this.stmt.updateTrack.run(row);
@@ -415,4 +374,56 @@ export class LibraryRepository {
     this.albumIds.clear();
     this.artworkIds.clear();
   }
+}
+
+/** A track's values in TRACK_COLUMNS order, then added_at (null: keep the row's) and id. */
+export function trackValues(
+  w: TrackWrite,
+  albumId: string,
+  artistId: string | null,
+  now: number,
+  insert: boolean,
+): unknown[] {
+  const t = w.tags;
+  return [
+    w.rel,
+    t.title,
+    t.artists.join(', '),
+    t.album,
+    t.albumArtist,
+    albumId,
+    artistId,
+    t.trackNumber,
+    t.trackTotal,
+    t.discNumber,
+    t.discTotal,
+    t.year,
+    t.date,
+    t.genres.length > 0 ? t.genres.join(', ') : null,
+    t.compilation ? 1 : 0,
+    t.duration,
+    t.format,
+    t.codec,
+    t.bitrate,
+    t.sampleRate,
+    t.channels,
+    w.size,
+    w.mtime,
+    w.fingerprint,
+    t.rgTrackGain,
+    t.rgTrackPeak,
+    t.rgAlbumGain,
+    t.rgAlbumPeak,
+    t.mbzTrackId,
+    t.mbzRecordingId,
+    t.mbzAlbumId,
+    t.mbzArtistId,
+    t.mbzAlbumArtistId,
+    t.lyrics,
+    t.comment,
+    w.artworkId,
+    now,
+    insert ? now : w.addedAt,
+    w.id,
+  ];
 }

@@ -4,7 +4,7 @@
  */
 import type { Logger } from '../shared/logger.js';
 import type { OverviewRepository } from './overview.repository.js';
-import type { ScanRunsRepository } from './scan-runs.repository.js';
+import type { ScanRunsStore } from './scan-store.js';
 import type { ScanProgress, ScanRunView, ScanSummary } from './scan/progress.js';
 import type { LibraryScanner, ScanRequest } from './scanner.js';
 import { LibraryWatcher } from './watcher.js';
@@ -33,7 +33,7 @@ export class LibraryService {
     private readonly deps: {
       overview: OverviewRepository;
       scanner: LibraryScanner;
-      runs: ScanRunsRepository;
+      runs: ScanRunsStore;
       logger: Logger;
       settleMs: number;
     },
@@ -43,11 +43,11 @@ export class LibraryService {
     return this.deps.scanner;
   }
 
-  /** Starts a scan in the background; Conflict (409) when one is running. */
-  startScan(options: ScanRequest): ScanProgress {
-    const done = this.deps.scanner.start(options);
+  /** Starts a scan in the background; resolves once it runs; Conflict (409) when one is running. */
+  async startScan(options: ScanRequest): Promise<ScanProgress> {
+    const { progress, done } = await this.deps.scanner.launch(options);
     done.then((s) => this.afterScan(s, options.trigger)).catch((err) => this.deps.logger.error({ err }, 'scan failed'));
-    return this.deps.scanner.progress as ScanProgress;
+    return this.deps.scanner.progress ?? progress;
   }
 
   /**
@@ -61,12 +61,18 @@ export class LibraryService {
   }
 
   /** Scan status for admins: the running scan, the last finished run, files that cannot be read. */
-  status(): { running: boolean; progress: ScanProgress | null; lastRun: ScanRunView | null; unreadable: number } {
+  async status(): Promise<{
+    running: boolean;
+    progress: ScanProgress | null;
+    lastRun: ScanRunView | null;
+    unreadable: number;
+  }> {
+    const [lastRun, unreadable] = [await this.deps.runs.lastFinished(), await this.deps.scanner.unreadableTotal()];
     return {
       running: this.deps.scanner.running,
       progress: this.deps.scanner.progress,
-      lastRun: this.deps.runs.lastFinished(),
-      unreadable: this.deps.scanner.unreadableTotal(),
+      lastRun,
+      unreadable,
     };
   }
 
@@ -74,7 +80,7 @@ export class LibraryService {
   async overview(): Promise<{ tracks: number; unreadable: number; scanning: boolean }> {
     return {
       tracks: await this.deps.overview.localTrackCount(),
-      unreadable: this.deps.scanner.unreadableTotal(),
+      unreadable: await this.deps.scanner.unreadableTotal(),
       scanning: this.deps.scanner.running,
     };
   }

@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config/schema.js';
-import { type AnyDatabase, requireSqlite } from '../db/engine.js';
+import type { AnyDatabase } from '../db/engine.js';
 import { accessScope } from '../http/access.js';
 import type { EventBus } from '../shared/events.js';
 import type { DataPaths } from '../shared/fs-paths.js';
@@ -15,8 +15,8 @@ import type { Clock } from '../shared/time.js';
 import { LibraryService } from './library.service.js';
 import { OverviewRepository } from './overview.repository.js';
 import { scanRoutes } from './scan.routes.js';
-import { ScanRunsRepository } from './scan-runs.repository.js';
 import { createScanner, SETTLE_MS } from './scan/factory.js';
+import { scanStores } from './scan-store.js';
 import type { LibraryScanner } from './scanner.js';
 
 export { SETTLE_MS } from './scan/factory.js';
@@ -42,9 +42,9 @@ export interface Library {
 
 export function createLibrary(deps: LibraryDeps): Library {
   const { config, paths, clock, logger, events, lifecycle } = deps;
-  const database = requireSqlite(deps.database, 'The library scanner');
+  const { database } = deps;
   const scanner = createScanner({ config, database, paths, clock, logger, events });
-  const runs = new ScanRunsRepository(database.sqlite);
+  const { runs } = scanStores(database);
   const service = new LibraryService({
     overview: new OverviewRepository(database.db),
     scanner,

@@ -6,7 +6,7 @@
 import type SQLite from 'better-sqlite3';
 import type { ScanProgress, ScanRunView, ScanSummary } from './scan/progress.js';
 
-interface RunRow {
+export interface RunRow {
   id: string;
   kind: 'full' | 'incremental';
   state: 'running' | 'done' | 'failed' | 'interrupted';
@@ -113,7 +113,7 @@ export class ScanRunsRepository {
   }
 }
 
-function toView(row: RunRow): ScanRunView {
+export function toView(row: RunRow): ScanRunView {
   return {
     id: row.id,
     kind: row.kind,

@@ -74,7 +74,7 @@ export const scanRoutes: FastifyPluginAsyncTypebox<{ library: LibraryService }> 
       },
     },
     async (request, reply) => {
-      const progress = library.startScan({ full: request.body?.full === true, trigger: 'api' });
+      const progress = await library.startScan({ full: request.body?.full === true, trigger: 'api' });
       return reply.status(202).send(progress);
     },
   );
@@ -116,7 +116,7 @@ export const scanRoutes: FastifyPluginAsyncTypebox<{ library: LibraryService }> 
       });
       streams.add(res);
       const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      const status = library.status();
+      const status = await library.status();
       send('status', status);
       const unsubscribe = library.scanner.onProgress((p, final) => send(final ? 'done' : 'progress', p));
       const ping = setInterval(() => res.write(': keep-alive\n\n'), 15_000);

@@ -15,8 +15,7 @@ import { telemetry } from '../shared/telemetry.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { ArtworkStore } from './artwork-store.js';
-import { LibraryRepository } from './library.repository.js';
-import { ScanRunsRepository } from './scan-runs.repository.js';
+import { type GroupStore, type LibraryStore, type ScanRunsStore, scanStores } from './scan-store.js';
 import type { ScanContext, ScannerOptions } from './scan/context.js';
 import { newProgress, type ScanProgress, type ScanSummary } from './scan/progress.js';
 import { runPhases } from './scan/runner.js';
@@ -39,28 +38,41 @@ export interface ScanRequest {
 const PUBLISH_EVERY_MS = 200;
 
 export class LibraryScanner {
-  private readonly repo: LibraryRepository;
-  private readonly runs: ScanRunsRepository;
+  private readonly repo: LibraryStore;
+  private readonly runs: ScanRunsStore;
+  private readonly group: GroupStore;
   private readonly artwork: ArtworkStore;
   private readonly emitter = new EventEmitter();
   private current: { promise: Promise<ScanSummary>; progress: ScanProgress; abort: AbortController } | null = null;
+  /** A start is checking the database (other processes' runs) before it runs. */
+  private starting = false;
+  private saving: Promise<void> = Promise.resolve();
+  private savePending = false;
   private readonly log: Logger;
   private lastPublish = 0;
 
   constructor(private readonly options: ScannerOptions) {
-    this.repo = new LibraryRepository(options.database.sqlite);
-    this.runs = new ScanRunsRepository(options.database.sqlite);
+    const stores = scanStores(options.database);
+    this.repo = stores.library;
+    this.runs = stores.runs;
+    this.group = stores.group;
     this.artwork = new ArtworkStore(options.artworkDir, options.cacheDir);
     this.log = options.logger.child({ area: 'library' });
     this.emitter.setMaxListeners(100);
-    this.markInterrupted();
   }
 
-  /** Runs left 'running' by a process that is gone are interrupted (the next scan regroups). */
-  private markInterrupted(): void {
-    for (const run of this.runs.running()) {
-      if (run.owner && ownerAlive(run.owner)) continue;
-      this.runs.markInterrupted(run.id, this.options.clock.now());
+  /**
+   * Runs left 'running' by a process that is gone are interrupted (the next scan regroups). On
+   * SQLite the owner's `host:pid` tells; on PostgreSQL (several machines) the scan lock does: when
+   * nobody holds it, nobody is scanning.
+   */
+  private async markInterrupted(): Promise<void> {
+    const running = await this.runs.running();
+    if (running.length === 0) return;
+    const lockHeld = this.runs.scanLockHeld ? await this.runs.scanLockHeld() : undefined;
+    for (const run of running) {
+      if (lockHeld ?? (run.owner && ownerAlive(run.owner))) continue;
+      await this.runs.markInterrupted(run.id, this.options.clock.now());
     }
   }
 
@@ -75,7 +87,7 @@ export class LibraryScanner {
   }
 
   /** Files that cannot be read now (recorded by this and earlier scans). */
-  unreadableTotal(): number {
+  async unreadableTotal(): Promise<number> {
     return this.repo.unreadableCount();
   }
 
@@ -86,27 +98,51 @@ export class LibraryScanner {
     return () => this.emitter.off('progress', fn);
   }
 
-  /** Starts a scan; throws Conflict when one is running, Invalid for a bad folder. Resolves when it ends. */
-  start(request: ScanRequest = {}): Promise<ScanSummary> {
-    if (this.current) throw new Conflict('A library scan is already running.');
+  /** Runs a scan and resolves with its summary; rejects with Conflict or Invalid when it cannot start. */
+  async start(request: ScanRequest = {}): Promise<ScanSummary> {
+    return (await this.launch(request)).done;
+  }
+
+  /**
+   * Starts a scan and resolves once it runs (with its progress and the promise of its summary);
+   * rejects with Conflict when one is running here or in another process, Invalid for a bad folder.
+   */
+  async launch(request: ScanRequest = {}): Promise<{ progress: ScanProgress; done: Promise<ScanSummary> }> {
+    if (this.current || this.starting) throw new Conflict('A library scan is already running.');
     const folders = request.folders ? normalizeFolders(request.folders) : null;
-    this.markInterrupted();
-    const other = this.runs.runningElsewhere(OWNER);
-    if (other) throw new Conflict(`A library scan is already running in another process (${other}).`);
-    const progress = newProgress({
-      runId: newId(),
-      kind: request.full ? 'full' : 'incremental',
-      trigger: request.trigger ?? 'manual',
-      folders,
-      unreadableTotal: this.repo.unreadableCount(),
-      startedAt: this.options.clock.now(),
-    });
-    const abort = new AbortController();
-    const promise = this.run(progress, folders, abort.signal).finally(() => {
-      this.current = null;
-    });
-    this.current = { promise, progress, abort };
-    return promise;
+    this.starting = true;
+    let claimed = false;
+    try {
+      await this.markInterrupted();
+      const other = await this.runs.runningElsewhere(OWNER);
+      if (other) throw new Conflict(`A library scan is already running in another process (${other}).`);
+      if (this.runs.claim) {
+        claimed = await this.runs.claim();
+        if (!claimed) throw new Conflict('A library scan is already running in another process.');
+      }
+      const progress = newProgress({
+        runId: newId(),
+        kind: request.full ? 'full' : 'incremental',
+        trigger: request.trigger ?? 'manual',
+        folders,
+        unreadableTotal: await this.repo.unreadableCount(),
+        startedAt: this.options.clock.now(),
+      });
+      const abort = new AbortController();
+      const done = this.run(progress, folders, abort.signal).finally(async () => {
+        try {
+          await this.runs.release?.();
+        } finally {
+          this.current = null;
+        }
+      });
+      this.current = { promise: done, progress, abort };
+      claimed = false; // the run releases it
+      return { progress, done };
+    } finally {
+      this.starting = false;
+      if (claimed) await this.runs.release?.();
+    }
   }
 
   /** Waits for the running scan (if any). */
@@ -126,18 +162,36 @@ export class LibraryScanner {
     if (!force && now - this.lastPublish < PUBLISH_EVERY_MS) return;
     this.lastPublish = now;
     p.elapsedMs = now - p.startedAt;
-    this.runs.saveProgress(p);
+    this.saveProgress(p);
     this.emitter.emit('progress', { ...p }, false);
   }
 
+  /**
+   * Saves progress in the background: a PostgreSQL round trip must not hold the batch chain. One
+   * save at a time (a later one would otherwise race an earlier one), and a save still waiting
+   * covers the calls behind it, since it reads the progress when it runs. run() waits for the
+   * chain before it writes the summary.
+   */
+  private saveProgress(p: ScanProgress): void {
+    if (this.savePending) return;
+    this.savePending = true;
+    this.saving = this.saving
+      .then(() => {
+        this.savePending = false;
+        return this.runs.saveProgress(p);
+      })
+      .catch((err: unknown) => this.log.warn({ err }, 'could not save scan progress'));
+  }
+
   private async run(p: ScanProgress, folders: string[] | null, signal: AbortSignal): Promise<ScanSummary> {
-    const previous = this.runs.latestState();
-    this.runs.start(p, OWNER);
+    const previous = await this.runs.latestState();
+    await this.runs.start(p, OWNER);
     this.log.info({ runId: p.runId, kind: p.kind, trigger: p.trigger, folders }, 'library scan started');
     const ctx: ScanContext = {
       options: this.options,
       repo: this.repo,
       runs: this.runs,
+      group: this.group,
       artwork: this.artwork,
       log: this.log,
       progress: p,
@@ -167,11 +221,12 @@ export class LibraryScanner {
       this.artwork.clear();
     }
     p.phase = 'done';
-    p.unreadableTotal = this.repo.unreadableCount();
+    p.unreadableTotal = await this.repo.unreadableCount();
     const finishedAt = this.options.clock.now();
     p.elapsedMs = finishedAt - p.startedAt;
     const summary: ScanSummary = { ...p, state, phaseMs: ctx.phaseMs, error, finishedAt };
-    this.runs.finish(summary);
+    await this.saving;
+    await this.runs.finish(summary);
     const { added, updated, moved, removed, unreadable, unreadableTotal, deferred } = p;
     this.log.info(
       {

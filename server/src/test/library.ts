@@ -1,8 +1,8 @@
 /** Test helpers for the library's background work (watcher, polling, periodic scans). */
-import type { TestServer } from './harness.js';
+import type { LibraryParts } from './library-server.js';
 
 /** The track row at a path relative to the music folder, if any. */
-export function trackByPath(t: TestServer, path: string) {
+export function trackByPath(t: { earshot: LibraryParts }, path: string) {
   return t.earshot.database.db.selectFrom('tracks').selectAll().where('local_path', '=', path).executeTakeFirst();
 }
 
@@ -11,7 +11,7 @@ export function trackByPath(t: TestServer, path: string) {
  * `check` runs after every scan — and rejects with `what` when none has within `timeoutMs`.
  */
 export function afterScansUntil(
-  t: TestServer,
+  t: { earshot: LibraryParts },
   check: () => Promise<boolean>,
   what: string,
   timeoutMs = 20_000,

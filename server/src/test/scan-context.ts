@@ -2,21 +2,20 @@
  * A ScanContext over a test server's real database and folders, for testing one scan phase at a
  * time (library/scan/*.test.ts). The run is not recorded in `scan_runs` unless a test does it.
  */
-import { requireSqlite } from '../db/engine.js';
 import { ArtworkStore } from '../library/artwork-store.js';
-import { LibraryRepository } from '../library/library.repository.js';
-import { ScanRunsRepository } from '../library/scan-runs.repository.js';
 import type { ScanContext } from '../library/scan/context.js';
 import { newProgress } from '../library/scan/progress.js';
+import { scanStores } from '../library/scan-store.js';
 import { newId } from '../shared/ids.js';
-import type { TestServer } from './harness.js';
+import type { LibraryParts } from './library-server.js';
 
 export function scanContext(
-  t: TestServer,
+  t: { earshot: LibraryParts },
   options: { full?: boolean; folders?: string[] | null; resumeNeeded?: boolean; signal?: AbortSignal } = {},
 ): ScanContext & { published: string[] } {
   const e = t.earshot;
   const published: string[] = [];
+  const stores = scanStores(e.database);
   const progress = newProgress({
     runId: newId(),
     kind: options.full ? 'full' : 'incremental',
@@ -27,7 +26,7 @@ export function scanContext(
   });
   return {
     options: {
-      database: requireSqlite(e.database, 'The scan context'),
+      database: e.database,
       musicDir: e.paths.musicDir,
       artworkDir: e.paths.artworkDir,
       cacheDir: e.paths.cacheDir,
@@ -38,8 +37,9 @@ export function scanContext(
       events: e.events,
       settleMs: 2000,
     },
-    repo: new LibraryRepository(requireSqlite(e.database, 'The scan context').sqlite),
-    runs: new ScanRunsRepository(requireSqlite(e.database, 'The scan context').sqlite),
+    repo: stores.library,
+    runs: stores.runs,
+    group: stores.group,
     artwork: new ArtworkStore(e.paths.artworkDir, e.paths.cacheDir),
     log: e.logger,
     progress,

@@ -1,11 +1,11 @@
 /**
  * `earshot scan [--full]`: scans the music folder once, with a live progress bar on a terminal
  * (plain progress lines otherwise) and a summary at the end. Safe to run while the server runs
- * (SQLite WAL; each batch is one transaction), though the server's own watcher usually suffices.
+ * (SQLite WAL, or PostgreSQL; each batch is one transaction), though the server's own watcher usually suffices.
  * The scanner and the event bus are built as the server builds them (scan/factory.ts,
  * domain-events.ts), so removed tracks lose their likes and counters here too.
  */
-import { openDatabase } from '../../db/database.js';
+import { connectDatabase } from '../../db/engine.js';
 import { migrateToLatest } from '../../db/migrate.js';
 import { createDomainEvents } from '../../domain-events.js';
 import { createScanner } from '../../library/scan/factory.js';
@@ -64,7 +64,8 @@ export const scanCommand: CliCommand = {
       format: config.logFormat,
       destination: 2,
     });
-    const database = openDatabase(paths.dbFile);
+    // PostgreSQL when EARSHOT_DATABASE_URL names one (the scanner has a path for each engine).
+    const database = await connectDatabase({ url: config.databaseUrl, path: paths.dbFile });
     try {
       await migrateToLatest(database.db);
       const domain = createDomainEvents({ database, clock: systemClock, logger });

@@ -83,12 +83,12 @@ export async function storeBatchArtwork(
  * started (with slack for coarse timestamps). A changed folder without an image only matters when
  * its tracks still show a folder image.
  */
-export function changedFolderImages(ctx: ScanContext, walked: WalkResult): Set<string> {
+export async function changedFolderImages(ctx: ScanContext, walked: WalkResult): Promise<Set<string>> {
   const reapply = new Set<string>();
   // Never scanned whole: every track is new anyway, unless this is a folder-scoped scan (the
   // watcher's) after other scoped scans: then any folder of the scope may have a new image, and
   // dirShowsArtwork below keeps tracks that already show it from being read again.
-  const since = ctx.runs.lastLibraryScanStart(ctx.progress.runId) ?? (ctx.folders ? 0 : null);
+  const since = (await ctx.runs.lastLibraryScanStart(ctx.progress.runId)) ?? (ctx.folders ? 0 : null);
   if (since === null) return reapply;
   let withFolderArt: Set<string> | null = null;
   for (const [dir, changedAt] of walked.dirChanged) {
@@ -97,9 +97,9 @@ export function changedFolderImages(ctx: ScanContext, walked: WalkResult): Set<s
     const id = image ? ctx.artwork.folderImageId(image) : null;
     if (id) {
       // Tracks already showing this image are up to date (all of them are written together).
-      if (!ctx.repo.dirShowsArtwork(dir, id)) reapply.add(dir);
+      if (!(await ctx.repo.dirShowsArtwork(dir, id))) reapply.add(dir);
     } else {
-      withFolderArt ??= ctx.repo.dirsShowingFolderArt();
+      withFolderArt ??= await ctx.repo.dirsShowingFolderArt();
       if (withFolderArt.has(dir)) reapply.add(dir);
     }
   }

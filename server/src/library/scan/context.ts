@@ -3,18 +3,18 @@
  * Each phase reads what the earlier ones left here and adds its own result; nothing else is
  * shared between phases.
  */
-import type { OpenedDatabase } from '../../db/database.js';
+import type { AnyDatabase } from '../../db/engine.js';
 import type { EventBus } from '../../shared/events.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Clock } from '../../shared/time.js';
 import type { ArtworkStore } from '../artwork-store.js';
-import type { KnownTrack, LibraryRepository } from '../library.repository.js';
-import type { ScanRunsRepository } from '../scan-runs.repository.js';
+import type { KnownTrack } from '../library.repository.js';
+import type { GroupStore, LibraryStore, ScanRunsStore } from '../scan-store.js';
 import type { ScanProgress } from './progress.js';
 import type { WalkedFile, WalkResult } from './walk.js';
 
 export interface ScannerOptions {
-  database: OpenedDatabase;
+  database: AnyDatabase;
   musicDir: string;
   artworkDir: string;
   cacheDir: string;
@@ -40,8 +40,9 @@ export interface DiffResult {
 
 export interface ScanContext {
   readonly options: ScannerOptions;
-  readonly repo: LibraryRepository;
-  readonly runs: ScanRunsRepository;
+  readonly repo: LibraryStore;
+  readonly runs: ScanRunsStore;
+  readonly group: GroupStore;
   readonly artwork: ArtworkStore;
   readonly log: Logger;
   readonly progress: ScanProgress;

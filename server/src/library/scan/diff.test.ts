@@ -3,62 +3,65 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAudio } from '../../test/audio.js';
-import { startTestServer, type TestServer } from '../../test/harness.js';
+import { forEachEngine } from '../../test/engines.js';
+import { type LibraryTestServer, startLibraryServer } from '../../test/library-server.js';
 import { scanContext } from '../../test/scan-context.js';
 import { diffPhase } from './diff.js';
 import { walkPhase } from './walk.js';
 
-let t: TestServer;
+let t: LibraryTestServer;
 let music: string;
 
 async function diff(options: Parameters<typeof scanContext>[1] = {}) {
   const ctx = scanContext(t, options);
   await walkPhase(ctx);
-  diffPhase(ctx);
+  await diffPhase(ctx);
   return ctx;
 }
 
-beforeAll(async () => {
-  t = await startTestServer();
-  music = t.config.musicDir;
-  let f = 500;
-  await Promise.all(
-    ['A/1.mp3', 'A/2.mp3', 'B/3.mp3'].map((rel) =>
-      makeAudio(join(music, rel), { frequency: f++, seconds: 1, tags: { title: rel } }),
-    ),
-  );
-  writeFileSync(join(music, 'B/bad.mp3'), 'not music at all');
-  await new Promise((r) => setTimeout(r, 2100)); // settled
-  await t.earshot.library.service.runScan({ trigger: 'test' });
-}, 120_000);
+forEachEngine((engine) => {
+  beforeAll(async () => {
+    t = await startLibraryServer(engine);
+    music = t.config.musicDir;
+    let f = 500;
+    await Promise.all(
+      ['A/1.mp3', 'A/2.mp3', 'B/3.mp3'].map((rel) =>
+        makeAudio(join(music, rel), { frequency: f++, seconds: 1, tags: { title: rel } }),
+      ),
+    );
+    writeFileSync(join(music, 'B/bad.mp3'), 'not music at all');
+    await new Promise((r) => setTimeout(r, 2100)); // settled
+    await t.earshot.library.service.runScan({ trigger: 'test' });
+  }, 120_000);
 
-afterAll(() => t?.close());
+  afterAll(() => t?.close());
 
-describe('diff phase', () => {
-  it('an unchanged library needs nothing read; an unreadable file waits until it changes; a full scan reads all', async () => {
-    const incremental = await diff();
-    expect(incremental.diff.toRead).toEqual([]);
-    expect([...incremental.diff.known.keys()].sort()).toEqual(['A/1.mp3', 'A/2.mp3', 'B/3.mp3']);
-    expect(incremental.diff.missing.size).toBe(0);
-    const full = await diff({ full: true });
-    expect(full.diff.toRead.map((f) => f.rel).sort()).toEqual(['A/1.mp3', 'A/2.mp3', 'B/3.mp3', 'B/bad.mp3']);
-    expect(full.progress.filesTotal).toBe(4);
-  });
+  describe('diff phase', () => {
+    it('an unchanged library needs nothing read; an unreadable file waits until it changes; a full scan reads all', async () => {
+      const incremental = await diff();
+      expect(incremental.diff.toRead).toEqual([]);
+      expect([...incremental.diff.known.keys()].sort()).toEqual(['A/1.mp3', 'A/2.mp3', 'B/3.mp3']);
+      expect(incremental.diff.missing.size).toBe(0);
+      const full = await diff({ full: true });
+      expect(full.diff.toRead.map((f) => f.rel).sort()).toEqual(['A/1.mp3', 'A/2.mp3', 'B/3.mp3', 'B/bad.mp3']);
+      expect(full.progress.filesTotal).toBe(4);
+    });
 
-  it('a folder-scoped diff compares only the tracks inside its folders', async () => {
-    rmSync(join(music, 'A/2.mp3'));
-    rmSync(join(music, 'B/3.mp3'));
-    const scoped = await diff({ folders: ['A'] });
-    expect([...scoped.diff.known.keys()].sort()).toEqual(['A/1.mp3', 'A/2.mp3']);
-    expect([...scoped.diff.missing.keys()]).toEqual(['A/2.mp3']); // B/3.mp3 is not this scan's business
-    const all = await diff();
-    expect([...all.diff.missing.keys()].sort()).toEqual(['A/2.mp3', 'B/3.mp3']);
-  });
+    it('a folder-scoped diff compares only the tracks inside its folders', async () => {
+      rmSync(join(music, 'A/2.mp3'));
+      rmSync(join(music, 'B/3.mp3'));
+      const scoped = await diff({ folders: ['A'] });
+      expect([...scoped.diff.known.keys()].sort()).toEqual(['A/1.mp3', 'A/2.mp3']);
+      expect([...scoped.diff.missing.keys()]).toEqual(['A/2.mp3']); // B/3.mp3 is not this scan's business
+      const all = await diff();
+      expect([...all.diff.missing.keys()].sort()).toEqual(['A/2.mp3', 'B/3.mp3']);
+    });
 
-  it('a file modified moments ago is deferred (still being copied in)', async () => {
-    writeFileSync(join(music, 'A/fresh.mp3'), 'partial');
-    const ctx = await diff();
-    expect(ctx.diff.toRead.map((f) => f.rel)).not.toContain('A/fresh.mp3');
-    expect(ctx.progress.deferred).toBe(1);
+    it('a file modified moments ago is deferred (still being copied in)', async () => {
+      writeFileSync(join(music, 'A/fresh.mp3'), 'partial');
+      const ctx = await diff();
+      expect(ctx.diff.toRead.map((f) => f.rel)).not.toContain('A/fresh.mp3');
+      expect(ctx.progress.deferred).toBe(1);
+    });
   });
 });

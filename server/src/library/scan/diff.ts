@@ -11,23 +11,23 @@ import { dirOf, type WalkedFile } from './walk.js';
 
 const DEFAULT_SETTLE_MS = 2000;
 
-export function diffPhase(ctx: ScanContext): void {
+export async function diffPhase(ctx: ScanContext): Promise<void> {
   const p = ctx.progress;
   const full = p.kind === 'full';
   if (full) {
     // Artwork files are not fsynced (artwork-store.ts): one a power cut left short or missing
     // loses its row here, and this full scan stores it again.
-    const bad = ctx.artwork.verify(ctx.repo.scannerArtwork());
+    const bad = ctx.artwork.verify(await ctx.repo.scannerArtwork());
     if (bad.length > 0) {
       ctx.log.warn({ images: bad.length }, 'artwork files missing or damaged: storing them again');
-      ctx.repo.deleteArtwork(bad);
+      await ctx.repo.deleteArtwork(bad);
     }
   }
-  ctx.repo.loadCaches();
-  const reapply = full ? new Set<string>() : changedFolderImages(ctx, ctx.walked);
+  await ctx.repo.loadCaches();
+  const reapply = full ? new Set<string>() : await changedFolderImages(ctx, ctx.walked);
   const known = new Map<string, KnownTrack>();
-  for (const t of ctx.repo.localTracks()) if (inScope(ctx.folders, t.local_path)) known.set(t.local_path, t);
-  const errors = ctx.repo.scanErrors();
+  for (const t of await ctx.repo.localTracks()) if (inScope(ctx.folders, t.local_path)) known.set(t.local_path, t);
+  const errors = await ctx.repo.scanErrors();
   const missing = new Map(known);
   const toRead: WalkedFile[] = [];
   const settle = ctx.options.settleMs ?? DEFAULT_SETTLE_MS;

@@ -4,7 +4,7 @@
  * started from either behaves the same, down to the other areas' reactions to removed tracks.
  */
 import type { Config } from '../../config/schema.js';
-import type { OpenedDatabase } from '../../db/database.js';
+import type { AnyDatabase } from '../../db/engine.js';
 import type { EventBus } from '../../shared/events.js';
 import type { DataPaths } from '../../shared/fs-paths.js';
 import type { Logger } from '../../shared/logger.js';
@@ -16,7 +16,7 @@ export const SETTLE_MS = 2000;
 
 export interface ScannerDeps {
   config: Pick<Config, 'artistSeparators' | 'scanWorkers'>;
-  database: OpenedDatabase;
+  database: AnyDatabase;
   paths: Pick<DataPaths, 'musicDir' | 'artworkDir' | 'cacheDir'>;
   clock: Clock;
   logger: Logger;

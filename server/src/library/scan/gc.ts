@@ -7,10 +7,10 @@
 import type { ScanContext } from './context.js';
 
 export async function gcPhase(ctx: ScanContext): Promise<void> {
-  const unused = ctx.repo.deleteUnusedArtwork();
+  const unused = await ctx.repo.deleteUnusedArtwork();
   await ctx.artwork.remove(unused);
   if (ctx.progress.kind === 'full') {
-    const removed = await ctx.artwork.sweepOrphans(ctx.repo.artworkPaths());
+    const removed = await ctx.artwork.sweepOrphans(await ctx.repo.artworkPaths());
     if (removed > 0) ctx.log.info({ files: removed }, 'removed artwork files without a row');
   }
   if (unused.length > 0) ctx.log.info({ images: unused.length }, 'removed unused artwork');

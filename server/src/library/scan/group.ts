@@ -4,7 +4,6 @@
  * Runs when something changed, after a run that did not finish (so a killed scan never leaves
  * stale counts for long), and on full scans; skipped otherwise.
  */
-import { GroupRepository } from '../group.repository.js';
 import { type ScanContext, yieldNow } from './context.js';
 
 /** Whether this run needs the group (and gc) phases. */
@@ -14,5 +13,5 @@ export function groupNeeded(ctx: ScanContext): boolean {
 }
 
 export async function groupPhase(ctx: ScanContext): Promise<void> {
-  await new GroupRepository(ctx.options.database.sqlite).regroup(ctx.options.clock.now(), yieldNow);
+  await ctx.group.regroup(ctx.options.clock.now(), yieldNow);
 }

@@ -14,7 +14,7 @@ const BATCH = 100;
 export async function prunePhase(ctx: ScanContext): Promise<void> {
   const { walked, diff, progress: p } = ctx;
   const present = new Set(walked.files.map((f) => f.rel));
-  ctx.repo.deleteErrorsNotIn((rel) => present.has(rel) || !inScope(ctx.folders, rel));
+  await ctx.repo.deleteErrorsNotIn((rel) => present.has(rel) || !inScope(ctx.folders, rel));
   const gone = [...diff.missing.values()].map((t) => t.id);
   if (
     gone.length > 0 &&
@@ -26,7 +26,7 @@ export async function prunePhase(ctx: ScanContext): Promise<void> {
     return;
   }
   for (let i = 0; i < gone.length; i += BATCH) {
-    ctx.repo.deleteTracks(gone.slice(i, i + BATCH));
+    await ctx.repo.deleteTracks(gone.slice(i, i + BATCH));
     await yieldNow();
   }
   p.removed = gone.length;

@@ -3,73 +3,76 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAudio } from '../../test/audio.js';
-import { startTestServer, type TestServer } from '../../test/harness.js';
+import { forEachEngine } from '../../test/engines.js';
+import { type LibraryTestServer, startLibraryServer } from '../../test/library-server.js';
 import { scanContext } from '../../test/scan-context.js';
 import { diffPhase } from './diff.js';
 import { readPhase } from './read.js';
 import { walkPhase } from './walk.js';
 
-let t: TestServer;
+let t: LibraryTestServer;
 let music: string;
 const db = () => t.earshot.database.db;
 
 async function read() {
   const ctx = scanContext(t);
   await walkPhase(ctx);
-  diffPhase(ctx);
+  await diffPhase(ctx);
   await readPhase(ctx);
   ctx.repo.clearCaches();
   return ctx;
 }
 
-beforeAll(async () => {
-  t = await startTestServer();
-  music = t.config.musicDir;
-  await makeAudio(join(music, 'R/song.ogg'), {
-    frequency: 800,
-    seconds: 1,
-    tags: { title: 'Read Me', artist: 'Reader', album: 'Pages' },
-  });
-  await makeAudio(join(music, 'R/other.opus'), { frequency: 810, seconds: 1, tags: { title: 'Other' } });
-  writeFileSync(join(music, 'R/broken.flac'), 'fLaC but not really');
-  await new Promise((r) => setTimeout(r, 2100)); // settled
-}, 60_000);
+forEachEngine((engine) => {
+  beforeAll(async () => {
+    t = await startLibraryServer(engine);
+    music = t.config.musicDir;
+    await makeAudio(join(music, 'R/song.ogg'), {
+      frequency: 800,
+      seconds: 1,
+      tags: { title: 'Read Me', artist: 'Reader', album: 'Pages' },
+    });
+    await makeAudio(join(music, 'R/other.opus'), { frequency: 810, seconds: 1, tags: { title: 'Other' } });
+    writeFileSync(join(music, 'R/broken.flac'), 'fLaC but not really');
+    await new Promise((r) => setTimeout(r, 2100)); // settled
+  }, 60_000);
 
-afterAll(() => t?.close());
+  afterAll(() => t?.close());
 
-describe('read phase', () => {
-  it('writes every readable file as a track with its tags and records the unreadable ones', async () => {
-    const ctx = await read();
-    expect(ctx.progress).toMatchObject({ filesTotal: 3, filesDone: 3, added: 2, unreadable: 1 });
-    expect(ctx.phaseMs.write).toBeGreaterThanOrEqual(0);
-    const row = await db()
-      .selectFrom('tracks')
-      .selectAll()
-      .where('local_path', '=', 'R/song.ogg')
-      .executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ title: 'Read Me', artist: 'Reader', album: 'Pages', format: 'ogg' });
-    const errors = await db().selectFrom('scan_errors').select('local_path').execute();
-    expect(errors).toEqual([{ local_path: 'R/broken.flac' }]);
-    // Read again: nothing new to read.
-    expect((await read()).progress.filesTotal).toBe(0);
-  });
+  describe('read phase', () => {
+    it('writes every readable file as a track with its tags and records the unreadable ones', async () => {
+      const ctx = await read();
+      expect(ctx.progress).toMatchObject({ filesTotal: 3, filesDone: 3, added: 2, unreadable: 1 });
+      expect(ctx.phaseMs.write).toBeGreaterThanOrEqual(0);
+      const row = await db()
+        .selectFrom('tracks')
+        .selectAll()
+        .where('local_path', '=', 'R/song.ogg')
+        .executeTakeFirstOrThrow();
+      expect(row).toMatchObject({ title: 'Read Me', artist: 'Reader', album: 'Pages', format: 'ogg' });
+      const errors = await db().selectFrom('scan_errors').select('local_path').execute();
+      expect(errors).toEqual([{ local_path: 'R/broken.flac' }]);
+      // Read again: nothing new to read.
+      expect((await read()).progress.filesTotal).toBe(0);
+    });
 
-  it('a file moved to another folder keeps its id (same content)', async () => {
-    const before = await db()
-      .selectFrom('tracks')
-      .select('id')
-      .where('local_path', '=', 'R/other.opus')
-      .executeTakeFirstOrThrow();
-    mkdirSync(join(music, 'S'));
-    renameSync(join(music, 'R/other.opus'), join(music, 'S/renamed.opus'));
-    const ctx = await read();
-    expect(ctx.progress).toMatchObject({ moved: 1, added: 0 });
-    expect(ctx.diff.missing.size).toBe(0); // taken by the move: nothing for prune to delete
-    const after = await db()
-      .selectFrom('tracks')
-      .select('id')
-      .where('local_path', '=', 'S/renamed.opus')
-      .executeTakeFirstOrThrow();
-    expect(after.id).toBe(before.id);
+    it('a file moved to another folder keeps its id (same content)', async () => {
+      const before = await db()
+        .selectFrom('tracks')
+        .select('id')
+        .where('local_path', '=', 'R/other.opus')
+        .executeTakeFirstOrThrow();
+      mkdirSync(join(music, 'S'));
+      renameSync(join(music, 'R/other.opus'), join(music, 'S/renamed.opus'));
+      const ctx = await read();
+      expect(ctx.progress).toMatchObject({ moved: 1, added: 0 });
+      expect(ctx.diff.missing.size).toBe(0); // taken by the move: nothing for prune to delete
+      const after = await db()
+        .selectFrom('tracks')
+        .select('id')
+        .where('local_path', '=', 'S/renamed.opus')
+        .executeTakeFirstOrThrow();
+      expect(after.id).toBe(before.id);
+    });
   });
 });

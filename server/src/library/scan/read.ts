@@ -11,6 +11,7 @@ import { type KnownTrack, scanId, type TrackWrite } from '../library.repository.
 import type { ReadResult } from '../tag-worker.js';
 import { foldKey } from '../tags.js';
 import { TagWorkerPool } from '../worker-pool.js';
+import type { Awaitable } from '../scan-store.js';
 import { ArtworkInFlight, type BatchArtwork, storeBatchArtwork } from './artwork.js';
 import { addTime, type ScanContext, yieldNow } from './context.js';
 import { dirOf, type WalkedFile } from './walk.js';
@@ -103,7 +104,7 @@ export async function readPhase(ctx: ScanContext): Promise<void> {
           addTime(ctx, 'artwork', performance.now() - ta);
           if (signal.aborted) return;
           const tw = performance.now();
-          writeBatch(ctx, batch, artwork, moves);
+          await writeBatch(ctx, batch, artwork, moves);
           const ms = performance.now() - tw;
           addTime(ctx, 'write', ms);
           const perRow = ms / Math.max(1, batch.length);
@@ -153,7 +154,7 @@ class MoveFinder {
   }
 }
 
-function writeBatch(ctx: ScanContext, batch: Read[], artwork: BatchArtwork, moves: MoveFinder): void {
+function writeBatch(ctx: ScanContext, batch: Read[], artwork: BatchArtwork, moves: MoveFinder): Awaitable<void> {
   const p = ctx.progress;
   const insert: TrackWrite[] = [];
   const update: TrackWrite[] = [];
@@ -203,7 +204,7 @@ function writeBatch(ctx: ScanContext, batch: Read[], artwork: BatchArtwork, move
     }
   }
   // (artwork rows are 'insert or ignore': a folder image shown by several batches is fine)
-  ctx.repo.writeBatch({ insert, update, errors }, [...artworkRows.values()], readOk, ctx.options.clock.now());
+  return ctx.repo.writeBatch({ insert, update, errors }, [...artworkRows.values()], readOk, ctx.options.clock.now());
 }
 
 /** The file's size or mtime differ from what the walk saw (it is being written). */

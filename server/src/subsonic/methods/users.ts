@@ -105,7 +105,7 @@ export const userMethods: Record<string, Method> = {
   startScan: async (ctx) => {
     requireAdminUser(ctx);
     try {
-      ctx.deps.library.startScan({ trigger: 'subsonic', full: ctx.params.bool('fullScan', false) });
+      await ctx.deps.library.startScan({ trigger: 'subsonic', full: ctx.params.bool('fullScan', false) });
     } catch (err) {
       if (!(err instanceof Conflict)) throw err; // already scanning: report its status
     }
