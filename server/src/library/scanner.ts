@@ -59,6 +59,9 @@ export class LibraryScanner {
     this.artwork = new ArtworkStore(options.artworkDir, options.cacheDir);
     this.log = options.logger.child({ area: 'library' });
     this.emitter.setMaxListeners(100);
+    // Runs a dead process left 'running' show as interrupted from start-up on (status, history),
+    // not only once the next scan starts. Synchronous work on SQLite; a few queries on PostgreSQL.
+    this.markInterrupted().catch((err: unknown) => this.log.warn({ err }, 'could not mark interrupted scan runs'));
   }
 
   /**
