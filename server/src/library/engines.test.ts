@@ -144,6 +144,8 @@ async function catalog(db: Db) {
       albums.map(({ id: _id, added_at: _a, updated_at: _u, artist_id, ...a }) => ({
         ...a,
         artist: artistOf(artist_id),
+        // A sum of floats: each engine adds the tracks in its own order (last-digit differences).
+        duration: Math.round(a.duration * 1e6) / 1e6,
       })),
       (a) => a.group_key,
     ),
@@ -211,9 +213,11 @@ describe.skipIf(!hasPostgres())('SQLite and PostgreSQL scan the same library int
     rmSync(join(music, 'Tagged/Album One/02.mp3'));
     copyFileSync(join(music, 'Formats/flac.flac'), join(music, 'Collection/albums/north_road/track9.flac'));
     writeFileSync(join(music, 'Broken/also broken.ogg'), 'OggS but not really');
-    settle(music);
+    const old = new Date(Date.now() - 60_000); // settled, as a finished copy is
+    for (const f of ['Collection/albums/north_road/track9.flac', 'Broken/also broken.ogg'])
+      utimesSync(join(music, f), old, old);
     const [a, b] = await scanBoth();
-    expect(counts(a)).toMatchObject({ moved: 1, removed: 1, unreadable: 1 });
+    expect(counts(a)).toEqual({ added: 1, updated: 0, moved: 1, removed: 1, unreadable: 1 });
     expect(counts(b)).toEqual(counts(a));
     expect(await catalog(postgres.earshot.database.db)).toEqual(await catalog(sqlite.earshot.database.db));
   });

@@ -19,7 +19,8 @@ import type SQLite from 'better-sqlite3';
 import { pino } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/database.js';
-import { type AnyDatabase, requireSqlite } from '../db/engine.js';
+import { type AnyDatabase, connectDatabase, requireSqlite } from '../db/engine.js';
+import { migrateToLatest } from '../db/migrate.js';
 import { createDomainEvents } from '../domain-events.js';
 import { createLibrary, type Library } from '../library/module.js';
 import type { EventBus } from '../shared/events.js';
@@ -66,7 +67,9 @@ export async function startLibraryServer(
   const clock = options.clock ?? systemClock;
   const paths = dataPaths(config);
   ensureDataDirs(paths);
-  const database = await engine.open();
+  // SQLite: the data folder's own file (as the server and `earshot scan` open it); PostgreSQL: a
+  // fresh database on the run's cluster.
+  const database = engine.name === 'sqlite' ? await openSqlite(paths.dbFile) : await engine.open();
   const lifecycle = new Lifecycle(logger);
   const domain = createDomainEvents({ database, clock, logger });
   lifecycle.onStop('domain events', () => domain.settled());
@@ -105,8 +108,15 @@ export async function startLibraryServer(
     },
     async close() {
       await lifecycle.stop();
+      if (engine.name === 'sqlite') await database.close();
       rmSync(dir, { recursive: true, force: true });
       // The database itself is closed (and dropped, on PostgreSQL) after the file by engines.ts.
     },
   };
+}
+
+async function openSqlite(path: string): Promise<AnyDatabase & { rawUrl?: undefined }> {
+  const database = await connectDatabase({ path });
+  await migrateToLatest(database.db);
+  return database;
 }
