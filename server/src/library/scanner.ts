@@ -47,6 +47,8 @@ export class LibraryScanner {
   /** A start is checking the database (other processes' runs) before it runs. */
   private starting = false;
   private saving: Promise<void> = Promise.resolve();
+  /** Settles once the runs dead processes left 'running' are marked interrupted (start-up). */
+  readonly recovered: Promise<void>;
   private savePending = false;
   private readonly log: Logger;
   private lastPublish = 0;
@@ -61,7 +63,9 @@ export class LibraryScanner {
     this.emitter.setMaxListeners(100);
     // Runs a dead process left 'running' show as interrupted from start-up on (status, history),
     // not only once the next scan starts. Synchronous work on SQLite; a few queries on PostgreSQL.
-    this.markInterrupted().catch((err: unknown) => this.log.warn({ err }, 'could not mark interrupted scan runs'));
+    this.recovered = this.markInterrupted().catch((err: unknown) =>
+      this.log.warn({ err }, 'could not mark interrupted scan runs'),
+    );
   }
 
   /**

@@ -59,9 +59,16 @@ export interface LibraryTestServer {
 
 export async function startLibraryServer(
   engine: EngineUnderTest,
-  options: { env?: Record<string, string>; clock?: Clock } = {},
+  options: {
+    env?: Record<string, string>;
+    clock?: Clock;
+    /** An existing data folder (kept on close), e.g. one a CLI scan wrote to. */
+    dir?: string;
+    /** An existing database of the engine (closed by its opener), e.g. one a CLI scan wrote to. */
+    database?: AnyDatabase & { db: Db; rawUrl?: string };
+  } = {},
 ): Promise<LibraryTestServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'earshot-library-'));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'earshot-library-'));
   const config = testConfig(dir, options.env);
   const logger = pino({ level: process.env.EARSHOT_TEST_LOG ?? 'silent' });
   const clock = options.clock ?? systemClock;
@@ -69,7 +76,9 @@ export async function startLibraryServer(
   ensureDataDirs(paths);
   // SQLite: the data folder's own file (as the server and `earshot scan` open it); PostgreSQL: a
   // fresh database on the run's cluster.
-  const database = engine.name === 'sqlite' ? await openSqlite(paths.dbFile) : await engine.open();
+  const ownDatabase = !options.database && engine.name === 'sqlite';
+  const database =
+    options.database ?? (engine.name === 'sqlite' ? await openSqlite(paths.dbFile) : await engine.open());
   const lifecycle = new Lifecycle(logger);
   const domain = createDomainEvents({ database, clock, logger });
   lifecycle.onStop('domain events', () => domain.settled());
@@ -108,8 +117,8 @@ export async function startLibraryServer(
     },
     async close() {
       await lifecycle.stop();
-      if (engine.name === 'sqlite') await database.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (ownDatabase) await database.close();
+      if (!options.dir) rmSync(dir, { recursive: true, force: true });
       // The database itself is closed (and dropped, on PostgreSQL) after the file by engines.ts.
     },
   };
