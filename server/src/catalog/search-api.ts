@@ -5,4 +5,14 @@
  */
 import type { CatalogSearch } from './search.js';
 
-export type LocalSearch = Pick<CatalogSearch, 'search' | 'searchIds' | 'searchJson' | 'dropAnswers' | 'close'>;
+export type LocalSearch = Pick<
+  CatalogSearch,
+  | 'search'
+  | 'searchIds'
+  | 'searchJson'
+  | 'dropAnswers'
+  | 'close'
+  | 'mirrorsWarm'
+  | 'answeredInMemory'
+  | 'readerAnswered'
+>;

@@ -72,6 +72,14 @@ export class PgCatalogSearch implements LocalSearch {
     this.watch = new PgWriteWatch(db, options.pollEveryMs ?? POLL_EVERY_MS);
   }
 
+  /**
+   * What benches read of SQLite's search: PostgreSQL ranks every miss itself, with no in-memory
+   * mirrors to wait for and no reader thread, so nothing is answered by either.
+   */
+  readonly mirrorsWarm = true;
+  readonly answeredInMemory = 0;
+  readonly readerAnswered = 0;
+
   dropAnswers(): void {
     this.clearCache();
   }
