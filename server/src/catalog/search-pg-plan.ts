@@ -6,7 +6,8 @@
  * - The typed words reach SQL as one bound parameter and become a tsquery inside PostgreSQL
  *   (`earshot_search_query`: folded like the index, every word a prefix term, all required), so
  *   no user text is ever parsed as tsquery syntax.
- * - **Narrow queries** (at most {@link BROAD_MATCHES} matches): `ts_rank` with the column weights
+ * - **Narrow queries** (at most {@link BROAD_MATCHES} matches; one statement reads up to one more
+ *   match, counts and ranks them): `ts_rank` with the column weights
  *   of bm25 (title 10 : artist 5 : album 3 : genre 1 → weights A 1.0, B 0.5, C 0.3, D 0.1; albums
  *   name 10 : artist 4 : genre 1) and length normalization, best first; ties go by the artists'
  *   track count, then by insertion order (the FTS rowid's role on SQLite).
@@ -63,43 +64,50 @@ class PgSection<Row extends { id: string }, Dto> {
 
   async rank(words: string, terms: string[], limit: number): Promise<Item<Dto>[]> {
     if (limit === 0) return [];
-    const rows = (await this.isBroad(words, terms))
-      ? await this.broad(words, terms, limit)
-      : await this.ranked(words, limit);
+    let rows: Row[] | null = null;
+    const key = `${this.search}\u0000${words}`;
+    // Whether a query is broad is its match count (at most BROAD_MATCHES): on FTS5 per-term counts
+    // avoid counting a whole AND query, here one statement counts and ranks (kept: known broad).
+    if ((this.counts.get(key) ?? 0) <= BROAD_MATCHES) {
+      rows = await this.ranked(words, limit);
+      if (rows === null) this.counts.set(key, BROAD_MATCHES + 1);
+    }
+    rows ??= await this.broad(words, terms, limit);
     return rows.map((row) => ({ id: row.id, dto: this.spec.dto(row), json: null, tie: 0 }));
   }
 
-  /** More than {@link BROAD_MATCHES} matches (per-term counts are kept, as on SQLite). */
-  private async isBroad(words: string, terms: string[]): Promise<boolean> {
-    let fewest = Number.POSITIVE_INFINITY;
-    for (const term of terms) fewest = Math.min(fewest, await this.count(term));
-    if (fewest <= BROAD_MATCHES) return false;
-    return terms.length === 1 || (await this.count(words)) > BROAD_MATCHES;
-  }
-
-  private async count(words: string): Promise<number> {
-    const key = `${this.search}\u0000${words}`;
-    let n = this.counts.get(key);
-    if (n === undefined) {
-      const { rows } = await sql<{ n: number }>`select count(*)::int as n from (select 1 from ${sql.table(this.search)}
-          where doc @@ earshot_search_query(${words}) limit ${BROAD_MATCHES + 1}) m`.execute(this.db);
-      n = rows[0]?.n ?? 0;
-      this.counts.set(key, n);
-    }
-    return n;
-  }
-
-  private async ranked(words: string, limit: number): Promise<Row[]> {
+  /**
+   * The best `limit` matches by rank, in one statement that first reads at most
+   * BROAD_MATCHES + 1 matches; null when there are more (a broad query: nothing is ranked).
+   */
+  private async ranked(words: string, limit: number): Promise<Row[] | null> {
     const { spec } = this;
     const inner = spec.tieBreak ? limit + MAX_TIES : limit;
     const tie = spec.tieBreak ? sql.raw(`${spec.tieBreak}, `) : sql.raw('');
-    const { rows } = await sql<Row>`select ${this.columns} from
-        (select s.id, s.seq, ts_rank(${this.weights}::float4[], s.doc, earshot_search_query(${words}), ${sql.lit(NORMALIZATION)}) as score
-         from ${sql.table(this.search)} s where s.doc @@ earshot_search_query(${words})
-         order by score desc, s.seq limit ${inner}) f
-       join ${sql.table(spec.table)} t on t.id = f.id
-       order by f.score desc, ${tie}f.seq limit ${limit}`.execute(this.db);
-    return rows;
+    const { rows } = await sql<Row & { matched: number }>`with m as materialized (
+         select s.id, s.seq, s.doc from ${sql.table(this.search)} s
+         where s.doc @@ earshot_search_query(${words}) limit ${BROAD_MATCHES + 1}),
+       c as (select count(*)::int as matched from m)
+       select c.matched, r.* from c left join lateral (
+         select ${this.columns}, f.score as __score, f.seq as __seq from
+           (select m.id, m.seq, ts_rank(${this.weights}::float4[], m.doc, earshot_search_query(${words}), ${sql.lit(NORMALIZATION)}) as score
+            from m where c.matched <= ${BROAD_MATCHES} order by score desc, m.seq limit ${inner}) f
+         join ${sql.table(spec.table)} t on t.id = f.id
+         order by f.score desc, ${tie}f.seq limit ${limit}) r on true
+       order by r.__score desc, ${spec.tieBreak ? sql.raw(`r.${spec.tieBreak.replace(/^t\./, '')}, `) : sql.raw('')}r.__seq`.execute(
+      this.db,
+    );
+    if ((rows[0]?.matched ?? 0) > BROAD_MATCHES) return null;
+    const found: Row[] = [];
+    for (const r of rows) {
+      if (r.id === null) continue; // the count's row when nothing matched
+      const row: Record<string, unknown> = { ...r };
+      delete row.matched;
+      delete row.__score;
+      delete row.__seq;
+      found.push(row as Row);
+    }
+    return found;
   }
 
   /** Names starting with the typed words (alphabetical), then other matches, name matches first. */
