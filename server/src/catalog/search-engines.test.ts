@@ -70,6 +70,7 @@ forEachEngine((engine) => {
         { title: 'Quiet', artist: 'Nobody', album: 'Halo Sessions' },
         { title: 'ＡＢＣ Ｓｏｎｇ', artist: 'Ｂａｎｄ' },
         { title: 'ﬁre x²', artist: 'Ligature' },
+        { title: 'ｶﾞｰﾙ', artist: 'Kana' },
         { title: 'Łódź Nights', artist: 'Ωμέγα' },
       ]);
       const search = searchOf(database);
@@ -84,6 +85,8 @@ forEachEngine((engine) => {
         expect(await titlesOf(search, 'abc song')).toEqual(['ＡＢＣ Ｓｏｎｇ']);
         expect(await titlesOf(search, 'ａｂｃ')).toEqual(['ＡＢＣ Ｓｏｎｇ']);
         expect(await titlesOf(search, 'fire x2')).toEqual(['ﬁre x²']);
+        expect(await titlesOf(search, 'ガール')).toEqual(['ｶﾞｰﾙ']);
+        expect(await titlesOf(search, 'ｶﾞ')).toEqual(['ｶﾞｰﾙ']);
         expect(await titlesOf(search, 'łodz')).toEqual(['Łódź Nights']);
         // unaccent folds letters FTS5 keeps (Ł, ø, ß → l, o, ss): PostgreSQL finds a little more.
         if (engine.name === 'postgres') expect(await titlesOf(search, 'lodz')).toEqual(['Łódź Nights']);
