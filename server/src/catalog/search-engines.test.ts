@@ -102,6 +102,23 @@ forEachEngine((engine) => {
       }
     });
 
+    it('ranks artists tied on score by track count, then insertion order', async () => {
+      const database = await engine.open();
+      const artist = (id: string, name: string, tracks: number) =>
+        ({ id, name, name_key: id, sort_name: null, track_count: tracks, added_at: 0, updated_at: 0 }) as never;
+      await database.db
+        .insertInto('artists')
+        .values([artist('a1', 'Moon', 1), artist('a2', 'Moon', 9), artist('a3', 'Moon', 4), artist('a4', 'Moon', 4)])
+        .execute();
+      const search = searchOf(database);
+      try {
+        expect((await search.searchIds('moon', { tracks: 0, artists: 10 })).artists).toEqual(['a2', 'a3', 'a4', 'a1']);
+        expect((await search.searchIds('mo', { tracks: 0, artists: 2 })).artists).toEqual(['a2', 'a3']);
+      } finally {
+        await search.close();
+      }
+    });
+
     it('takes hostile text as plain words: quotes, operators, backslashes, empty and very long input', async () => {
       const database = await engine.open();
       await insertTracks(database.db, [
