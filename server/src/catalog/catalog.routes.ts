@@ -17,9 +17,9 @@ import {
 } from './catalog.schemas.js';
 import type { CatalogService } from './catalog.service.js';
 import { PageQuery, pageOf } from './dto.js';
-import type { CatalogSearch } from './search.js';
+import type { LocalSearch } from './search-api.js';
 
-export const catalogRoutes: FastifyPluginAsyncTypebox<{ catalog: CatalogService; search: CatalogSearch }> = async (
+export const catalogRoutes: FastifyPluginAsyncTypebox<{ catalog: CatalogService; search: LocalSearch }> = async (
   app,
   { catalog, search },
 ) => {

@@ -3,7 +3,7 @@
  * (Subsonic) share, plus their routes. main.ts calls {@link createCatalog} once.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { type AnyDatabase, requireSqlite } from '../db/engine.js';
+import type { AnyDatabase } from '../db/engine.js';
 import { accessScope } from '../http/access.js';
 import type { Lifecycle } from '../shared/lifecycle.js';
 import { BrowseRepository } from './browse.repository.js';
@@ -12,6 +12,8 @@ import { catalogRoutes } from './catalog.routes.js';
 import { CatalogService } from './catalog.service.js';
 import type { LikedFlags } from './liked.js';
 import { CatalogSearch } from './search.js';
+import type { LocalSearch } from './search-api.js';
+import { PgCatalogSearch } from './search-pg.js';
 
 export interface CatalogDeps {
   database: AnyDatabase;
@@ -23,7 +25,7 @@ export interface CatalogDeps {
 export interface Catalog {
   service: CatalogService;
   /** Local full-text search (also the federated search's local provider). */
-  search: CatalogSearch;
+  search: LocalSearch;
   /** Browse queries shared with the Subsonic face (albums by genre, by year, …). */
   browse: BrowseRepository;
   /** `/api/v1/artists|albums|tracks|genres|search/local`, for signed-in users. */
@@ -33,7 +35,11 @@ export interface Catalog {
 export function createCatalog(deps: CatalogDeps): Catalog {
   const { database } = deps;
   const service = new CatalogService(new CatalogRepository(database.db), deps.liked);
-  const search = new CatalogSearch({ db: database.db, sqlite: requireSqlite(database, 'Catalog search').sqlite });
+  // FTS5 and the in-memory mirrors on SQLite; PostgreSQL's full-text search on PostgreSQL.
+  const search: LocalSearch =
+    database.engine === 'postgres'
+      ? new PgCatalogSearch(database.db)
+      : new CatalogSearch({ db: database.db, sqlite: database.sqlite });
   deps.lifecycle.onStop('search reader', () => search.close());
   return {
     service,

@@ -38,7 +38,7 @@ const TOP = String.fromCodePoint(0x10ffff);
 const bm25Args = (w: readonly number[]) => w.map((x) => `, ${x.toFixed(1)}`).join('');
 
 /** Capped match counts by section and query, dropped when stale (they only steer the plan). */
-class TermCounts {
+export class TermCounts {
   private readonly map = new Map<string, number>();
   private since = 0;
   private version = '';

@@ -2,10 +2,11 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { forEachEngine } from '../test/engines.js';
 import { type AnyDatabase, connectDatabase, engineOf, maskDatabaseUrl } from './engine.js';
+import { PG_SEARCH_TABLES } from './migrations/0019_search_postgres.js';
 import { createMigrator, MIGRATIONS, migrateToLatest, pendingMigrations } from './migrate.js';
 import { SCHEMA_COLUMNS } from './schema-columns.js';
 
-/** Tables and their columns as the engine's catalog reports them (FTS5 internals left out). */
+/** Tables and their columns as the engine's catalog reports them (FTS5 and PostgreSQL search internals left out). */
 async function migratedColumns(database: AnyDatabase): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
   if (database.engine === 'postgres') {
@@ -13,6 +14,7 @@ async function migratedColumns(database: AnyDatabase): Promise<Record<string, st
       select table_name, column_name from information_schema.columns
       where table_schema = current_schema() and table_name not like 'kysely_%'`.execute(database.db);
     for (const r of rows.rows) {
+      if ((PG_SEARCH_TABLES as readonly string[]).includes(r.table_name)) continue;
       out[r.table_name] ??= [];
       out[r.table_name].push(r.column_name);
     }

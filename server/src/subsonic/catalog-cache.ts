@@ -6,14 +6,14 @@
  *    catalog-wide list type (newest, alphabetical, by year, by genre): valid while the catalog
  *    version (migration 0008: any change to tracks, albums, artists, genres) holds;
  *  - `onWrite` listeners (the authentication cache): dropped at any write at all.
- * Writes are noticed the way the session cache and search notice them (db/write-watch.ts): this
- * connection's change counter at once, other processes' commits (the CLI) within 250 ms. A value
+ * Writes are noticed the way the session cache and search notice them (db/write-watch.ts): on
+ * SQLite this connection's change counter at once, other processes' commits (the CLI) within
+ * 250 ms; on PostgreSQL any replica's writes within 250 ms (a polled snapshot and catalog version). A value
  * read while a write happened is not kept. Everything is bounded and dropped after 5 idle minutes
  * (phones and Pis).
  */
-import type SQLite from 'better-sqlite3';
 import type { AlbumRow, Annotation, ArtistRow, BrowseRepository, SongRow } from '../catalog/browse.repository.js';
-import { WriteWatch } from '../db/write-watch.js';
+import type { WriteWatcher } from '../db/write-watch.js';
 
 /** Rows kept per kind; past this the kind starts over (a library sync pages through everything). */
 const MAX_ROWS = 6000;
@@ -46,7 +46,6 @@ class Bounded<V> extends Map<string, V> {
 }
 
 export class CatalogCache {
-  private readonly writes: WriteWatch;
   private seenWrites = '';
   private version = -1;
   private readonly albums = new Bounded<AlbumRow>(MAX_ROWS);
@@ -63,10 +62,8 @@ export class CatalogCache {
 
   constructor(
     private readonly browse: BrowseRepository,
-    private readonly sqlite: SQLite.Database,
-  ) {
-    this.writes = new WriteWatch(sqlite);
-  }
+    private readonly writes: WriteWatcher,
+  ) {}
 
   /**
    * The caller's stars, ratings and plays for these items. Whether a user has any of a type is
@@ -98,7 +95,9 @@ export class CatalogCache {
   async refresh(): Promise<void> {
     this.lastUsed = Date.now();
     this.armIdleDrop();
-    const token = this.writes.token();
+    const current = this.writes.current();
+    // A value on SQLite (no promise per request); PostgreSQL polls at most every 250 ms.
+    const token = typeof current === 'string' ? current : await current;
     if (token !== this.seenWrites) {
       this.seenWrites = token;
       for (const fn of this.writeListeners) fn();
@@ -119,7 +118,7 @@ export class CatalogCache {
 
   /** Whether a value read since `token` may be kept (nothing written meanwhile, no open transaction). */
   private keepable(token: string): boolean {
-    return token === this.seenWrites && this.writes.token() === token && !this.sqlite.inTransaction;
+    return token === this.seenWrites && this.writes.token() === token && !this.writes.inTransaction();
   }
 
   /**

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthUser } from '../accounts/auth-context.js';
 import type { Accounts } from '../accounts/index.js';
 import type { AlbumRow, BrowseRepository, SongRow } from '../catalog/browse.repository.js';
-import type { CatalogSearch } from '../catalog/search.js';
+import type { LocalSearch } from '../catalog/search-api.js';
 import type { Config } from '../config/schema.js';
 import type { LibraryService } from '../library/library.service.js';
 import type { ActivityService } from '../listening/activity.service.js';
@@ -32,7 +32,7 @@ export interface SubsonicDeps {
   serverVersion: string;
   accounts: Accounts;
   browse: BrowseRepository;
-  search: CatalogSearch;
+  search: LocalSearch;
   activity: ActivityService;
   playlists: PlaylistsService;
   queue: QueueService;

@@ -1,5 +1,6 @@
 /** Builds the Subsonic face over the other areas' services (called once by main.ts). */
-import { type AnyDatabase, requireSqlite } from '../db/engine.js';
+import type { AnyDatabase } from '../db/engine.js';
+import { PgWriteWatch, WriteWatch } from '../db/write-watch.js';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Accounts } from '../accounts/index.js';
 import type { Catalog } from '../catalog/module.js';
@@ -39,7 +40,8 @@ export interface Subsonic {
 }
 
 export function createSubsonic(d: SubsonicModuleDeps): Subsonic {
-  const cache = new CatalogCache(d.catalog.browse, requireSqlite(d.database, 'The Subsonic catalog cache').sqlite);
+  const writes = d.database.engine === 'postgres' ? new PgWriteWatch(d.database.db) : new WriteWatch(d.database.sqlite);
+  const cache = new CatalogCache(d.catalog.browse, writes);
   const authCache = new AuthCache();
   // Any write may revoke a key or disable a user: remembered credentials go with the catalog cache.
   cache.onWrite(() => authCache.clear());

@@ -1,0 +1,285 @@
+/**
+ * Local search when the database is PostgreSQL: the same interface and answers' shape as the
+ * SQLite search (search.ts), ranked by PostgreSQL's full-text search (search-pg-plan.ts over the
+ * tables of migration 0019). User text never reaches tsquery syntax: it is cut into words exactly
+ * as for FTS5 (`toFtsQuery`: NFKC, letters and digits, at most 8 words of 64 characters), and
+ * those words reach SQL as one bound parameter.
+ *
+ * Answers are cached as on SQLite (README.md here, "Result cache"): JSON bytes per query and
+ * section sizes, LRU, bounded in entries and bytes, dropped when the catalog version moves. The
+ * version is polled (db/write-watch.ts `PgWriteWatch`, at most every 250 ms, one poll shared by
+ * all requests), so a catalog write by any replica drops cached answers within 250 ms. There is no
+ * reader thread here: the connection pool is the concurrency, and PostgreSQL ranks in its own
+ * processes. Concurrent identical misses share one ranking.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { PgWriteWatch, type PgWatchState } from '../db/write-watch.js';
+import { telemetry } from '../shared/telemetry.js';
+import type { LocalSearch } from './search-api.js';
+import { toRankedJson } from './search-json.js';
+import { PgRanker } from './search-pg-plan.js';
+import type { Sizes } from './search-ranker.js';
+import { type SearchIds, type SearchLimits, type SearchSections, toFtsQuery } from './search.js';
+
+const MATCHES_KEPT = 4096;
+const CACHE_ENTRIES = 2000;
+const CACHE_BYTES = 16 * 1024 * 1024;
+const IDLE_DROP_MS = 5 * 60_000;
+/** Writes by other replicas reach the cache this late at most (plus one round trip). */
+const POLL_EVERY_MS = 250;
+const CACHE_PATH = { path: 'cache' };
+const PG_PATH = { path: 'postgres' };
+
+interface Entry {
+  json: Buffer;
+  ids: { tracks: string[]; albums: string[]; artists: string[] };
+}
+
+const EMPTY: Entry = {
+  json: Buffer.from(JSON.stringify({ tracks: [], albums: [], artists: [], genres: [] })),
+  ids: { tracks: [], albums: [], artists: [] },
+};
+
+/** Section sizes of a request, as search.ts clamps them. */
+function sizesOf(limits: SearchLimits): Sizes {
+  const n = (v: number | undefined, d: number) => Math.max(0, Math.min(Math.floor(v ?? d), 200));
+  return [n(limits.tracks, 20), n(limits.albums, 10), n(limits.artists, 10), n(limits.genres, 5)] as const;
+}
+
+/** As search.ts: ASCII case folded (PostgreSQL folds it too), other letters kept (never merges two queries). */
+const cacheKey = (match: string, sizes: Sizes) =>
+  `${sizes.join(',')}\u0000${match.replace(/[A-Z]+/g, (m) => m.toLowerCase())}`;
+
+export class PgCatalogSearch implements LocalSearch {
+  private readonly ranker: PgRanker;
+  private readonly watch: PgWriteWatch;
+  private readonly cache = new Map<string, Entry>();
+  private cacheBytes = 0;
+  private readonly inflight = new Map<string, Promise<Entry>>();
+  private readonly usersWithLikes = new Map<string, boolean>();
+  private readonly matches = new Map<string, string | null>();
+  private catalog = '';
+  private writes = '';
+  private lastUsed = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    options: { pollEveryMs?: number } = {},
+  ) {
+    this.ranker = new PgRanker(db);
+    this.watch = new PgWriteWatch(db, options.pollEveryMs ?? POLL_EVERY_MS);
+  }
+
+  /**
+   * What benches read of SQLite's search: PostgreSQL ranks every miss itself, with no in-memory
+   * mirrors to wait for and no reader thread, so nothing is answered by either.
+   */
+  readonly mirrorsWarm = true;
+  readonly answeredInMemory = 0;
+  readonly readerAnswered = 0;
+
+  dropAnswers(): void {
+    this.clearCache();
+  }
+
+  async close(): Promise<void> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  /** Applies a poll: any write forgets who likes what; a catalog change drops the answers. */
+  private apply(state: PgWatchState): string {
+    if (state.writes !== this.writes) {
+      this.writes = state.writes;
+      this.usersWithLikes.clear();
+    }
+    if (state.catalog !== this.catalog) {
+      this.catalog = state.catalog;
+      this.clearCache();
+    }
+    return this.catalog;
+  }
+
+  private ranked(match: string, sizes: Sizes): Entry | Promise<Entry> {
+    const started = performance.now();
+    const state = this.watch.currentState();
+    if (state instanceof Promise) return state.then((s) => this.rankedAt(this.apply(s), match, sizes, started));
+    return this.rankedAt(this.apply(state), match, sizes, started);
+  }
+
+  private rankedAt(version: string, match: string, sizes: Sizes, started: number): Entry | Promise<Entry> {
+    const key = cacheKey(match, sizes);
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.cache.delete(key); // LRU: move to the end
+      this.cache.set(key, hit);
+      telemetry.time('earshot_search_duration_seconds', CACHE_PATH, started);
+      return hit;
+    }
+    const flightKey = `${version}\u0000${key}`;
+    let flight = this.inflight.get(flightKey);
+    if (!flight) {
+      flight = this.ranker
+        .rank(match, sizes, version)
+        .then((ranked) => {
+          const { json, ids } = toRankedJson(ranked);
+          const entry: Entry = { json: Buffer.from(json.buffer, json.byteOffset, json.byteLength), ids };
+          // Kept only if the catalog did not move meanwhile (as far as the last poll knows).
+          if (this.catalog === version) this.remember(key, entry);
+          telemetry.time('earshot_search_duration_seconds', PG_PATH, started);
+          return entry;
+        })
+        .finally(() => this.inflight.delete(flightKey));
+      this.inflight.set(flightKey, flight);
+    }
+    return flight;
+  }
+
+  private remember(key: string, entry: Entry): void {
+    const old = this.cache.get(key);
+    if (old) {
+      this.cacheBytes -= old.json.length;
+      this.cache.delete(key);
+    }
+    this.cache.set(key, entry);
+    this.cacheBytes += entry.json.length;
+    while (this.cache.size > CACHE_ENTRIES || this.cacheBytes > CACHE_BYTES) {
+      const [oldest, dropped] = this.cache.entries().next().value as [string, Entry];
+      this.cache.delete(oldest);
+      this.cacheBytes -= dropped.json.length;
+    }
+    this.armIdleDrop();
+  }
+
+  private clearCache(): void {
+    this.cache.clear();
+    this.cacheBytes = 0;
+  }
+
+  private armIdleDrop(): void {
+    this.lastUsed = Date.now();
+    if (this.idleTimer) return;
+    const check = () => {
+      const idleFor = Date.now() - this.lastUsed;
+      if (idleFor >= IDLE_DROP_MS) {
+        this.idleTimer = null;
+        this.clearCache();
+        this.usersWithLikes.clear();
+        this.matches.clear();
+        this.ranker.clear();
+        this.catalog = '';
+        this.writes = '';
+        this.watch.reset();
+      } else {
+        this.idleTimer = setTimeout(check, IDLE_DROP_MS - idleFor);
+        this.idleTimer.unref();
+      }
+    };
+    this.idleTimer = setTimeout(check, IDLE_DROP_MS);
+    this.idleTimer.unref();
+  }
+
+  private matchOf(q: string): string | null {
+    let match = this.matches.get(q);
+    if (match === undefined) {
+      match = toFtsQuery(q);
+      if (this.matches.size >= MATCHES_KEPT) this.matches.clear();
+      this.matches.set(q, match);
+    }
+    return match;
+  }
+
+  /** The caller's liked items among the answer (`type:id`), null when none (most users, most answers). */
+  private async likedIn(entry: Entry, userId: string | null): Promise<Set<string> | null> {
+    const { tracks, albums, artists } = entry.ids;
+    if (!userId || tracks.length + albums.length + artists.length === 0) return null;
+    const writes = this.writes;
+    let has = this.usersWithLikes.get(userId);
+    if (has === undefined) {
+      has =
+        (await this.db
+          .selectFrom('user_activity')
+          .select('item_id')
+          .where('user_id', '=', userId)
+          .where('is_liked', '=', 1)
+          .limit(1)
+          .executeTakeFirst()) !== undefined;
+      if (writes === this.writes) {
+        if (this.usersWithLikes.size >= 64) this.usersWithLikes.clear();
+        this.usersWithLikes.set(userId, has);
+      }
+    }
+    if (!has) return null;
+    const rows = await this.db
+      .selectFrom('user_activity')
+      .select(['item_type', 'item_id'])
+      .where('user_id', '=', userId)
+      .where('is_liked', '=', 1)
+      .where((eb) =>
+        eb.or(
+          (
+            [
+              ['track', tracks],
+              ['album', albums],
+              ['artist', artists],
+            ] as const
+          )
+            .filter(([, ids]) => ids.length > 0)
+            .map(([type, ids]) => eb.and([eb('item_type', '=', type), eb('item_id', 'in', [...ids])])),
+        ),
+      )
+      .execute();
+    return rows.length === 0 ? null : new Set(rows.map((r) => `${r.item_type}:${r.item_id}`));
+  }
+
+  private entryFor(q: string, limits: SearchLimits): Entry | Promise<Entry> {
+    const match = this.matchOf(q);
+    if (!match) return EMPTY;
+    const entry = this.ranked(match, sizesOf(limits));
+    this.lastUsed = Date.now();
+    return entry;
+  }
+
+  async searchIds(q: string, limits: SearchLimits = {}): Promise<SearchIds> {
+    return (await this.entryFor(q, limits)).ids;
+  }
+
+  async search(q: string, userId: string | null, limits: SearchLimits = {}): Promise<SearchSections> {
+    const entry = await this.entryFor(q, limits);
+    return sectionsOf(entry, await this.likedIn(entry, userId));
+  }
+
+  /**
+   * The answer as UTF-8 JSON for the HTTP route: the cached bytes when none of the results is
+   * liked by the caller (the usual case), else the route's serializer over the flagged sections.
+   */
+  searchJson(
+    q: string,
+    userId: string | null,
+    limits: SearchLimits,
+    serialize: (sections: SearchSections) => string,
+  ): string | Buffer | Promise<string | Buffer> {
+    const entry = this.entryFor(q, limits);
+    const finish = (e: Entry): string | Buffer | Promise<string | Buffer> => {
+      const ids = e.ids;
+      // Nobody signed in, an empty answer, or a user known to like nothing: the bytes as they are.
+      if (!userId || ids.tracks.length + ids.albums.length + ids.artists.length === 0) return e.json;
+      if (this.usersWithLikes.get(userId) === false) return e.json;
+      return this.likedIn(e, userId).then((liked) => (liked ? serialize(sectionsOf(e, liked)) : e.json));
+    };
+    return entry instanceof Promise ? entry.then(finish) : finish(entry);
+  }
+}
+
+/** Fresh objects every time (callers may decorate what they get), with the caller's liked flags. */
+function sectionsOf(entry: Entry, liked: Set<string> | null): SearchSections {
+  const parsed = JSON.parse(entry.json.toString()) as SearchSections;
+  if (liked) {
+    for (const t of parsed.tracks) t.liked = liked.has(`track:${t.id}`);
+    for (const a of parsed.albums) a.liked = liked.has(`album:${a.id}`);
+    for (const a of parsed.artists) a.liked = liked.has(`artist:${a.id}`);
+  }
+  return parsed;
+}
