@@ -147,6 +147,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     lifecycle,
     local: catalog.search,
     liked: listening.liked,
+    trackLocks: cluster.trackLocks,
   });
   streaming.setRemoteHandler(sources.cachingProxy);
   registerStreamingGauges(streaming.limiter, lifecycle);
