@@ -39,9 +39,18 @@ describe.skipIf(!database)('the app on PostgreSQL over HTTP', () => {
     await database?.drop();
   });
 
-  it('really runs on PostgreSQL', () => {
+  it('really runs on PostgreSQL; readiness checks the database and its migrations there', async () => {
     expect(t.earshot.database.engine).toBe('postgres');
     expect(t.earshot.cluster.mode).toBe('replicas');
+    const ready = await t.app.inject({ url: '/readyz' });
+    expect(ready.statusCode, ready.body).toBe(200);
+    expect(ready.json()).toMatchObject({
+      status: 'ready',
+      checks: [
+        { name: 'database', ok: true },
+        { name: 'migrations', ok: true },
+      ],
+    });
   });
 
   it('sign up, sign in, and the session works', async () => {
