@@ -13,7 +13,7 @@ import { createClientIpResolver } from './accounts/client-ip.js';
 import { registerCsrfProtection } from './accounts/csrf.js';
 import { createListening, type Listening } from './listening/module.js';
 import { migrateToLatest } from './db/migrate.js';
-import { type AnyDatabase, connectDatabase, requireSqlite, SERVES_FROM_POSTGRES } from './db/engine.js';
+import { type AnyDatabase, connectDatabase, SERVES_FROM_POSTGRES } from './db/engine.js';
 import { type App, buildHttpApp } from './http/app.js';
 import type { EventBus } from './shared/events.js';
 import { createDomainEvents } from './domain-events.js';
@@ -147,6 +147,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     lifecycle,
     local: catalog.search,
     liked: listening.liked,
+    trackLocks: cluster.trackLocks,
   });
   streaming.setRemoteHandler(sources.cachingProxy);
   registerStreamingGauges(streaming.limiter, lifecycle);
@@ -186,7 +187,7 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
       registry: createMetricsRegistry(),
       token: config.metricsToken,
       addr: config.metricsAddr,
-      sqlite: requireSqlite(database, 'The metrics readers').sqlite,
+      database,
       paths,
       logger,
     });
@@ -223,7 +224,9 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
         logger.error({ err, area: 'sources' }, 'sources background work failed to start'),
       );
       // Scheduled backups: daily unless EARSHOT_BACKUP_INTERVAL_HOURS=0.
-      if (config.backupIntervalHours > 0) startBackupSchedule({ config, paths, logger, lifecycle });
+      // (SQLite only: a PostgreSQL database is backed up with pg_dump or the provider's snapshots.)
+      if (config.backupIntervalHours > 0 && database.engine === 'sqlite')
+        startBackupSchedule({ config, paths, logger, lifecycle });
     };
     app.addHook('onListen', (done) => {
       setImmediate(startBackground);

@@ -1,63 +1,36 @@
 /**
  * Sessions across replicas on PostgreSQL: two SessionStores on two connection pools (two
  * replicas), one database. A sign-in on A works on B; a sign-out on A is refused on B at once (no
- * per-process cache on PostgreSQL); API families extend on either. The two tables are created
- * here with the columns of db/schema.ts until the shared migrations run on PostgreSQL (helper
- * "pg"'s engine); the statements under test are SessionStore's own.
+ * per-process cache on PostgreSQL); API families extend on either. The schema is the real one
+ * (`migrateToLatest` on the run's throwaway cluster); each replica opens its own pool through
+ * `connectDatabase`, as `earshot serve` does.
  */
-import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { Db } from '../db/database.js';
+import { type AnyDatabase, connectDatabase } from '../db/engine.js';
+import { migrateToLatest } from '../db/migrate.js';
 import { ManualClock } from '../test/accounts.js';
 import { createTestDatabase } from '../test/postgres.js';
 import { SessionStore } from './session-store.js';
 
 const context = { url: inject('pgUrl'), skipReason: inject('pgSkipReason') };
 const database = await createTestDatabase(context, 'sessions');
-const dbs: Db[] = [];
+const replicas: AnyDatabase[] = [];
 afterAll(async () => {
-  for (const db of dbs) await db.destroy();
+  for (const replica of replicas) await replica.close();
   await database?.drop();
 });
 
-function replicaDb(): Db {
-  // int8 (bigint) columns hold millisecond times; they fit a JS number.
-  pg.types.setTypeParser(20, (v) => Number(v));
-  const db = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database?.url }) }) });
-  dbs.push(db as Db);
-  return db as Db;
+async function replicaDb(): Promise<Db> {
+  const replica = await connectDatabase({ url: database?.url, path: '' });
+  replicas.push(replica);
+  return replica.db;
 }
 
 describe.skipIf(!database)('sessions shared by replicas on PostgreSQL', () => {
   it('a session made on A works on B; revoking it on A refuses it on B at once', async () => {
-    const setup = replicaDb();
-    await setup.schema
-      .createTable('users')
-      .addColumn('id', 'text', (c) => c.primaryKey())
-      .addColumn('username', 'text', (c) => c.notNull())
-      .addColumn('username_key', 'text', (c) => c.notNull())
-      .addColumn('password_hash', 'text')
-      .addColumn('role', 'text', (c) => c.notNull())
-      .addColumn('email', 'text')
-      .addColumn('display_name', 'text')
-      .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
-      .addColumn('created_at', 'bigint', (c) => c.notNull())
-      .addColumn('updated_at', 'bigint', (c) => c.notNull())
-      .execute();
-    await setup.schema
-      .createTable('sessions')
-      .addColumn('id', 'text', (c) => c.primaryKey())
-      .addColumn('token_hash', 'text', (c) => c.notNull().unique())
-      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
-      .addColumn('kind', 'text', (c) => c.notNull().defaultTo('web'))
-      .addColumn('user_agent', 'text')
-      .addColumn('ip', 'text')
-      .addColumn('created_at', 'bigint', (c) => c.notNull())
-      .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
-      .addColumn('expires_at', 'bigint', (c) => c.notNull())
-      .addColumn('revoked_at', 'bigint')
-      .execute();
+    const setup = await replicaDb();
+    await migrateToLatest(setup);
     const clock = new ManualClock();
     await setup
       .insertInto('users')
@@ -75,8 +48,8 @@ describe.skipIf(!database)('sessions shared by replicas on PostgreSQL', () => {
       .execute();
 
     // No SQLite connection: no lookup cache, as on a PostgreSQL deployment.
-    const a = new SessionStore(replicaDb(), clock);
-    const b = new SessionStore(replicaDb(), clock);
+    const a = new SessionStore(await replicaDb(), clock);
+    const b = new SessionStore(await replicaDb(), clock);
     const web = await a.create('u1', { userAgent: 'test' });
     expect(await b.resolve(web.cookieValue)).toMatchObject({ userId: 'u1', username: 'alice', role: 'user' });
     expect(await a.resolve(web.cookieValue)).toMatchObject({ sessionId: web.id });

@@ -1,19 +1,26 @@
 /**
  * Two real server processes (the built CLI) on one PostgreSQL database and one data folder:
  * a session made on A works on B, a sign-out on A is refused on B, failed sign-ins on A throttle
- * B, exactly one replica leads, and `kill -9` of the leader hands the lead to the other.
+ * B, exactly one replica leads, and `kill -9` of the leader hands the lead to the other. Then, with
+ * real yt-dlp against a loopback origin (test/origin.ts): a playlist written on one replica is read
+ * on the other; concurrent plays of one uncached remote track through both make one download;
+ * `kill -9` of a replica mid-download leaves no file under a final name and the other replica
+ * completes the track on the next play; `kill -9` of the leader moves the scan (the folder
+ * watcher) to the other within 10 s.
  *
  * Needs the server to run on PostgreSQL (EARSHOT_DATABASE_URL). Until it does
  * (`SERVES_FROM_POSTGRES` in db/engine.ts: the scanner and search still need SQLite) this file is
  * skipped and says so.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { SERVES_FROM_POSTGRES } from '../db/engine.js';
 import { CLI_BIN } from '../test/build.js';
+import { makeAudio } from '../test/audio.js';
+import { type Origin, startOrigin } from '../test/origin.js';
 import { createTestDatabase } from '../test/postgres.js';
 
 const context = { url: inject('pgUrl'), skipReason: inject('pgSkipReason') };
@@ -28,8 +35,10 @@ const data = mkdtempSync(join(tmpdir(), 'earshot-replicas-'));
 const keyFile = join(data, 'secret_key');
 writeFileSync(keyFile, 'replica-test-key-0123456789-abcdefghijklmnop\n', { mode: 0o600 });
 const children: ChildProcess[] = [];
+let origin: Origin | undefined;
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
+  await origin?.close();
   await database?.drop();
   rmSync(data, { recursive: true, force: true });
 });
@@ -41,7 +50,7 @@ interface Replica {
   lines: string[];
 }
 
-function startReplica(name: string): Promise<Replica> {
+function startReplica(name: string, extraEnv: Record<string, string> = {}): Promise<Replica> {
   const child = spawn(process.execPath, [CLI_BIN, 'serve'], {
     env: {
       PATH: process.env.PATH,
@@ -53,6 +62,7 @@ function startReplica(name: string): Promise<Replica> {
       EARSHOT_WATCH: 'false',
       EARSHOT_DATABASE_URL: database?.url,
       EARSHOT_SECRET_KEY_FILE: keyFile,
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -143,4 +153,119 @@ describe.skipIf(!database)('two server processes on one PostgreSQL', () => {
     leader.child.kill('SIGKILL');
     await untilLeader(follower);
   });
+
+  it('share playlists and remote downloads; kill -9 mid-download and of the scanning leader', async () => {
+    for (const child of children) child.kill('SIGKILL'); // the first test's replicas
+    origin = await startOrigin();
+    const song = readFileSync(
+      await makeAudio(join(data, 'fixtures', 'remote.mp3'), { seconds: 4, tags: { title: 'Remote' } }),
+    );
+    const songPath = join(data, 'fixtures', 'remote.mp3');
+    const env = {
+      EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES: '1',
+      EARSHOT_YTDLP: '/usr/bin/yt-dlp',
+      EARSHOT_WATCH: 'true',
+    };
+    // Alice is throttled by the first test (shared counters): Bob signs in here.
+    const bob = spawnSync(
+      process.execPath,
+      [CLI_BIN, 'user', 'add', 'bob', '--role', 'admin', '--password', 'bob-password-12'],
+      {
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          EARSHOT_DATA_DIR: data,
+          EARSHOT_DATABASE_URL: database?.url,
+          EARSHOT_SECRET_KEY_FILE: keyFile,
+        },
+      },
+    );
+    expect(bob.status, bob.stderr).toBe(0);
+    const c = await startReplica('replica-c', env);
+    const d = await startReplica('replica-d', env);
+    const login = await fetch(`${c.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: c.url },
+      body: JSON.stringify({ username: 'bob', password: 'bob-password-12' }),
+    });
+    expect(login.status).toBe(200);
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+    const send = (r: Replica, method: string, path: string, body?: unknown) =>
+      fetch(`${r.url}${path}`, {
+        method,
+        headers: { cookie, origin: r.url, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+
+    // A playlist written on C is read on D.
+    const list = await send(c, 'POST', '/api/v1/playlists', { name: 'Written on C' });
+    expect(list.status).toBe(201);
+    const listId = ((await list.json()) as { id: string }).id;
+    expect(((await (await send(d, 'GET', `/api/v1/playlists/${listId}`)).json()) as { name: string }).name).toBe(
+      'Written on C',
+    );
+
+    const addRemote = async (path: string, chunk: number, everyMs: number) => {
+      const url = origin?.set(path, { kind: 'slow', path: songPath, chunk, everyMs });
+      const res = await send(c, 'POST', '/api/v1/remote/tracks', { url });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { id: string }).id;
+    };
+    const finalFiles = () => {
+      const dir = join(data, 'cache', 'url');
+      if (!existsSync(dir)) return [];
+      return readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath, e.name));
+    };
+
+    // Concurrent plays of one uncached remote track through both replicas: one origin download.
+    const shared = await addRemote('/shared.mp3', 8192, 15);
+    const hitsBefore = origin.hits('/shared.mp3');
+    const bodies = await Promise.all(
+      [c, d].map(async (r) => {
+        const res = await send(r, 'GET', `/stream/${shared}`);
+        expect(res.status).toBe(200);
+        return Buffer.from(await res.arrayBuffer());
+      }),
+    );
+    for (const body of bodies) expect(body.equals(song)).toBe(true);
+    // yt-dlp's generic extractor asks twice per download (probe, then the audio): one download.
+    expect(origin.hits('/shared.mp3') - hitsBefore).toBeLessThanOrEqual(2);
+    const afterShared = finalFiles();
+    expect(afterShared.filter((f) => f.endsWith('.part'))).toEqual([]);
+
+    // kill -9 of the replica downloading a track: no file under a final name; D completes it.
+    const doomed = await addRemote('/doomed.mp3', 2048, 40);
+    const first = await send(c, 'GET', `/stream/${doomed}`);
+    expect(first.status).toBe(200);
+    const reader = first.body?.getReader();
+    await reader?.read(); // C is downloading (and holds the track's lock)
+    c.child.kill('SIGKILL');
+    await reader?.cancel().catch(() => {});
+    expect(finalFiles().filter((f) => !f.endsWith('.part'))).toEqual(afterShared);
+    const next = await send(d, 'GET', `/stream/${doomed}`);
+    expect(next.status).toBe(200);
+    expect(Buffer.from(await next.arrayBuffer()).equals(song)).toBe(true);
+    let finals = finalFiles();
+    while (finals.length === afterShared.length || finals.some((f) => f.endsWith('.part'))) {
+      // The commit (fsync, rename) finishes just after the last byte was served.
+      await new Promise((r) => setImmediate(r));
+      finals = finalFiles();
+    }
+    expect(finals.length).toBe(afterShared.length + 1);
+
+    // kill -9 of the scanning leader: the other replica leads (and watches the folder) within 10 s.
+    const e = await startReplica('replica-e', env);
+    await untilLeader(d, e); // D has been alone since C died
+    const killedAt = Date.now();
+    d.child.kill('SIGKILL');
+    await untilLeader(e);
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
+    const status = async () => (await (await send(e, 'GET', '/api/v1/library/status')).json()) as { tracks: number };
+    const before = (await status()).tracks;
+    await makeAudio(join(data, 'library', 'After Handover', '01 - New.mp3'), { seconds: 1, tags: { title: 'New' } });
+    while ((await status()).tracks === before) await new Promise((r) => setImmediate(r));
+    expect((await status()).tracks).toBe(before + 1);
+  }, 120_000);
 });

@@ -19,6 +19,7 @@ import * as m0015 from './migrations/0015_ui_preferences.js';
 import * as m0016 from './migrations/0016_share_description.js';
 import * as m0017 from './migrations/0017_search_nfkc.js';
 import * as m0019 from './migrations/0019_search_postgres.js';
+import * as m0020 from './migrations/0020_job_leases.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -36,6 +37,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0016_share_description': m0016,
   '0017_search_nfkc': m0017,
   '0019_search_postgres': m0019,
+  '0020_job_leases': m0020,
 };
 
 export class MigrationError extends Error {}

@@ -168,6 +168,8 @@ export const SCHEMA_COLUMNS: AllTables = {
     'owner_id',
     'created_at',
     'updated_at',
+    'claimed_by',
+    'lease_until',
   ),
   identities: table('identities')(
     'id',

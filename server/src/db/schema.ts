@@ -217,6 +217,10 @@ export interface JobsTable {
   owner_id: string | null;
   created_at: number;
   updated_at: number;
+  /** The process that claimed the running job (0020; a random id per process, not a user). */
+  claimed_by: string | null;
+  /** Until when (ms) that claim holds unless renewed; a running job past it is requeued (0020). */
+  lease_until: number | null;
 }
 
 export interface CoreTables {

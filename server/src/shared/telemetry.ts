@@ -114,6 +114,11 @@ export const METRICS = {
     labels: ['type', 'state'],
   },
   earshot_sqlite_bytes: { type: 'gauge', help: 'Size of the SQLite database file.', labels: [] },
+  earshot_database_bytes: {
+    type: 'gauge',
+    help: 'Size of the database: the SQLite file and its write-ahead log, or pg_database_size on PostgreSQL.',
+    labels: [],
+  },
   earshot_sqlite_wal_bytes: { type: 'gauge', help: 'Size of the SQLite write-ahead log.', labels: [] },
   earshot_disk_free_bytes: {
     type: 'gauge',

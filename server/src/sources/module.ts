@@ -16,6 +16,7 @@ import type { Clock } from '../shared/time.js';
 import { CachingProxy } from './cache/caching-proxy.js';
 import { DownloadHub } from './cache/download-hub.js';
 import { missingCachedFiles, removeLeftoverParts } from './cache/recovery.js';
+import { isPostgres, type TrackLocks } from '../cluster/index.js';
 import { JobRunner } from './jobs/job-runner.js';
 import { JobsRepository } from './jobs/jobs.repository.js';
 import { OfflineRepository } from './jobs/offline.repository.js';
@@ -65,6 +66,8 @@ export interface SourcesDeps {
    */
   allowLoopback?: AddressPolicy['allowLoopback'];
   lookup?: LookupFn;
+  /** One download per remote track across replicas (cluster.trackLocks; default in-process). */
+  trackLocks?: TrackLocks;
   /** Test hooks. */
   idleGraceMs?: number;
   backoffBaseMs?: number;
@@ -99,8 +102,14 @@ export async function createSources(d: SourcesDeps): Promise<Sources> {
 
   const repo = new RemoteTracksRepository(d.db);
 
-  // Crash recovery before anything can start a download (crash-recovery.test.ts).
-  const partsRemoved = removeLeftoverParts(d.paths.cacheDir).length;
+  // Crash recovery before anything can start a download (crash-recovery.test.ts). Replicas
+  // (PostgreSQL) share the cache: another replica's download in progress keeps its part file.
+  const replicas = isPostgres(d.db);
+  const partsRemoved = removeLeftoverParts(
+    d.paths.cacheDir,
+    undefined,
+    replicas ? { idleSince: d.clock.now() - DOWNLOAD_LIMITS.timeoutMs } : {},
+  ).length;
   const missing = missingCachedFiles(d.paths.cacheDir, await repo.cachedRemoteRows());
   for (const id of missing) await repo.resetCache(id, d.clock.now());
   if (partsRemoved || missing.length)
@@ -141,6 +150,7 @@ export async function createSources(d: SourcesDeps): Promise<Sources> {
     idleGraceMs: d.idleGraceMs ?? DOWNLOAD_LIMITS.idleGraceMs,
     maxListenerDownloads: DOWNLOAD_LIMITS.maxListenerDownloads,
     maxDownloadsPerUser: DOWNLOAD_LIMITS.maxDownloadsPerUser,
+    trackLocks: d.trackLocks,
   });
   const recent = new RecentResults();
   const tracks = new RemoteTracksService({

@@ -11,8 +11,9 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { statSync, statfsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type SQLite from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import type { AnyDatabase } from '../db/engine.js';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { DataPaths } from '../shared/fs-paths.js';
 import type { Logger } from '../shared/logger.js';
@@ -29,7 +30,8 @@ export interface MetricsOptions {
   token?: string;
   /** `host:port` of a separate listener, or undefined for none. */
   addr?: string;
-  sqlite: SQLite.Database;
+  /** Job gauges read through Kysely; the size gauges per engine (files, or pg_database_size). */
+  database: AnyDatabase;
   paths: DataPaths;
   logger: Logger;
 }
@@ -51,8 +53,11 @@ export function parseListenAddr(addr: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-/** Scrape-time readings of things nobody "records": files on disk, free space, queued jobs. */
-function registerReaders(sqlite: SQLite.Database, paths: DataPaths): () => void {
+/**
+ * Scrape-time readings of things nobody "records": the database's size, free space, queued jobs.
+ * Exported for metrics-readers.test.ts (both engines). Returns the unregister function.
+ */
+export function registerReaders(database: AnyDatabase, paths: DataPaths): () => void {
   const size = (file: string) => {
     try {
       return statSync(file).size;
@@ -69,12 +74,24 @@ function registerReaders(sqlite: SQLite.Database, paths: DataPaths): () => void 
         return [];
       }
     });
-  const jobs = sqlite.prepare(
-    "select type, state, count(*) as n from jobs where state in ('queued', 'running') group by type, state",
-  );
+  const { db } = database;
+  const sizeGauges =
+    database.engine === 'sqlite'
+      ? [
+          telemetry.gauge('earshot_sqlite_bytes', () => size(paths.dbFile)),
+          telemetry.gauge('earshot_sqlite_wal_bytes', () => size(`${paths.dbFile}-wal`)),
+          telemetry.gauge('earshot_database_bytes', () => size(paths.dbFile) + size(`${paths.dbFile}-wal`)),
+        ]
+      : [
+          telemetry.gauge('earshot_database_bytes', async () => {
+            const { rows } = await sql<{
+              bytes: number;
+            }>`select pg_database_size(current_database()) as bytes`.execute(db);
+            return Number(rows[0]?.bytes ?? 0);
+          }),
+        ];
   const off = [
-    telemetry.gauge('earshot_sqlite_bytes', () => size(paths.dbFile)),
-    telemetry.gauge('earshot_sqlite_wal_bytes', () => size(`${paths.dbFile}-wal`)),
+    ...sizeGauges,
     telemetry.gauge(
       'earshot_disk_free_bytes',
       disk((s) => s.bavail * s.bsize),
@@ -83,12 +100,15 @@ function registerReaders(sqlite: SQLite.Database, paths: DataPaths): () => void 
       'earshot_disk_size_bytes',
       disk((s) => s.blocks * s.bsize),
     ),
-    telemetry.gauge('earshot_jobs', () =>
-      (jobs.all() as { type: string; state: string; n: number }[]).map((r) => ({
-        labels: { type: r.type, state: r.state },
-        value: r.n,
-      })),
-    ),
+    telemetry.gauge('earshot_jobs', async () => {
+      const rows = await db
+        .selectFrom('jobs')
+        .select((eb) => ['type', 'state', eb.fn.countAll<number>().as('n')])
+        .where('state', 'in', ['queued', 'running'])
+        .groupBy(['type', 'state'])
+        .execute();
+      return rows.map((r) => ({ labels: { type: r.type, state: r.state }, value: Number(r.n) }));
+    }),
   ];
   return () => {
     for (const f of off) f();
@@ -116,7 +136,7 @@ export async function registerMetrics(app: FastifyInstance, o: MetricsOptions): 
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
-  const unregister = registerReaders(o.sqlite, o.paths);
+  const unregister = registerReaders(o.database, o.paths);
   app.addHook('onClose', async () => unregister());
   const exposition = async () => `${await registry.metrics()}${await telemetry.render()}`;
 

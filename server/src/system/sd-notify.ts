@@ -6,12 +6,15 @@
  * or a database that no longer answers. Without NOTIFY_SOCKET (not under systemd) this is a no-op.
  */
 import { execFile } from 'node:child_process';
-import type SQLite from 'better-sqlite3';
 import type { Lifecycle } from '../shared/lifecycle.js';
 import type { Logger } from '../shared/logger.js';
 
 export interface SdNotifyOptions {
-  sqlite: SQLite.Database;
+  /**
+   * A query through the database engine (`select 1` on SQLite or PostgreSQL): the watchdog ping
+   * goes out only when it answers. Rejecting, or still pending at the next tick, withholds it.
+   */
+  probe: () => Promise<unknown>;
   logger: Logger;
   lifecycle: Lifecycle;
   env?: NodeJS.ProcessEnv;
@@ -45,15 +48,23 @@ export function startSdNotify(o: SdNotifyOptions): void {
   if (usec > 0 && forUs) {
     // Half the watchdog period, as sd_watchdog_enabled(3) recommends. The ping only goes out when
     // this timer runs (the event loop is alive) and the database answers.
+    let probing = false;
     timer = setInterval(
       () => {
-        try {
-          o.sqlite.prepare('select 1').get();
-        } catch (err) {
-          log.error({ err }, 'database does not answer: withholding the watchdog ping');
-          return;
-        }
-        void notify('WATCHDOG=1');
+        // A probe still waiting from the last tick means the database does not answer (a hung
+        // PostgreSQL connection never rejects): no ping, and no pile of waiting probes.
+        if (probing) return;
+        probing = true;
+        o.probe().then(
+          () => {
+            probing = false;
+            void notify('WATCHDOG=1');
+          },
+          (err: unknown) => {
+            probing = false;
+            log.error({ err }, 'database does not answer: withholding the watchdog ping');
+          },
+        );
       },
       Math.max(50, Math.floor(usec / 2000)),
     );

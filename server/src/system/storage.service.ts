@@ -89,19 +89,20 @@ export class StorageService {
 
   private async measure(now: number): Promise<StorageReport> {
     const { paths, repo } = this.options;
-    const [library, cache, database, cacheSize, dbSizes, counts] = await Promise.all([
+    const [library, cache, database, cacheSize, dbSizes, counts, serverSide] = await Promise.all([
       volumeUsage(paths.musicDir),
       volumeUsage(paths.cacheDir),
       volumeUsage(paths.dbDir),
       folderSize(paths.cacheDir),
       Promise.all(['', '-wal', '-shm'].map((suffix) => fileSize(paths.dbFile + suffix))),
       repo.trackCounts(),
+      repo.serverSideSize(),
     ]);
     const strip = ({ id: _id, ...usage }: VolumeUsage & { id: string }) => usage;
     return {
       library: { ...strip(library), path: paths.musicDir },
       cache: { ...strip(cache), path: paths.cacheDir, sizeBytes: cacheSize.bytes, approximate: !cacheSize.complete },
-      database: { ...strip(database), path: paths.dbFile, sizeBytes: dbSizes.reduce((a, b) => a + b, 0) },
+      database: { ...strip(database), path: paths.dbFile, sizeBytes: serverSide ?? dbSizes.reduce((a, b) => a + b, 0) },
       tracks: counts,
       measuredAt: now,
     };

@@ -1,9 +1,11 @@
 /**
  * The SQL of the system area: readiness probes, the admin dashboard's counts and the storage
- * report's track counts. Portable Kysely; nothing here is SQLite-only.
+ * report's track counts. Portable Kysely; the one engine-specific reading (the database's size)
+ * says which engine it needs.
  */
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { engineOf } from '../db/engine.js';
 import { pendingMigrations } from '../db/migrate.js';
 
 export type CountedTable = 'users' | 'tracks' | 'albums' | 'artists' | 'playlists';
@@ -14,6 +16,18 @@ export class SystemRepository {
   /** Throws when the database cannot answer a trivial query. */
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db);
+  }
+
+  /**
+   * Bytes the database takes on its server (PostgreSQL: `pg_database_size`), or null on SQLite,
+   * whose size is its files' (the caller measures those beside the data).
+   */
+  async serverSideSize(): Promise<number | null> {
+    if (engineOf(this.db) !== 'postgres') return null;
+    const { rows } = await sql<{ bytes: number }>`select pg_database_size(current_database()) as bytes`.execute(
+      this.db,
+    );
+    return Number(rows[0]?.bytes ?? 0);
   }
 
   /** Names of the migrations this binary knows that the database has not applied. */

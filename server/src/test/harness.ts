@@ -1,6 +1,8 @@
 /**
  * Test harness: a real Earshot (real SQLite file in a temp dir, real Fastify app) for integration
- * tests through `app.inject()` or a real port. Every test file gets its own data dir.
+ * tests through `app.inject()` or a real port. Every test file gets its own data dir. With
+ * `databaseUrl` (e.g. from `createTestDatabase`, test/postgres.ts) the same app runs on that
+ * PostgreSQL database instead (EARSHOT_DATABASE_URL); the data dir still holds music and cache.
  *
  * @example
  *   const t = await startTestServer();
@@ -71,10 +73,20 @@ export function testConfig(dir: string, env: Record<string, string> = {}): Confi
 const FIXTURE_HASH = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
 export async function startTestServer(
-  options: { env?: Record<string, string>; clock?: Clock; background?: boolean; dir?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    clock?: Clock;
+    background?: boolean;
+    dir?: string;
+    /** Serve from this PostgreSQL database (a `postgres://` URL) instead of a SQLite file. */
+    databaseUrl?: string;
+  } = {},
 ): Promise<TestServer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'earshot-test-'));
-  const config = testConfig(dir, options.env);
+  const config = testConfig(dir, {
+    ...(options.databaseUrl ? { EARSHOT_DATABASE_URL: options.databaseUrl } : {}),
+    ...options.env,
+  });
   const logger = pino({ level: process.env.EARSHOT_TEST_LOG ?? 'silent' });
   const earshot = await createEarshot(config, {
     logger,

@@ -1,7 +1,26 @@
+import { maskDatabaseUrl } from '../../db/engine.js';
 import { backupDatabase, BackupError, restoreDatabase, verifyBackup } from '../../system/backup.js';
 import { dataPaths } from '../../shared/fs-paths.js';
 import { type CliCommand, EXIT_CONFIG, loadConfigForCli } from '../command.js';
 import { green, red } from '../output.js';
+
+/**
+ * `earshot backup` / `restore` copy the SQLite file. A PostgreSQL database is backed up with the
+ * engine's own tools (consistent while replicas write, and the way its operators already work);
+ * saying so beats writing a file that holds nothing. Exit code EXIT_CONFIG: not in this setup.
+ */
+function refusePostgres(url: string | undefined, what: 'backup' | 'restore'): number | null {
+  if (!url) return null;
+  const masked = maskDatabaseUrl(url);
+  console.error(
+    red(
+      what === 'backup'
+        ? `The database is PostgreSQL (${masked}): earshot backup copies a SQLite file only. Back PostgreSQL up with its own tools, e.g.\n  pg_dump --format=custom --file=earshot.pgdump '${masked}'\n(or your provider's snapshots / CloudNativePG backups), and keep the server key (EARSHOT_SECRET_KEY or its file) with it.`
+        : `The database is PostgreSQL (${masked}): earshot restore swaps a SQLite file only. Restore PostgreSQL with its own tools, e.g.\n  pg_restore --clean --if-exists --dbname='${masked}' earshot.pgdump\nwith every replica stopped.`,
+    ),
+  );
+  return EXIT_CONFIG;
+}
 
 export const backupCommand: CliCommand = {
   name: 'backup',
@@ -13,6 +32,8 @@ export const backupCommand: CliCommand = {
     if (argv[0] === 'verify') return verify(argv.slice(1));
     const parsed = loadConfigForCli(argv);
     if (!parsed) return EXIT_CONFIG;
+    const refused = refusePostgres(parsed.loaded.config.databaseUrl, 'backup');
+    if (refused !== null) return refused;
     const paths = dataPaths(parsed.loaded.config);
     try {
       const r = await backupDatabase({ dbFile: paths.dbFile, dbDir: paths.dbDir, out: parsed.rest[0] });
@@ -40,6 +61,8 @@ export const restoreCommand: CliCommand = {
   async run(argv) {
     const parsed = loadConfigForCli(argv);
     if (!parsed) return EXIT_CONFIG;
+    const refused = refusePostgres(parsed.loaded.config.databaseUrl, 'restore');
+    if (refused !== null) return refused;
     const from = parsed.rest[0];
     if (!from) {
       console.error('Which backup? Usage: earshot restore FILE');

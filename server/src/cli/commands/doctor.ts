@@ -1,6 +1,8 @@
 import { accessSync, constants, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
+import { sql } from 'kysely';
+import { connectDatabase, maskDatabaseUrl } from '../../db/engine.js';
 import { dataPaths } from '../../shared/fs-paths.js';
 import { probeTools, toolWarning } from '../../system/tools.js';
 import { type CliCommand, EXIT_CONFIG, loadConfigForCli } from '../command.js';
@@ -32,6 +34,34 @@ function checkWritable(label: string, dir: string): Finding {
   }
 }
 
+/** Connects to EARSHOT_DATABASE_URL and says what answered (the URL shown with its password masked). */
+async function checkPostgres(url: string): Promise<Finding> {
+  const masked = maskDatabaseUrl(url);
+  let database: Awaited<ReturnType<typeof connectDatabase>> | undefined;
+  try {
+    database = await connectDatabase({ url, path: '' });
+    const { rows } = await sql<{ version: string }>`select current_setting('server_version') as version`.execute(
+      database.db,
+    );
+    const migrations = await sql<{ n: number }>`select count(*) as n from kysely_migration`
+      .execute(database.db)
+      .then((r) => Number(r.rows[0]?.n ?? 0))
+      .catch(() => 0);
+    return {
+      level: 'ok',
+      what: `PostgreSQL ${(rows[0]?.version ?? '?').split(' ')[0]} answers at ${masked} (${migrations ? `${migrations} migrations applied` : 'no Earshot tables yet: the server creates them at start'})`,
+    };
+  } catch (err) {
+    return {
+      level: 'fail',
+      what: `PostgreSQL at ${masked} does not answer: ${(err as Error).message}`,
+      fix: 'Check the host, port, user, password and database name in EARSHOT_DATABASE_URL, and that the server accepts connections from here (pg_hba.conf, firewall)',
+    };
+  } finally {
+    await database?.close().catch(() => {});
+  }
+}
+
 export const doctorCommand: CliCommand = {
   name: 'doctor',
   summary: 'Check Node, data folders, the database and ffmpeg / ffprobe / yt-dlp; say how to fix what is missing.',
@@ -57,7 +87,9 @@ export const doctorCommand: CliCommand = {
     findings.push(checkWritable('Cache folder', paths.cacheDir));
     findings.push(checkWritable('Database folder', paths.dbDir));
 
-    if (existsSync(paths.dbFile)) {
+    if (config.databaseUrl) {
+      findings.push(await checkPostgres(config.databaseUrl));
+    } else if (existsSync(paths.dbFile)) {
       try {
         const db = new SQLite(paths.dbFile, { readonly: true, fileMustExist: true });
         const rows = db.pragma('quick_check') as Record<string, string>[];

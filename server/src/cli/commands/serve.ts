@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEarshot } from '../../main.js';
-import { requireSqlite } from '../../db/engine.js';
+import { sql } from 'kysely';
 import { PID_FILE } from '../../system/backup.js';
 import { scopeLauncherPreload } from '../../system/launcher-env.js';
 import { startSdNotify } from '../../system/sd-notify.js';
@@ -60,7 +60,7 @@ export const serveCommand: CliCommand = {
       if (config.publicUrl) logger.info(`public URL: ${shown}`);
       // Under systemd (Type=notify): ready now, then watchdog pings while healthy.
       startSdNotify({
-        sqlite: requireSqlite(earshot.database, 'The systemd watchdog').sqlite,
+        probe: () => sql`select 1`.execute(earshot.database.db),
         logger,
         lifecycle: earshot.lifecycle,
       });

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { createAccounts } from '../../accounts/index.js';
 import type { Role } from '../../accounts/auth-context.js';
-import { openDatabase } from '../../db/database.js';
+import { connectDatabase } from '../../db/engine.js';
 import { migrateToLatest } from '../../db/migrate.js';
 import { isDomainError } from '../../shared/errors.js';
 import { dataPaths, ensureDataDirs } from '../../shared/fs-paths.js';
@@ -114,7 +114,7 @@ export async function runUserCommand(argv: string[], io: CliIo): Promise<number>
   const config = parsed.loaded.config;
   const paths = dataPaths(config);
   ensureDataDirs(paths);
-  const database = openDatabase(paths.dbFile);
+  const database = await connectDatabase({ url: config.databaseUrl, path: paths.dbFile });
   try {
     await migrateToLatest(database.db);
     const accounts = createAccounts({

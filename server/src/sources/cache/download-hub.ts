@@ -3,7 +3,17 @@
  * `/stream`, a second listener, an offline-playlist job) joins the same {@link RemoteDownload}.
  * The entry is registered synchronously before any await, so concurrent requests cannot race two
  * yt-dlp processes into existence (caching-proxy.test.ts).
+ *
+ * Across replicas (several processes on one PostgreSQL and one shared cache folder) the rule holds
+ * through `trackLocks` (cluster/track-locks.ts): a download starts only under the track's lock.
+ * A replica that finds it held waits for its release (no yt-dlp of its own, its listeners held),
+ * then serves the file the holder committed; when the holder died instead (PostgreSQL freed its
+ * lock with its connection), nothing is cached and this replica takes the lock and downloads
+ * afresh (downloads.replicas.test.ts). On SQLite the in-process locks never find another holder.
  */
+import { stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { LocalTrackLocks, type TrackLease, type TrackLocks } from '../../cluster/track-locks.js';
 import { Unavailable } from '../../shared/errors.js';
 import type { EventBus } from '../../shared/events.js';
 import type { Logger } from '../../shared/logger.js';
@@ -34,6 +44,8 @@ export interface DownloadHubOptions {
   idleGraceMs: number;
   maxListenerDownloads: number;
   maxDownloadsPerUser: number;
+  /** One download per track across replicas (default: in-process locks, one process). */
+  trackLocks?: TrackLocks;
 }
 
 export class DownloadHub {
@@ -45,8 +57,11 @@ export class DownloadHub {
   /** Live limits of downloads (shared by reference; tests shorten the grace period). */
   readonly limits: { maxBytes: number; idleGraceMs: number };
 
+  private readonly locks: TrackLocks;
+
   constructor(private readonly o: DownloadHubOptions) {
     this.limits = { maxBytes: o.maxBytes, idleGraceMs: o.idleGraceMs };
+    this.locks = o.trackLocks ?? new LocalTrackLocks();
   }
 
   /** The in-flight download of a track, if any. */
@@ -112,8 +127,70 @@ export class DownloadHub {
     return dl;
   }
 
+  /**
+   * The track's lock for this download, or null when the download ended without one: another
+   * replica cached the track meanwhile (then `dl` was adopted onto that file) or `dl` was cancelled
+   * while waiting (every listener left, shutdown).
+   */
+  private async lockFor(dl: RemoteDownload, track: TrackRow, log: Logger): Promise<TrackLease | null> {
+    const waiting = new AbortController();
+    void dl.finished.catch(() => waiting.abort(new Error('download ended while waiting')));
+    // A cancel with no producer fails the download at once: that settles `finished` (above).
+    for (;;) {
+      const lease = await this.locks.tryAcquire(track.id);
+      if (lease) {
+        // Under the lock: another replica may have finished it just before we took it.
+        if (await this.adoptIfCached(dl, track.id)) {
+          await lease.release();
+          return null;
+        }
+        return lease;
+      }
+      log.info('another replica is downloading this track: waiting for it');
+      try {
+        await this.locks.waitForRelease(track.id, waiting.signal);
+      } catch (err) {
+        if (dl.state !== 'running') return null;
+        throw err;
+      }
+      if (dl.state !== 'running') return null;
+      if (await this.adoptIfCached(dl, track.id)) {
+        log.info('served the file another replica cached');
+        return null;
+      }
+      // Released without a cached file: the holder failed or died. Try to take it ourselves.
+    }
+  }
+
+  /** Ends `dl` on the cached file when the track's row says it is cached and the file is there. */
+  private async adoptIfCached(dl: RemoteDownload, trackId: string): Promise<boolean> {
+    const row = await this.o.repo.findById(trackId);
+    if (!row || row.is_cached !== 1 || !row.local_path) return false;
+    const absolute = join(this.o.cacheDir, row.local_path);
+    const size = await stat(absolute).then(
+      (s) => s.size,
+      () => -1,
+    );
+    if (size <= 0) return false;
+    const ext = extname(row.local_path).slice(1) || row.format || 'bin';
+    return dl.adopt({ relative: row.local_path, absolute, partAbsolute: `${absolute}.part` }, ext, size);
+  }
+
   private async run(dl: RemoteDownload, track: TrackRow, source: RemoteSource, remoteId: string): Promise<void> {
     const log = this.o.logger.child({ area: 'sources', trackId: track.id, source });
+    let lease: TrackLease | null;
+    try {
+      lease = await this.lockFor(dl, track, log);
+    } catch (err) {
+      await dl.fail(new DownloadFailed(`could not coordinate the download: ${(err as Error).message}`, true));
+      return;
+    }
+    if (!lease) return;
+    // Released once the download settled: after the commit and markCached, so a replica waiting
+    // for the lock finds the row cached.
+    const release = () => void lease.release().catch((err) => log.warn({ err }, 'track lock release failed'));
+    dl.finished.then(release, release);
+    if (dl.state !== 'running') return;
     const provider = this.o.registry.get(source);
     if (!provider) {
       await dl.fail(new DownloadFailed(`The ${source} source is disabled on this server.`, true));

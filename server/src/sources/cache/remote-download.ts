@@ -181,6 +181,23 @@ export class RemoteDownload extends EventEmitter {
     return true;
   }
 
+  /**
+   * Another replica downloaded this track while this one waited for its lock: the download ends
+   * as done on that finished file (`size` bytes), without a producer or a part file of its own.
+   * Returns false when it already ended (cancelled while waiting).
+   */
+  adopt(location: CacheLocation, ext: string, size: number): boolean {
+    if (this.state !== 'running' || this.closing || this.cancelReason) return false;
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.location = location;
+    this.ext = ext;
+    this.written = size;
+    this.state = 'done';
+    this.emit('progress');
+    this.settle.resolve();
+    return true;
+  }
+
   async fail(reason: DownloadFailed): Promise<void> {
     if (this.state !== 'running' || this.closing) return;
     // Stop writing first; listeners learn of the failure only once the part file is gone, so

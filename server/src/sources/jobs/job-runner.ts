@@ -1,7 +1,10 @@
 /**
  * Runs persistent jobs of given types with bounded concurrency. Work survives restarts: jobs live in
- * SQLite; on start, jobs left `running` by a crash are queued again (or failed, when that was their
- * last attempt: attempts are counted when a job is claimed). A failed attempt is retried
+ * the database; on start, jobs left `running` by a crash are queued again (or failed, when that was
+ * their last attempt: attempts are counted when a job is claimed). On SQLite (one process) that is
+ * every running job; with replicas on PostgreSQL only those whose claim lease lapsed: each runner
+ * renews its own leases every third of the lease and, on the same beat, takes back the jobs of a
+ * replica that died (jobs.repository.ts `recoverRunning`). A failed attempt is retried
  * with exponential backoff (base × 2^(attempt-1), capped) until `max_attempts`, then marked failed.
  * Started by main.ts only when `background` is true; tests start it explicitly.
  */
@@ -26,6 +29,11 @@ export interface JobRunnerOptions {
   concurrency: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /**
+   * Renew leases and requeue lapsed ones on a timer, and requeue only lapsed jobs at start.
+   * Default: when the queue is shared (PostgreSQL). One process on SQLite needs neither.
+   */
+  leases?: boolean;
 }
 
 export class JobRunner {
@@ -35,6 +43,7 @@ export class JobRunner {
   private started = false;
   private stopping = false;
   private timer: NodeJS.Timeout | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
   private pumping = false;
   private pumpAgain = false;
   private readonly idleWaiters: (() => void)[] = [];
@@ -58,17 +67,40 @@ export class JobRunner {
     if (this.started) return;
     this.started = true;
     this.stopping = false;
-    const { requeued, failed } = await this.o.repo.recoverRunning([...this.handlers.keys()], this.o.clock.now());
+    const leases = this.o.leases ?? this.o.repo.shared;
+    await this.recover(leases ? 'expired' : 'all');
+    if (leases) {
+      this.heartbeat = setInterval(() => void this.beat(), Math.max(10, Math.floor(this.o.repo.leaseMs / 3)));
+      this.heartbeat.unref();
+    }
+    this.wake();
+  }
+
+  private async recover(scope: 'all' | 'expired'): Promise<number> {
+    const { requeued, failed } = await this.o.repo.recoverRunning([...this.handlers.keys()], this.o.clock.now(), scope);
     if (requeued) this.o.logger.info({ area: 'jobs', requeued }, 'resuming jobs interrupted by a restart');
     if (failed)
       this.o.logger.warn({ area: 'jobs', failed }, 'gave up on jobs interrupted by a restart max_attempts times');
-    this.wake();
+    return requeued;
+  }
+
+  /** Keeps this runner's claims alive and takes back the jobs of runners that stopped renewing. */
+  private async beat(): Promise<void> {
+    if (this.stopping) return;
+    try {
+      await this.o.repo.renewLeases([...this.running.keys()], this.o.clock.now());
+      if ((await this.recover('expired')) > 0) this.wake();
+    } catch (err) {
+      this.o.logger.warn({ area: 'jobs', err }, 'job lease heartbeat failed');
+    }
   }
 
   /** Stops claiming, aborts running jobs and puts them back in the queue. */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
     for (const c of this.running.values()) c.abort(new Error('shutting down'));
     await Promise.allSettled([...this.inFlight]);
     this.started = false;

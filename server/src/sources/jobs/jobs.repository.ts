@@ -1,5 +1,5 @@
 /** SQL over the persistent `jobs` table (0001): enqueue with dedupe, claim, finish, retry, recover. */
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import { isPostgres } from '../../cluster/index.js';
 import type { Db } from '../../db/database.js';
 import type { JobsTable } from '../../db/schema.js';
@@ -7,16 +7,27 @@ import { newId } from '../../shared/ids.js';
 
 export type JobRow = Selectable<JobsTable>;
 
-/** `last_error` of a job given up because the server died while it ran (printf: the attempt count). */
+/** `last_error` of a job given up because the server died while it ran (`%d`: the attempt count). */
 export const INTERRUPTED_TOO_OFTEN =
   'The server stopped while this job ran, %d times (max attempts): given up so a job that crashes the server cannot loop. Retry it by asking again (e.g. mark the playlist offline again).';
 
+/** How long a claim holds without renewal (the runner renews every third of it). */
+export const DEFAULT_LEASE_MS = 30_000;
+
 export class JobsRepository {
   /** PostgreSQL: several replicas claim from one queue (FOR UPDATE SKIP LOCKED). */
-  private readonly shared: boolean;
+  readonly shared: boolean;
+  /** This process's claims carry this id (`claimed_by`): a fresh one per process, never reused. */
+  readonly runnerId: string;
+  readonly leaseMs: number;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    options: { leaseMs?: number; runnerId?: string } = {},
+  ) {
     this.shared = isPostgres(db);
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.runnerId = options.runnerId ?? newId();
   }
 
   /**
@@ -27,23 +38,24 @@ export class JobsRepository {
     job: { type: string; dedupeKey: string; payload: unknown; ownerId: string | null; maxAttempts?: number },
     now: number,
   ): Promise<boolean> {
-    // OR IGNORE: a conflict target cannot name a partial index with bound parameters in SQLite.
-    const result = await this.db
-      .insertInto('jobs')
-      .orIgnore()
-      .values({
-        id: newId(),
-        type: job.type,
-        dedupe_key: job.dedupeKey,
-        payload: JSON.stringify(job.payload),
-        state: 'queued',
-        max_attempts: job.maxAttempts ?? 5,
-        run_after: now,
-        owner_id: job.ownerId,
-        created_at: now,
-        updated_at: now,
-      })
-      .executeTakeFirst();
+    const insert = this.db.insertInto('jobs').values({
+      id: newId(),
+      type: job.type,
+      dedupe_key: job.dedupeKey,
+      payload: JSON.stringify(job.payload),
+      state: 'queued',
+      max_attempts: job.maxAttempts ?? 5,
+      run_after: now,
+      owner_id: job.ownerId,
+      created_at: now,
+      updated_at: now,
+    });
+    // SQLite: OR IGNORE (a conflict target cannot name a partial index with bound parameters).
+    // PostgreSQL: ON CONFLICT DO NOTHING without a target covers the partial unique index too.
+    const result = await (this.shared
+      ? insert.onConflict((oc) => oc.doNothing())
+      : insert.orIgnore()
+    ).executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
@@ -69,12 +81,24 @@ export class JobsRepository {
       if (!next) return null;
       const claimed = await trx
         .updateTable('jobs')
-        .set({ state: 'running', attempts: next.attempts + 1, updated_at: now })
+        .set({
+          state: 'running',
+          attempts: next.attempts + 1,
+          updated_at: now,
+          claimed_by: this.runnerId,
+          lease_until: now + this.leaseMs,
+        })
         .where('id', '=', next.id)
         .where('state', '=', 'queued')
         .executeTakeFirst();
       if (Number(claimed.numUpdatedRows) === 0) return null;
-      return { ...next, state: 'running' as const, attempts: next.attempts + 1 };
+      return {
+        ...next,
+        state: 'running' as const,
+        attempts: next.attempts + 1,
+        claimed_by: this.runnerId,
+        lease_until: now + this.leaseMs,
+      };
     });
   }
 
@@ -127,6 +151,8 @@ export class JobsRepository {
           .end(),
         run_after: now,
         updated_at: now,
+        claimed_by: null,
+        lease_until: null,
       }))
       .where('id', '=', id)
       .where('state', '=', 'running')
@@ -134,30 +160,65 @@ export class JobsRepository {
   }
 
   /**
-   * After a crash, jobs left `running` belong to no one. The attempt was counted when the job was
-   * claimed (durably, before any work), so one that died with the process `max_attempts` times is
+   * Extends this process's claims on the jobs it is still running (the runner's heartbeat), so no
+   * other replica takes them for abandoned. Returns how many were renewed.
+   */
+  async renewLeases(ids: string[], now: number): Promise<number> {
+    if (ids.length === 0) return 0;
+    const result = await this.db
+      .updateTable('jobs')
+      .set({ lease_until: now + this.leaseMs })
+      .where('id', 'in', ids)
+      .where('state', '=', 'running')
+      .where('claimed_by', '=', this.runnerId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /**
+   * Jobs left `running` by a process that is gone. The attempt was counted when the job was
+   * claimed (durably, before any work), so one that died with its process `max_attempts` times is
    * marked failed with {@link INTERRUPTED_TOO_OFTEN} (a download that itself kills the server
    * would otherwise loop at every start); the others are queued again.
+   *
+   * `scope: 'all'` (one process on SQLite, at start-up): every running job is orphaned, since the
+   * process that ran it is this one's predecessor. `scope: 'expired'` (replicas): only jobs whose
+   * claim lapsed — another live replica renews its leases, so its jobs are left alone; rows
+   * claimed before leases existed (no `lease_until`) count as lapsed.
    */
-  async recoverRunning(types: string[], now: number): Promise<{ requeued: number; failed: number }> {
+  async recoverRunning(
+    types: string[],
+    now: number,
+    scope: 'all' | 'expired' = 'all',
+  ): Promise<{ requeued: number; failed: number }> {
+    if (types.length === 0) return { requeued: 0, failed: 0 };
+    const [before, after] = INTERRUPTED_TOO_OFTEN.split('%d');
     return this.db.transaction().execute(async (trx) => {
-      const failed = await trx
+      const failedQuery = trx
         .updateTable('jobs')
-        .set((eb) => ({
+        .set({
           state: 'failed',
-          last_error: eb.fn<string>('printf', [eb.val(INTERRUPTED_TOO_OFTEN), eb.ref('attempts')]),
+          // `||` and CAST read the same on SQLite and PostgreSQL (printf/format do not).
+          last_error: sql<string>`cast(${before} as text) || cast(attempts as text) || cast(${after} as text)`,
           updated_at: now,
-        }))
+        })
         .where('state', '=', 'running')
         .where('type', 'in', types)
-        .whereRef('attempts', '>=', 'max_attempts')
-        .executeTakeFirst();
-      const requeued = await trx
+        .whereRef('attempts', '>=', 'max_attempts');
+      const requeuedQuery = trx
         .updateTable('jobs')
-        .set({ state: 'queued', run_after: now, updated_at: now })
+        .set({ state: 'queued', run_after: now, updated_at: now, claimed_by: null, lease_until: null })
         .where('state', '=', 'running')
-        .where('type', 'in', types)
-        .executeTakeFirst();
+        .where('type', 'in', types);
+      const lapsed = scope === 'expired';
+      const failed = await (lapsed
+        ? failedQuery.where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+        : failedQuery
+      ).executeTakeFirst();
+      const requeued = await (lapsed
+        ? requeuedQuery.where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+        : requeuedQuery
+      ).executeTakeFirst();
       return { requeued: Number(requeued.numUpdatedRows), failed: Number(failed.numUpdatedRows) };
     });
   }
