@@ -7,19 +7,28 @@
  * breakdown by category (and the top functions with `--top N`) of the median run.
  *
  *   npm run build -w server && node --import tsx bench/subsonic-cpu.ts --db FILE --lib DIR \
- *     [--requests 3000] [--clients 16] [--repeat 3] [--top 20] [--dist DIR] [--only search3] [--save PREFIX]
+ *     [--requests 3000] [--clients 16] [--repeat 3] [--top 20] [--dist DIR] [--only search3] [--save PREFIX] [--inject]
  *
  * FILE / DIR as for search.bench.ts (a scanned database and its music folder; the database is
  * copied). `--dist` runs a server built elsewhere (a copy of an older server/dist: before/after
  * in the same session, the fair comparison on a shared machine).
  */
 import { Session } from 'node:inspector/promises';
-import { benchUser, flags, mirrorsBuilt, requireLibrary, sqliteOf, startBenchServer } from './bench-server.ts';
+import { loadavg } from 'node:os';
+import {
+  benchUser,
+  type Earshot,
+  flags,
+  mirrorsBuilt,
+  requireLibrary,
+  sqliteOf,
+  startBenchServer,
+} from './bench-server.ts';
 import { printRuns, profiledRuns } from './cpu-profile.ts';
 import { queriesFrom, requestsWith } from './search-load.ts';
 import { subsonicMixes } from './subsonic-load.ts';
 
-const { get } = flags(process.argv.slice(2));
+const { get, has } = flags(process.argv.slice(2));
 const args = {
   requests: Number(get('requests') ?? 3000),
   clients: Number(get('clients') ?? 16),
@@ -29,7 +38,35 @@ const args = {
   save: get('save'),
   /** Only the mixes whose name contains this. */
   only: get('only') ?? '',
+  /** Requests through Fastify's inject, one at a time (no sockets, no clients): the server's own CPU. */
+  inject: has('inject'),
 };
+
+/**
+ * Each mix through `app.inject`, one request at a time, `repeat` times: CPU µs per request of
+ * the server alone (routing, hooks, the method, the writer; no socket writes, no clients), the
+ * steadier figure when the machine is shared.
+ */
+async function injected(earshot: Earshot, mixes: { name: string; paths: string[] }[]): Promise<void> {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (const mix of mixes) {
+    const us: number[] = [];
+    for (let r = 0; r < args.repeat; r++) {
+      const cpu0 = process.cpuUsage();
+      for (const url of mix.paths) {
+        const res = await earshot.app.inject({ url });
+        if (res.statusCode !== 200 || res.body.includes('"status":"failed"') || res.body.includes('status="failed"'))
+          throw new Error(`${url}: ${res.body.slice(0, 200)}`);
+      }
+      const cpu = process.cpuUsage(cpu0);
+      us.push((cpu.user + cpu.system) / mix.paths.length);
+    }
+    console.log(
+      `${mix.name} (inject): ${us.map((u) => u.toFixed(0)).join(' / ')} µs CPU per request ` +
+        `(median ${median(us).toFixed(0)}), load average ${loadavg()[0].toFixed(1)}`,
+    );
+  }
+}
 
 async function main(): Promise<void> {
   const { db, lib } = requireLibrary(
@@ -73,6 +110,10 @@ async function main(): Promise<void> {
     console.log(
       `subsonic cpu: ${args.dist ?? 'server/dist'}, ${args.clients} clients, ${args.requests} requests × ${args.repeat}`,
     );
+    if (args.inject) {
+      await injected(earshot, mixes);
+      return;
+    }
     for (const mix of mixes) {
       const runs = await profiledRuns(session, mix.paths.length, args.repeat, () => run(mix.paths));
       printRuns(mix.name, mix.paths.length, runs, { top: args.top, save: args.save });
