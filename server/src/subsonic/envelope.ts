@@ -105,7 +105,10 @@ class Sink {
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i];
       if (typeof p === 'string') at += out.write(p, at, 'utf8');
-      else at += p.copy(out, at);
+      else {
+        out.set(p, at); // a typed-array copy: cheaper than Buffer#copy for parts this small
+        at += p.length;
+      }
     }
     return out;
   }
