@@ -13,13 +13,15 @@
  * answer costs its own code on top of the second.
  *
  *   npm run build -w server && node --import tsx bench/search-cpu.ts --db FILE --lib DIR \
- *     [--requests 20000] [--clients 16] [--repeat 3] [--top 20] [--save PREFIX] [--src | --dist DIR]
+ *     [--requests 20000] [--clients 16] [--repeat 3] [--top 20] [--save PREFIX] [--src | --dist DIR] [--direct]
  *
  * FILE / DIR as for search.bench.ts (a scanned database and its music folder; the database is
  * copied). The server runs in this process with its default settings (watcher on DIR).
- * `--save PREFIX` writes each phase's median profile to `PREFIX-<phase>.cpuprofile`.
+ * `--save PREFIX` writes each phase's median profile to `PREFIX-<phase>.cpuprofile`; `--direct`
+ * runs only the last figure, the misses ranked without HTTP.
  */
 import { Session } from 'node:inspector/promises';
+import { loadavg } from 'node:os';
 import Fastify from 'fastify';
 import { benchUser, flags, mirrorsBuilt, requireLibrary, sqliteOf, startBenchServer } from './bench-server.ts';
 import { printRuns, profiledRuns } from './cpu-profile.ts';
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
     );
     const floorPaths = Array.from({ length: args.requests }, (_, i) => `${FLOOR}?q=${i % distinct.length}&limit=20`);
     const phase = async (name: string, n: number, run: () => Promise<unknown>, before = () => {}) => {
+      if (has('direct')) return; // only the direct ranking below
       await run(); // JIT warm-up of this path
       before();
       printRuns(name, n, await profiledRuns(session, n, args.repeat, run), { top: args.top, save: args.save });
@@ -107,6 +110,25 @@ async function main(): Promise<void> {
     await phase('cached answers', hits.length, () => load(hits));
     // Misses: unseen queries, cache emptied before each run (mirrors built: ranked in memory).
     const unseen = [...new Set(unseenQueries(6000, 7))];
+    // The same misses ranked with no HTTP at all, one at a time: the search's own CPU per miss
+    // (steadier than the HTTP phases on a shared machine).
+    const limits = { tracks: 20, albums: 10, artists: 10, genres: 5 };
+    const direct: number[] = [];
+    for (let r = 0; r < args.repeat + 1; r++) {
+      search.dropAnswers();
+      const cpu0 = process.cpuUsage();
+      for (const q of unseen) {
+        const json = search.searchJson(q, null, limits, (body) => JSON.stringify(body));
+        if (json instanceof Promise) await json;
+      }
+      const cpu = process.cpuUsage(cpu0);
+      if (r > 0) direct.push((cpu.user + cpu.system) / unseen.length); // the first run warms the JIT
+    }
+    console.log(
+      `cache misses ranked directly (no HTTP): ${unseen.length} queries × ${direct.length}; ` +
+        `${direct.map((u) => u.toFixed(0)).join(' / ')} µs CPU each (median ` +
+        `${[...direct].sort((a, b) => a - b)[Math.floor(direct.length / 2)].toFixed(0)}), load average ${loadavg()[0].toFixed(1)}`,
+    );
     await phase(
       'cache misses (unseen queries, mirrors built)',
       unseen.length,
