@@ -208,7 +208,7 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
     global.gc?.();
     const idleRss = process.memoryUsage.rss();
     if (process.env.SMAPS) await memoryBreakdown('idle');
-    earshot.database.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+    earshot.database.sqlite?.pragma('wal_checkpoint(TRUNCATE)');
     const dbBytes = statSync(earshot.paths.dbFile).size;
 
     // The scan's figures before the search part, which a heavily loaded machine can make fail.

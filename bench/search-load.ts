@@ -191,7 +191,7 @@ export function queriesFrom(sqlite: SQLite.Database, offset: number, count: numb
 
 /** What measureSearch needs of a started server (main.ts `createEarshot`). */
 interface Server {
-  database: { sqlite: SQLite.Database };
+  database: { sqlite?: SQLite.Database };
   sessions: { create(userId: string, meta: { userAgent: string }): Promise<{ cookieValue: string }> };
   app: { listen(options: { host: string; port: number }): Promise<string> };
   catalog: {
@@ -240,6 +240,7 @@ export async function measureSearch(
   options: { clients: number; queries: number; warmup: number; sessionCookie: string; unseen?: string[] },
 ): Promise<SearchFigures> {
   const { sqlite } = earshot.database;
+  if (!sqlite) throw new Error('the search bench reads an SQLite database');
   const userId = 'benchuser000000000001';
   const now = Date.now();
   sqlite

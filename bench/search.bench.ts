@@ -18,15 +18,14 @@
  * code).
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { type Earshot, flags, sqliteOf, startBenchServer } from './bench-server.ts';
 import { unseenQueries } from './genlib.ts';
 import {
-  benchServerEnv,
   describeMix,
   differingSettings,
   isLogLine,
@@ -38,10 +37,7 @@ import {
 import { measureSubsonic, subsonicMixes } from './subsonic-load.ts';
 
 const argv = process.argv.slice(2);
-const get = (name: string) => {
-  const at = argv.indexOf(`--${name}`);
-  return at >= 0 ? argv[at + 1] : undefined;
-};
+const { get } = flags(argv);
 const args = {
   db: get('db'),
   lib: get('lib'),
@@ -52,86 +48,50 @@ const args = {
 };
 
 async function round(n: number): Promise<void> {
-  const dist = new URL('../server/dist/', import.meta.url);
-  const { createEarshot } = (await import(new URL('main.js', dist).href)) as typeof import('../server/src/main.ts');
-  const { loadConfig, describeConfig } = (await import(
-    new URL('config/load.js', dist).href
-  )) as typeof import('../server/src/config/load.ts');
-  const { SESSION_COOKIE } = (await import(
-    new URL('accounts/session-store.js', dist).href
-  )) as typeof import('../server/src/accounts/session-store.ts');
-  const dataDir = mkdtempSync(join(tmpdir(), 'earshot-search-bench-'));
+  const server = await startBenchServer({ db: args.db as string, lib: args.lib as string });
+  const { earshot } = server;
   try {
-    mkdirSync(join(dataDir, 'db'));
-    copyFileSync(args.db as string, join(dataDir, 'db', 'earshot.db'));
-    const loaded = loadConfig({
-      env: benchServerEnv(dataDir, args.lib as string),
-      argv: [],
-      envFile: null,
-      cwd: dataDir,
+    if (n === 1) console.log(`settings that differ from the defaults: ${differingSettings(server.described)}`);
+    let gcMs = 0;
+    let gcs = 0;
+    const gc = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        gcMs += e.duration;
+        gcs++;
+      }
     });
-    const { config } = loaded;
-    if (n === 1) console.log(`settings that differ from the defaults: ${differingSettings(describeConfig(loaded))}`);
-    // Its own logger from the settings, as users run it (info, JSON to stdout: the parent drops it).
-    const earshot = await createEarshot(config, { background: true });
-    try {
-      // As a user's server: the watcher started, the scan on start (nothing changed) done.
-      const scanned = config.scanOnStart
-        ? new Promise<void>((resolve) => {
-            const off = earshot.library.scanner.onProgress((_p, final) => {
-              if (final) {
-                off();
-                resolve();
-              }
-            });
-          })
-        : Promise.resolve();
-      await earshot.app.ready();
-      await scanned;
-      await earshot.library.scanner.idle();
-      let gcMs = 0;
-      let gcs = 0;
-      const gc = new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) {
-          gcMs += e.duration;
-          gcs++;
-        }
-      });
-      gc.observe({ entryTypes: ['gc'] });
-      const figures = await measureSearch(earshot, {
-        ...args,
-        sessionCookie: SESSION_COOKIE,
-        unseen: unseenQueries(args.queries, 7),
-      });
-      gc.disconnect();
-      // The Subsonic side of search and browsing (issue 20): getAlbumList2 and search3, JSON and XML.
-      const subsonic = await measureSubsonicOn(earshot, args);
-      const { latencies, warmup } = figures;
-      const f = (p: number) => percentile(latencies, p).toFixed(1);
-      const w = (p: number) => (warmup.length ? percentile(warmup, p).toFixed(1) : '–');
-      // p99 of each tenth of the run: where in the run the slow answers were.
-      const tenths: string[] = [];
-      const size = Math.ceil(latencies.length / 10);
-      for (let i = 0; i < latencies.length; i += size)
-        tenths.push(percentile(latencies.slice(i, i + size), 99).toFixed(0));
-      console.log(
-        `round ${n}: p50 ${f(50)} / p90 ${f(90)} / p99 ${f(99)} ms, max ${Math.max(...latencies).toFixed(0)} ms ` +
-          `(${args.clients} clients, ${latencies.length} queries, ${figures.requestsPerSecond.toFixed(0)} req/s, ` +
-          `${figures.cpuPerRequestUs.toFixed(0)} µs CPU each, misses ranked: ${figures.misses.mirrors} in memory, ` +
-          `${figures.misses.reader} on the reader thread); p99 by tenth ${tenths.join(' ')}; ` +
-          `warm-up p50 ${w(50)} / p99 ${w(99)} ms, then ${(figures.warmWaitMs / 1000).toFixed(1)} s until the search ` +
-          `mirrors were built; main-thread GC ${gcs} pauses, ${gcMs.toFixed(0)} ms in all, ${figures.gcPauses.length} while ` +
-          `measuring (longest ${Math.max(0, ...figures.gcPauses).toFixed(1)} ms)` +
-          (figures.unseen
-            ? `; unseen mix: ${describeMix(figures.unseen)}, longest GC pause ${Math.max(0, ...figures.unseen.gcPauses).toFixed(1)} ms`
-            : ''),
-      );
-      for (const line of subsonic) console.log(`round ${n}: ${line}`);
-    } finally {
-      await earshot.close();
-    }
+    gc.observe({ entryTypes: ['gc'] });
+    const figures = await measureSearch(earshot, {
+      ...args,
+      sessionCookie: server.modules.SESSION_COOKIE,
+      unseen: unseenQueries(args.queries, 7),
+    });
+    gc.disconnect();
+    // The Subsonic side of search and browsing (issue 20): getAlbumList2 and search3, JSON and XML.
+    const subsonic = await measureSubsonicOn(earshot, args);
+    const { latencies, warmup } = figures;
+    const f = (p: number) => percentile(latencies, p).toFixed(1);
+    const w = (p: number) => (warmup.length ? percentile(warmup, p).toFixed(1) : '–');
+    // p99 of each tenth of the run: where in the run the slow answers were.
+    const tenths: string[] = [];
+    const size = Math.ceil(latencies.length / 10);
+    for (let i = 0; i < latencies.length; i += size)
+      tenths.push(percentile(latencies.slice(i, i + size), 99).toFixed(0));
+    console.log(
+      `round ${n}: p50 ${f(50)} / p90 ${f(90)} / p99 ${f(99)} ms, max ${Math.max(...latencies).toFixed(0)} ms ` +
+        `(${args.clients} clients, ${latencies.length} queries, ${figures.requestsPerSecond.toFixed(0)} req/s, ` +
+        `${figures.cpuPerRequestUs.toFixed(0)} µs CPU each, misses ranked: ${figures.misses.mirrors} in memory, ` +
+        `${figures.misses.reader} on the reader thread); p99 by tenth ${tenths.join(' ')}; ` +
+        `warm-up p50 ${w(50)} / p99 ${w(99)} ms, then ${(figures.warmWaitMs / 1000).toFixed(1)} s until the search ` +
+        `mirrors were built; main-thread GC ${gcs} pauses, ${gcMs.toFixed(0)} ms in all, ${figures.gcPauses.length} while ` +
+        `measuring (longest ${Math.max(0, ...figures.gcPauses).toFixed(1)} ms)` +
+        (figures.unseen
+          ? `; unseen mix: ${describeMix(figures.unseen)}, longest GC pause ${Math.max(0, ...figures.unseen.gcPauses).toFixed(1)} ms`
+          : ''),
+    );
+    for (const line of subsonic) console.log(`round ${n}: ${line}`);
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    await server.close();
   }
 }
 
@@ -140,10 +100,10 @@ async function round(n: number): Promise<void> {
  * library) with the same clients, as the bench user with an API key, after the local search.
  */
 async function measureSubsonicOn(
-  earshot: Awaited<ReturnType<typeof import('../server/src/main.ts').createEarshot>>,
+  earshot: Earshot,
   o: { clients: number; queries: number; warmup: number },
 ): Promise<string[]> {
-  const { sqlite } = earshot.database;
+  const sqlite = sqliteOf(earshot);
   const userId = sqlite.prepare("select id from users where username = 'bench'").pluck().get() as string;
   const { key } = await earshot.accounts.subsonic.createApiKey(userId, 'bench');
   const albums = Number(sqlite.prepare('select count(*) from albums').pluck().get());

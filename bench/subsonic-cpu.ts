@@ -7,82 +7,87 @@
  * breakdown by category (and the top functions with `--top N`) of the median run.
  *
  *   npm run build -w server && node --import tsx bench/subsonic-cpu.ts --db FILE --lib DIR \
- *     [--requests 3000] [--clients 16] [--repeat 3] [--top 20] [--dist DIR] [--only search3]
+ *     [--requests 3000] [--clients 16] [--repeat 3] [--top 20] [--dist DIR] [--only search3] [--save PREFIX] [--inject]
  *
  * FILE / DIR as for search.bench.ts (a scanned database and its music folder; the database is
  * copied). `--dist` runs a server built elsewhere (a copy of an older server/dist: before/after
  * in the same session, the fair comparison on a shared machine).
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { breakdown, busyUs, type Profile, topFunctions } from './cpu-profile.ts';
-import { benchServerEnv, queriesFrom, requestsWith } from './search-load.ts';
+import { loadavg } from 'node:os';
+import {
+  benchUser,
+  type Earshot,
+  flags,
+  mirrorsBuilt,
+  requireLibrary,
+  sqliteOf,
+  startBenchServer,
+} from './bench-server.ts';
+import { printRuns, profiledRuns } from './cpu-profile.ts';
+import { queriesFrom, requestsWith } from './search-load.ts';
 import { subsonicMixes } from './subsonic-load.ts';
 
-const argv = process.argv.slice(2);
-const get = (name: string) => {
-  const at = argv.indexOf(`--${name}`);
-  return at >= 0 ? argv[at + 1] : undefined;
-};
+const { get, has } = flags(process.argv.slice(2));
 const args = {
-  db: get('db'),
-  lib: get('lib'),
   requests: Number(get('requests') ?? 3000),
   clients: Number(get('clients') ?? 16),
   repeat: Number(get('repeat') ?? 3),
   dist: get('dist'),
   top: Number(get('top') ?? 0),
+  save: get('save'),
   /** Only the mixes whose name contains this. */
   only: get('only') ?? '',
+  /** Requests through Fastify's inject, one at a time (no sockets, no clients): the server's own CPU. */
+  inject: has('inject'),
 };
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/**
+ * Each mix through `app.inject`, one request at a time, `repeat` times: CPU µs per request of
+ * the server alone (routing, hooks, the method, the writer; no socket writes, no clients), the
+ * steadier figure when the machine is shared.
+ */
+async function injected(earshot: Earshot, mixes: { name: string; paths: string[] }[]): Promise<void> {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (const mix of mixes) {
+    const us: number[] = [];
+    for (let r = 0; r < args.repeat; r++) {
+      const cpu0 = process.cpuUsage();
+      for (const url of mix.paths) {
+        const res = await earshot.app.inject({ url });
+        if (res.statusCode !== 200 || res.body.includes('"status":"failed"') || res.body.includes('status="failed"'))
+          throw new Error(`${url}: ${res.body.slice(0, 200)}`);
+      }
+      const cpu = process.cpuUsage(cpu0);
+      us.push((cpu.user + cpu.system) / mix.paths.length);
+    }
+    console.log(
+      `${mix.name} (inject): ${us.map((u) => u.toFixed(0)).join(' / ')} µs CPU per request ` +
+        `(median ${median(us).toFixed(0)}), load average ${loadavg()[0].toFixed(1)}`,
+    );
+  }
+}
 
 async function main(): Promise<void> {
-  if (!args.db || !existsSync(args.db) || !args.lib || !existsSync(args.lib)) {
-    console.error('usage: node --import tsx bench/subsonic-cpu.ts --db <data>/db/earshot.db --lib <music folder>');
-    process.exit(64);
-  }
-  const dist = args.dist ? new URL(`file://${resolve(args.dist)}/`) : new URL('../server/dist/', import.meta.url);
-  const module = (path: string) => new URL(`${path}.js`, dist).href;
-  const { createEarshot } = (await import(module('main'))) as typeof import('../server/src/main.ts');
-  const { loadConfig } = (await import(module('config/load'))) as typeof import('../server/src/config/load.ts');
-  const dataDir = mkdtempSync(join(tmpdir(), 'earshot-subsonic-cpu-'));
-  mkdirSync(join(dataDir, 'db'));
-  copyFileSync(args.db, join(dataDir, 'db', 'earshot.db'));
+  const { db, lib } = requireLibrary(
+    get('db'),
+    get('lib'),
+    'node --import tsx bench/subsonic-cpu.ts --db <data>/db/earshot.db --lib <music folder>',
+  );
   // No scheduled backup: its first run (a copy of the whole database, soon after start) would land
   // in the measured runs and, on a loaded machine, stall the event loop long enough to drop keep-alive sockets.
-  const env = { ...benchServerEnv(dataDir, args.lib), EARSHOT_BACKUP_INTERVAL_HOURS: '0' };
-  const { config } = loadConfig({ env, argv: [], envFile: null, cwd: dataDir });
-  const earshot = await createEarshot(config, { background: true });
+  const server = await startBenchServer({
+    db,
+    lib,
+    source: { dist: args.dist },
+    env: { EARSHOT_BACKUP_INTERVAL_HOURS: '0' },
+  });
+  const { earshot } = server;
   const session = new Session();
   session.connect();
   try {
-    // As a user's server: the watcher started, the scan on start (nothing changed) done before measuring.
-    const scanned = config.scanOnStart
-      ? new Promise<void>((resolve) => {
-          const off = earshot.library.scanner.onProgress((_p, final) => {
-            if (final) {
-              off();
-              resolve();
-            }
-          });
-        })
-      : Promise.resolve();
-    await earshot.app.ready();
-    await scanned;
-    await earshot.library.scanner.idle();
-    const { sqlite } = earshot.database;
-    const now = Date.now();
-    sqlite
-      .prepare(
-        `insert or ignore into users (id, username, username_key, role, created_at, updated_at)
-         values ('benchcpu000000000001', 'benchcpu', 'benchcpu', 'user', ?, ?)`,
-      )
-      .run(now, now);
-    const { key } = await earshot.accounts.subsonic.createApiKey('benchcpu000000000001', 'bench');
+    const sqlite = sqliteOf(earshot);
+    const { key } = await earshot.accounts.subsonic.createApiKey(benchUser(earshot), 'bench');
     const albums = Number(sqlite.prepare('select count(*) from albums').pluck().get());
     const genre =
       (sqlite.prepare('select name from genres order by album_count desc limit 1').pluck().get() as
@@ -100,47 +105,22 @@ async function main(): Promise<void> {
     const run = (paths: string[]) => requestsWith({ url, clients: args.clients, paths, failedMarks });
     // Warm: every mix once, the search mirrors built, then once more.
     for (const mix of mixes) await run(mix.paths);
-    const { search } = earshot.catalog;
-    for (let i = 0; i < 3000 && !search.mirrorsWarm; i++) await new Promise((r) => setTimeout(r, 20));
+    await mirrorsBuilt(earshot);
     for (const mix of mixes) await run(mix.paths);
-    await session.post('Profiler.enable');
-    await session.post('Profiler.setSamplingInterval', { interval: 100 });
     console.log(
       `subsonic cpu: ${args.dist ?? 'server/dist'}, ${args.clients} clients, ${args.requests} requests × ${args.repeat}`,
     );
+    if (args.inject) {
+      await injected(earshot, mixes);
+      return;
+    }
     for (const mix of mixes) {
-      const runs: { busy: number; process: number; profile: Profile; load: number }[] = [];
-      for (let r = 0; r < args.repeat; r++) {
-        await session.post('Profiler.start');
-        const cpu0 = process.cpuUsage();
-        await run(mix.paths);
-        const cpu = process.cpuUsage(cpu0);
-        const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: Profile };
-        runs.push({
-          busy: busyUs(breakdown(profile, mix.paths.length)),
-          process: (cpu.user + cpu.system) / mix.paths.length,
-          profile,
-          load: loadavg()[0],
-        });
-      }
-      const mid = runs.find((r) => r.busy === median(runs.map((x) => x.busy))) as (typeof runs)[number];
-      console.log(
-        `${mix.name}: main thread busy ${runs.map((r) => r.busy.toFixed(0)).join(' / ')} µs per request ` +
-          `(median ${mid.busy.toFixed(0)}), whole process ${runs.map((r) => r.process.toFixed(0)).join(' / ')} µs ` +
-          `(median ${median(runs.map((r) => r.process)).toFixed(0)}), load average ${runs.map((r) => r.load.toFixed(1)).join(' / ')}`,
-      );
-      for (const [k, us] of breakdown(mid.profile, mix.paths.length))
-        if (k !== 'idle') console.log(`  ${k.padEnd(40)} ${us.toFixed(1).padStart(7)} µs`);
-      if (args.top > 0) {
-        console.log(`  top ${args.top} functions (self time):`);
-        for (const [k, us] of topFunctions(mid.profile, mix.paths.length, args.top))
-          console.log(`    ${us.toFixed(1).padStart(7)} µs  ${k}`);
-      }
+      const runs = await profiledRuns(session, mix.paths.length, args.repeat, () => run(mix.paths));
+      printRuns(mix.name, mix.paths.length, runs, { top: args.top, save: args.save });
     }
   } finally {
     session.disconnect();
-    await earshot.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await server.close();
   }
 }
 

@@ -17,6 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { sqliteOf } from './bench-server.ts';
 import { benchServerEnv, percentile } from './search-load.ts';
 import { measureSubsonic, subsonicMixes } from './subsonic-load.ts';
 
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
     try {
       // ── A synthetic catalog: 10 tracks per album, 5 albums per artist. ──
       const started = performance.now();
-      const sqlite = earshot.database.sqlite;
+      const sqlite = sqliteOf(earshot);
       const now = Date.now();
       const insertArtist = sqlite.prepare(
         'insert into artists (id, name, name_key, album_count, track_count, added_at, updated_at) values (?, ?, ?, 5, 50, ?, ?)',

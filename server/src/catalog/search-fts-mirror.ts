@@ -22,6 +22,16 @@ import { type Builder, SteppedMirror } from './search-stepped.js';
 const K1 = 1.2;
 const B = 0.75;
 
+/** Query words (after the rarest) whose rows rank() may mark instead of scanning each candidate's terms. */
+const MAX_WORD_SLOTS = 4;
+
+/** A query word's rows, marked with a generation, and its weighted frequency in each. */
+interface WordSlot {
+  mark: Uint32Array;
+  freq: Float64Array;
+  gen: number;
+}
+
 /** One candidate: its FTS rowid and bm25 score (lower is better, as in FTS5). */
 export interface Scored {
   rowid: number;
@@ -36,9 +46,12 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
   readonly weightOf: (col: string) => number;
   /** @internal column bit by column name */
   readonly columnBit: (col: string) => number;
-  // Scratch space for rank(): per query word, a mark and a frequency per row.
-  private marks: { mark: Uint32Array; freq: Float64Array } | null = null;
+  // Scratch space for rank(): a mark, a frequency and a candidate slot per row; per other query
+  // word, its own marks; the scores to select the cut from.
+  private marks: { mark: Uint32Array; freq: Float64Array; candidates: Int32Array } | null = null;
+  private wordSlots: WordSlot[] = [];
   private matchScratch: { docs: Int32Array; scores: Float64Array } | null = null;
+  private valueScratch: Float64Array | null = null;
   private generation = 0;
 
   constructor(sqlite: SQLite.Database, fts: string, weights: readonly number[]) {
@@ -72,7 +85,9 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
 
   protected override installed(): void {
     this.marks = null;
+    this.wordSlots = [];
     this.matchScratch = null;
+    this.valueScratch = null;
     this.generation = 0;
   }
 
@@ -83,25 +98,28 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
    */
   rank(folded: readonly string[], limit: number, broad: number): Scored[] | null {
     const s = this.snapshot as Snapshot;
+    const words = folded.length;
     const ranges = folded.map((t) => this.range(s, t));
     // Distinct rows per word: FTS5's nHit for the IDF, and the plan rule.
     const hits = folded.map((t, i) => this.hitsOf(s, t, ranges[i]));
     if (hits.some((n) => n === 0)) return [];
-    if (folded.length === 1 && hits[0] > broad) return null;
-    let rarest = 0;
-    for (let i = 1; i < hits.length; i++) if (hits[i] < hits[rarest]) rarest = i;
+    if (words === 1 && hits[0] > broad) return null;
+    // The words from the rarest: candidates come from the first, the others are checked in that
+    // order, so most candidates that lack one drop out at the first check.
+    const order = Array.from(hits.keys()).sort((a, b) => hits[a] - hits[b] || a - b);
+    const rarest = order[0];
     // Candidates: the rarest word's rows, with its weighted frequency in each.
     const gen = this.nextGeneration();
-    const { mark, freq } = this.slot();
-    const candidates: number[] = [];
+    const { mark, freq, candidates } = this.slot();
+    let nCand = 0;
     const [rlo, rhi] = ranges[rarest];
-    const { postDoc, postFreq } = s;
-    for (let p = s.termStart[rlo], end = s.termStart[rhi]; p < end; p++) {
+    const { postDoc, postFreq, termStart } = s;
+    for (let p = termStart[rlo], end = termStart[rhi]; p < end; p++) {
       const d = postDoc[p];
       if (mark[d] !== gen) {
         mark[d] = gen;
         freq[d] = 0;
-        candidates.push(d);
+        candidates[nCand++] = d;
       }
       freq[d] += postFreq[p];
     }
@@ -110,23 +128,33 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
       const v = Math.log((nRow - n + 0.5) / (n + 0.5));
       return v <= 0 ? 1e-6 : v;
     });
-    // The other words from each candidate's own terms (a row has a handful): rows missing one
-    // drop out. Contributions are summed in query order, as FTS5 does (same floating point).
-    const { docs, scores } = this.scratch(s);
-    const parts = new Float64Array(folded.length);
-    const words = folded.length;
-    const los = Int32Array.from(ranges, (r) => r[0]);
-    const his = Int32Array.from(ranges, (r) => r[1]);
+    // Each other word is found either in each candidate's own terms (a row has a handful) or, when
+    // its postings are fewer than that scan would read, by marking its rows once (a word slot).
     const { lengths, docStart, docTerm, docFreq, avgdl } = s;
+    const scanCost = nCand * (docTerm.length / Math.max(1, nRow));
+    const los = new Int32Array(words);
+    const his = new Int32Array(words);
+    const slots: (WordSlot | null)[] = new Array(words).fill(null);
+    for (let j = 1; j < words; j++) {
+      const i = order[j];
+      [los[i], his[i]] = ranges[i];
+      const postings = termStart[his[i]] - termStart[los[i]];
+      if (j <= MAX_WORD_SLOTS && postings < scanCost) slots[i] = this.markWord(s, j - 1, los[i], his[i]);
+    }
+    // Contributions are summed in query order, as FTS5 does (same floating point).
+    const { docs, scores } = this.scratch(s);
+    const fs = new Float64Array(words);
     let n = 0;
-    for (let c = 0; c < candidates.length; c++) {
+    for (let c = 0; c < nCand; c++) {
       const d = candidates[c];
-      const norm = K1 * (1 - B + (B * lengths[d]) / avgdl);
       let all = true;
-      for (let i = 0; i < words && all; i++) {
+      for (let j = 1; j < words && all; j++) {
+        const i = order[j];
         let f = 0;
-        if (i === rarest) f = freq[d];
-        else {
+        const slot = slots[i];
+        if (slot !== null) {
+          if (slot.mark[d] === slot.gen) f = slot.freq[d];
+        } else {
           const lo = los[i];
           const hi = his[i];
           for (let p = docStart[d], end = docStart[d + 1]; p < end; p++) {
@@ -135,12 +163,17 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
           }
         }
         if (f === 0) all = false;
-        else parts[i] = idf[i] * ((f * (K1 + 1)) / (f + norm)); // fts5Bm25Function's association
+        else fs[i] = f;
       }
       if (!all) continue;
       if (n === broad) return null;
+      fs[rarest] = freq[d];
+      const norm = K1 * (1 - B + (B * lengths[d]) / avgdl);
       let score = 0;
-      for (let i = 0; i < words; i++) score += parts[i];
+      for (let i = 0; i < words; i++) {
+        const f = fs[i];
+        score += idf[i] * ((f * (K1 + 1)) / (f + norm)); // fts5Bm25Function's association
+      }
       docs[n] = d;
       scores[d] = -score;
       n++;
@@ -148,17 +181,42 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
     return this.best(s, docs, scores, n, limit);
   }
 
+  /** Marks the rows of terms [lo, hi) in word slot `k`, with the word's weighted frequency in each. */
+  private markWord(s: Snapshot, k: number, lo: number, hi: number): WordSlot {
+    let slot = this.wordSlots[k];
+    if (slot === undefined) {
+      slot = { mark: new Uint32Array(s.rowids.length), freq: new Float64Array(s.rowids.length), gen: 0 };
+      this.wordSlots[k] = slot;
+    }
+    if (++slot.gen === 0xffffffff) {
+      slot.mark.fill(0);
+      slot.gen = 1;
+    }
+    const { mark, freq, gen } = slot;
+    const { postDoc, postFreq, termStart } = s;
+    for (let p = termStart[lo], end = termStart[hi]; p < end; p++) {
+      const d = postDoc[p];
+      if (mark[d] !== gen) {
+        mark[d] = gen;
+        freq[d] = 0;
+      }
+      freq[d] += postFreq[p];
+    }
+    return slot;
+  }
+
   /**
    * The `limit` best of the n matches in docs[0…n) (ties by FTS rowid), plus rows tied with the
-   * last: a native sort of the scores finds the cut, and only the rows at or above it are sorted.
+   * last: the cut is the limit-th smallest score (selected in place, no sort of all n), and only
+   * the rows at or above it are sorted.
    */
   private best(s: Snapshot, docs: Int32Array, scores: Float64Array, n: number, limit: number): Scored[] {
     const rowids = s.rowids;
     let chosen = docs.subarray(0, n);
     if (n > limit && limit > 0) {
-      const values = new Float64Array(n);
+      const values = this.values(s).subarray(0, n);
       for (let i = 0; i < n; i++) values[i] = scores[docs[i]];
-      const cut = values.sort()[limit - 1];
+      const cut = selectNth(values, limit - 1);
       let k = 0;
       for (let i = 0; i < n; i++) if (scores[docs[i]] <= cut) docs[k++] = docs[i];
       chosen = docs.subarray(0, k);
@@ -238,13 +296,21 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
     return this.matchScratch;
   }
 
-  /** Scratch arrays: a mark and a frequency per row (allocated on first use, per snapshot). */
-  private slot(): { mark: Uint32Array; freq: Float64Array } {
+  /** Scratch arrays: a mark, a frequency and a candidate per row (allocated on first use, per snapshot). */
+  private slot(): { mark: Uint32Array; freq: Float64Array; candidates: Int32Array } {
     if (!this.marks) {
       const n = (this.snapshot as Snapshot).rowids.length;
-      this.marks = { mark: new Uint32Array(n), freq: new Float64Array(n) };
+      this.marks = { mark: new Uint32Array(n), freq: new Float64Array(n), candidates: new Int32Array(n) };
     }
     return this.marks;
+  }
+
+  /** A score per row to select the cut from (allocated on first use, per snapshot). */
+  private values(s: Snapshot): Float64Array {
+    if (!this.valueScratch || this.valueScratch.length !== s.rowids.length) {
+      this.valueScratch = new Float64Array(s.rowids.length);
+    }
+    return this.valueScratch;
   }
 
   /** Terms starting with `prefix`: [first, end) indexes (binary search in FTS5's term order, {@link compareCodePoints}). */
@@ -294,4 +360,41 @@ export function compareCodePoints(a: string, b: string): number {
     return x - y;
   }
   return a.length - b.length;
+}
+
+/**
+ * The value that would be at index `k` if `a` were sorted ascending (`a` is reordered):
+ * Hoare's quickselect, median-of-three pivots. Scores are finite (no NaN).
+ */
+export function selectNth(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    // Median of three as the pivot.
+    let x = a[lo];
+    let y = a[mid];
+    let z = a[hi];
+    if (x > y) [x, y] = [y, x];
+    if (y > z) [y, z] = [z, y];
+    if (x > y) [x, y] = [y, x];
+    const pivot = y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
 }

@@ -57,14 +57,18 @@ class MirrorSection<Row extends { id: string }, Dto> {
     const scored = this.fts.rank(folded, limit, BROAD_MATCHES);
     if (scored === null) return this.broad(folded, terms, limit);
     // Rows tied with the last one matter only to a section with its own tie-break.
-    const kept = this.spec.tie || scored.length <= limit ? scored : scored.slice(0, limit);
-    const items = new Map<number, Item<Dto>>();
-    for (const s of kept) {
-      const row = this.rows.get(s.rowid);
+    const tie = this.spec.tie !== undefined;
+    const n = tie ? scored.length : Math.min(limit, scored.length);
+    const items: Item<Dto>[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const row = this.rows.get(scored[i].rowid);
       if (!row) return null;
-      items.set(s.rowid, item(row));
+      items[i] = item(row);
     }
-    return inScoreOrder(kept, (rowid) => items.get(rowid), limit, this.spec.tie !== undefined);
+    if (!tie) return items; // already in score order, every row present
+    const byRowid = new Map<number, Item<Dto>>();
+    for (let i = 0; i < n; i++) byRowid.set(scored[i].rowid, items[i]);
+    return inScoreOrder(scored, (rowid) => byRowid.get(rowid), limit, true);
   }
 
   /** The broad plan: names from the row mirror in the name index's order, then FTS matches in rowid order. */

@@ -44,6 +44,9 @@ const MAX_TERMS = 8;
 const MATCHES_KEPT = 4096;
 /** The cache-hit label, made once. */
 const CACHE_PATH = { path: 'cache' };
+const INLINE_PATH = { path: 'inline' };
+const MIRROR_PATH = { path: 'mirror' };
+const FTS_PATH = { path: 'fts' };
 /** Recent answers kept: at most this many (each mostly one JSON buffer, ~10–25 KB)… */
 const CACHE_ENTRIES = 2000;
 /** …and at most this much JSON (about 1,000 answers of 20 tracks, 10 albums, 10 artists). */
@@ -247,7 +250,7 @@ export class CatalogSearch {
     // may not move at COMMIT: rank inline and keep nothing.
     if (this.sqlite.inTransaction) {
       const entry = entryOf(this.inline.rank(match, sizes, token));
-      telemetry.time('earshot_search_duration_seconds', { path: 'inline' }, started);
+      telemetry.time('earshot_search_duration_seconds', INLINE_PATH, started);
       return entry;
     }
     // Most queries: the in-memory mirrors answer here and now, in tens of microseconds (they
@@ -258,7 +261,7 @@ export class CatalogSearch {
       this.answeredInMemory++;
       const entry = entryOfJson(fast);
       this.remember(key, entry);
-      telemetry.time('earshot_search_duration_seconds', { path: 'mirror' }, started);
+      telemetry.time('earshot_search_duration_seconds', MIRROR_PATH, started);
       return entry;
     }
     return this.rankedByFts(match, sizes, token, key, started);
@@ -273,7 +276,7 @@ export class CatalogSearch {
       this.inflight.set(flightKey, flight);
     }
     const entry = await flight;
-    telemetry.time('earshot_search_duration_seconds', { path: 'fts' }, started);
+    telemetry.time('earshot_search_duration_seconds', FTS_PATH, started);
     // Keep it only if nothing was written while it was being ranked.
     if (this.validate() === token && !this.sqlite.inTransaction) this.remember(key, entry);
     return entry;

@@ -156,11 +156,22 @@ interface HistogramSeries {
 }
 export type GaugeReader = () => Series[] | number | Promise<Series[] | number>;
 
-/** A series' identity: its labels in name order (code unit order: `localeCompare` costs µs per call). */
+/**
+ * A series' identity: its labels in name order (code unit order: `localeCompare` costs µs per
+ * call). Remembered per labels object: hot paths pass the same constant object on every request
+ * (a lookup instead of entries, a sort and a JSON text each time). Labels objects are never
+ * changed after they are passed (they are kept as the series' labels too).
+ */
+const labelKeys = new WeakMap<Labels, string>();
 const labelKey = (labels: Labels) => {
-  const entries = Object.entries(labels);
-  if (entries.length > 1) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify(entries);
+  let key = labelKeys.get(labels);
+  if (key === undefined) {
+    const entries = Object.entries(labels);
+    if (entries.length > 1) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    key = JSON.stringify(entries);
+    labelKeys.set(labels, key);
+  }
+  return key;
 };
 
 class Telemetry {

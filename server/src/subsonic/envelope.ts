@@ -30,26 +30,35 @@ export type Node = Record<string, any>;
 
 /**
  * A list item (an element of an array member) whose text is written once and then reused: the
- * same bytes as its node would give in place (the writers below render it), kept by whoever made
- * it for as long as the node cannot change (subsonic/fragments.ts: songs, albums and artists while
- * the catalog holds). The node is built only when a format is first asked for, and not kept.
+ * same bytes as its node would give in place (the writers below copy them into a response), kept
+ * by whoever made it for as long as the node cannot change (subsonic/fragments.ts: songs, albums
+ * and artists while the catalog holds). The node is built only when a format is first asked for,
+ * and not kept. Kept as UTF-8 bytes: a response made of fragments is a copy of bytes, with no
+ * string to flatten and encode again per request.
  */
 export class Fragment {
-  private jsonText: string | undefined;
-  private xmlText: string | undefined;
+  private jsonText: Buffer | undefined;
+  private xmlText: Buffer | undefined;
   private xmlName = '';
 
   constructor(private readonly build: () => Node) {}
 
-  json(): string {
-    if (this.jsonText === undefined) this.jsonText = jsonObject(this.build());
+  /** The JSON object, as UTF-8. */
+  json(): Buffer {
+    if (this.jsonText === undefined) {
+      const out = new Sink();
+      writeJsonObject(this.build(), out);
+      this.jsonText = out.finish();
+    }
     return this.jsonText;
   }
 
-  /** The element named `name` (the array member it is listed under). */
-  xml(name: string): string {
+  /** The element named `name` (the array member it is listed under), as UTF-8. */
+  xml(name: string): Buffer {
     if (this.xmlText === undefined || this.xmlName !== name) {
-      this.xmlText = xmlElement(name, this.build());
+      const out = new Sink();
+      writeXmlElement(name, this.build(), out);
+      this.xmlText = out.finish();
       this.xmlName = name;
     }
     return this.xmlText;
@@ -58,6 +67,50 @@ export class Fragment {
   /** Anything else that walks the tree (tests, logs) sees the node. */
   toJSON(): Node {
     return this.build();
+  }
+}
+
+/**
+ * Text written in order and handed over as one UTF-8 buffer: strings as they come (short runs
+ * between fragments), pre-rendered bytes copied as they are. One allocation for the response.
+ */
+class Sink {
+  private readonly parts: (string | Buffer)[] = [];
+  private pending = '';
+
+  text(s: string): void {
+    this.pending += s;
+  }
+
+  bytes(b: Buffer): void {
+    if (this.pending !== '') {
+      this.parts.push(this.pending);
+      this.pending = '';
+    }
+    this.parts.push(b);
+  }
+
+  finish(): Buffer {
+    const { parts } = this;
+    if (this.pending !== '') parts.push(this.pending);
+    this.pending = '';
+    if (parts.length === 1 && typeof parts[0] !== 'string') return parts[0];
+    let size = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      size += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : p.length;
+    }
+    const out = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      if (typeof p === 'string') at += out.write(p, at, 'utf8');
+      else {
+        out.set(p, at); // a typed-array copy: cheaper than Buffer#copy for parts this small
+        at += p.length;
+      }
+    }
+    return out;
   }
 }
 
@@ -97,29 +150,41 @@ function primitiveText(v: string | number | boolean): string {
 }
 
 /** One element and its subtree as XML text (attributes, then the text, then child elements). */
-function xmlElement(name: string, node: Node): string {
+function writeXmlElement(name: string, node: Node, out: Sink): void {
   let attrs = '';
   let text: string | null = null;
-  let children = '';
+  let children = false;
   for (const k in node) {
     const v = node[k];
     if (v === undefined || v === null) continue;
     if (isPrimitive(v)) {
       if (k === 'value') text = primitiveText(v);
       else attrs += ` ${k}="${primitiveText(v)}"`;
-    } else if (Array.isArray(v)) {
-      for (const item of v) {
-        if (isPrimitive(item)) children += `<${k}>${primitiveText(item)}</${k}>`;
-        else if (item instanceof Text) children += `<${k}>${escapeXml(item.text)}</${k}>`;
-        else if (item instanceof Fragment) children += item.xml(k);
-        else if (item !== null && item !== undefined) children += xmlElement(k, item as Node);
-      }
-    } else if (v instanceof Text) children += `<${k}>${escapeXml(v.text)}</${k}>`;
-    else if (v instanceof Fragment) children += v.xml(k);
-    else children += xmlElement(k, v as Node);
+    } else if (!Array.isArray(v)) children = true;
+    else if (!children) for (let i = 0; i < v.length && !children; i++) children = v[i] !== null && v[i] !== undefined;
   }
-  if (text === null && children === '') return `<${name}${attrs}/>`;
-  return `<${name}${attrs}>${text ?? ''}${children}</${name}>`;
+  if (text === null && !children) {
+    out.text(`<${name}${attrs}/>`);
+    return;
+  }
+  out.text(`<${name}${attrs}>${text ?? ''}`);
+  if (children) {
+    for (const k in node) {
+      const v = node[k];
+      if (v === undefined || v === null || isPrimitive(v)) continue;
+      if (Array.isArray(v)) {
+        for (const item of v) {
+          if (isPrimitive(item)) out.text(`<${k}>${primitiveText(item)}</${k}>`);
+          else if (item instanceof Text) out.text(`<${k}>${escapeXml(item.text)}</${k}>`);
+          else if (item instanceof Fragment) out.bytes(item.xml(k));
+          else if (item !== null && item !== undefined) writeXmlElement(k, item as Node, out);
+        }
+      } else if (v instanceof Text) out.text(`<${k}>${escapeXml(v.text)}</${k}>`);
+      else if (v instanceof Fragment) out.bytes(v.xml(k));
+      else writeXmlElement(k, v as Node, out);
+    }
+  }
+  out.text(`</${name}>`);
 }
 
 export interface Envelope {
@@ -139,42 +204,50 @@ export function envelopeAttributes(e: Envelope): Node {
   };
 }
 
+function writeXml(e: Envelope, out: Sink): void {
+  out.text('<?xml version="1.0" encoding="UTF-8"?>');
+  writeXmlElement('subsonic-response', { xmlns: XMLNS, ...envelopeAttributes(e), ...e.payload }, out);
+}
+
 export function renderXml(e: Envelope): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>${xmlElement('subsonic-response', { xmlns: XMLNS, ...envelopeAttributes(e), ...e.payload })}`;
+  const out = new Sink();
+  writeXml(e, out);
+  return out.finish().toString('utf8');
 }
 
 /** The same text as `JSON.stringify(toJsonTree(node))`, written directly (no copy of the tree). */
-function jsonObject(node: Node): string {
-  let out = '{';
-  let first = true;
+function writeJsonObject(node: Node, out: Sink): void {
+  let sep = '{';
   for (const k in node) {
     const v = node[k];
     if (v === undefined || v === null) continue;
-    let part: string;
     if (Array.isArray(v)) {
       if (v.length === 0 && !ALWAYS_LISTS.has(k)) continue;
-      part = '[';
+      out.text(`${sep}${quotedKey(k)}:[`);
       for (let i = 0; i < v.length; i++) {
         const item = v[i];
+        if (i > 0) out.text(',');
         // As JSON.stringify writes a non-finite number inside an array.
-        if (i > 0) part += ',';
-        part += typeof item === 'number' && !Number.isFinite(item) ? 'null' : jsonValue(item);
+        if (typeof item === 'number' && !Number.isFinite(item)) out.text('null');
+        else writeJsonValue(item, out);
       }
-      part += ']';
-    } else part = jsonValue(v);
-    out += `${first ? '' : ','}${quotedKey(k)}:${part}`;
-    first = false;
+      out.text(']');
+    } else {
+      out.text(`${sep}${quotedKey(k)}:`);
+      writeJsonValue(v, out);
+    }
+    sep = ',';
   }
-  return `${out}}`;
+  out.text(sep === '{' ? '{}' : '}');
 }
 
-function jsonValue(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '0';
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (v instanceof Text) return JSON.stringify(v.text);
-  if (v instanceof Fragment) return v.json();
-  return jsonObject(v as Node);
+function writeJsonValue(v: unknown, out: Sink): void {
+  if (typeof v === 'string') out.text(JSON.stringify(v));
+  else if (typeof v === 'number') out.text(Number.isFinite(v) ? String(v) : '0');
+  else if (typeof v === 'boolean') out.text(v ? 'true' : 'false');
+  else if (v instanceof Text) out.text(JSON.stringify(v.text));
+  else if (v instanceof Fragment) out.bytes(v.json());
+  else writeJsonObject(v as Node, out);
 }
 
 const quotedKeys = new Map<string, string>();
@@ -187,22 +260,45 @@ function quotedKey(k: string): string {
   return q;
 }
 
+function writeJson(e: Envelope, out: Sink): void {
+  out.text('{"subsonic-response":');
+  writeJsonObject({ ...envelopeAttributes(e), ...e.payload }, out);
+  out.text('}');
+}
+
 export function renderJson(e: Envelope): string {
-  return `{"subsonic-response":${jsonObject({ ...envelopeAttributes(e), ...e.payload })}}`;
+  const out = new Sink();
+  writeJson(e, out);
+  return out.finish().toString('utf8');
 }
 
 /** A JSONP callback must be a plain (dotted) JS identifier: nothing else reaches the page. */
 export const CALLBACK_PATTERN = /^[A-Za-z_$][\w$]{0,63}(\.[A-Za-z_$][\w$]{0,63}){0,4}$/;
 
-export interface Rendered {
-  body: string;
+export interface Rendered<B = string> {
+  body: B;
   contentType: string;
 }
 
-export function render(e: Envelope, format: Format, callback?: string): Rendered {
-  if (format === 'json') return { body: renderJson(e), contentType: 'application/json; charset=utf-8' };
-  if (format === 'jsonp' && callback) {
-    return { body: `${callback}(${renderJson(e)});`, contentType: 'application/javascript; charset=utf-8' };
+/** The response as UTF-8 bytes (what routes send: no string to measure and encode again). */
+export function renderBytes(e: Envelope, format: Format, callback?: string): Rendered<Buffer> {
+  const out = new Sink();
+  if (format === 'json') {
+    writeJson(e, out);
+    return { body: out.finish(), contentType: 'application/json; charset=utf-8' };
   }
-  return { body: renderXml(e), contentType: 'text/xml; charset=utf-8' };
+  if (format === 'jsonp' && callback) {
+    out.text(`${callback}(`);
+    writeJson(e, out);
+    out.text(');');
+    return { body: out.finish(), contentType: 'application/javascript; charset=utf-8' };
+  }
+  writeXml(e, out);
+  return { body: out.finish(), contentType: 'text/xml; charset=utf-8' };
+}
+
+/** The same response as text (tests, tools). */
+export function render(e: Envelope, format: Format, callback?: string): Rendered {
+  const { body, contentType } = renderBytes(e, format, callback);
+  return { body: body.toString('utf8'), contentType };
 }

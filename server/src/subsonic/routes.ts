@@ -9,7 +9,7 @@ import { RangeNotSatisfiable } from '../shared/errors.js';
 import { authenticate } from './auth.js';
 import type { Ctx, SubsonicDeps } from './context.js';
 import { SENT } from './context.js';
-import { CALLBACK_PATTERN, type Format, type Node, render } from './envelope.js';
+import { CALLBACK_PATTERN, type Format, type Node, renderBytes } from './envelope.js';
 import { ErrorCode, HELP_URL, mapError, missing, SubsonicError } from './errors.js';
 import { METHODS, PUBLIC_METHODS } from './methods/index.js';
 import { Params } from './params.js';
@@ -51,7 +51,7 @@ function checkVersion(params: Params): void {
 export const subsonicRoutes: FastifyPluginAsync<{ deps: SubsonicDeps }> = async (app, { deps }) => {
   const send = (reply: FastifyReply, payload: Node, status: 'ok' | 'failed', params: Params) => {
     const { format, callback } = formatOf(params);
-    const out = render({ status, serverVersion: deps.serverVersion, payload }, format, callback);
+    const out = renderBytes({ status, serverVersion: deps.serverVersion, payload }, format, callback);
     // Binary endpoints may have set media headers before failing.
     reply.removeHeader('content-disposition');
     reply.removeHeader('accept-ranges');
