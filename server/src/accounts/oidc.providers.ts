@@ -6,14 +6,17 @@
  * music) and is kept; a failed discovery is retried on the next attempt.
  */
 import type * as Oidc from 'openid-client';
+import type { Config } from '../config/schema.js';
 
 /**
  * openid-client (with oauth4webapi and jose) loads on the first sign-in through a provider, not at
  * every start-up: most servers have no provider configured (issue 16).
  */
 let openidModule: Promise<typeof Oidc> | null = null;
-export const openidClient = () => (openidModule ??= import('openid-client'));
-import type { Config } from '../config/schema.js';
+export const openidClient = () => {
+  openidModule ??= import('openid-client');
+  return openidModule;
+};
 
 export const GOOGLE_ISSUER = 'https://accounts.google.com';
 

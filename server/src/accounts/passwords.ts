@@ -14,7 +14,10 @@ import { Invalid } from '../shared/errors.js';
  * `earshot serve`'s start-up (issue 16).
  */
 let binding: Promise<typeof import('@node-rs/argon2')> | null = null;
-const argon2 = () => (binding ??= import('@node-rs/argon2'));
+const argon2 = () => {
+  binding ??= import('@node-rs/argon2');
+  return binding;
+};
 
 export interface HashParameters {
   memoryCost: number;
