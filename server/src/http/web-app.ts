@@ -138,20 +138,33 @@ export interface WebAppOptions {
 
 export function registerWebApp(app: FastifyInstance, options: WebAppOptions): void {
   const root = options.root ?? defaultWebDist();
-  const files = loadWebBuild(root);
-  if (!files) {
+  if (!existsSync(join(root, 'index.html'))) {
     options.logger.warn(
       { area: 'web', root },
       'web app is not built (no index.html): the API works, the browser UI does not. Run `npm run build -w web`.',
     );
     return;
   }
-  const index = files.get('/index.html')!;
-  options.logger.debug({ area: 'web', root, files: files.size }, 'serving the web app');
+  // Read on the first request for the app, not during start-up (issue 16); a build replaced
+  // while the server runs is still picked up only by a restart, as before.
+  let build: { files: Map<string, StaticFile>; index: StaticFile } | null = null;
+  const loaded = () => {
+    if (!build) {
+      const files = loadWebBuild(root);
+      const index = files?.get('/index.html');
+      if (!files || !index) return null;
+      build = { files, index };
+      options.logger.debug({ area: 'web', root, files: files.size }, 'serving the web app');
+    }
+    return build;
+  };
 
   app.get('/*', { schema: { hide: true }, config: { access: 'public' } }, (request, reply) => {
     const path = decodeURIComponentSafe(request.url.split('?')[0] ?? '/');
     if (path === null || isServerPath(path)) return reply.callNotFound();
+    const web = loaded();
+    if (!web) return reply.callNotFound();
+    const { files, index } = web;
     // The app shell itself is always index.html, whatever the Accept header (the service worker
     // precaches it with a plain fetch).
     if (path === '/' || path === '/index.html') return send(request, reply, index);
