@@ -32,12 +32,12 @@ const EXTERNAL = new Set([
   'file-uri-to-path',
   'sharp',
   'detect-libc',
-  'pino',
+  // pino itself is inlined (its ~25 CommonJS files were ~50 ms of `serve`'s start-up); only its
+  // worker-thread transports need files by path (thread-stream's worker, inlined too: it is only
+  // read when a transport starts), and Earshot uses none: pretty output on a terminal is
+  // pino-pretty as a stream in the process (shared/logger.ts).
   'pino-pretty',
   'pino-abstract-transport',
-  'thread-stream',
-  'sonic-boom',
-  'on-exit-leak-free',
   'real-require',
   '@fastify/swagger',
   '@fastify/swagger-ui',

@@ -7,8 +7,12 @@ import { type OpenedDatabase, releaseMemory } from './db/database.js';
 import type { AnyDatabase } from './db/engine.js';
 import { createActivityService } from './listening/module.js';
 import { EventBus } from './shared/events.js';
+import { createQuietCollector } from './shared/heap.js';
 import type { Logger } from './shared/logger.js';
 import type { Clock } from './shared/time.js';
+
+/** How long after the last scan the heap is collected: past a burst of watcher rescans. */
+const QUIET_GC_DELAY_MS = 3_000;
 
 export interface DomainEvents {
   events: EventBus;
@@ -41,6 +45,9 @@ export function createDomainEvents(deps: {
   // SQLite's page cache is ours to trim; PostgreSQL manages its own memory.
   const { sqlite } = database;
   if (sqlite) events.on('library.scanned', () => releaseMemory(sqlite));
+  // And the scan's garbage in V8's heap, once no scan has finished for a few seconds (shared/heap.ts).
+  const quiet = createQuietCollector(QUIET_GC_DELAY_MS);
+  events.on('library.scanned', () => quiet.schedule());
   return {
     events,
     async settled() {

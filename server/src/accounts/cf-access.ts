@@ -12,7 +12,8 @@
  *   normal sign-in (cookie, bearer, API key): junk never signs anyone in.
  */
 import type { FastifyRequest } from 'fastify';
-import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
+import type * as Jose from 'jose';
+import type { JWTPayload } from 'jose';
 import type { Logger } from '../shared/logger.js';
 import type { AuthUser } from './auth-context.js';
 import type { TrustedProxies } from './client-ip.js';
@@ -33,26 +34,36 @@ export interface CfAccessOptions {
 
 export class CfAccessVerifier {
   readonly issuer: string;
-  private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
+  private readonly url: URL;
+  /** jose and the key set, made on the first assertion (jose is not loaded by servers without Access). */
+  private keys: Promise<{ jose: typeof Jose; jwks: ReturnType<typeof Jose.createRemoteJWKSet> }> | null = null;
 
   constructor(private readonly options: CfAccessOptions) {
     if (options.audiences.length === 0) {
       throw new Error('EARSHOT_CF_ACCESS_TEAM_DOMAIN needs EARSHOT_CF_ACCESS_AUD (the Access application’s AUD tag).');
     }
     this.issuer = options.teamDomain.replace(/\/+$/, '');
-    const url = new URL(options.jwksUrl ?? `${this.issuer}/cdn-cgi/access/certs`);
-    this.jwks = createRemoteJWKSet(url, {
-      cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
-      cooldownDuration: JWKS_REFETCH_COOLDOWN_MS,
-      timeoutDuration: 5_000,
-    });
+    this.url = new URL(options.jwksUrl ?? `${this.issuer}/cdn-cgi/access/certs`);
+  }
+
+  private loadKeys() {
+    this.keys ??= import('jose').then((jose) => ({
+      jose,
+      jwks: jose.createRemoteJWKSet(this.url, {
+        cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
+        cooldownDuration: JWKS_REFETCH_COOLDOWN_MS,
+        timeoutDuration: 5_000,
+      }),
+    }));
+    return this.keys;
   }
 
   /** The verified claims, or null for anything that is not a valid assertion for our application. */
   async verify(token: string): Promise<JWTPayload | null> {
     if (token.length > 8192 || token.split('.').length !== 3) return null;
+    const { jose, jwks } = await this.loadKeys();
     try {
-      const { payload } = await jwtVerify(token, this.jwks, {
+      const { payload } = await jose.jwtVerify(token, jwks, {
         algorithms: ['RS256'],
         issuer: this.issuer,
         audience: this.options.audiences,

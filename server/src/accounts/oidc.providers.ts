@@ -5,8 +5,18 @@
  * Discovery runs on the first sign-in (not at start-up: a provider that is down must not stop the
  * music) and is kept; a failed discovery is retried on the next attempt.
  */
-import * as oidc from 'openid-client';
+import type * as Oidc from 'openid-client';
 import type { Config } from '../config/schema.js';
+
+/**
+ * openid-client (with oauth4webapi and jose) loads on the first sign-in through a provider, not at
+ * every start-up: most servers have no provider configured (issue 16).
+ */
+let openidModule: Promise<typeof Oidc> | null = null;
+export const openidClient = () => {
+  openidModule ??= import('openid-client');
+  return openidModule;
+};
 
 export const GOOGLE_ISSUER = 'https://accounts.google.com';
 
@@ -88,13 +98,14 @@ function withOpenId(scopes: string): string {
 
 /** One provider with its discovered metadata, fetched once. */
 export class OidcProvider {
-  private configuration: Promise<oidc.Configuration> | null = null;
+  private configuration: Promise<Oidc.Configuration> | null = null;
 
   constructor(readonly spec: OidcProviderSpec) {}
 
   /** The discovered client configuration (discovery runs once; a failure is retried next time). */
-  async client(): Promise<oidc.Configuration> {
+  async client(): Promise<Oidc.Configuration> {
     if (!this.configuration) {
+      const oidc = await openidClient();
       const { spec } = this;
       const execute = spec.allowInsecure ? [oidc.allowInsecureRequests] : [];
       const auth = spec.clientSecret ? oidc.ClientSecretPost(spec.clientSecret) : oidc.None();

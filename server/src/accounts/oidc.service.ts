@@ -7,12 +7,12 @@
  * callback consumes it: a missing, unknown, replayed or foreign `state` is refused before any
  * token request. A restart forgets pending sign-ins, which only means clicking the button again.
  */
-import * as oidc from 'openid-client';
+import type * as Oidc from 'openid-client';
 import { newSecret, sha256 } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import type { Clock } from '../shared/time.js';
 import { type ExternalProfile, type IdentityService, SignInRefused } from './identity.service.js';
-import type { OidcProvider } from './oidc.providers.js';
+import { type OidcProvider, openidClient } from './oidc.providers.js';
 import { safeReturnTo } from './return-to.js';
 import type { UserRow } from './users.repository.js';
 
@@ -78,7 +78,7 @@ export class OidcService {
   }): Promise<OidcStart> {
     const provider = input.providerId ? this.byId.get(input.providerId) : this.byId.values().next().value;
     if (!provider) throw new SignInRefused('provider_error', 'This sign-in method is not configured on this server.');
-    let client: oidc.Configuration;
+    let client: Oidc.Configuration;
     try {
       client = await provider.client();
     } catch (err) {
@@ -87,6 +87,7 @@ export class OidcService {
         cause: err,
       });
     }
+    const oidc = await openidClient();
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
@@ -152,6 +153,7 @@ export class OidcService {
     const { provider } = entry;
     try {
       const client = await provider.client();
+      const oidc = await openidClient();
       const currentUrl = new URL(entry.redirectUri);
       currentUrl.search = params.toString();
       const tokens = await oidc.authorizationCodeGrant(client, currentUrl, {

@@ -5,8 +5,19 @@
  * of milliseconds on the libuv thread pool, so a burst of logins could exhaust a phone's memory and
  * starve file I/O: a small semaphore bounds how many run at once (the rest wait in line).
  */
-import { type Algorithm, hash, verify } from '@node-rs/argon2';
+import type { Algorithm } from '@node-rs/argon2';
 import { Invalid } from '../shared/errors.js';
+
+/**
+ * The native argon2 binding, loaded on the first hash or verify: most starts (and every
+ * `earshot scan`) never check a password, and loading the addon was a measurable part of
+ * `earshot serve`'s start-up (issue 16).
+ */
+let binding: Promise<typeof import('@node-rs/argon2')> | null = null;
+const argon2 = () => {
+  binding ??= import('@node-rs/argon2');
+  return binding;
+};
 
 export interface HashParameters {
   memoryCost: number;
@@ -63,12 +74,13 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return this.slots.run(() => hash(password, { ...this.params, algorithm: ARGON2ID }));
+    return this.slots.run(async () => (await argon2()).hash(password, { ...this.params, algorithm: ARGON2ID }));
   }
 
   /** Constant-shape check: a malformed stored hash counts as a mismatch, never as an error to the caller. */
   verify(stored: string | null, password: string): Promise<boolean> {
     return this.slots.run(async () => {
+      const { hash, verify } = await argon2();
       if (!stored) {
         this.dummy ??= hash(`no-user-${Math.random()}`, { ...this.params, algorithm: ARGON2ID });
         await verify(await this.dummy, password).catch(() => false);

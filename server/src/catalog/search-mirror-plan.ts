@@ -100,7 +100,12 @@ export class MirrorRanker {
   private readonly genreMirror: FtsMirror;
   private readonly genresByRowids;
   private readonly keeper: MirrorKeeper;
-  private readonly folder = new WordFolder(TOKENIZE);
+  /** Opened on the first query that needs folding, not at start-up (its own SQLite connection; issue 16). */
+  private folderInstance: WordFolder | null = null;
+  private get folder(): WordFolder {
+    this.folderInstance ??= new WordFolder(TOKENIZE);
+    return this.folderInstance;
+  }
   private readonly all: SteppedMirror<unknown>[];
   private version = '';
   private keeping = false;
@@ -187,6 +192,7 @@ export class MirrorRanker {
   /** For good: also closes the word folder's connection. */
   close(): void {
     this.clear();
-    this.folder.close();
+    this.folderInstance?.close();
+    this.folderInstance = null;
   }
 }

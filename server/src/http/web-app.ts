@@ -9,8 +9,10 @@
  * specific routes of the other areas, and anything under an API prefix (or not asking for HTML)
  * goes to the normal JSON 404 handler via `reply.callNotFound()`.
  *
- * The files are read into memory once at start-up (the whole build is a few hundred KB), with a
- * gzip copy of compressible ones, so serving never touches the disk or follows a path from the URL.
+ * The files are read into memory once at start-up (the whole build is a few hundred KB), so
+ * serving never touches the disk or follows a path from the URL. A compressible file's gzip copy is
+ * made the first time a client asks for it and kept: compressing the whole build at level 9 was
+ * ~25 ms of every start-up (issue 16), and a file nobody fetches never needs it.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -55,7 +57,9 @@ const NO_CACHE = 'no-cache';
 
 interface StaticFile {
   body: Buffer;
-  gzip: Buffer | null;
+  compressible: boolean;
+  /** The gzip copy: undefined until first asked for, null when it would not be smaller. */
+  gzip?: Buffer | null;
   type: string;
   etag: string;
   cacheControl: string;
@@ -77,10 +81,9 @@ export function loadWebBuild(root: string): Map<string, StaticFile> | null {
         const urlPath = `/${relative(root, full).split(sep).join('/')}`;
         const ext = extname(entry.name).toLowerCase();
         const body = readFileSync(full);
-        const gzip = COMPRESSIBLE.has(ext) && body.length > 512 ? gzipSync(body, { level: 9 }) : null;
         files.set(urlPath, {
           body,
-          gzip: gzip && gzip.length < body.length ? gzip : null,
+          compressible: COMPRESSIBLE.has(ext) && body.length > 512,
           type: TYPES[ext] ?? 'application/octet-stream',
           etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
           cacheControl: urlPath.startsWith('/assets/') ? IMMUTABLE : NO_CACHE,
@@ -102,6 +105,15 @@ function acceptsHtml(request: FastifyRequest): boolean {
   return accept.includes('text/html') || accept.includes('application/xhtml+xml');
 }
 
+/** The file's gzip copy, made on first use; null when the file is not worth compressing. */
+function gzipped(file: StaticFile): Buffer | null {
+  if (file.gzip === undefined) {
+    const gzip = file.compressible ? gzipSync(file.body, { level: 9 }) : null;
+    file.gzip = gzip && gzip.length < file.body.length ? gzip : null;
+  }
+  return file.gzip;
+}
+
 function send(request: FastifyRequest, reply: FastifyReply, file: StaticFile) {
   reply.header('cache-control', file.cacheControl);
   reply.header('etag', file.etag);
@@ -110,9 +122,10 @@ function send(request: FastifyRequest, reply: FastifyReply, file: StaticFile) {
   const inm = request.headers['if-none-match'];
   if (typeof inm === 'string' && inm.split(/\s*,\s*/).includes(file.etag)) return reply.status(304).send();
   const acceptEncoding = request.headers['accept-encoding'];
-  if (file.gzip && typeof acceptEncoding === 'string' && /\bgzip\b/.test(acceptEncoding)) {
+  const gzip = typeof acceptEncoding === 'string' && /\bgzip\b/.test(acceptEncoding) ? gzipped(file) : null;
+  if (gzip) {
     reply.header('content-encoding', 'gzip');
-    return reply.send(file.gzip);
+    return reply.send(gzip);
   }
   return reply.send(file.body);
 }
@@ -125,20 +138,33 @@ export interface WebAppOptions {
 
 export function registerWebApp(app: FastifyInstance, options: WebAppOptions): void {
   const root = options.root ?? defaultWebDist();
-  const files = loadWebBuild(root);
-  if (!files) {
+  if (!existsSync(join(root, 'index.html'))) {
     options.logger.warn(
       { area: 'web', root },
       'web app is not built (no index.html): the API works, the browser UI does not. Run `npm run build -w web`.',
     );
     return;
   }
-  const index = files.get('/index.html')!;
-  options.logger.debug({ area: 'web', root, files: files.size }, 'serving the web app');
+  // Read on the first request for the app, not during start-up (issue 16); a build replaced
+  // while the server runs is still picked up only by a restart, as before.
+  let build: { files: Map<string, StaticFile>; index: StaticFile } | null = null;
+  const loaded = () => {
+    if (!build) {
+      const files = loadWebBuild(root);
+      const index = files?.get('/index.html');
+      if (!files || !index) return null;
+      build = { files, index };
+      options.logger.debug({ area: 'web', root, files: files.size }, 'serving the web app');
+    }
+    return build;
+  };
 
   app.get('/*', { schema: { hide: true }, config: { access: 'public' } }, (request, reply) => {
     const path = decodeURIComponentSafe(request.url.split('?')[0] ?? '/');
     if (path === null || isServerPath(path)) return reply.callNotFound();
+    const web = loaded();
+    if (!web) return reply.callNotFound();
+    const { files, index } = web;
     // The app shell itself is always index.html, whatever the Accept header (the service worker
     // precaches it with a plain fetch).
     if (path === '/' || path === '/index.html') return send(request, reply, index);

@@ -2,6 +2,8 @@
  * pino logger: JSON when stdout is not a terminal (journald, Docker, files), pretty on a TTY.
  * Secrets are redacted by path so a stray `log.info({ headers })` cannot leak a cookie or token.
  */
+import { createRequire } from 'node:module';
+import type { DestinationStream } from 'pino';
 import { destination, pino, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
@@ -95,13 +97,13 @@ export function createLogger(options: {
     serializers: { req: serializeRequest },
   };
   if (pretty) {
-    return pino({
-      ...base,
-      transport: {
-        target: 'pino-pretty',
-        options: { colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', singleLine: false },
-      },
-    });
+    // pino-pretty as a stream in this process, loaded only for a terminal: not a transport (a
+    // worker thread that pino starts by file path, which the bundled build does not keep).
+    const prettyStream = createRequire(import.meta.url)('pino-pretty') as (options: object) => DestinationStream;
+    return pino(
+      base,
+      prettyStream({ colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', singleLine: false }),
+    );
   }
   // Levels as words ("level":"info"), not pino's numbers: Loki labels, fail2ban filters and
   // `grep '"level":"error"'` read them as they are.

@@ -33,7 +33,7 @@ const Counts = {
   deferred: Type.Integer({ description: 'files still being written, left for a later scan' }),
 };
 
-export const ScanProgressSchema = Type.Object({
+const ProgressProperties = {
   runId: Type.String(),
   kind: ScanKindSchema,
   trigger: Type.String(),
@@ -48,18 +48,20 @@ export const ScanProgressSchema = Type.Object({
   }),
   startedAt: Type.Integer(),
   elapsedMs: Type.Integer(),
-});
+};
+export const ScanProgressSchema = Type.Object(ProgressProperties);
 export type ScanProgress = Static<typeof ScanProgressSchema>;
 
-export const ScanSummarySchema = Type.Composite([
-  ScanProgressSchema,
-  Type.Object({
-    state: Type.Union([Type.Literal('done'), Type.Literal('failed'), Type.Literal('interrupted')]),
-    phaseMs: Type.Record(Type.String(), Type.Number()),
-    error: Nullable(Type.String()),
-    finishedAt: Type.Integer(),
-  }),
-]);
+// The progress properties and four more, spread rather than `Type.Composite`: Composite computes
+// the intersection at module load (~15–40 ms of `earshot scan`'s start-up; issue 16) for the
+// same schema.
+export const ScanSummarySchema = Type.Object({
+  ...ProgressProperties,
+  state: Type.Union([Type.Literal('done'), Type.Literal('failed'), Type.Literal('interrupted')]),
+  phaseMs: Type.Record(Type.String(), Type.Number()),
+  error: Nullable(Type.String()),
+  finishedAt: Type.Integer(),
+});
 export type ScanSummary = Static<typeof ScanSummarySchema>;
 
 export const ScanRunSchema = Type.Object({
