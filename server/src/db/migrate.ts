@@ -18,6 +18,7 @@ import * as m0010 from './migrations/0010_subsonic.js';
 import * as m0015 from './migrations/0015_ui_preferences.js';
 import * as m0016 from './migrations/0016_share_description.js';
 import * as m0017 from './migrations/0017_search_nfkc.js';
+import * as m0023 from './migrations/0023_scan_stamps.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -34,6 +35,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0015_ui_preferences': m0015,
   '0016_share_description': m0016,
   '0017_search_nfkc': m0017,
+  '0023_scan_stamps': m0023,
 };
 
 export class MigrationError extends Error {}
