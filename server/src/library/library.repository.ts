@@ -449,6 +449,25 @@ export class LibraryRepository {
     return new Set(this.sqlite.prepare('select path from artwork').pluck().all() as string[]);
   }
 
+  /**
+   * Caps this connection's page cache at `kib` KiB until the returned function restores it. A
+   * scan touches every page of the catalog once; with the connection's usual 16 MB cache those
+   * pages stayed resident (~12 MB of a 20k scan's peak RSS, and of the idle RSS after it),
+   * while a 4 MB cache measured no slower for the batch writes. Lowering the limit frees the
+   * pages above it at once.
+   */
+  limitPageCache(kib: number): () => void {
+    const before = this.sqlite.pragma('cache_size', { simple: true }) as number;
+    // Negative: KiB; positive: pages (of page_size bytes).
+    const current =
+      before < 0 ? -before : (before * (this.sqlite.pragma('page_size', { simple: true }) as number)) / 1024;
+    if (current <= kib) return () => {};
+    this.sqlite.pragma(`cache_size = -${Math.floor(kib)}`);
+    return () => {
+      if (this.sqlite.open) this.sqlite.pragma(`cache_size = ${before}`);
+    };
+  }
+
   /** Drops the grouping caches between scans (the next scan's diff reloads them): idle memory. */
   clearCaches(): void {
     this.folded.clear();
