@@ -20,6 +20,7 @@ import * as m0016 from './migrations/0016_share_description.js';
 import * as m0017 from './migrations/0017_search_nfkc.js';
 import * as m0019 from './migrations/0019_search_postgres.js';
 import * as m0020 from './migrations/0020_job_leases.js';
+import * as m0023 from './migrations/0023_scan_stamps.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -38,6 +39,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0017_search_nfkc': m0017,
   '0019_search_postgres': m0019,
   '0020_job_leases': m0020,
+  '0023_scan_stamps': m0023,
 };
 
 export class MigrationError extends Error {}

@@ -7,7 +7,14 @@
  */
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { type KnownTrack, scanId, TRACK_COLUMNS, type TrackWrite, trackValues } from './library.repository.js';
+import {
+  type KnownTrack,
+  scanId,
+  TRACK_COLUMNS,
+  type TrackStamp,
+  type TrackWrite,
+  trackValues,
+} from './library.repository.js';
 import type { ArtworkRow, LibraryStore, ScanError } from './scan-store.js';
 import { albumGroupKey, foldKey, type TrackTags } from './tags.js';
 
@@ -83,6 +90,34 @@ export class PgLibraryRepository implements LibraryStore {
       .where('local_path', 'is not', null)
       .execute();
     return rows as KnownTrack[];
+  }
+
+  async localTrackStamps(): Promise<Map<string, TrackStamp>> {
+    const rows = await this.db
+      .selectFrom('tracks')
+      .select(['local_path', 'id', 'size', 'mtime'])
+      .where('source_type', '=', 'local')
+      .where('local_path', 'is not', null)
+      .execute();
+    const stamps = new Map<string, TrackStamp>();
+    for (const r of rows) if (r.local_path) stamps.set(r.local_path, { id: r.id, size: r.size, mtime: r.mtime });
+    return stamps;
+  }
+
+  async knownTracks(ids: string[]): Promise<KnownTrack[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('tracks')
+      .select(['id', 'local_path', 'size', 'mtime', 'content_hash', 'duration', 'title', 'artist', 'album'])
+      .where('source_type', '=', 'local')
+      .where(sql<boolean>`id = any(${ids})`)
+      .execute();
+    return rows as KnownTrack[];
+  }
+
+  /** PostgreSQL sizes its own shared buffers: nothing to cap per connection. */
+  limitPageCache(_kib: number): () => void {
+    return () => {};
   }
 
   async scanErrors(): Promise<Map<string, { size: number; mtime: number }>> {

@@ -43,6 +43,13 @@ export interface KnownTrack {
   album: string | null;
 }
 
+/** What the diff compares a walked file with: a local track's id, size and mtime (by path). */
+export interface TrackStamp {
+  id: string;
+  size: number | null;
+  mtime: number | null;
+}
+
 export interface TrackWrite {
   id: string;
   rel: string;
@@ -180,6 +187,41 @@ export class LibraryRepository {
         "select id, local_path, size, mtime, content_hash, duration, title, artist, album from tracks where source_type = 'local' and local_path is not null",
       )
       .all() as KnownTrack[];
+  }
+
+  /**
+   * Every local track's id, size and mtime by relative path: what a rescan compares 50,000 files
+   * with. Rows come as arrays (`raw`), the cheapest form better-sqlite3 returns; the columns a
+   * move needs are loaded only for the tracks that went missing (`knownTracks`).
+   */
+  localTrackStamps(): Map<string, TrackStamp> {
+    const stamps = new Map<string, TrackStamp>();
+    const rows = this.sqlite
+      // Read from the covering index tracks_local_stamp (migration 0023), not the wide rows.
+      .prepare(
+        "select local_path, id, size, mtime from tracks where source_type = 'local' and local_path is not null order by local_path",
+      )
+      .raw()
+      .iterate() as Iterable<[string, string, number | null, number | null]>;
+    for (const [path, id, size, mtime] of rows) stamps.set(path, { id, size, mtime });
+    return stamps;
+  }
+
+  /** The local tracks with these ids, with the columns that tell a move (content hash, duration, tags). */
+  knownTracks(ids: string[]): KnownTrack[] {
+    const out: KnownTrack[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      out.push(
+        ...(this.sqlite
+          .prepare(
+            `select id, local_path, size, mtime, content_hash, duration, title, artist, album from tracks
+             where source_type = 'local' and id in (${chunk.map(() => '?').join(', ')})`,
+          )
+          .all(chunk) as KnownTrack[]),
+      );
+    }
+    return out;
   }
 
   scanErrors(): Map<string, { size: number; mtime: number }> {
@@ -364,6 +406,25 @@ export class LibraryRepository {
   /** Every artwork file the DB knows (relative to the cache dir), of any source. */
   artworkPaths(): Set<string> {
     return new Set(this.sqlite.prepare('select path from artwork').pluck().all() as string[]);
+  }
+
+  /**
+   * Caps this connection's page cache at `kib` KiB until the returned function restores it. A
+   * scan touches every page of the catalog once; with the connection's usual 16 MB cache those
+   * pages stayed resident (~12 MB of a 20k scan's peak RSS, and of the idle RSS after it),
+   * while a 4 MB cache measured no slower for the batch writes. Lowering the limit frees the
+   * pages above it at once.
+   */
+  limitPageCache(kib: number): () => void {
+    const before = this.sqlite.pragma('cache_size', { simple: true }) as number;
+    // Negative: KiB; positive: pages (of page_size bytes).
+    const current =
+      before < 0 ? -before : (before * (this.sqlite.pragma('page_size', { simple: true }) as number)) / 1024;
+    if (current <= kib) return () => {};
+    this.sqlite.pragma(`cache_size = -${Math.floor(kib)}`);
+    return () => {
+      if (this.sqlite.open) this.sqlite.pragma(`cache_size = ${before}`);
+    };
   }
 
   /** Drops the grouping caches between scans (the next scan's diff reloads them): idle memory. */

@@ -8,7 +8,7 @@
 import type { AnyDatabase } from '../db/engine.js';
 import { GroupRepository } from './group.repository.js';
 import { PgGroupRepository } from './group.repository.pg.js';
-import { type KnownTrack, LibraryRepository, type TrackWrite } from './library.repository.js';
+import { type KnownTrack, LibraryRepository, type TrackStamp, type TrackWrite } from './library.repository.js';
 import { PgLibraryRepository } from './library.repository.pg.js';
 import { ScanRunsRepository } from './scan-runs.repository.js';
 import { PgScanRunsRepository } from './scan-runs.repository.pg.js';
@@ -38,6 +38,12 @@ export interface LibraryStore {
   /** Whether an artwork row with this id exists (from the caches: synchronous on every engine). */
   hasArtwork(id: string): boolean;
   localTracks(): Awaitable<KnownTrack[]>;
+  /** Every local track's id, size and mtime by relative path (what a rescan compares with). */
+  localTrackStamps(): Awaitable<Map<string, TrackStamp>>;
+  /** The local tracks with these ids, with the columns that tell a move (hash, duration, tags). */
+  knownTracks(ids: string[]): Awaitable<KnownTrack[]>;
+  /** Caps the connection's page cache during a scan; the returned function restores it. */
+  limitPageCache(kib: number): () => void;
   scanErrors(): Awaitable<Map<string, { size: number; mtime: number }>>;
   unreadableCount(): Awaitable<number>;
   /** One batch of read files (new, changed, moved), their groupings, artwork and errors: one transaction. */

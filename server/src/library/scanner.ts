@@ -36,6 +36,8 @@ export interface ScanRequest {
 
 /** Progress events at most this often (the phase changes and the final summary always go out). */
 const PUBLISH_EVERY_MS = 200;
+/** The connection's page cache during a scan (LibraryRepository.limitPageCache). */
+const SCAN_PAGE_CACHE_KIB = 4096;
 
 export class LibraryScanner {
   private readonly repo: LibraryStore;
@@ -212,6 +214,7 @@ export class LibraryScanner {
     };
     let state: ScanSummary['state'] = 'done';
     let error: string | null = null;
+    const restoreCache = this.repo.limitPageCache(SCAN_PAGE_CACHE_KIB);
     try {
       await runPhases(ctx);
     } catch (err) {
@@ -224,6 +227,7 @@ export class LibraryScanner {
         this.log.error({ err, runId: p.runId }, 'library scan failed');
       }
     } finally {
+      restoreCache();
       this.repo.clearCaches();
       this.artwork.clear();
     }

@@ -8,7 +8,7 @@ import type { EventBus } from '../../shared/events.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Clock } from '../../shared/time.js';
 import type { ArtworkStore } from '../artwork-store.js';
-import type { KnownTrack } from '../library.repository.js';
+import type { TrackStamp } from '../library.repository.js';
 import type { GroupStore, LibraryStore, ScanRunsStore } from '../scan-store.js';
 import type { ScanProgress } from './progress.js';
 import type { WalkedFile, WalkResult } from './walk.js';
@@ -33,9 +33,9 @@ export interface DiffResult {
   /** New and changed files, in walk order. */
   toRead: WalkedFile[];
   /** Known local tracks (within the scanned folders) by relative path. */
-  known: Map<string, KnownTrack>;
+  known: Map<string, TrackStamp>;
   /** Known tracks the walk did not find (moved or deleted); moves are taken out as the read finds them. */
-  missing: Map<string, KnownTrack>;
+  missing: Map<string, TrackStamp>;
 }
 
 export interface ScanContext {

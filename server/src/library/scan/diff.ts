@@ -4,7 +4,7 @@
  * unreadable wait until they change; files modified less than `settleMs` ago are deferred (still
  * being copied). A folder-scoped scan only compares the tracks inside its folders.
  */
-import type { KnownTrack } from '../library.repository.js';
+import type { TrackStamp } from '../library.repository.js';
 import { changedFolderImages } from './artwork.js';
 import { inScope, type ScanContext } from './context.js';
 import { dirOf, type WalkedFile } from './walk.js';
@@ -23,18 +23,21 @@ export async function diffPhase(ctx: ScanContext): Promise<void> {
       await ctx.repo.deleteArtwork(bad);
     }
   }
-  await ctx.repo.loadCaches();
   const reapply = full ? new Set<string>() : await changedFolderImages(ctx, ctx.walked);
-  const known = new Map<string, KnownTrack>();
-  for (const t of await ctx.repo.localTracks()) if (inScope(ctx.folders, t.local_path)) known.set(t.local_path, t);
+  let known = await ctx.repo.localTrackStamps();
+  if (ctx.folders !== null) {
+    const scoped = new Map<string, TrackStamp>();
+    for (const [path, t] of known) if (inScope(ctx.folders, path)) scoped.set(path, t);
+    known = scoped;
+  }
   const errors = await ctx.repo.scanErrors();
-  const missing = new Map(known);
   const toRead: WalkedFile[] = [];
   const settle = ctx.options.settleMs ?? DEFAULT_SETTLE_MS;
   const now = ctx.options.clock.now();
+  let found = 0;
   for (const f of ctx.walked.files) {
-    missing.delete(f.rel);
     const row = known.get(f.rel);
+    if (row) found += 1;
     const same = row ? row.size === f.size && row.mtime === f.mtime : false;
     if (same && !full && (reapply.size === 0 || !reapply.has(dirOf(f.rel)))) continue;
     const err = errors.get(f.rel);
@@ -44,6 +47,13 @@ export async function diffPhase(ctx: ScanContext): Promise<void> {
       continue;
     }
     toRead.push(f);
+  }
+  // Walked paths are distinct, so when every known track was found nothing is missing (the
+  // usual rescan): no set of the walked paths is built.
+  const missing = new Map<string, TrackStamp>();
+  if (found < known.size) {
+    const walked = new Set(ctx.walked.files.map((f) => f.rel));
+    for (const [path, t] of known) if (!walked.has(path)) missing.set(path, t);
   }
   ctx.diff = { toRead, missing, known };
   p.filesTotal = toRead.length;

@@ -13,8 +13,14 @@ const BATCH = 100;
 
 export async function prunePhase(ctx: ScanContext): Promise<void> {
   const { walked, diff, progress: p } = ctx;
-  const present = new Set(walked.files.map((f) => f.rel));
-  await ctx.repo.deleteErrorsNotIn((rel) => present.has(rel) || !inScope(ctx.folders, rel));
+  // Errors of files that are gone go too. The few error paths are looked up among the walked
+  // files (no set of 50,000 paths for a check that is usually about a handful).
+  const errors = await ctx.repo.scanErrors();
+  if (errors.size > 0) {
+    const present = new Set<string>();
+    for (const f of walked.files) if (errors.has(f.rel)) present.add(f.rel);
+    await ctx.repo.deleteErrorsNotIn((rel) => present.has(rel) || !inScope(ctx.folders, rel));
+  }
   const gone = [...diff.missing.values()].map((t) => t.id);
   if (
     gone.length > 0 &&

@@ -7,7 +7,7 @@
  */
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { type KnownTrack, scanId, type TrackWrite } from '../library.repository.js';
+import { type KnownTrack, scanId, type TrackStamp, type TrackWrite } from '../library.repository.js';
 import type { ReadResult } from '../tag-worker.js';
 import { foldKey } from '../tags.js';
 import { TagWorkerPool } from '../worker-pool.js';
@@ -47,7 +47,10 @@ export async function readPhase(ctx: ScanContext): Promise<void> {
   const { toRead } = ctx.diff;
   if (toRead.length === 0) return;
   const { options, signal } = ctx;
-  const moves = new MoveFinder(ctx.diff.missing);
+  // Name → id caches for the writes (loaded here, not in the diff: a rescan with nothing to read
+  // never needs them).
+  await ctx.repo.loadCaches();
+  const moves = new MoveFinder(ctx.diff.missing, (ids) => ctx.repo.knownTracks(ids));
   const size = options.workers > 0 ? options.workers : defaultWorkers(availableParallelism());
   const pool = new TagWorkerPool({ size, separators: options.separators, timeoutMs: options.fileTimeoutMs });
   let writing: Promise<void> = Promise.resolve();
@@ -104,6 +107,7 @@ export async function readPhase(ctx: ScanContext): Promise<void> {
           addTime(ctx, 'artwork', performance.now() - ta);
           if (signal.aborted) return;
           const tw = performance.now();
+          await moves.ready();
           await writeBatch(ctx, batch, artwork, moves);
           const ms = performance.now() - tw;
           addTime(ctx, 'write', ms);
@@ -126,22 +130,41 @@ export async function readPhase(ctx: ScanContext): Promise<void> {
   }
 }
 
-/** Missing tracks by content fingerprint and by duration + tags, each matched at most once. */
+/**
+ * Missing tracks by content fingerprint and by duration + tags, each matched at most once. Their
+ * hashes and tags are loaded when the first new file comes (most scans have no missing tracks, or
+ * no new files).
+ */
 class MoveFinder {
-  private readonly byHash = new Map<string, KnownTrack>();
+  private byHash: Map<string, KnownTrack> | null = null;
   private readonly byTags = new Map<string, KnownTrack | null>();
 
-  constructor(private readonly missing: Map<string, KnownTrack>) {
-    for (const t of missing.values()) {
-      if (t.content_hash) this.byHash.set(t.content_hash, t);
+  constructor(
+    private readonly missing: Map<string, TrackStamp>,
+    private readonly load: (ids: string[]) => Awaitable<KnownTrack[]>,
+  ) {}
+
+  /** Loads the missing tracks' hashes and tags before the first batch that may match them. */
+  ready(): Awaitable<void> {
+    if (this.byHash || this.missing.size === 0) return;
+    const rows = this.load([...this.missing.values()].map((m) => m.id));
+    if (rows instanceof Promise) return rows.then((r) => this.index(r));
+    this.index(rows);
+  }
+
+  private index(rows: KnownTrack[]): void {
+    const byHash = new Map<string, KnownTrack>();
+    for (const t of rows) {
+      if (t.content_hash) byHash.set(t.content_hash, t);
       const key = tagKey(t.duration, t.title, t.artist, t.album);
       this.byTags.set(key, this.byTags.has(key) ? null : t); // ambiguous → no tag match
     }
+    this.byHash = byHash;
   }
 
   /** The missing track a new file is, if any (taken out of `missing`). */
   take(result: Extract<ReadResult, { ok: true }>): KnownTrack | undefined {
-    if (this.missing.size === 0) return undefined;
+    if (this.missing.size === 0 || !this.byHash) return undefined; // ready() loads byHash first
     const t = result.tags;
     let moved = this.byHash.get(result.fingerprint);
     if (moved && !this.missing.has(moved.local_path)) moved = undefined; // already matched
