@@ -3,24 +3,17 @@
  * database of the run's throwaway cluster (`startTestServer({ databaseUrl })`). Sign up and in,
  * a playlist, a like, play history, a share link and its public page and stream, a local track
  * streamed with Range, and Subsonic ping/getPlaylists — each answer read back from PostgreSQL.
- *
- * Needs the server to run on PostgreSQL. Until it does (`SERVES_FROM_POSTGRES` in db/engine.ts:
- * the scanner and search still need SQLite) this file is skipped and says so.
+ * Skipped, with the reason printed, when the test run has no PostgreSQL (test/postgres.ts).
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { SERVES_FROM_POSTGRES } from './db/engine.js';
 import { startTestServer, type TestServer } from './test/harness.js';
 import { createTestDatabase } from './test/postgres.js';
 import { addLocalTrack, type TrackFixture } from './test/streaming.js';
 import { restCaller } from './test/subsonic/client.js';
 
 const context = { url: inject('pgUrl'), skipReason: inject('pgSkipReason') };
-if (!SERVES_FROM_POSTGRES)
-  console.warn(
-    'App-on-PostgreSQL tests skipped: `earshot serve` does not run on PostgreSQL yet (SERVES_FROM_POSTGRES in db/engine.ts).',
-  );
-const database = SERVES_FROM_POSTGRES ? await createTestDatabase(context, 'app') : undefined;
+const database = await createTestDatabase(context, 'app');
 
 describe.skipIf(!database)('the app on PostgreSQL over HTTP', () => {
   let t: TestServer;

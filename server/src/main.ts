@@ -13,7 +13,7 @@ import { createClientIpResolver } from './accounts/client-ip.js';
 import { registerCsrfProtection } from './accounts/csrf.js';
 import { createListening, type Listening } from './listening/module.js';
 import { migrateToLatest } from './db/migrate.js';
-import { type AnyDatabase, connectDatabase, SERVES_FROM_POSTGRES } from './db/engine.js';
+import { type AnyDatabase, connectDatabase } from './db/engine.js';
 import { type App, buildHttpApp } from './http/app.js';
 import type { EventBus } from './shared/events.js';
 import { createDomainEvents } from './domain-events.js';
@@ -83,13 +83,6 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
   const paths = dataPaths(config);
   ensureDataDirs(paths);
 
-  if (config.databaseUrl && !SERVES_FROM_POSTGRES) {
-    // The schema, the repositories' SQL and `earshot migrate-db` work on PostgreSQL; the scanner's
-    // batch writes, search (FTS5) and a few hot paths still need the SQLite handle (db/README.md).
-    throw new Error(
-      'EARSHOT_DATABASE_URL is set, but serving from PostgreSQL is not complete in this build (scanner and search still need SQLite). Unset it to serve from SQLite; `earshot migrate-db` can copy your data to PostgreSQL already.',
-    );
-  }
   const database = await connectDatabase({ url: config.databaseUrl, path: paths.dbFile });
   lifecycle.onStop('database', () => database.close());
   // Cross-area reactions (the same wiring as `earshot scan`); they finish before the database closes.
@@ -215,8 +208,11 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
       started = true;
       // Scans and the watcher run on the leader only (one replica at a time; always, on SQLite):
       // they start when this replica gains the lead and stop when it loses it.
+      // A replica that gains the lead on PostgreSQL also rescans once its watcher is up: nobody
+      // watched the folder between the old leader's death and now, and a change in that gap
+      // would otherwise wait for the next scheduled full scan.
       cluster.leader.onChange((leader) => {
-        if (leader) library.startBackground();
+        if (leader) library.startBackground({ catchUp: cluster.mode === 'replicas' });
         else void library.service.stopBackground();
       });
       cluster.leader.start().catch((err) => logger.error({ err, area: 'cluster' }, 'leader election failed to start'));

@@ -8,16 +8,13 @@
  * completes the track on the next play; `kill -9` of the leader moves the scan (the folder
  * watcher) to the other within 10 s.
  *
- * Needs the server to run on PostgreSQL (EARSHOT_DATABASE_URL). Until it does
- * (`SERVES_FROM_POSTGRES` in db/engine.ts: the scanner and search still need SQLite) this file is
- * skipped and says so.
+ * Skipped, with the reason printed, when the test run has no PostgreSQL (test/postgres.ts).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { SERVES_FROM_POSTGRES } from '../db/engine.js';
 import { CLI_BIN } from '../test/build.js';
 import { makeAudio } from '../test/audio.js';
 import { type Origin, startOrigin } from '../test/origin.js';
@@ -25,12 +22,7 @@ import { createTestDatabase } from '../test/postgres.js';
 
 const context = { url: inject('pgUrl'), skipReason: inject('pgSkipReason') };
 
-const engineReady = SERVES_FROM_POSTGRES;
-if (!engineReady)
-  console.warn(
-    'Replica test skipped: `earshot serve` does not run on PostgreSQL yet (SERVES_FROM_POSTGRES in db/engine.ts).',
-  );
-const database = engineReady ? await createTestDatabase(context, 'replicas') : undefined;
+const database = await createTestDatabase(context, 'replicas');
 const data = mkdtempSync(join(tmpdir(), 'earshot-replicas-'));
 const keyFile = join(data, 'secret_key');
 writeFileSync(keyFile, 'replica-test-key-0123456789-abcdefghijklmnop\n', { mode: 0o600 });
@@ -256,8 +248,11 @@ describe.skipIf(!database)('two server processes on one PostgreSQL', () => {
     expect(finals.length).toBe(afterShared.length + 1);
 
     // kill -9 of the scanning leader: the other replica leads (and watches the folder) within 10 s.
+    // D leads once C's lock is gone (C may or may not have been the leader); only then does E
+    // start, so E joins as a follower instead of racing D for the free lock.
+    await untilLeader(d);
     const e = await startReplica('replica-e', env);
-    await untilLeader(d, e); // D has been alone since C died
+    await untilLeader(d, e);
     const killedAt = Date.now();
     d.child.kill('SIGKILL');
     await untilLeader(e);

@@ -81,16 +81,8 @@ export async function inTransaction<T>(db: Kysely<unknown>, body: (trx: Kysely<u
 }
 
 /**
- * Whether `earshot serve` runs on PostgreSQL yet. The schema, the repositories' SQL and
- * `earshot migrate-db` do; the scanner's batch writes, search (FTS5) and a few hot paths still need
- * the SQLite handle, so the server refuses EARSHOT_DATABASE_URL until they have PostgreSQL paths
- * (and the multi-replica test, cluster/replicas.test.ts, waits for this flag).
- */
-export const SERVES_FROM_POSTGRES = false;
-
-/**
- * The SQLite side of `database`, for code that has no PostgreSQL path yet: throws a clear error
- * naming `what` when the server runs on PostgreSQL (main.ts refuses that until SERVES_FROM_POSTGRES).
+ * The SQLite side of `database`, for code that only exists on SQLite (tests reading the file
+ * directly): throws a clear error naming `what` when the database is PostgreSQL.
  */
 export function requireSqlite(database: AnyDatabase, what: string): OpenedDatabase & { engine: 'sqlite' } {
   if (database.engine !== 'sqlite') throw new Error(`${what} does not run on PostgreSQL yet`);

@@ -37,7 +37,8 @@ export interface Library {
   /** Scan control (admins) and the library overview (users). */
   routes: FastifyPluginAsync;
   /** Starts the background work: scan on start, watcher, scheduled full scans. Returns at once. */
-  startBackground(): void;
+  /** `catchUp`: scan once the watcher is up even when scans on start are off (a new leader). */
+  startBackground(options?: { catchUp?: boolean }): void;
 }
 
 export function createLibrary(deps: LibraryDeps): Library {
@@ -59,12 +60,12 @@ export function createLibrary(deps: LibraryDeps): Library {
     routes: async (app) => {
       await app.register(accessScope('admin', scanRoutes), { library: service });
     },
-    startBackground() {
+    startBackground(options = {}) {
       // Not awaited: listing a big library's folders for the watcher must not hold up start-up
       // (Fastify gives onReady hooks 10 s; a phone with 50,000 files under load can need more).
       service
         .startBackground({
-          scanOnStart: config.scanOnStart,
+          scanOnStart: config.scanOnStart || options.catchUp === true,
           watch: config.watch,
           watchPolling: config.watchPolling,
           fullScanIntervalMinutes: config.fullScanIntervalMinutes,

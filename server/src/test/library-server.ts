@@ -2,8 +2,8 @@
  * The library area alone (scanner, service, watcher) on either engine, for the scanner tests that
  * run on SQLite and on PostgreSQL (`forEachEngine`). It is built as main.ts builds it — the same
  * config, data folders, domain events and `createLibrary` — on a fresh database from the engine
- * (test/engines.ts), without the HTTP app: the server as a whole serves from PostgreSQL only once
- * every area does (db/engine.ts, SERVES_FROM_POSTGRES), the scanner already does.
+ * (test/engines.ts), without the HTTP app (cheaper than a whole server for the scan tests; the
+ * whole app on PostgreSQL is `startTestServer({ databaseUrl })`, app.pg.test.ts).
  *
  * @example
  *   forEachEngine((engine) => {
