@@ -163,6 +163,16 @@ export class JobRunner {
     const controller = new AbortController();
     this.running.set(job.id, controller);
     const log = this.o.logger.child({ area: 'jobs', jobId: job.id, type: job.type, attempt: job.attempts });
+    // A runner that stalled past its lease (the process froze, the database was unreachable) may
+    // find another replica took the job over: its outcome is then dropped, not written over theirs.
+    const recorded = (kept: boolean, outcome: string) => {
+      if (!kept)
+        log.warn(
+          { outcome, runner: this.o.repo.runnerId },
+          'lost the claim on this job (its lease lapsed and another replica took it over): outcome not recorded',
+        );
+      return kept;
+    };
     const task = (async () => {
       try {
         if (!handler) throw new PermanentJobError(`no handler for job type ${job.type}`);
@@ -170,20 +180,19 @@ export class JobRunner {
           signal: controller.signal,
           progress: (f) => this.o.repo.setProgress(job.id, Math.max(0, Math.min(1, f)), this.o.clock.now()),
         });
-        await this.o.repo.finish(job.id, this.o.clock.now());
-        log.info('job done');
+        if (recorded(await this.o.repo.finish(job.id, this.o.clock.now()), 'done')) log.info('job done');
       } catch (err) {
         const now = this.o.clock.now();
         const message = (err as Error).message ?? String(err);
         if (controller.signal.aborted && this.stopping) {
-          await this.o.repo.requeue(job.id, now);
+          recorded(await this.o.repo.requeue(job.id, now), 'requeued');
         } else if (err instanceof PermanentJobError || job.attempts >= job.max_attempts) {
-          await this.o.repo.fail(job.id, message, now);
-          log.warn({ err: message }, 'job failed for good');
+          if (recorded(await this.o.repo.fail(job.id, message, now), 'failed'))
+            log.warn({ err: message }, 'job failed for good');
         } else {
           const delay = Math.min(this.backoff.baseMs * 2 ** (job.attempts - 1), this.backoff.maxMs);
-          await this.o.repo.retryLater(job.id, message, now + delay, now);
-          log.info({ err: message, retryInMs: delay }, 'job failed; will retry');
+          if (recorded(await this.o.repo.retryLater(job.id, message, now + delay, now), 'retry'))
+            log.info({ err: message, retryInMs: delay }, 'job failed; will retry');
         }
       } finally {
         this.running.delete(job.id);

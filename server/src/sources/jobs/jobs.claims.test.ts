@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Db } from '../../db/database.js';
 import { forEachEngine } from '../../test/engines.js';
-import { JobRunner } from './job-runner.js';
+import { JobRunner, PermanentJobError } from './job-runner.js';
 import { INTERRUPTED_TOO_OFTEN, JobsRepository } from './jobs.repository.js';
 
 const logger = pino({ level: 'silent' });
@@ -165,6 +165,84 @@ forEachEngine((engine) => {
       await runnerB.whenIdle();
       expect((await rowOf(db, 'orphan')).state).toBe('done');
       await runnerB.stop();
+    });
+
+    it('a stalled runner whose job was taken over cannot finish, fail or retry it; it logs that it lost the claim', async () => {
+      const { db } = await engine.open();
+      const leaseMs = 10_000;
+      const t0 = 2_000_000;
+      const lines: { msg: string; outcome?: string }[] = [];
+      const captured = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+
+      // Replica A claims three jobs, then stalls longer than its lease: B requeues and claims them.
+      const a = new JobsRepository(db, { leaseMs });
+      const b = new JobsRepository(db, { leaseMs });
+      for (const key of ['finish', 'fail', 'retry']) await a.enqueue(job(key), t0);
+      const taken = [
+        await a.claimNext(['cache'], t0),
+        await a.claimNext(['cache'], t0),
+        await a.claimNext(['cache'], t0),
+      ];
+      const at = t0 + leaseMs + 1;
+      expect(await b.recoverRunning(['cache'], at, 'expired')).toEqual({ requeued: 3, failed: 0 });
+      for (let i = 0; i < 3; i++) expect((await b.claimNext(['cache'], at))?.claimed_by).toBe(b.runnerId);
+
+      // A wakes up: its outcomes are refused (nothing written), for each way a job can end.
+      const idOf = (key: string) => taken.find((t) => t?.dedupe_key === key)?.id ?? '';
+      const [finishJob, failJob, retryJob] = [idOf('finish'), idOf('fail'), idOf('retry')];
+      expect(await a.finish(finishJob, at + 1)).toBe(false);
+      expect(await a.fail(failJob, 'stale failure', at + 1)).toBe(false);
+      expect(await a.retryLater(retryJob, 'stale retry', at + 5_000, at + 1)).toBe(false);
+      expect(await a.requeue(retryJob, at + 1)).toBe(false);
+      await a.setProgress(finishJob, 0.5, at + 1);
+      for (const key of ['finish', 'fail', 'retry'])
+        expect(await rowOf(db, key)).toMatchObject({
+          state: 'running',
+          claimed_by: b.runnerId,
+          attempts: 2,
+          last_error: null,
+          progress: 0,
+        });
+      // The claimer's own outcomes are recorded.
+      expect(await b.finish(finishJob, at + 2)).toBe(true);
+      expect(await rowOf(db, 'finish')).toMatchObject({ state: 'done', progress: 1 });
+      expect(await b.fail(failJob, 'for good', at + 2)).toBe(true);
+      expect(await rowOf(db, 'fail')).toMatchObject({ state: 'failed', last_error: 'for good' });
+      expect(await b.finish(retryJob, at + 2)).toBe(true);
+
+      // Through the runner: a handler of A that outlives A's lease loses the claim to B, and the
+      // runner logs it instead of marking B's job done (or failed).
+      const runnerA = new JobRunner({ repo: a, clock: { now: () => at + 20_000 }, logger: captured, concurrency: 2 });
+      const c = new JobsRepository(db, { leaseMs });
+      await a.enqueue(job('stalled-ok'), at + 20_000);
+      await a.enqueue(job('stalled-bad'), at + 20_000);
+      let stalled!: () => void;
+      const running = new Promise<void>((resolve) => {
+        stalled = resolve;
+      });
+      let resume!: () => void;
+      const resumed = new Promise<void>((resolve) => {
+        resume = resolve;
+      });
+      let started = 0;
+      runnerA.register('cache', async (j) => {
+        if (++started === 2) stalled();
+        await resumed;
+        if (j.dedupe_key === 'stalled-bad') throw new PermanentJobError('late failure');
+      });
+      await runnerA.start();
+      await running;
+      const later = at + 20_000 + leaseMs + 1;
+      expect(await c.recoverRunning(['cache'], later, 'expired')).toEqual({ requeued: 2, failed: 0 });
+      await c.claimNext(['cache'], later);
+      await c.claimNext(['cache'], later);
+      resume();
+      await runnerA.whenIdle();
+      await runnerA.stop();
+      for (const key of ['stalled-ok', 'stalled-bad'])
+        expect(await rowOf(db, key)).toMatchObject({ state: 'running', claimed_by: c.runnerId, last_error: null });
+      const lost = lines.filter((l) => l.msg.startsWith('lost the claim on this job'));
+      expect(lost.map((l) => l.outcome).sort()).toEqual(['done', 'failed']);
     });
   });
 });

@@ -113,34 +113,50 @@ export class JobsRepository {
     return row?.next ?? null;
   }
 
-  async finish(id: string, now: number): Promise<void> {
-    await this.db
+  /**
+   * The outcome of a job is recorded only while this runner still holds its claim: a replica that
+   * stalled past its lease (another took the job over) must not overwrite the new claimer's work.
+   * Each returns false when the claim was lost (nothing written).
+   */
+  private mine(id: string) {
+    return this.db
       .updateTable('jobs')
-      .set({ state: 'done', progress: 1, last_error: null, updated_at: now })
       .where('id', '=', id)
-      .execute();
+      .where('state', '=', 'running')
+      .where('claimed_by', '=', this.runnerId);
   }
 
-  async retryLater(id: string, error: string, runAfter: number, now: number): Promise<void> {
-    await this.db
-      .updateTable('jobs')
-      .set({ state: 'queued', last_error: error.slice(0, 500), run_after: runAfter, updated_at: now })
-      .where('id', '=', id)
-      .execute();
+  async finish(id: string, now: number): Promise<boolean> {
+    const result = await this.mine(id)
+      .set({ state: 'done', progress: 1, last_error: null, updated_at: now, lease_until: null })
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
-  async fail(id: string, error: string, now: number): Promise<void> {
-    await this.db
-      .updateTable('jobs')
-      .set({ state: 'failed', last_error: error.slice(0, 500), updated_at: now })
-      .where('id', '=', id)
-      .execute();
+  async retryLater(id: string, error: string, runAfter: number, now: number): Promise<boolean> {
+    const result = await this.mine(id)
+      .set({
+        state: 'queued',
+        last_error: error.slice(0, 500),
+        run_after: runAfter,
+        updated_at: now,
+        claimed_by: null,
+        lease_until: null,
+      })
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
-  /** Puts a running job back in the queue without counting the attempt (shutdown, crash recovery). */
-  async requeue(id: string, now: number): Promise<void> {
-    await this.db
-      .updateTable('jobs')
+  async fail(id: string, error: string, now: number): Promise<boolean> {
+    const result = await this.mine(id)
+      .set({ state: 'failed', last_error: error.slice(0, 500), updated_at: now, lease_until: null })
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Puts a running job of this runner back in the queue without counting the attempt (shutdown). */
+  async requeue(id: string, now: number): Promise<boolean> {
+    const result = await this.mine(id)
       .set((eb) => ({
         state: 'queued',
         attempts: eb
@@ -154,9 +170,8 @@ export class JobsRepository {
         claimed_by: null,
         lease_until: null,
       }))
-      .where('id', '=', id)
-      .where('state', '=', 'running')
-      .execute();
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   /**
@@ -252,7 +267,7 @@ export class JobsRepository {
   }
 
   async setProgress(id: string, progress: number, now: number): Promise<void> {
-    await this.db.updateTable('jobs').set({ progress, updated_at: now }).where('id', '=', id).execute();
+    await this.mine(id).set({ progress, updated_at: now }).execute();
   }
 
   list(filter: {
