@@ -61,6 +61,7 @@ describe('dashboard and alert rules against a real scrape', () => {
       'earshot_login_throttled_total',
       'earshot_jobs',
       'earshot_sqlite_bytes',
+      'earshot_database_bytes',
       'earshot_sqlite_wal_bytes',
       'earshot_nodejs_eventloop_lag_p99_seconds',
     ])
