@@ -10,69 +10,31 @@
  *
  * Skipped, with the reason printed, when the test run has no PostgreSQL (test/postgres.ts).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { CLI_BIN } from '../test/build.js';
 import { makeAudio } from '../test/audio.js';
 import { type Origin, startOrigin } from '../test/origin.js';
 import { createTestDatabase } from '../test/postgres.js';
+import { type Replica, ReplicaSet } from '../test/replica-process.js';
 
 const context = { url: inject('pgUrl'), skipReason: inject('pgSkipReason') };
 
 const database = await createTestDatabase(context, 'replicas');
 const data = mkdtempSync(join(tmpdir(), 'earshot-replicas-'));
-const keyFile = join(data, 'secret_key');
-writeFileSync(keyFile, 'replica-test-key-0123456789-abcdefghijklmnop\n', { mode: 0o600 });
-const children: ChildProcess[] = [];
+const replicas = database ? new ReplicaSet(data, database.url) : null;
 let origin: Origin | undefined;
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  replicas?.killAll();
   await origin?.close();
   await database?.drop();
   rmSync(data, { recursive: true, force: true });
 });
 
-interface Replica {
-  child: ChildProcess;
-  url: string;
-  /** Log lines so far (JSON). */
-  lines: string[];
-}
-
 function startReplica(name: string, extraEnv: Record<string, string> = {}): Promise<Replica> {
-  const child = spawn(process.execPath, [CLI_BIN, 'serve'], {
-    env: {
-      PATH: process.env.PATH,
-      HOSTNAME: name,
-      EARSHOT_DATA_DIR: data,
-      EARSHOT_PORT: '0',
-      EARSHOT_LOG_FORMAT: 'json',
-      EARSHOT_SCAN_ON_START: 'false',
-      EARSHOT_WATCH: 'false',
-      EARSHOT_DATABASE_URL: database?.url,
-      EARSHOT_SECRET_KEY_FILE: keyFile,
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const lines: string[] = [];
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const parts = buffer.split('\n');
-      buffer = parts.pop() ?? '';
-      for (const line of parts) {
-        lines.push(line);
-        if (/Earshot is listening on/.test(line)) resolve({ child, url: JSON.parse(line).address, lines });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${name} exited (${code}):\n${lines.join('\n')}`)));
-  });
+  if (!replicas) throw new Error('no PostgreSQL');
+  return replicas.start(name, extraEnv);
 }
 
 const role = async (r: Replica) => ((await (await fetch(`${r.url}/healthz`)).json()) as { role: string }).role;
@@ -87,20 +49,7 @@ async function untilLeader(wanted: Replica, other?: Replica): Promise<void> {
 
 describe.skipIf(!database)('two server processes on one PostgreSQL', () => {
   it('share sessions, throttling and the leader; kill -9 of the leader hands over', async () => {
-    const setup = spawnSync(
-      process.execPath,
-      [CLI_BIN, 'user', 'add', 'alice', '--role', 'admin', '--password', 'alice-password-1'],
-      {
-        encoding: 'utf8',
-        env: {
-          PATH: process.env.PATH,
-          EARSHOT_DATA_DIR: data,
-          EARSHOT_DATABASE_URL: database?.url,
-          EARSHOT_SECRET_KEY_FILE: keyFile,
-        },
-      },
-    );
-    expect(setup.status, setup.stderr).toBe(0);
+    replicas?.addUser('alice', 'alice-password-1');
     const a = await startReplica('replica-a');
     const b = await startReplica('replica-b');
 
@@ -147,7 +96,7 @@ describe.skipIf(!database)('two server processes on one PostgreSQL', () => {
   });
 
   it('share playlists and remote downloads; kill -9 mid-download and of the scanning leader', async () => {
-    for (const child of children) child.kill('SIGKILL'); // the first test's replicas
+    replicas?.killAll(); // the first test's replicas
     origin = await startOrigin();
     const song = readFileSync(
       await makeAudio(join(data, 'fixtures', 'remote.mp3'), { seconds: 4, tags: { title: 'Remote' } }),
@@ -159,20 +108,7 @@ describe.skipIf(!database)('two server processes on one PostgreSQL', () => {
       EARSHOT_WATCH: 'true',
     };
     // Alice is throttled by the first test (shared counters): Bob signs in here.
-    const bob = spawnSync(
-      process.execPath,
-      [CLI_BIN, 'user', 'add', 'bob', '--role', 'admin', '--password', 'bob-password-12'],
-      {
-        encoding: 'utf8',
-        env: {
-          PATH: process.env.PATH,
-          EARSHOT_DATA_DIR: data,
-          EARSHOT_DATABASE_URL: database?.url,
-          EARSHOT_SECRET_KEY_FILE: keyFile,
-        },
-      },
-    );
-    expect(bob.status, bob.stderr).toBe(0);
+    replicas?.addUser('bob', 'bob-password-12');
     const c = await startReplica('replica-c', env);
     const d = await startReplica('replica-d', env);
     const login = await fetch(`${c.url}/auth/login`, {

@@ -68,6 +68,9 @@ export function cacheLocation(
   return { relative, absolute, partAbsolute: `${absolute}.part` };
 }
 
+/** Every extension {@link sniffAudioExt} can name a download with (a part file's possible names). */
+export const SNIFFED_EXTS = ['mp3', 'flac', 'opus', 'ogg', 'm4a', 'webm', 'wav', 'aac', 'bin'] as const;
+
 /** Container of an audio stream from its first bytes (yt-dlp writes to stdout, so there is no name to go by). */
 export function sniffAudioExt(head: Buffer): string {
   const ascii = (start: number, end: number) => head.subarray(start, end).toString('latin1');

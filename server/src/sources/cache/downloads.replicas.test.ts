@@ -1,17 +1,27 @@
 /**
  * "One download per remote track" across replicas, through the track locks (cluster/track-locks.ts)
- * the download hub now takes: two hubs on one database and one cache folder, sharing the lock
- * table the way replicas share PostgreSQL's advisory locks. Replica A is the real app (HTTP
- * `/stream`), replica B a second hub over the same database, yt-dlp runner and cache folder (as a
- * second process would be, minus the process). Real yt-dlp against a loopback origin, a real SQLite
- * file. The same scenario across real processes on PostgreSQL is cluster/replicas.test.ts.
+ * the download hub takes.
+ *
+ * First, two hubs on one SQLite database and one cache folder, sharing the lock table the way
+ * replicas share PostgreSQL's advisory locks: replica A is the real app (HTTP `/stream`), replica B
+ * a second hub over the same database, yt-dlp runner and cache folder. A waiter whose bytes nobody
+ * took yet (an offline job) downloads afresh when the holder stops.
+ *
+ * Then two real `earshot serve` processes on one PostgreSQL and one data folder, real yt-dlp against
+ * a loopback origin that trickles the file: a listener on the waiting replica gets the holder's
+ * bytes while the download still runs (its growing part file, followed across processes), with the
+ * same Range answers as the holder's own listeners; `kill -9` of the holder mid-way ends the
+ * waiter's response with an error, and the next play completes the track.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeAudio } from '../../test/audio.js';
 import { startTestServer, type TestServer } from '../../test/harness.js';
 import { type Origin, startOrigin } from '../../test/origin.js';
+import { createTestDatabase } from '../../test/postgres.js';
+import { ReplicaSet, signIn } from '../../test/replica-process.js';
 import { DOWNLOAD_LIMITS } from '../module.js';
 import { RemoteTracksRepository } from '../remote-tracks.repository.js';
 import { DownloadHub } from './download-hub.js';
@@ -146,4 +156,129 @@ describe('one download per remote track across replicas', () => {
     expect(readFileSync(join(t.config.cacheDir, cached?.local_path ?? '')).equals(song)).toBe(true);
     expect(partsUnder(t.config.cacheDir)).toEqual([]);
   });
+});
+
+const database = await createTestDatabase({ url: inject('pgUrl'), skipReason: inject('pgSkipReason') }, 'follow');
+const data = mkdtempSync(join(tmpdir(), 'earshot-follow-'));
+const replicas = database ? new ReplicaSet(data, database.url) : null;
+afterAll(async () => {
+  replicas?.killAll();
+  await database?.drop();
+  rmSync(data, { recursive: true, force: true });
+});
+
+/** Reads a response body chunk by chunk; `first` resolves with the first chunk. */
+function drain(res: Response): { first: Promise<Buffer>; all: Promise<Buffer> } {
+  const reader = res.body?.getReader();
+  if (!reader) throw new Error('no body');
+  let gotFirst!: (b: Buffer) => void;
+  const first = new Promise<Buffer>((resolve) => {
+    gotFirst = resolve;
+  });
+  const all = (async () => {
+    const chunks: Buffer[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return Buffer.concat(chunks);
+      chunks.push(Buffer.from(value));
+      if (chunks.length === 1) gotFirst(chunks[0]);
+    }
+  })();
+  all.catch(() => {});
+  return { first, all };
+}
+
+describe.skipIf(!database)('a waiting replica streams the growing file (two processes on PostgreSQL)', () => {
+  it('its listener gets bytes before the download ends, identical to the origin; kill -9 of the holder cuts it, the next play completes', async () => {
+    if (!replicas) return;
+    const fixture = join(data, 'fixtures', 'trickle.mp3');
+    const trickled = readFileSync(await makeAudio(fixture, { seconds: 8, tags: { title: 'Trickle' } }));
+    const from = await startOrigin();
+    try {
+      replicas.addUser('carol', 'carol-password-1');
+      const env = { EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES: '1', EARSHOT_YTDLP: '/usr/bin/yt-dlp' };
+      const a = await replicas.start('holder-a', env);
+      const b = await replicas.start('waiter-b', env);
+      const cookie = await signIn(a, 'carol', 'carol-password-1');
+      const get = (r: { url: string }, path: string, extra: Record<string, string> = {}) =>
+        fetch(`${r.url}${path}`, { headers: { cookie, ...extra } });
+      const addRemote = async (path: string) => {
+        const url = from.set(path, { kind: 'slow', path: fixture, chunk: 1024, everyMs: 40 });
+        const res = await fetch(`${a.url}/api/v1/remote/tracks`, {
+          method: 'POST',
+          headers: { cookie, origin: a.url, 'content-type': 'application/json' },
+          body: JSON.stringify({ url }),
+        });
+        expect(res.status, await res.clone().text()).toBe(201);
+        return ((await res.json()) as { id: string }).id;
+      };
+      const cacheFiles = () => {
+        const dir = join(data, 'cache', 'url');
+        if (!existsSync(dir)) return { finals: [] as string[], parts: [] as string[] };
+        const files = readdirSync(dir, { recursive: true, withFileTypes: true })
+          .filter((e) => e.isFile())
+          .map((e) => join(e.parentPath, e.name));
+        return { finals: files.filter((f) => !f.endsWith('.part')), parts: files.filter((f) => f.endsWith('.part')) };
+      };
+
+      // A's listener starts the download (A holds the track's lock and writes the part file).
+      const id = await addRemote('/trickle.mp3');
+      const hitsBefore = from.hits('/trickle.mp3'); // adding it probed the URL
+      const onA = await get(a, `/stream/${id}`);
+      expect(onA.status).toBe(200);
+      const fromA = drain(onA);
+      await fromA.first;
+      // B's listener: B starts no download of its own; it streams A's part file as it grows.
+      const onB = await get(b, `/stream/${id}`);
+      expect(onB.status).toBe(200);
+      expect(onB.headers.get('x-earshot-cache')).toBe('miss');
+      const fromB = drain(onB);
+      const firstOnB = await fromB.first;
+      // The download is still running: nothing under a final name yet, the part is there.
+      expect(cacheFiles()).toMatchObject({ finals: [], parts: [expect.stringMatching(/\.mp3\.part$/)] });
+      expect(firstOnB.equals(trickled.subarray(0, firstOnB.length))).toBe(true);
+      // A Range on B mid-download gets what the holder's own listeners get (206, exact bytes).
+      const ranged = await get(b, `/stream/${id}`, { range: 'bytes=1000-' });
+      expect(ranged.status).toBe(206);
+      const rangedBody = Buffer.from(await ranged.arrayBuffer());
+      expect(ranged.headers.get('content-range')).toMatch(
+        new RegExp(`^bytes 1000-${999 + rangedBody.length}/(\\*|${trickled.length})$`),
+      );
+      expect(rangedBody.equals(trickled.subarray(1000, 1000 + rangedBody.length))).toBe(true);
+
+      const [bodyA, bodyB] = await Promise.all([fromA.all, fromB.all]);
+      expect(bodyA.equals(trickled)).toBe(true);
+      expect(bodyB.equals(trickled)).toBe(true);
+      // One download between the two processes (yt-dlp's generic extractor probes, then downloads).
+      expect(from.hits('/trickle.mp3') - hitsBefore).toBeLessThanOrEqual(2);
+
+      // kill -9 of the holder mid-way: B's listener, already sent some bytes, gets a cut response.
+      const doomed = await addRemote('/trickle-doomed.mp3');
+      const holder = await get(a, `/stream/${doomed}`);
+      expect(holder.status).toBe(200);
+      await drain(holder).first;
+      const waiter = await get(b, `/stream/${doomed}`);
+      expect(waiter.status).toBe(200);
+      const fromWaiter = drain(waiter);
+      await fromWaiter.first;
+      const finalsBefore = cacheFiles().finals;
+      a.child.kill('SIGKILL');
+      await expect(fromWaiter.all).rejects.toThrow();
+      expect(cacheFiles().finals).toEqual(finalsBefore);
+      // The next play (on B) downloads afresh and completes the track.
+      const next = await get(b, `/stream/${doomed}`);
+      expect(next.status).toBe(200);
+      expect(Buffer.from(await next.arrayBuffer()).equals(trickled)).toBe(true);
+      let files = cacheFiles();
+      while (files.finals.length === finalsBefore.length || files.parts.length > 0) {
+        // The commit (fsync, rename) finishes just after the last byte was served.
+        await new Promise((r) => setImmediate(r));
+        files = cacheFiles();
+      }
+      expect(files.finals).toHaveLength(finalsBefore.length + 1);
+      expect(readFileSync(files.finals.find((f) => !finalsBefore.includes(f)) ?? '').equals(trickled)).toBe(true);
+    } finally {
+      await from.close();
+    }
+  }, 120_000);
 });

@@ -7,8 +7,8 @@
  *
  * Replicas share the cache folder: a part file may be another live replica's download in
  * progress. Then only parts untouched for longer than a download may last are removed (a live
- * download writes all the time and is cut at its timeout); a newer orphan is overwritten by the
- * next download of its track, which truncates the part when it opens it.
+ * download writes all the time and is cut at its timeout); a newer orphan is deleted by the
+ * next download of its track as soon as it holds the track's lock (followed-part.ts).
  */
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';

@@ -9,6 +9,7 @@
  * it with a Range), so a client disconnect stops its yt-dlp (caching-proxy.test.ts).
  */
 import { EventEmitter } from 'node:events';
+import type { BigIntStats } from 'node:fs';
 import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
@@ -25,6 +26,16 @@ export class DownloadFailed extends Error {
   ) {
     super(message);
   }
+}
+
+/** Which file (device and inode) a download follows: survives the holder's rename, never reused while open. */
+export interface FileIdentity {
+  dev: bigint;
+  ino: bigint;
+}
+
+export function sameFile(stats: BigIntStats, id: FileIdentity): boolean {
+  return stats.dev === id.dev && stats.ino === id.ino;
 }
 
 export interface DownloadSink {
@@ -54,6 +65,15 @@ export class RemoteDownload extends EventEmitter {
   /** Why the download was cancelled (listeners left, too large, shutdown), once it was. */
   cancelReason: DownloadFailed | null = null;
   private producerAttached = false;
+  /** This process created the part file (and deletes it on failure); false when following another's. */
+  private ownsPart = false;
+  /**
+   * Set while this download follows another replica's part file (it has no producer of its own):
+   * readers open only this very file, whether still under its part name or renamed to its final one.
+   */
+  identity: FileIdentity | null = null;
+  /** Some listener was promised bytes (a reader or a resolved wait): they cannot be swapped for others. */
+  private exposed = false;
   private onCancel: (reason: DownloadFailed) => void = () => {};
 
   constructor(
@@ -144,7 +164,11 @@ export class RemoteDownload extends EventEmitter {
     this.ext = sniffAudioExt(head);
     this.location = this.sink.locate(this.ext);
     await mkdir(dirname(this.location.partAbsolute), { recursive: true });
-    this.fh = await open(this.location.partAbsolute, 'w', 0o644);
+    // A new file, never a truncated orphan: a replica still following a dead holder's part (by its
+    // open descriptor) must not see this download's bytes spliced into it.
+    await rm(this.location.partAbsolute, { force: true });
+    this.fh = await open(this.location.partAbsolute, 'wx', 0o644);
+    this.ownsPart = true;
     await this.fh.write(head, 0, head.length, 0);
     this.written = head.length;
     this.emit('progress');
@@ -198,6 +222,41 @@ export class RemoteDownload extends EventEmitter {
     return true;
   }
 
+  /**
+   * Another replica holds the track's lock and is writing `location.partAbsolute`: this download
+   * follows that file (`identity`) instead of producing its own, so its listeners get the bytes as
+   * they arrive. {@link grow} reports the file's size; it ends with {@link adopt} when the holder
+   * committed that very file, or fails when the holder stopped.
+   */
+  follow(location: CacheLocation, ext: string, identity: FileIdentity): boolean {
+    if (this.state !== 'running' || this.closing || this.cancelReason || this.fh || this.ownsPart) return false;
+    this.location = location;
+    this.ext = ext;
+    this.identity = identity;
+    return true;
+  }
+
+  /**
+   * The followed replica stopped without committing: back to no file, so this download can be
+   * fetched afresh. Refused (false) once any of those bytes were handed out: a listener's stream
+   * cannot be continued with another download's bytes.
+   */
+  unfollow(): boolean {
+    if (this.exposed || this.state !== 'running') return false;
+    this.location = null;
+    this.ext = null;
+    this.identity = null;
+    this.written = 0;
+    return true;
+  }
+
+  /** The followed file has grown to `size` bytes. */
+  grow(size: number): void {
+    if (this.state !== 'running' || this.closing || size <= this.written) return;
+    this.written = size;
+    this.emit('progress');
+  }
+
   async fail(reason: DownloadFailed): Promise<void> {
     if (this.state !== 'running' || this.closing) return;
     // Stop writing first; listeners learn of the failure only once the part file is gone, so
@@ -208,7 +267,7 @@ export class RemoteDownload extends EventEmitter {
     const fh = this.fh;
     this.fh = null;
     await fh?.close().catch(() => {});
-    if (this.location) await rm(this.location.partAbsolute, { force: true }).catch(() => {});
+    if (this.location && this.ownsPart) await rm(this.location.partAbsolute, { force: true }).catch(() => {});
     this.state = 'failed';
     this.error = reason;
     this.emit('progress');
@@ -226,6 +285,7 @@ export class RemoteDownload extends EventEmitter {
       const check = () => {
         if (this.written > pos || this.state === 'done') {
           this.off('progress', check);
+          this.exposed = true;
           resolve();
         } else if (this.state === 'failed') {
           this.off('progress', check);
@@ -239,6 +299,7 @@ export class RemoteDownload extends EventEmitter {
 
   /** A stream of the file from `start` to `end` (inclusive; default: to the end of the download). */
   reader(start: number, end?: number): Readable {
+    this.exposed = true;
     return new DownloadReader(this, start, end);
   }
 }
@@ -268,9 +329,7 @@ class DownloadReader extends Readable {
       for (;;) {
         const limit = this.end === undefined ? this.dl.written : Math.min(this.dl.written, this.end + 1);
         if (this.pos < limit) {
-          const loc = this.dl.location!;
-          // The part may have just been renamed to its final name (the open fd would survive it).
-          this.fh ??= await open(loc.partAbsolute, 'r').catch(() => open(loc.absolute, 'r'));
+          this.fh ??= await this.openFile();
           const length = Math.min(256 * 1024, limit - this.pos);
           const buf = Buffer.allocUnsafe(length);
           const { bytesRead } = await this.fh.read(buf, 0, length, this.pos);
@@ -294,6 +353,27 @@ class DownloadReader extends Readable {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** The download's file: the part, or its final name once renamed (an open fd survives the rename). */
+  private async openFile(): Promise<FileHandle> {
+    const loc = this.dl.location;
+    if (!loc) throw new Error('the download has no file yet');
+    let lastError: unknown = new Error('the cache file is gone');
+    for (const path of [loc.partAbsolute, loc.absolute]) {
+      let fh: FileHandle;
+      try {
+        fh = await open(path, 'r');
+      } catch (err) {
+        lastError = err;
+        continue;
+      }
+      // Following another replica: only the very file it writes (not a later download's part).
+      if (!this.dl.identity || sameFile(await fh.stat({ bigint: true }), this.dl.identity)) return fh;
+      await fh.close();
+      lastError = new Error('the file another replica was writing was replaced');
+    }
+    throw lastError;
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
