@@ -126,13 +126,14 @@ function patchPlugin() {
 const APP = 'app';
 const APP_ENTRIES = ['cli/index.js', 'library/tag-worker.js', 'catalog/search-worker.js'];
 
-async function bundleApp(esbuild) {
-  const entryPoints = APP_ENTRIES.map((rel) => join(DIST, rel)).filter(
-    (f) => existsSync(f) && !readFileSync(f, 'utf8').startsWith(BANNER),
-  );
-  if (entryPoints.length === 0) return;
-  rmSync(join(DIST, APP), { recursive: true, force: true });
-  await esbuild.build({
+/**
+ * The options both bundling passes share: code-split ESM for Node 20 written over tsc's output in
+ * `dist`, chunks under `chunkDir`, source maps without sources, the banner that gives inlined
+ * CommonJS a require() (Node's own modules), the package patches, and `resolve` deciding what is
+ * inlined.
+ */
+function splitBuild(entryPoints, chunkDir, resolve) {
+  return {
     entryPoints,
     outdir: DIST,
     outbase: DIST,
@@ -142,24 +143,33 @@ async function bundleApp(esbuild) {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    minifyWhitespace: true,
-    minifySyntax: true,
     sourcemap: true,
     sourcesContent: false,
-    chunkNames: `${APP}/[name]-[hash]`,
+    chunkNames: `${chunkDir}/[name]-[hash]`,
     banner: { js: BANNER },
     logLevel: 'warning',
-    plugins: [
-      patchPlugin(),
-      {
-        name: 'external-packages',
-        setup(build) {
-          build.onResolve({ filter: /^[^./]/ }, (args) =>
-            external(args.path) ? { path: args.path, external: true } : undefined,
-          );
-        },
+    plugins: [patchPlugin(), resolve],
+  };
+}
+
+async function bundleApp(esbuild) {
+  const entryPoints = APP_ENTRIES.map((rel) => join(DIST, rel)).filter(
+    (f) => existsSync(f) && !readFileSync(f, 'utf8').startsWith(BANNER),
+  );
+  if (entryPoints.length === 0) return;
+  rmSync(join(DIST, APP), { recursive: true, force: true });
+  await esbuild.build({
+    ...splitBuild(entryPoints, APP, {
+      name: 'external-packages',
+      setup(build) {
+        build.onResolve({ filter: /^[^./]/ }, (args) =>
+          external(args.path) ? { path: args.path, external: true } : undefined,
+        );
       },
-    ],
+    }),
+    // Our own code: whitespace and syntax minified (names kept for stack traces).
+    minifyWhitespace: true,
+    minifySyntax: true,
   });
 }
 
@@ -176,38 +186,20 @@ export async function bundleDeps() {
   if (entryPoints.length === 0) return true;
   rmSync(join(DIST, VENDOR), { recursive: true, force: true });
   const ours = (importer) => importer.startsWith(DIST) && !relative(DIST, importer).startsWith(VENDOR);
-  await esbuild.build({
-    entryPoints,
-    outdir: DIST,
-    outbase: DIST,
-    allowOverwrite: true,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    sourcemap: true,
-    chunkNames: `${VENDOR}/[name]-[hash]`,
-    // Inlined CommonJS calls require() for Node's own modules: give each output file one.
-    banner: { js: BANNER },
-    sourcesContent: false,
-    logLevel: 'warning',
-    plugins: [
-      patchPlugin(),
-      {
-        name: 'inline-only-listed-packages',
-        setup(build) {
-          build.onResolve({ filter: /.*/ }, (args) => {
-            if (args.kind === 'entry-point') return undefined;
-            // Our own modules keep their files: the import stays as written.
-            if (args.path.startsWith('.') && ours(args.importer)) return { path: args.path, external: true };
-            if (args.path.startsWith('.') || args.path.startsWith('/')) return undefined;
-            return external(args.path) ? { path: args.path, external: true } : undefined;
-          });
-        },
+  await esbuild.build(
+    splitBuild(entryPoints, VENDOR, {
+      name: 'inline-only-listed-packages',
+      setup(build) {
+        build.onResolve({ filter: /.*/ }, (args) => {
+          if (args.kind === 'entry-point') return undefined;
+          // Our own modules keep their files: the import stays as written.
+          if (args.path.startsWith('.') && ours(args.importer)) return { path: args.path, external: true };
+          if (args.path.startsWith('.') || args.path.startsWith('/')) return undefined;
+          return external(args.path) ? { path: args.path, external: true } : undefined;
+        });
       },
-    ],
-  });
+    }),
+  );
   // The chunks are third-party code: without whitespace they are ~40 % smaller, and V8 keeps every
   // module's source text in the heap for as long as the process runs (lazy compilation). Names are
   // kept, so stack traces still say which function; our own files stay as tsc wrote them.
