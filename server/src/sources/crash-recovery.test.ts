@@ -96,6 +96,56 @@ function partAppears(root: string): Promise<string> {
   });
 }
 
+/**
+ * The state both tests start from, made with an in-process server that is closed again: an admin,
+ * the remote track at `url`, and an offline playlist holding it, so its cache job is queued.
+ */
+async function queueOfflineJob(
+  dataDir: string,
+  url: string,
+  options: { maxAttempts?: number } = {},
+): Promise<{ trackId: string; playlistId: string; adminId: string }> {
+  process.env.EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES = '1';
+  const t = await startTestServer({ dir: dataDir });
+  delete process.env.EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES;
+  try {
+    const admin = await t.createUser({ username: 'admin', role: 'admin' });
+    const add = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/remote/tracks',
+      headers: await t.authHeaders(admin),
+      payload: { url },
+    });
+    expect(add.statusCode, add.body).toBe(201);
+    const trackId: string = add.json().id;
+    const playlistId = newId();
+    const now = Date.now();
+    const { db } = t.earshot.database;
+    await db
+      .insertInto('playlists')
+      .values({ id: playlistId, owner_id: admin.id, name: 'Offline', is_offline: 1, created_at: now, updated_at: now })
+      .execute();
+    await db
+      .insertInto('playlist_tracks')
+      .values({ id: newId(), playlist_id: playlistId, position: 0, track_id: trackId, title: 'remote', added_at: now })
+      .execute();
+    t.earshot.events.emit('playlist.offlineChanged', { playlistId, ownerId: admin.id, isOffline: true });
+    await t.earshot.sources.offline.flush();
+    if (options.maxAttempts !== undefined)
+      await db.updateTable('jobs').set({ max_attempts: options.maxAttempts }).execute();
+    return { trackId, playlistId, adminId: admin.id };
+  } finally {
+    await t.close();
+  }
+}
+
+/** Signals a served process and resolves once it has exited. */
+function stop(server: { child: ChildProcess }, signal: NodeJS.Signals): Promise<unknown> {
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill(signal);
+  return exited;
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'earshot-crash-'));
   origin = await startOrigin();
@@ -113,32 +163,7 @@ describe('SECURITY 27: kill -9 during a remote download', () => {
     const song = readFileSync(songPath);
     const url = origin.set('/long.mp3', { kind: 'file', path: songPath });
 
-    // Prepare state with an in-process server: a user, the remote track, an offline playlist with a queued job.
-    process.env.EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES = '1';
-    const t = await startTestServer({ dir });
-    delete process.env.EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES;
-    const admin = await t.createUser({ username: 'admin', role: 'admin' });
-    const add = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/remote/tracks',
-      headers: await t.authHeaders(admin),
-      payload: { url },
-    });
-    expect(add.statusCode, add.body).toBe(201);
-    const trackId: string = add.json().id;
-    const playlistId = newId();
-    const now = Date.now();
-    await t.earshot.database.db
-      .insertInto('playlists')
-      .values({ id: playlistId, owner_id: admin.id, name: 'Offline', is_offline: 1, created_at: now, updated_at: now })
-      .execute();
-    await t.earshot.database.db
-      .insertInto('playlist_tracks')
-      .values({ id: newId(), playlist_id: playlistId, position: 0, track_id: trackId, title: 'long', added_at: now })
-      .execute();
-    t.earshot.events.emit('playlist.offlineChanged', { playlistId, ownerId: admin.id, isOffline: true });
-    await t.earshot.sources.offline.flush();
-    await t.close();
+    const { trackId } = await queueOfflineJob(dir, url);
 
     // The real server picks the job up; the origin dribbles so the download is still running when killed.
     origin.set('/long.mp3', { kind: 'slow', path: songPath, chunk: 1024, everyMs: 100 });
@@ -147,8 +172,7 @@ describe('SECURITY 27: kill -9 during a remote download', () => {
     await first.waitForLog(/caching remote track/);
     const part = await partAppears(join(dir, 'cache'));
     expect(part).toMatch(/\.mp3\.part$/);
-    first.child.kill('SIGKILL');
-    await new Promise((resolve) => first.child.once('exit', resolve));
+    await stop(first, 'SIGKILL');
 
     // Dead mid-download: only the part exists; nothing under a final name; the row is not cached.
     const afterKill = filesUnder(cacheUrlDir);
@@ -168,8 +192,7 @@ describe('SECURITY 27: kill -9 during a remote download', () => {
     expect(cleaned.partsRemoved).toBe(1);
     await second.waitForLog(/resuming jobs interrupted by a restart/);
     await second.waitForLog(/remote track cached/);
-    second.child.kill('SIGTERM');
-    await new Promise((resolve) => second.child.once('exit', resolve));
+    await stop(second, 'SIGTERM');
 
     const files = filesUnder(cacheUrlDir);
     expect(files.filter((f) => f.endsWith('.part'))).toEqual([]);
@@ -193,47 +216,14 @@ describe('SECURITY 27: kill -9 during a remote download', () => {
         tags: { title: 'Killer' },
       });
       const url = origin.set('/killer.mp3', { kind: 'slow', path: songPath, chunk: 1024, everyMs: 100 });
-      process.env.EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES = '1';
-      const t = await startTestServer({ dir: dataDir });
-      delete process.env.EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES;
-      const admin = await t.createUser({ username: 'admin', role: 'admin' });
-      const add = await t.app.inject({
-        method: 'POST',
-        url: '/api/v1/remote/tracks',
-        headers: await t.authHeaders(admin),
-        payload: { url },
-      });
-      expect(add.statusCode, add.body).toBe(201);
-      const trackId: string = add.json().id;
-      const playlistId = newId();
-      const now = Date.now();
-      await t.earshot.database.db
-        .insertInto('playlists')
-        .values({
-          id: playlistId,
-          owner_id: admin.id,
-          name: 'Offline',
-          is_offline: 1,
-          created_at: now,
-          updated_at: now,
-        })
-        .execute();
-      await t.earshot.database.db
-        .insertInto('playlist_tracks')
-        .values({ id: newId(), playlist_id: playlistId, position: 0, track_id: trackId, title: 'k', added_at: now })
-        .execute();
-      t.earshot.events.emit('playlist.offlineChanged', { playlistId, ownerId: admin.id, isOffline: true });
-      await t.earshot.sources.offline.flush();
       // Two attempts keep the test short; the default is five.
-      await t.earshot.database.db.updateTable('jobs').set({ max_attempts: 2 }).execute();
-      await t.close();
+      const { trackId, playlistId, adminId } = await queueOfflineJob(dataDir, url, { maxAttempts: 2 });
 
       // The server dies during the download, twice (as if the download itself killed it).
       for (let kill = 1; kill <= 2; kill++) {
         const server = serve(dataDir);
         await server.waitForLog(/caching remote track/);
-        server.child.kill('SIGKILL');
-        await new Promise((resolve) => server.child.once('exit', resolve));
+        await stop(server, 'SIGKILL');
       }
       const jobsOf = () => {
         const db = new SQLite(join(dataDir, 'db', 'earshot.db'), { readonly: true });
@@ -253,8 +243,7 @@ describe('SECURITY 27: kill -9 during a remote download', () => {
       const gaveUp = await third.waitForLog(/gave up on jobs interrupted by a restart/);
       expect(gaveUp.failed).toBe(1);
       await third.waitForLog(/Server listening/);
-      third.child.kill('SIGTERM');
-      await new Promise((resolve) => third.child.once('exit', resolve));
+      await stop(third, 'SIGTERM');
       const jobs = jobsOf();
       expect(jobs).toHaveLength(1);
       expect(jobs[0]).toMatchObject({ state: 'failed', attempts: 2 });
@@ -262,7 +251,7 @@ describe('SECURITY 27: kill -9 during a remote download', () => {
 
       // Asked again (the playlist marked offline again): a fresh job is queued.
       const again = await startTestServer({ dir: dataDir });
-      again.earshot.events.emit('playlist.offlineChanged', { playlistId, ownerId: admin.id, isOffline: true });
+      again.earshot.events.emit('playlist.offlineChanged', { playlistId, ownerId: adminId, isOffline: true });
       await again.earshot.sources.offline.flush();
       await again.close();
       expect(jobsOf().map((j) => [j.state, j.attempts])).toEqual([
