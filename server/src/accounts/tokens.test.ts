@@ -153,27 +153,17 @@ describe('password change and sessions', () => {
     const phone = cookieHeader(await login('old-password'));
     const app = (await tokenRequest({ grant_type: 'password', username: 'alice', password: 'old-password' })).json();
 
-    const wrong = await t.app.inject({
-      method: 'PUT',
-      url: '/api/v1/me/password',
-      headers: laptop,
-      payload: { currentPassword: 'not-it-at-all', newPassword: 'new-password' },
-    });
-    expect(wrong.statusCode).toBe(400);
-    const short = await t.app.inject({
-      method: 'PUT',
-      url: '/api/v1/me/password',
-      headers: laptop,
-      payload: { currentPassword: 'old-password', newPassword: 'short' },
-    });
-    expect(short.statusCode).toBe(400);
+    const changePassword = (currentPassword: string, newPassword: string) =>
+      t!.app.inject({
+        method: 'PUT',
+        url: '/api/v1/me/password',
+        headers: laptop,
+        payload: { currentPassword, newPassword },
+      });
+    expect((await changePassword('not-it-at-all', 'new-password')).statusCode).toBe(400);
+    expect((await changePassword('old-password', 'short')).statusCode).toBe(400);
 
-    const res = await t.app.inject({
-      method: 'PUT',
-      url: '/api/v1/me/password',
-      headers: laptop,
-      payload: { currentPassword: 'old-password', newPassword: 'new-password' },
-    });
+    const res = await changePassword('old-password', 'new-password');
     expect(res.statusCode).toBe(200);
     expect(res.json().revokedSessions).toBe(2);
     expect((await t.app.inject({ url: '/api/v1/me', headers: laptop })).statusCode).toBe(200);
