@@ -22,6 +22,13 @@ export type JobHandler = (job: JobRow, ctx: JobContext) => Promise<void>;
 /** A failure that retrying cannot fix (e.g. the track was deleted). */
 export class PermanentJobError extends Error {}
 
+/** Why a job's signal aborts when the heartbeat finds another replica took the job over. */
+export class LostClaim extends Error {
+  constructor() {
+    super('another replica took this job over (its lease lapsed)');
+  }
+}
+
 export interface JobRunnerOptions {
   repo: JobsRepository;
   clock: Clock;
@@ -88,7 +95,13 @@ export class JobRunner {
   private async beat(): Promise<void> {
     if (this.stopping) return;
     try {
-      await this.o.repo.renewLeases([...this.running.keys()], this.o.clock.now());
+      const mine = [...this.running.keys()];
+      const renewed = new Set(await this.o.repo.renewLeases(mine, this.o.clock.now()));
+      for (const id of mine) {
+        // Taken over by another replica while this one stalled: stop working on it (its outcome
+        // would not be recorded anyway). Jobs that ended since the snapshot are gone from `running`.
+        if (!renewed.has(id)) this.running.get(id)?.abort(new LostClaim());
+      }
       if ((await this.recover('expired')) > 0) this.wake();
     } catch (err) {
       this.o.logger.warn({ area: 'jobs', err }, 'job lease heartbeat failed');

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Db } from '../../db/database.js';
 import { forEachEngine } from '../../test/engines.js';
-import { JobRunner, PermanentJobError } from './job-runner.js';
+import { JobRunner, LostClaim, PermanentJobError } from './job-runner.js';
 import { INTERRUPTED_TOO_OFTEN, JobsRepository } from './jobs.repository.js';
 
 const logger = pino({ level: 'silent' });
@@ -75,9 +75,10 @@ forEachEngine((engine) => {
       expect((await dead.claimNext(['cache'], t0 + 1))?.dedupe_key).toBe('dead');
 
       // 8 s later the live one renews; the dead one cannot.
-      expect(await live.renewLeases([(await rowOf(db, 'live')).id], t0 + 8_000)).toBe(1);
+      const liveId = (await rowOf(db, 'live')).id;
+      expect(await live.renewLeases([liveId], t0 + 8_000)).toEqual([liveId]);
       // A renewal names only the caller's own claims.
-      expect(await live.renewLeases([(await rowOf(db, 'dead')).id], t0 + 8_000)).toBe(0);
+      expect(await live.renewLeases([(await rowOf(db, 'dead')).id], t0 + 8_000)).toEqual([]);
 
       const starting = new JobsRepository(db);
       expect(await starting.recoverRunning(['cache'], t0 + 9_000, 'expired')).toEqual({ requeued: 0, failed: 0 });
@@ -243,6 +244,45 @@ forEachEngine((engine) => {
         expect(await rowOf(db, key)).toMatchObject({ state: 'running', claimed_by: c.runnerId, last_error: null });
       const lost = lines.filter((l) => l.msg.startsWith('lost the claim on this job'));
       expect(lost.map((l) => l.outcome).sort()).toEqual(['done', 'failed']);
+    });
+
+    it("a runner's heartbeat stops a handler whose job another replica took over", async () => {
+      const { db } = await engine.open();
+      const a = new JobsRepository(db, { leaseMs: 300 });
+      const lines: { msg: string }[] = [];
+      const captured = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+      const runnerA = new JobRunner({ repo: a, clock, logger: captured, concurrency: 1, leases: true });
+      let started!: () => void;
+      const running = new Promise<void>((resolve) => {
+        started = resolve;
+      });
+      const stopped = new Promise<unknown>((resolve) => {
+        runnerA.register('cache', async (_job, ctx) => {
+          started();
+          // Works until told to stop (a download would be killed here).
+          await new Promise<void>((done) => ctx.signal.addEventListener('abort', () => done(), { once: true }));
+          resolve(ctx.signal.reason);
+          throw ctx.signal.reason;
+        });
+      });
+      await a.enqueue(job('taken-over'), clock.now());
+      await runnerA.start();
+      await running;
+      // Replica C sees A's claim as lapsed (A stalled, as far as C can tell) and takes the job.
+      const c = new JobsRepository(db, { leaseMs: 300 });
+      const later = clock.now() + 60_000;
+      expect(await c.recoverRunning(['cache'], later, 'expired')).toEqual({ requeued: 1, failed: 0 });
+      expect((await c.claimNext(['cache'], later))?.dedupe_key).toBe('taken-over');
+      // A's next heartbeat finds it cannot renew the claim: the handler is stopped.
+      expect(await stopped).toBeInstanceOf(LostClaim);
+      await runnerA.whenIdle();
+      await runnerA.stop();
+      expect(await rowOf(db, 'taken-over')).toMatchObject({
+        state: 'running',
+        claimed_by: c.runnerId,
+        last_error: null,
+      });
+      expect(lines.some((l) => l.msg.startsWith('lost the claim on this job'))).toBe(true);
     });
   });
 });

@@ -176,18 +176,19 @@ export class JobsRepository {
 
   /**
    * Extends this process's claims on the jobs it is still running (the runner's heartbeat), so no
-   * other replica takes them for abandoned. Returns how many were renewed.
+   * other replica takes them for abandoned. Returns the ids renewed: one missing was taken over.
    */
-  async renewLeases(ids: string[], now: number): Promise<number> {
-    if (ids.length === 0) return 0;
-    const result = await this.db
+  async renewLeases(ids: string[], now: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
       .updateTable('jobs')
       .set({ lease_until: now + this.leaseMs })
       .where('id', 'in', ids)
       .where('state', '=', 'running')
       .where('claimed_by', '=', this.runnerId)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows);
+      .returning('id')
+      .execute();
+    return rows.map((r) => r.id);
   }
 
   /**
