@@ -87,7 +87,8 @@ async function runOnce(dist: string): Promise<Figures> {
       file: kb(status, 'RssFile'),
       scanSeconds,
       load: loadavg()[0],
-      cold: !carried,
+      // Builds without the launcher entry have no code cache at all.
+      cold: !carried && entryOf(dist).endsWith('launch.js'),
     };
   } finally {
     child.kill('SIGTERM');
