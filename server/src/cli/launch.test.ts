@@ -76,7 +76,13 @@ describe('runBundle', () => {
 
   it('takes the cache in a new process, and replaces a damaged one', () => {
     const dir = tempDir();
-    const file = writeBundle(dir, 'ffff', 'globalThis.__launchTest = 1; process.stdout.write("ran ");');
+    // The code turns a V8 flag on at run time, as shared/heap.ts does after a scan (the cache is
+    // written after that, at exit): the next start must still take it.
+    const file = writeBundle(
+      dir,
+      'ffff',
+      'require("node:v8").setFlagsFromString("--expose-gc"); process.stdout.write("ran ");',
+    );
     const launcher = join(SERVER_ROOT, 'dist', 'cli', 'launch.js');
     // A new process each time, as at a real start (in this one V8's in-memory cache would answer).
     const start = () => {

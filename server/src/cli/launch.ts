@@ -21,6 +21,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import Module, { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import vm from 'node:vm';
 
 /** The bundle's first line: this, then its content hash. Written by scripts/bundle-cli.mjs. */
@@ -140,6 +141,10 @@ export function runBundle(
   const command = commandOf(argv);
   const name = hash && command ? cacheName(hash, command) : '';
   const cachedData = name ? readCache(dirs, name) : undefined;
+  // V8 stamps cached data with a hash of its flags, and shared/heap.ts turns `--expose-gc` on at
+  // run time (after a scan): data written after that would be rejected by every next start, which
+  // would then write it again. Turning it on before compiling keeps one set of flags throughout.
+  setFlagsFromString('--expose-gc');
   const script = new vm.Script(Module.wrap(source), {
     filename: file,
     cachedData,
