@@ -112,6 +112,11 @@ describe('runBundle', () => {
     const data = join(dir, 'data');
     const saved = runBundle(file, { EARSHOT_DATA_DIR: data }, ['serve']).saveCache();
     expect(saved?.dir).toBe(join(data, 'cache', 'code'));
+    // Code the next start runs: this user's only (the cache folder above keeps its usual mode).
+    expect(statSync(join(data, 'cache', 'code')).mode & 0o777).toBe(0o700);
+    mkdirSync(join(dir, 'plain'));
+    expect(statSync(join(data, 'cache')).mode).toBe(statSync(join(dir, 'plain')).mode);
+    expect(statSync(join(data, 'cache', 'code', saved?.name ?? '')).mode & 0o777).toBe(0o600);
     expect(caches(join(dir, 'app'))).toEqual([]);
     expect(cacheDirs('/b', { EARSHOT_CACHE_DIR: '/c', EARSHOT_DATA_DIR: '/d' })).toEqual(['/c/code', '/b']);
     expect(cacheDirs('/b', {})).toEqual(['/b']);

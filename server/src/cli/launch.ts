@@ -93,8 +93,11 @@ function writeCache(dirs: string[], name: string, data: Buffer): CacheFile | und
   for (const dir of dirs) {
     const tmp = join(dir, `.${name}.${process.pid}.tmp`);
     try {
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(tmp, data);
+      // The cache is code the next start runs: only this user may write it (or read it). The
+      // folders above it keep the usual modes (the cache folder holds artwork and transcodes).
+      mkdirSync(dirname(dir), { recursive: true });
+      if (!existsSync(dir)) mkdirSync(dir, { mode: 0o700 });
+      writeFileSync(tmp, data, { mode: 0o600 });
       renameSync(tmp, join(dir, name));
     } catch {
       try {
