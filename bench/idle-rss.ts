@@ -11,13 +11,19 @@
  * from /proc: RSS, anonymous and file-backed parts, and the V8 heap's share is not visible from
  * outside, so the anonymous part is the figure to shrink. Builds given with --dist are measured
  * alternately, run by run, beside the load average.
+ *
+ * The server starts as `bin/earshot.js` starts it (`cli/launch.js`: the one-file bundle through its
+ * V8 code cache, in builds that have it). A restart is the common case, so the code cache each run
+ * wrote (in its data dir's `cache/code/`, 10 s after start) is handed to the next run of the same
+ * build; the first run of each build starts without one (printed as "cold").
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { entryOf } from './entry.ts';
 import { launcherSettings } from './search-load.ts';
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
@@ -36,14 +42,20 @@ interface Figures {
   file: number;
   scanSeconds: number;
   load: number;
+  cold: boolean;
 }
+
+/** Each build's code cache, carried from one run's data dir to the next. */
+const codeCaches = new Map<string, string>();
 
 const kb = (status: string, field: string) =>
   Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
 
 async function runOnce(dist: string): Promise<Figures> {
   const data = mkdtempSync(join(tmpdir(), 'earshot-idle-'));
-  const child = spawn(process.execPath, [join(dist, 'cli/index.js'), 'serve'], {
+  const carried = codeCaches.get(dist);
+  if (carried) cpSync(carried, join(data, 'cache', 'code'), { recursive: true });
+  const child = spawn(process.execPath, [entryOf(dist), 'serve'], {
     env: {
       ...process.env,
       ...launcherSettings(),
@@ -75,10 +87,17 @@ async function runOnce(dist: string): Promise<Figures> {
       file: kb(status, 'RssFile'),
       scanSeconds,
       load: loadavg()[0],
+      // Builds without the launcher entry have no code cache at all.
+      cold: !carried && entryOf(dist).endsWith('launch.js'),
     };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('close', r));
+    if (existsSync(join(data, 'cache', 'code'))) {
+      const keep = codeCaches.get(dist) ?? mkdtempSync(join(tmpdir(), 'earshot-idle-code-'));
+      cpSync(join(data, 'cache', 'code'), keep, { recursive: true });
+      codeCaches.set(dist, keep);
+    }
     rmSync(data, { recursive: true, force: true });
   }
 }
@@ -95,7 +114,7 @@ for (let i = 0; i < runs; i++)
     const f = await runOnce(dist);
     results.get(dist)?.push(f);
     console.log(
-      `${dist.replace(repo, '')} run ${i + 1}: idle RSS ${mb(f.rss)} (anon ${mb(f.anon)}, file ${mb(f.file)}), scan on start ${f.scanSeconds.toFixed(1)} s, load ${f.load.toFixed(1)}`,
+      `${dist.replace(repo, '')} run ${i + 1}: idle RSS ${mb(f.rss)} (anon ${mb(f.anon)}, file ${mb(f.file)}), scan on start ${f.scanSeconds.toFixed(1)} s, load ${f.load.toFixed(1)}${f.cold ? ', cold (no code cache)' : ''}`,
     );
   }
 console.log(`\nidle RSS ${settleMs / 1000} s after the full scan on start of ${lib}, watcher on (medians of ${runs}):`);
@@ -103,3 +122,4 @@ for (const [dist, fs] of results)
   console.log(
     `  ${dist.replace(repo, '').padEnd(22)} RSS ${mb(median(fs.map((f) => f.rss)))}  anon ${mb(median(fs.map((f) => f.anon)))}  file ${mb(median(fs.map((f) => f.file)))}`,
   );
+for (const dir of codeCaches.values()) rmSync(dir, { recursive: true, force: true });

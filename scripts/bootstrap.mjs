@@ -174,6 +174,7 @@ function ensureDebianPackages(packages, { required }) {
 function ensureBuild() {
   const serverHash = hashTree([
     'server/src',
+    'server/scripts',
     'server/tsconfig.json',
     'server/tsconfig.build.json',
     'tsconfig.base.json',

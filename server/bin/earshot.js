@@ -11,7 +11,11 @@ if (!existsSync(entry)) {
   );
   process.exit(1);
 }
-// Node ≥ 22.1 caches compiled code on disk (~800 module files for `serve`): later starts skip
-// parsing and compiling them. Older Node has no such API; it then starts as before.
+// Node ≥ 22.1 caches compiled ES modules on disk (the worker threads', and the whole CLI's when the
+// build has no one-file bundle). Older Node has no such API.
 module.enableCompileCache?.();
-await import(pathToFileURL(entry).href);
+// dist/cli/launch.js runs the one-file bundle through a V8 code cache (src/cli/launch.ts), or
+// imports dist/cli/index.js; a build from before launch.js existed has only the latter.
+const launcher = fileURLToPath(new URL('../dist/cli/launch.js', import.meta.url));
+if (existsSync(launcher)) await (await import(pathToFileURL(launcher).href)).launch();
+else await import(pathToFileURL(entry).href);

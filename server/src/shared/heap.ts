@@ -6,7 +6,8 @@
  * until V8's memory reducer gets to it, tens of seconds later if at all. One full collection a
  * moment after the last scan returns those pages at once. Node has no API for it, so `gc` is made
  * available the documented way (`v8.setFlagsFromString('--expose-gc')`, then a fresh context's
- * `gc`), used only here; when that fails the server behaves as before.
+ * `gc`), used only here; when that fails the server behaves as before. (cli/launch.ts turns the
+ * same flag on before it compiles the CLI bundle: V8's code cache is stamped with its flags.)
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

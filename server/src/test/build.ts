@@ -42,4 +42,9 @@ export function ensureServerBuilt(): void {
     cwd: SERVER_ROOT,
     stdio: 'pipe',
   });
+  // The third: the CLI as one CommonJS file for the code cache (scripts/bundle-cli.mjs).
+  execFileSync(process.execPath, [join(SERVER_ROOT, 'scripts', 'bundle-cli.mjs')], {
+    cwd: SERVER_ROOT,
+    stdio: 'pipe',
+  });
 }

@@ -1,0 +1,82 @@
+/**
+ * Build step after `bundle-deps.mjs`: the whole CLI (every command, our code and the inlined
+ * packages) as ONE CommonJS file, `dist/app/earshot.cjs`, that `dist/cli/launch.js` compiles with a
+ * V8 code cache.
+ *
+ * Why: Node 20 has no compile cache for ES modules (`module.enableCompileCache` is Node ≥ 22.1)
+ * and V8 compiling the ~2 MB of JavaScript `serve` loads was a third of its start-up CPU. A
+ * classic script can be compiled with `vm.Script`'s `cachedData`: the bytecode of every function
+ * the previous start ran is read back instead of being parsed and compiled again. ES modules
+ * cannot (`vm.SourceTextModule` needs `--experimental-vm-modules`), hence CommonJS; esbuild has no
+ * code splitting for CommonJS, so the commands' lazy `import()`s become lazy `require`s of code in
+ * the same file (only what runs is compiled; the rest is a source range).
+ *
+ * Input: `dist/cli/index.js` as bundle-deps left it (ESM entry + `dist/app/` chunks, patches
+ * applied, source maps chained to `src/*.ts`). `import.meta.url` becomes the bundle's own file URL:
+ * the bundle sits one level under dist like the chunks did, so `../library/tag-worker.js`, the web
+ * build and package.json resolve the same. Packages left external stay `require`d or `import()`ed
+ * from node_modules. The first line carries the content hash the code cache is keyed by.
+ *
+ * Without esbuild the file is not written and the launcher imports `dist/cli/index.js` as before.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
+const OUT = join(DIST, 'app', 'earshot.cjs');
+/** Must match `BUNDLE_HEADER` in src/cli/launch.ts. */
+const HEADER = '// earshot-bundle ';
+const PRELUDE = `"use strict";var __earshotImportMetaUrl=require('node:url').pathToFileURL(__filename).href;`;
+
+export async function bundleCli() {
+  let esbuild;
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    return false;
+  }
+  const entry = join(DIST, 'cli', 'index.js');
+  rmSync(OUT, { force: true });
+  rmSync(`${OUT}.map`, { force: true });
+  if (!existsSync(entry)) return false;
+  await esbuild.build({
+    entryPoints: [entry],
+    outfile: OUT,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    // ASCII only: V8 keeps the source text in the heap for lazy compilation, one byte a character.
+    charset: 'ascii',
+    sourcemap: true,
+    sourcesContent: false,
+    define: { 'import.meta.url': '__earshotImportMetaUrl' },
+    logLevel: 'warning',
+    plugins: [
+      {
+        // Every package import left in the ESM chunks is external there too (native addons,
+        // packages that read their own files): keep it so.
+        name: 'keep-externals',
+        setup(build) {
+          build.onResolve({ filter: /^[^./]/ }, (args) => ({ path: args.path, external: true }));
+        },
+      },
+    ],
+  });
+  const code = readFileSync(OUT, 'utf8');
+  const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
+  // ES modules are strict: so is the bundle ("use strict" first in the module wrapper's body; a
+  // statement before it would make it a no-op).
+  writeFileSync(OUT, `${HEADER}${hash}\n${PRELUDE}\n${code}`);
+  // Two lines were added at the top: the map says so with two empty lines.
+  const map = JSON.parse(readFileSync(`${OUT}.map`, 'utf8'));
+  map.mappings = `;;${map.mappings}`;
+  writeFileSync(`${OUT}.map`, JSON.stringify(map));
+  return true;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await bundleCli();

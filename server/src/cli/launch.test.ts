@@ -1,0 +1,175 @@
+/**
+ * The CLI's one-file bundle and its V8 code cache (src/cli/launch.ts, scripts/bundle-cli.mjs):
+ * in this process on small bundles (what the cache does), and through the real built binary
+ * (that users' commands run from the bundle, write their cache once and take it the next time).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI_BIN, SERVER_ROOT } from '../test/build.js';
+import { BUNDLE_HEADER, cacheDirs, commandOf, runBundle } from './launch.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'earshot-launch-'));
+  dirs.push(d);
+  return d;
+}
+
+/** A bundle like bundle-cli.mjs writes: header, strict prologue, code that reports through globalThis. */
+function writeBundle(dir: string, hash: string, body: string): string {
+  const file = join(dir, 'app', 'earshot.cjs');
+  mkdirSync(join(dir, 'app'), { recursive: true });
+  writeFileSync(file, `${BUNDLE_HEADER}${hash}\n"use strict";\n${body}\n`);
+  return file;
+}
+
+const caches = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.v8cache'));
+const g = globalThis as { __launchTest?: Record<string, unknown> };
+
+describe('runBundle', () => {
+  it('runs the bundle as a strict CommonJS module with its own require and file names', () => {
+    const dir = tempDir();
+    const file = writeBundle(
+      dir,
+      'aaaa',
+      `globalThis.__launchTest = { strict: (function () { return this; })() === undefined,
+        sep: require('node:path').sep, file: __filename, dir: __dirname, exportsIsThis: this === module.exports };`,
+    );
+    const run = runBundle(file, {}, ['config']);
+    expect(run.state).toBe('absent');
+    expect(g.__launchTest).toEqual({
+      strict: true,
+      sep: '/',
+      file,
+      dir: join(dir, 'app'),
+      exportsIsThis: true,
+    });
+    run.saveCache();
+  });
+
+  it('writes a cache once; another command and another bundle have their own', () => {
+    const dir = tempDir();
+    const file = writeBundle(dir, 'bbbb', 'globalThis.__launchTest = { n: [1, 2, 3].map((x) => x * 2).length };');
+    const first = runBundle(file, {}, ['scan']);
+    expect(first.state).toBe('absent');
+    expect(g.__launchTest).toEqual({ n: 3 });
+    const saved = first.saveCache();
+    expect(saved?.dir).toBe(join(dir, 'app'));
+    expect(first.saveCache()).toBeUndefined(); // once
+    // Another command has its own cache file.
+    const serve = runBundle(file, {}, ['serve']);
+    expect(serve.state).toBe('absent');
+    serve.saveCache();
+    expect(caches(join(dir, 'app'))).toHaveLength(2);
+    // A rebuilt bundle (another hash) writes its own, and the older bundle's are removed.
+    const rebuilt = writeBundle(dir, 'cccc', 'globalThis.__launchTest = { n: 4 };');
+    runBundle(rebuilt, {}, ['scan']).saveCache();
+    expect(caches(join(dir, 'app'))).toHaveLength(1);
+    expect(caches(join(dir, 'app'))[0]).toMatch(/^earshot-cccc-/);
+  });
+
+  it('takes the cache in a new process, and replaces a damaged one', () => {
+    const dir = tempDir();
+    // The code turns a V8 flag on at run time, as shared/heap.ts does after a scan (the cache is
+    // written after that, at exit): the next start must still take it.
+    const file = writeBundle(
+      dir,
+      'ffff',
+      'require("node:v8").setFlagsFromString("--expose-gc"); process.stdout.write("ran ");',
+    );
+    const launcher = join(SERVER_ROOT, 'dist', 'cli', 'launch.js');
+    // A new process each time, as at a real start (in this one V8's in-memory cache would answer).
+    const start = () => {
+      const r = spawnSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `import { runBundle } from ${JSON.stringify(launcher)}; process.stdout.write(runBundle(${JSON.stringify(file)}, {}, ['scan']).state);`,
+        ],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    expect(start()).toBe('ran absent'); // written at exit
+    expect(caches(join(dir, 'app'))).toHaveLength(1);
+    expect(start()).toBe('ran used');
+    writeFileSync(join(dir, 'app', caches(join(dir, 'app'))[0]), Buffer.alloc(4096, 7));
+    expect(start()).toBe('ran rejected'); // still runs, compiled from source; a new cache is written
+    expect(start()).toBe('ran used');
+  });
+
+  it('keeps the cache in the configured cache folder when the environment names one', () => {
+    const dir = tempDir();
+    const file = writeBundle(dir, 'dddd', 'globalThis.__launchTest = {};');
+    const data = join(dir, 'data');
+    const saved = runBundle(file, { EARSHOT_DATA_DIR: data }, ['serve']).saveCache();
+    expect(saved?.dir).toBe(join(data, 'cache', 'code'));
+    // Code the next start runs: this user's only (the cache folder above keeps its usual mode).
+    expect(statSync(join(data, 'cache', 'code')).mode & 0o777).toBe(0o700);
+    mkdirSync(join(dir, 'plain'));
+    expect(statSync(join(data, 'cache')).mode).toBe(statSync(join(dir, 'plain')).mode);
+    expect(statSync(join(data, 'cache', 'code', saved?.name ?? '')).mode & 0o777).toBe(0o600);
+    expect(caches(join(dir, 'app'))).toEqual([]);
+    expect(cacheDirs('/b', { EARSHOT_CACHE_DIR: '/c', EARSHOT_DATA_DIR: '/d' })).toEqual(['/c/code', '/b']);
+    expect(cacheDirs('/b', {})).toEqual(['/b']);
+  });
+
+  it('falls back to the next folder when the first cannot be written', () => {
+    const dir = tempDir();
+    const file = writeBundle(dir, 'eeee', 'globalThis.__launchTest = {};');
+    // A file where the cache folder would be: mkdir fails, as on a read-only volume.
+    writeFileSync(join(dir, 'blocked'), '');
+    const saved = runBundle(file, { EARSHOT_CACHE_DIR: join(dir, 'blocked') }, ['serve']).saveCache();
+    expect(saved?.dir).toBe(join(dir, 'app'));
+  });
+
+  it('reads the command as the CLI does, and leaves help and version uncached', () => {
+    expect(commandOf([])).toBe('serve');
+    expect(commandOf(['--port', '9000'])).toBe('serve');
+    expect(commandOf(['scan', '--full'])).toBe('scan');
+    expect(commandOf(['--version'])).toBeUndefined();
+    expect(commandOf(['help', 'scan'])).toBeUndefined();
+  });
+});
+
+describe('the built CLI', () => {
+  const bundle = join(SERVER_ROOT, 'dist', 'app', 'earshot.cjs');
+
+  it('is one CommonJS file with its content hash first and strict code', () => {
+    const code = readFileSync(bundle, 'utf8');
+    expect(code.startsWith(BUNDLE_HEADER)).toBe(true);
+    expect(code.split('\n')[1]).toMatch(/^"use strict";/);
+    // No ES module syntax left (the bundle is a classic script) and no import.meta.
+    expect(code).not.toMatch(/\bimport\.meta\b/);
+    expect(code).not.toMatch(/^import\s/m);
+    const map = JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as { sources: string[] };
+    expect(map.sources.some((s) => s.endsWith('src/cli/index.ts'))).toBe(true);
+  });
+
+  it('runs a command from the bundle, writes its cache in the data dir, and takes it the next time', () => {
+    const data = tempDir();
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, EARSHOT_DATA_DIR: data, EARSHOT_LOG_FORMAT: 'json' };
+    const run = () => spawnSync(process.execPath, [CLI_BIN, 'config'], { encoding: 'utf8', env, timeout: 60_000 });
+    const first = run();
+    expect(first.status, first.stderr).toBe(0);
+    const codeDir = join(data, 'cache', 'code');
+    const written = caches(codeDir);
+    expect(written).toHaveLength(1);
+    const before = statSync(join(codeDir, written[0]));
+    const second = run();
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stdout).toBe(first.stdout);
+    // Taken, not rewritten: V8 accepted it (a rejected cache is replaced by a new file).
+    const after = statSync(join(codeDir, written[0]));
+    expect(after.ino).toBe(before.ino);
+    expect(after.mtimeMs).toBe(before.mtimeMs);
+  });
+});
