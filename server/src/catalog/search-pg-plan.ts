@@ -37,7 +37,7 @@ import { TermCounts } from './search-sql-plan.js';
 const TOP = '\uffff';
 
 /** ts_rank's weights {D, C, B, A} per section (bm25's column weights over 10). */
-const PG_WEIGHTS: Record<string, string> = {
+export const PG_WEIGHTS: Record<string, string> = {
   tracks: '{0.1,0.3,0.5,1.0}',
   albums: '{0.1,0,0.4,1.0}',
   artists: '{0.1,0.2,0.4,1.0}',

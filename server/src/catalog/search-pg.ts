@@ -17,7 +17,8 @@ import type { Database } from '../db/schema.js';
 import { PgWriteWatch, type PgWatchState } from '../db/write-watch.js';
 import { telemetry } from '../shared/telemetry.js';
 import type { LocalSearch } from './search-api.js';
-import { toRankedJson } from './search-json.js';
+import { type RankedJson, toRankedJson } from './search-json.js';
+import { PgMirrorRanker } from './search-pg-mirror.js';
 import { PgRanker } from './search-pg-plan.js';
 import type { Sizes } from './search-ranker.js';
 import { type SearchIds, type SearchLimits, type SearchSections, toFtsQuery } from './search.js';
@@ -30,6 +31,7 @@ const IDLE_DROP_MS = 5 * 60_000;
 const POLL_EVERY_MS = 250;
 const CACHE_PATH = { path: 'cache' };
 const PG_PATH = { path: 'postgres' };
+const MIRROR_PATH = { path: 'mirror' };
 
 interface Entry {
   json: Buffer;
@@ -53,6 +55,8 @@ const cacheKey = (match: string, sizes: Sizes) =>
 
 export class PgCatalogSearch implements LocalSearch {
   private readonly ranker: PgRanker;
+  /** The in-memory plan (search-pg-mirror.ts); null when turned off (tests of the SQL plan alone). */
+  readonly mirror: PgMirrorRanker | null;
   private readonly watch: PgWriteWatch;
   private readonly cache = new Map<string, Entry>();
   private cacheBytes = 0;
@@ -66,18 +70,22 @@ export class PgCatalogSearch implements LocalSearch {
 
   constructor(
     private readonly db: Kysely<Database>,
-    options: { pollEveryMs?: number } = {},
+    options: { pollEveryMs?: number; mirrors?: boolean } = {},
   ) {
     this.ranker = new PgRanker(db);
     this.watch = new PgWriteWatch(db, options.pollEveryMs ?? POLL_EVERY_MS);
+    this.mirror =
+      options.mirrors === false
+        ? null
+        : new PgMirrorRanker(db, () => this.watch.refresh().then((state) => this.apply(state)));
   }
 
-  /**
-   * What benches read of SQLite's search: PostgreSQL ranks every miss itself, with no in-memory
-   * mirrors to wait for and no reader thread, so nothing is answered by either.
-   */
-  readonly mirrorsWarm = true;
-  readonly answeredInMemory = 0;
+  /** Whether the mirrors are built for the catalog version last polled (benches wait for it). */
+  get mirrorsWarm(): boolean {
+    return this.mirror === null || this.mirror.readyFor(this.catalog);
+  }
+  /** Misses answered by the mirrors (benches, tests); there is no reader thread here. */
+  answeredInMemory = 0;
   readonly readerAnswered = 0;
 
   dropAnswers(): void {
@@ -87,6 +95,7 @@ export class PgCatalogSearch implements LocalSearch {
   async close(): Promise<void> {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
+    this.mirror?.clear();
   }
 
   /** Applies a poll: any write forgets who likes what; a catalog change drops the answers. */
@@ -118,23 +127,36 @@ export class PgCatalogSearch implements LocalSearch {
       telemetry.time('earshot_search_duration_seconds', CACHE_PATH, started);
       return hit;
     }
+    const mirrored = this.mirror?.rankJson(match, sizes, version) ?? null;
+    if (mirrored !== null && !(mirrored instanceof Promise)) return this.mirrored(key, mirrored, version, started);
     const flightKey = `${version}\u0000${key}`;
     let flight = this.inflight.get(flightKey);
     if (!flight) {
-      flight = this.ranker
-        .rank(match, sizes, version)
-        .then((ranked) => {
-          const { json, ids } = toRankedJson(ranked);
-          const entry: Entry = { json: Buffer.from(json.buffer, json.byteOffset, json.byteLength), ids };
+      const sqlPlan = () =>
+        this.ranker.rank(match, sizes, version).then((ranked) => {
+          const entry = entryOf(toRankedJson(ranked));
           // Kept only if the catalog did not move meanwhile (as far as the last poll knows).
           if (this.catalog === version) this.remember(key, entry);
           telemetry.time('earshot_search_duration_seconds', PG_PATH, started);
           return entry;
-        })
-        .finally(() => this.inflight.delete(flightKey));
+        });
+      // The mirror may first need PostgreSQL to fold a word beyond ASCII (one short statement, kept).
+      flight = (
+        mirrored instanceof Promise
+          ? mirrored.then((m) => (m ? this.mirrored(key, m, version, started) : sqlPlan()))
+          : sqlPlan()
+      ).finally(() => this.inflight.delete(flightKey));
       this.inflight.set(flightKey, flight);
     }
     return flight;
+  }
+
+  private mirrored(key: string, ranked: RankedJson, version: string, started: number): Entry {
+    const entry = entryOf(ranked);
+    if (this.catalog === version) this.remember(key, entry);
+    this.answeredInMemory++;
+    telemetry.time('earshot_search_duration_seconds', MIRROR_PATH, started);
+    return entry;
   }
 
   private remember(key: string, entry: Entry): void {
@@ -169,6 +191,7 @@ export class PgCatalogSearch implements LocalSearch {
         this.usersWithLikes.clear();
         this.matches.clear();
         this.ranker.clear();
+        this.mirror?.clear();
         this.catalog = '';
         this.writes = '';
         this.watch.reset();
@@ -272,6 +295,11 @@ export class PgCatalogSearch implements LocalSearch {
     return entry instanceof Promise ? entry.then(finish) : finish(entry);
   }
 }
+
+const entryOf = ({ json, ids }: RankedJson): Entry => ({
+  json: Buffer.from(json.buffer, json.byteOffset, json.byteLength),
+  ids,
+});
 
 /** Fresh objects every time (callers may decorate what they get), with the caller's liked flags. */
 function sectionsOf(entry: Entry, liked: Set<string> | null): SearchSections {
