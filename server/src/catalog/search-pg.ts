@@ -16,6 +16,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { PgWriteWatch, type PgWatchState } from '../db/write-watch.js';
 import { telemetry } from '../shared/telemetry.js';
+import { AnswerCache, cacheKey, sizesOf } from './search-answers.js';
 import type { LocalSearch } from './search-api.js';
 import { type RankedJson, toRankedJson } from './search-json.js';
 import { PgMirrorRanker } from './search-pg-mirror.js';
@@ -23,10 +24,6 @@ import { PgRanker } from './search-pg-plan.js';
 import type { Sizes } from './search-ranker.js';
 import { type SearchIds, type SearchLimits, type SearchSections, toFtsQuery } from './search.js';
 
-const MATCHES_KEPT = 4096;
-const CACHE_ENTRIES = 2000;
-const CACHE_BYTES = 16 * 1024 * 1024;
-const IDLE_DROP_MS = 5 * 60_000;
 /** Writes by other replicas reach the cache this late at most (plus one round trip). */
 const POLL_EVERY_MS = 250;
 const CACHE_PATH = { path: 'cache' };
@@ -43,36 +40,30 @@ const EMPTY: Entry = {
   ids: { tracks: [], albums: [], artists: [] },
 };
 
-/** Section sizes of a request, as search.ts clamps them. */
-function sizesOf(limits: SearchLimits): Sizes {
-  const n = (v: number | undefined, d: number) => Math.max(0, Math.min(Math.floor(v ?? d), 200));
-  return [n(limits.tracks, 20), n(limits.albums, 10), n(limits.artists, 10), n(limits.genres, 5)] as const;
-}
-
-/** As search.ts: ASCII case folded (PostgreSQL folds it too), other letters kept (never merges two queries). */
-const cacheKey = (match: string, sizes: Sizes) =>
-  `${sizes.join(',')}\u0000${match.replace(/[A-Z]+/g, (m) => m.toLowerCase())}`;
-
 export class PgCatalogSearch implements LocalSearch {
   private readonly ranker: PgRanker;
   /** The in-memory plan (search-pg-mirror.ts); null when turned off (tests of the SQL plan alone). */
   readonly mirror: PgMirrorRanker | null;
   private readonly watch: PgWriteWatch;
-  private readonly cache = new Map<string, Entry>();
-  private cacheBytes = 0;
-  private readonly inflight = new Map<string, Promise<Entry>>();
+  /** Answers, misses in flight (concurrent askers share one ranking), FTS queries, idle drop. */
+  private readonly answers: AnswerCache<Entry>;
   private readonly usersWithLikes = new Map<string, boolean>();
-  private readonly matches = new Map<string, string | null>();
   private catalog = '';
   private writes = '';
-  private lastUsed = 0;
-  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: Kysely<Database>,
     options: { pollEveryMs?: number; mirrors?: boolean } = {},
   ) {
     this.ranker = new PgRanker(db);
+    this.answers = new AnswerCache<Entry>(() => {
+      this.usersWithLikes.clear();
+      this.ranker.clear();
+      this.mirror?.clear();
+      this.catalog = '';
+      this.writes = '';
+      this.watch.reset();
+    });
     this.watch = new PgWriteWatch(db, options.pollEveryMs ?? POLL_EVERY_MS);
     this.mirror =
       options.mirrors === false
@@ -89,12 +80,11 @@ export class PgCatalogSearch implements LocalSearch {
   readonly readerAnswered = 0;
 
   dropAnswers(): void {
-    this.clearCache();
+    this.answers.clear();
   }
 
   async close(): Promise<void> {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
+    this.answers.close();
     this.mirror?.clear();
   }
 
@@ -106,7 +96,7 @@ export class PgCatalogSearch implements LocalSearch {
     }
     if (state.catalog !== this.catalog) {
       this.catalog = state.catalog;
-      this.clearCache();
+      this.answers.clear();
     }
     return this.catalog;
   }
@@ -120,18 +110,14 @@ export class PgCatalogSearch implements LocalSearch {
 
   private rankedAt(version: string, match: string, sizes: Sizes, started: number): Entry | Promise<Entry> {
     const key = cacheKey(match, sizes);
-    const hit = this.cache.get(key);
+    const hit = this.answers.get(key);
     if (hit) {
-      this.cache.delete(key); // LRU: move to the end
-      this.cache.set(key, hit);
       telemetry.time('earshot_search_duration_seconds', CACHE_PATH, started);
       return hit;
     }
     const mirrored = this.mirror?.rankJson(match, sizes, version) ?? null;
     if (mirrored !== null && !(mirrored instanceof Promise)) return this.mirrored(key, mirrored, version, started);
-    const flightKey = `${version}\u0000${key}`;
-    let flight = this.inflight.get(flightKey);
-    if (!flight) {
+    return this.answers.shared(`${version}\u0000${key}`, () => {
       const sqlPlan = () =>
         this.ranker.rank(match, sizes, version).then((ranked) => {
           const entry = entryOf(toRankedJson(ranked));
@@ -141,14 +127,10 @@ export class PgCatalogSearch implements LocalSearch {
           return entry;
         });
       // The mirror may first need PostgreSQL to fold a word beyond ASCII (one short statement, kept).
-      flight = (
-        mirrored instanceof Promise
-          ? mirrored.then((m) => (m ? this.mirrored(key, m, version, started) : sqlPlan()))
-          : sqlPlan()
-      ).finally(() => this.inflight.delete(flightKey));
-      this.inflight.set(flightKey, flight);
-    }
-    return flight;
+      return mirrored instanceof Promise
+        ? mirrored.then((m) => (m ? this.mirrored(key, m, version, started) : sqlPlan()))
+        : sqlPlan();
+    });
   }
 
   private mirrored(key: string, ranked: RankedJson, version: string, started: number): Entry {
@@ -160,58 +142,7 @@ export class PgCatalogSearch implements LocalSearch {
   }
 
   private remember(key: string, entry: Entry): void {
-    const old = this.cache.get(key);
-    if (old) {
-      this.cacheBytes -= old.json.length;
-      this.cache.delete(key);
-    }
-    this.cache.set(key, entry);
-    this.cacheBytes += entry.json.length;
-    while (this.cache.size > CACHE_ENTRIES || this.cacheBytes > CACHE_BYTES) {
-      const [oldest, dropped] = this.cache.entries().next().value as [string, Entry];
-      this.cache.delete(oldest);
-      this.cacheBytes -= dropped.json.length;
-    }
-    this.armIdleDrop();
-  }
-
-  private clearCache(): void {
-    this.cache.clear();
-    this.cacheBytes = 0;
-  }
-
-  private armIdleDrop(): void {
-    this.lastUsed = Date.now();
-    if (this.idleTimer) return;
-    const check = () => {
-      const idleFor = Date.now() - this.lastUsed;
-      if (idleFor >= IDLE_DROP_MS) {
-        this.idleTimer = null;
-        this.clearCache();
-        this.usersWithLikes.clear();
-        this.matches.clear();
-        this.ranker.clear();
-        this.mirror?.clear();
-        this.catalog = '';
-        this.writes = '';
-        this.watch.reset();
-      } else {
-        this.idleTimer = setTimeout(check, IDLE_DROP_MS - idleFor);
-        this.idleTimer.unref();
-      }
-    };
-    this.idleTimer = setTimeout(check, IDLE_DROP_MS);
-    this.idleTimer.unref();
-  }
-
-  private matchOf(q: string): string | null {
-    let match = this.matches.get(q);
-    if (match === undefined) {
-      match = toFtsQuery(q);
-      if (this.matches.size >= MATCHES_KEPT) this.matches.clear();
-      this.matches.set(q, match);
-    }
-    return match;
+    this.answers.remember(key, entry, entry.json.length);
   }
 
   /** The caller's liked items among the answer (`type:id`), null when none (most users, most answers). */
@@ -258,10 +189,10 @@ export class PgCatalogSearch implements LocalSearch {
   }
 
   private entryFor(q: string, limits: SearchLimits): Entry | Promise<Entry> {
-    const match = this.matchOf(q);
+    const match = this.answers.matchOf(q, toFtsQuery);
     if (!match) return EMPTY;
     const entry = this.ranked(match, sizesOf(limits));
-    this.lastUsed = Date.now();
+    this.answers.used();
     return entry;
   }
 
