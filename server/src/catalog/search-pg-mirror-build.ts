@@ -8,7 +8,7 @@
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { compareCodePoints, type RankTables, type TermIndex, weightsOf } from './search-pg-rank.js';
+import { compareCodePoints, Packed, type RankTables, type TermIndex, weightsOf } from './search-pg-rank.js';
 
 /** Rows per page (a few milliseconds of parsing). */
 const PAGE = 2000;
@@ -16,13 +16,13 @@ const PAGE = 2000;
 /** One section's rows, in insertion (`seq`) order, and its terms. */
 export interface PgSectionSnapshot {
   seqs: Float64Array;
-  ids: string[];
+  ids: Packed;
   /** Row i's DTO JSON: bytes[starts[i], ends[i]) (not kept for genres: `dtos` instead). */
   bytes: Buffer;
   starts: Int32Array;
   ends: Int32Array;
   ties: Float64Array;
-  names: string[];
+  names: Packed;
   /** Row indexes in `order by name collate nocase, id` (the broad plan's order). */
   byName: Int32Array;
   /** Whether this runtime's ICU orders the names as PostgreSQL did (else broad queries go to SQL). */
@@ -228,16 +228,16 @@ export async function buildSection(trx: Transaction<Database>, source: PgSection
 
   return {
     seqs: seqArray,
-    ids,
+    ids: new Packed(ids),
     bytes: Buffer.from(bytes.subarray(0, length)),
     starts: starts.done(),
     ends: ends.done(),
     ties: ties.done(),
-    names,
+    names: new Packed(names),
     byName,
     nameOrderAgrees,
     terms: {
-      terms,
+      terms: new Packed(terms),
       postStart,
       postRows,
       entryStart: entryStarts,

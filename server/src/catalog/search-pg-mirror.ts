@@ -44,8 +44,14 @@ import { QUIET_MS } from './search-stepped.js';
 
 /** Sorts after every name that starts with a prefix under ICU's root collation (as search-pg-plan.ts). */
 const TOP = '\uffff';
-/** Folded word lists remembered (texts with letters beyond ASCII, folded by PostgreSQL). */
+/** Folded word lists remembered (texts with letters beyond ASCII), and folded characters. */
 const FOLDS_KEPT = 4096;
+const CHARS_KEPT = 65_536;
+/** Broad word lists remembered per section. */
+const BROAD_KEPT = 4096;
+const ASCII = /^[\x00-\x7f]*$/;
+/** Where folding looks across characters: combining marks, Greek sigma (final form in lower case). */
+const ACROSS = /[\p{M}\u03a3\u03c2\u03c3]/u;
 
 type Snapshot = PgSectionSnapshot;
 
@@ -95,29 +101,54 @@ function matches(s: Snapshot, ranges: Int32Array, max: number, mark: Int32Array,
   return out;
 }
 
-/** The best `limit` rows by ts_rank (ties: tie value when `tie`, then insertion order). */
+/**
+ * The best `k` of `rows` by ts_rank (higher first, then insertion order), best first: a bounded
+ * insertion keeps the cut without sorting every match.
+ */
+function best(s: Snapshot, rows: number[], ranges: Int32Array, k: number): { rows: number[]; scores: number[] } {
+  const top: number[] = [];
+  const topScores: number[] = [];
+  for (const r of rows) {
+    const score = tsRank(s.terms, r, ranges, s.tables);
+    let at = top.length;
+    // Worse than the last kept (lower score, or equal and later): not in the cut.
+    if (at === k && (score < topScores[at - 1] || (score === topScores[at - 1] && r > top[at - 1]))) continue;
+    while (at > 0 && (score > topScores[at - 1] || (score === topScores[at - 1] && r < top[at - 1]))) at--;
+    top.splice(at, 0, r);
+    topScores.splice(at, 0, score);
+    if (top.length > k) {
+      top.pop();
+      topScores.pop();
+    }
+  }
+  return { rows: top, scores: topScores };
+}
+
+/** The best `limit` rows by ts_rank (ties: tie value when `tie`, then insertion order), as the SQL plan orders them. */
 function ranked(s: Snapshot, rows: number[], ranges: Int32Array, limit: number, tie: boolean): number[] {
-  const scores = new Map<number, number>();
-  for (const r of rows) scores.set(r, tsRank(s.terms, r, ranges, s.tables));
-  const score = (r: number) => scores.get(r) as number;
-  const sorted = rows.sort((a, b) => score(b) - score(a) || a - b);
-  if (!tie) return sorted.slice(0, limit);
-  return sorted
-    .slice(0, limit + MAX_TIES)
-    .sort((a, b) => score(b) - score(a) || s.ties[b] - s.ties[a] || a - b)
-    .slice(0, limit);
+  if (!tie) return best(s, rows, ranges, limit).rows;
+  // The SQL plan's inner cut (score, insertion order; limit + MAX_TIES rows), then its final order.
+  const cut = best(s, rows, ranges, limit + MAX_TIES);
+  const order = cut.rows.map((_row, i) => i);
+  order.sort(
+    (a, b) => cut.scores[b] - cut.scores[a] || s.ties[cut.rows[b]] - s.ties[cut.rows[a]] || cut.rows[a] - cut.rows[b],
+  );
+  return order.slice(0, limit).map((i) => cut.rows[i]);
 }
 
 /** One section's mirror: ranks a query into row indexes of its snapshot (null: ask the SQL plan). */
 class PgMirrorSection {
   private mark = new Int32Array(0);
   private gen = 0;
+  /** Words known to match more than BROAD_MATCHES rows of `known`'s snapshot (search-as-you-type repeats them). */
+  private broadWords = new Set<string>();
+  private known: Snapshot | null = null;
 
   constructor(readonly tie: boolean) {}
 
   private nextGen(s: Snapshot): number {
-    if (this.mark.length !== s.ids.length || this.gen >= 0x7fffffff) {
-      this.mark = new Int32Array(s.ids.length);
+    if (this.mark.length !== s.seqs.length || this.gen >= 0x7fffffff) {
+      this.mark = new Int32Array(s.seqs.length);
       this.gen = 0;
     }
     return ++this.gen;
@@ -127,10 +158,18 @@ class PgMirrorSection {
     if (limit === 0 || words.length === 0) return [];
     const ranges = wordRanges(s.terms, words);
     if (!ranges) return [];
+    if (this.known !== s) {
+      this.known = s;
+      this.broadWords = new Set();
+    }
+    const key = words.join(' ');
+    if (broadAllowed && this.broadWords.has(key)) return this.broad(s, ranges, terms, limit);
     const gen = this.nextGen(s);
     const max = broadAllowed ? BROAD_MATCHES + 1 : Number.POSITIVE_INFINITY;
     const found = matches(s, ranges, max, this.mark, gen);
     if (found.length <= BROAD_MATCHES || !broadAllowed) return ranked(s, found, ranges, limit, this.tie);
+    if (this.broadWords.size >= BROAD_KEPT) this.broadWords.clear();
+    this.broadWords.add(key);
     return this.broad(s, ranges, terms, limit);
   }
 
@@ -143,20 +182,38 @@ class PgMirrorSection {
     let b = s.byName.length;
     while (a < b) {
       const mid = (a + b) >>> 1;
-      if (NOCASE.compare(s.names[s.byName[mid]], lo) < 0) a = mid + 1;
+      if (NOCASE.compare(s.names.at(s.byName[mid]), lo) < 0) a = mid + 1;
       else b = mid;
     }
     const out: number[] = [];
     const seen = new Set<number>();
     for (let k = a; k < s.byName.length && out.length < limit; k++) {
       const row = s.byName[k];
-      if (NOCASE.compare(s.names[row], hi) >= 0) break;
+      if (NOCASE.compare(s.names.at(row), hi) >= 0) break;
       out.push(row);
       seen.add(row);
     }
+    if (out.length >= limit) return out;
+    // Other matches in insertion order: every row the rarest word reaches is marked, then the
+    // marked rows are checked in row order until the page is full.
+    const gen = this.nextGen(s);
+    const { postStart, postRows } = s.terms;
+    let rarest = 0;
+    for (let i = 2; i < ranges.length; i += 2) {
+      if (postStart[ranges[i + 1]] - postStart[ranges[i]] < postStart[ranges[rarest + 1]] - postStart[ranges[rarest]])
+        rarest = i;
+    }
+    let first = s.seqs.length;
+    let last = -1;
+    for (let p = postStart[ranges[rarest]]; p < postStart[ranges[rarest + 1]]; p++) {
+      const row = postRows[p];
+      this.mark[row] = gen;
+      if (row < first) first = row;
+      if (row > last) last = row;
+    }
     for (const nameOnly of [true, false]) {
-      for (let row = 0; row < s.ids.length && out.length < limit; row++) {
-        if (seen.has(row) || !rowMatches(s.terms, row, ranges, nameOnly)) continue;
+      for (let row = first; row <= last && out.length < limit; row++) {
+        if (this.mark[row] !== gen || seen.has(row) || !rowMatches(s.terms, row, ranges, nameOnly)) continue;
         seen.add(row);
         out.push(row);
       }
@@ -167,7 +224,7 @@ class PgMirrorSection {
 
 /** Row `i` of a snapshot as an answer item (its JSON bytes). */
 const itemOf = <Dto>(s: Snapshot, i: number): Item<Dto> => ({
-  id: s.ids[i],
+  id: s.ids.at(i),
   dto: null,
   json: s.bytes.subarray(s.starts[i], s.ends[i]),
   tie: s.ties[i],
@@ -191,6 +248,8 @@ export class PgMirrorRanker {
   private seenAt = 0;
   private stopped = true;
   private readonly folds = new Map<string, string[]>();
+  /** Single characters as PostgreSQL folds them. */
+  private readonly chars = new Map<string, string>();
   private readonly sections = {
     tracks: new PgMirrorSection(false),
     albums: new PgMirrorSection(false),
@@ -277,21 +336,40 @@ export class PgMirrorRanker {
     return this.building;
   }
 
-  /** The words as PostgreSQL folds them (`earshot_search_text`): ASCII here, the rest asked once and kept. */
+  /**
+   * The words as PostgreSQL folds them (`earshot_search_text`: NFKC, unaccent, ICU lower case,
+   * non-letters/digits to spaces). ASCII folds here; other text character by character, each
+   * character folded by PostgreSQL once and kept (the words are NFKC already, and each step works
+   * on single characters), except where a step looks across characters: combining marks (an
+   * unaccent rule may match a sequence) and Greek sigma (lower case depends on the word's end),
+   * whose whole text PostgreSQL folds (kept too).
+   */
   private fold(words: string): string[] | Promise<string[]> {
-    if (/^[\x00-\x7f]*$/.test(words))
-      return words
-        .toLowerCase()
-        .split(' ')
-        .filter((w) => w !== '');
+    const split = (text: string) => text.split(' ').filter((w) => w !== '');
+    if (ASCII.test(words)) return split(words.toLowerCase());
     const kept = this.folds.get(words);
     if (kept) return kept;
-    return sql<{ t: string | null }>`select earshot_search_text(${words}) as t`.execute(this.db).then(({ rows }) => {
-      const folded = (rows[0]?.t ?? '').split(' ').filter((w) => w !== '');
+    const keep = (folded: string[]) => {
       if (this.folds.size >= FOLDS_KEPT) this.folds.clear();
       this.folds.set(words, folded);
       return folded;
-    });
+    };
+    if (ACROSS.test(words)) {
+      return sql<{ t: string | null }>`select earshot_search_text(${words}) as t`
+        .execute(this.db)
+        .then(({ rows }) => keep(split(rows[0]?.t ?? '')));
+    }
+    const chars = Array.from(words);
+    const unknown = [...new Set(chars.filter((c) => !this.chars.has(c)))];
+    const join = () => keep(split(chars.map((c) => this.chars.get(c) ?? ' ').join('')));
+    if (unknown.length === 0) return join();
+    return sql<{ c: string; t: string | null }>`select c, earshot_search_text(c) as t from unnest(${unknown}::text[]) c`
+      .execute(this.db)
+      .then(({ rows }) => {
+        if (this.chars.size >= CHARS_KEPT) this.chars.clear();
+        for (const r of rows) this.chars.set(r.c, r.t ?? ' ');
+        return join();
+      });
   }
 
   /**

@@ -19,10 +19,56 @@ const TINY = f(1e-20);
 /** `word_distance` beyond 100 positions. */
 const FAR = f(1e-30);
 
+/**
+ * Strings packed into one (a single object for the garbage collector to trace, whatever their
+ * number): string i is text[starts[i], starts[i + 1]).
+ */
+export class Packed {
+  readonly text: string;
+  readonly starts: Int32Array;
+
+  constructor(strings: string[]) {
+    this.text = strings.join('');
+    this.starts = new Int32Array(strings.length + 1);
+    for (let i = 0; i < strings.length; i++) this.starts[i + 1] = this.starts[i] + strings[i].length;
+  }
+
+  get length(): number {
+    return this.starts.length - 1;
+  }
+
+  at(i: number): string {
+    return this.text.slice(this.starts[i], this.starts[i + 1]);
+  }
+
+  /** {@link compareCodePoints} of string i and `w`, without making string i. */
+  compare(i: number, w: string): number {
+    const { text } = this;
+    const from = this.starts[i];
+    const len = this.starts[i + 1] - from;
+    const n = Math.min(len, w.length);
+    for (let k = 0; k < n; k++) {
+      let x = text.charCodeAt(from + k);
+      let y = w.charCodeAt(k);
+      if (x === y) continue;
+      if (x >= 0xd800) x += x >= 0xe000 ? -0x800 : 0x2000;
+      if (y >= 0xd800) y += y >= 0xe000 ? -0x800 : 0x2000;
+      return x - y;
+    }
+    return len - w.length;
+  }
+
+  /** Whether string i starts with `w`. */
+  startsWith(i: number, w: string): boolean {
+    const from = this.starts[i];
+    return this.starts[i + 1] - from >= w.length && this.text.startsWith(w, from);
+  }
+}
+
 /** The term side of one section's mirror: terms in code point (= UTF-8 byte) order, per-row entries. */
 export interface TermIndex {
   /** Distinct lexemes, in code point order (PostgreSQL's lexeme order). */
-  terms: string[];
+  terms: Packed;
   /** Rows holding term t: postRows[postStart[t] … postStart[t + 1]), ascending. */
   postStart: Int32Array;
   postRows: Int32Array;
@@ -80,11 +126,17 @@ export function wordRanges(index: TermIndex, words: string[]): Int32Array | null
     let hi = terms.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareCodePoints(terms[mid], w) < 0) lo = mid + 1;
+      if (terms.compare(mid, w) < 0) lo = mid + 1;
       else hi = mid;
     }
-    let end = lo;
-    while (end < terms.length && terms[end].startsWith(w)) end++;
+    // The terms w prefixes follow lo contiguously: the first one it does not prefix ends them.
+    let end = terms.length;
+    let a = lo;
+    while (a < end) {
+      const mid = (a + end) >>> 1;
+      if (terms.startsWith(mid, w)) a = mid + 1;
+      else end = mid;
+    }
     if (end === lo) return null;
     ranges[2 * i] = lo;
     ranges[2 * i + 1] = end;
@@ -154,12 +206,16 @@ function rankOr(index: TermIndex, row: number, ranges: Int32Array, w: Float32Arr
   return size > 0 ? f(res / size) : res;
 }
 
+/** rankAnd's per-word entries (queries have at most 8 words; more get their own). */
+const SCRATCH = new Int32Array(16);
+
 function rankAnd(index: TermIndex, row: number, ranges: Int32Array, tables: RankTables): number {
   const { entryStart, entryTerm, entryPos, positions } = index;
   const w = tables.weights;
   const size = ranges.length / 2;
   // pos[k]: the entry last seen for word k (tsrank.c keeps only the last of a prefix's lexemes).
-  const pos = new Int32Array(size).fill(-1);
+  const pos = size <= SCRATCH.length ? SCRATCH : new Int32Array(size);
+  pos.fill(-1, 0, size);
   let res = -1;
   for (let i = 0; i < size; i++) {
     const lo = ranges[2 * i];

@@ -50,6 +50,9 @@ export class PgCatalogSearch implements LocalSearch {
   private readonly usersWithLikes = new Map<string, boolean>();
   private catalog = '';
   private writes = '';
+  /** When the last poll answered, and how old it may be to answer from it. */
+  private polledAt = Number.NEGATIVE_INFINITY;
+  private readonly freshMs: number;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -62,9 +65,13 @@ export class PgCatalogSearch implements LocalSearch {
       this.mirror?.clear();
       this.catalog = '';
       this.writes = '';
+      this.polledAt = Number.NEGATIVE_INFINITY;
       this.watch.reset();
     });
-    this.watch = new PgWriteWatch(db, options.pollEveryMs ?? POLL_EVERY_MS);
+    // Polled at half the interval, in the background of requests answered from the last poll
+    // (see ranked): a request waits for a poll only when the last one is a whole interval old.
+    this.freshMs = options.pollEveryMs ?? POLL_EVERY_MS;
+    this.watch = new PgWriteWatch(db, this.freshMs / 2);
     this.mirror =
       options.mirrors === false
         ? null
@@ -104,8 +111,19 @@ export class PgCatalogSearch implements LocalSearch {
   private ranked(match: string, sizes: Sizes): Entry | Promise<Entry> {
     const started = performance.now();
     const state = this.watch.currentState();
-    if (state instanceof Promise) return state.then((s) => this.rankedAt(this.apply(s), match, sizes, started));
-    return this.rankedAt(this.apply(state), match, sizes, started);
+    if (!(state instanceof Promise)) return this.rankedAt(this.apply(state), match, sizes, started);
+    const polled = state.then((s) => {
+      this.polledAt = Date.now();
+      return this.apply(s);
+    });
+    // A poll is due (half the interval passed): while the last one is younger than the interval,
+    // answer from it rather than wait a round trip, so a write by any replica is still seen
+    // within the interval (plus one round trip) but requests do not queue behind every poll.
+    if (Date.now() - this.polledAt < this.freshMs) {
+      polled.catch(() => {}); // a failed poll is retried by the next request
+      return this.rankedAt(this.catalog, match, sizes, started);
+    }
+    return polled.then((v) => this.rankedAt(v, match, sizes, started));
   }
 
   private rankedAt(version: string, match: string, sizes: Sizes, started: number): Entry | Promise<Entry> {
