@@ -289,7 +289,10 @@ export class PgMirrorRanker {
     const wait = Math.max(0, this.seenAt + QUIET_MS - Date.now());
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.rebuild();
+      this.rebuild().catch((error: unknown) => {
+        // The poll failed (the database is away): the SQL plan fails too; the next search retries.
+        this.buildError = error;
+      });
     }, wait);
     this.timer.unref();
   }

@@ -1,16 +1,20 @@
 /**
  * Local search when the database is PostgreSQL: the same interface and answers' shape as the
- * SQLite search (search.ts), ranked by PostgreSQL's full-text search (search-pg-plan.ts over the
- * tables of migration 0019). User text never reaches tsquery syntax: it is cut into words exactly
- * as for FTS5 (`toFtsQuery`: NFKC, letters and digits, at most 8 words of 64 characters), and
- * those words reach SQL as one bound parameter.
+ * SQLite search (search.ts). Most misses are answered on the event loop by the in-memory mirrors
+ * of the search tables (search-pg-mirror.ts: `ts_rank` recomputed bit for bit, the SQL plan's very
+ * bytes); the SQL plan (search-pg-plan.ts, PostgreSQL's full-text search over the tables of
+ * migration 0019) answers the rest: before the mirrors are built, after a catalog change until
+ * they are rebuilt. User text never reaches tsquery syntax: it is cut into words exactly as for
+ * FTS5 (`toFtsQuery`: NFKC, letters and digits, at most 8 words of 64 characters), and those
+ * words reach SQL as one bound parameter.
  *
- * Answers are cached as on SQLite (README.md here, "Result cache"): JSON bytes per query and
- * section sizes, LRU, bounded in entries and bytes, dropped when the catalog version moves. The
- * version is polled (db/write-watch.ts `PgWriteWatch`, at most every 250 ms, one poll shared by
- * all requests), so a catalog write by any replica drops cached answers within 250 ms. There is no
- * reader thread here: the connection pool is the concurrency, and PostgreSQL ranks in its own
- * processes. Concurrent identical misses share one ranking.
+ * Answers are cached as on SQLite (search-answers.ts; README.md here, "Result cache"): JSON bytes
+ * per query and section sizes, dropped when the catalog version moves. The version is polled
+ * (db/write-watch.ts `PgWriteWatch`) at half of the 250 ms interval in the background of requests,
+ * which answer from the last poll while it is younger than the interval: a catalog write by any
+ * replica drops cached answers and stops the mirrors within 250 ms (plus a round trip), and
+ * requests do not queue behind polls. There is no reader thread here: the connection pool is the
+ * concurrency of the SQL plan, and PostgreSQL ranks in its own processes.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
