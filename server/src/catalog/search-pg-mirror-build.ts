@@ -3,15 +3,34 @@
  * JSON, tie values and names in the name index's order) and its terms (the lexemes and positions
  * of migration 0019's `tsvector`s, as PostgreSQL stores them), read in pages of a consistent
  * snapshot (a repeatable-read transaction: the catalog version read first names exactly what was
- * read). Each page is parsed between awaits, so requests run between pages: the build is stepped
- * without a scheduler of its own.
+ * read). The build is sliced without a scheduler of its own: every loop gives the event loop back
+ * after a few milliseconds (requests run between slices), and the lexemes come sorted by
+ * PostgreSQL, so nothing large is sorted in one go.
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { compareCodePoints, Packed, type RankTables, type TermIndex, weightsOf } from './search-pg-rank.js';
+import { Packed, type RankTables, type TermIndex, weightsOf } from './search-pg-rank.js';
 
 /** Rows per page (a few milliseconds of parsing). */
-const PAGE = 2000;
+const PAGE = 500;
+/** Longest stretch of building between two turns of the event loop. */
+const SLICE_MS = 3;
+
+/** Yields to the event loop once SLICE_MS of work went by since the last time (requests go first). */
+class Slicer {
+  private since = performance.now();
+  private n = 0;
+
+  tick(): Promise<void> | null {
+    if ((++this.n & 63) !== 0 || performance.now() - this.since < SLICE_MS) return null;
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        this.since = performance.now();
+        resolve();
+      }),
+    );
+  }
+}
 
 /** One section's rows, in insertion (`seq`) order, and its terms. */
 export interface PgSectionSnapshot {
@@ -140,8 +159,19 @@ export async function buildSection(trx: Transaction<Database>, source: PgSection
   const names: string[] = [];
   let bytes = Buffer.allocUnsafeSlow(64 * 1024);
   let length = 0;
-  // Terms: provisional ids in order of first sight, renumbered in code point order at the end.
+  const slicer = new Slicer();
+  // The lexemes in byte (= code point) order, sorted by PostgreSQL: a term's id is its rank.
+  const { rows: lexemes } = await sql<{ w: string }>`select w from
+      (select distinct u.lexeme as w from ${sql.table(source.search)} s, unnest(s.doc) u) d
+      order by w collate "C"`.execute(trx);
+  const terms: string[] = new Array(lexemes.length);
   const termIds = new Map<string, number>();
+  for (let t = 0; t < lexemes.length; t++) {
+    terms[t] = lexemes[t].w;
+    termIds.set(terms[t], t);
+    const pause = slicer.tick();
+    if (pause) await pause;
+  }
   const entryStart = ints();
   const entryTerm = ints();
   const entryPos = ints();
@@ -177,11 +207,8 @@ export async function buildSection(trx: Transaction<Database>, source: PgSection
       parseTsvector(
         doc,
         (word) => {
-          let id = termIds.get(word);
-          if (id === undefined) {
-            id = termIds.size;
-            termIds.set(word, id);
-          }
+          const id = termIds.get(word);
+          if (id === undefined) throw new Error(`${source.search}: a lexeme missing from its own snapshot`);
           entryTerm.push(id);
           entryPos.push(positions.length);
         },
@@ -189,6 +216,8 @@ export async function buildSection(trx: Transaction<Database>, source: PgSection
       );
       maxLength = Math.max(maxLength, positions.length - first);
       after = seq;
+      const pause = slicer.tick();
+      if (pause) await pause;
     }
     if (rows.length < PAGE) break;
   }
@@ -197,12 +226,7 @@ export async function buildSection(trx: Transaction<Database>, source: PgSection
   const n = ids.length;
   const seqArray = seqs.done();
 
-  // Renumber terms in code point order: each row's entries stay ascending (the tsvector's order is it).
-  const terms = [...termIds.keys()].sort(compareCodePoints);
-  const renumber = new Int32Array(terms.length);
-  for (let t = 0; t < terms.length; t++) renumber[termIds.get(terms[t]) as number] = t;
   const entryTerms = entryTerm.done();
-  for (let e = 0; e < entryTerms.length; e++) entryTerms[e] = renumber[entryTerms[e]];
   const entryStarts = entryStart.done();
   const postStart = new Int32Array(terms.length + 1);
   for (let e = 0; e < entryTerms.length; e++) postStart[entryTerms[e] + 1]++;
@@ -211,6 +235,8 @@ export async function buildSection(trx: Transaction<Database>, source: PgSection
   const postRows = new Int32Array(entryTerms.length);
   for (let r = 0; r < n; r++) {
     for (let e = entryStarts[r]; e < entryStarts[r + 1]; e++) postRows[fill[entryTerms[e]]++] = r;
+    const pause = slicer.tick();
+    if (pause) await pause;
   }
 
   // The broad plan's name order, as PostgreSQL sorts it.
@@ -224,6 +250,8 @@ export async function buildSection(trx: Transaction<Database>, source: PgSection
     if (i < 0) throw new Error(`${source.table}: a row in name order is not in the mirror`);
     byName[k] = i;
     if (k > 0 && nameOrderAgrees) nameOrderAgrees = NOCASE.compare(names[byName[k - 1]], names[i]) <= 0;
+    const pause = slicer.tick();
+    if (pause) await pause;
   }
 
   return {
