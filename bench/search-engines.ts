@@ -10,7 +10,7 @@
  * the same library. Each engine gets the search service the server gives it (catalog/module.ts):
  * `CatalogSearch` (FTS5, in-memory mirrors, reader thread) on SQLite, `PgCatalogSearch` on
  * PostgreSQL (a pool of 10 connections, the server's default). Per engine and round: a warm-up
- * (other queries; on SQLite until the mirrors are built, the server's steady state), then two
+ * (other queries; until the in-memory mirrors are built, the server's steady state), then two
  * measured phases with an emptied result cache, `clients` concurrent callers with no think time:
  * the library mix (queries typed from the library's titles, artists and albums, with repeats as
  * search-as-you-type makes them) and the unseen mix (every query new: titles from another seed,
@@ -110,11 +110,18 @@ async function main(): Promise<void> {
             engine === 'sqlite' ? new CatalogSearch({ db: lite.db, sqlite: lite.sqlite }) : new PgCatalogSearch(pg.db);
           try {
             await load(search, warm, args.clients);
-            if (search instanceof CatalogSearch) {
-              const from = performance.now();
-              while (!search.mirrorsWarm && performance.now() - from < 60_000) {
-                await load(search, warm.slice(0, 16), 1);
-              }
+            // Both engines' steady state: the in-memory mirrors built (SQLite's FTS5 and row
+            // mirrors; PostgreSQL's rows and terms of the search tables).
+            const from = performance.now();
+            while (!search.mirrorsWarm && performance.now() - from < 120_000) {
+              await load(search, warm.slice(0, 16), 1);
+              await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+            if (search instanceof PgCatalogSearch && search.mirror) {
+              const m = search.mirror;
+              console.log(
+                `postgres mirrors ${m.builds ? `built in ${(m.buildMs / 1000).toFixed(1)} s` : `not built (${String(m.buildError)})`}`,
+              );
             }
             search.dropAnswers();
             await load(search, warm, args.clients);
@@ -123,10 +130,13 @@ async function main(): Promise<void> {
               ['unseen', unseen],
             ] as const) {
               search.dropAnswers();
+              const inMemory = search.answeredInMemory;
               const latencies = await load(search, queries, args.clients);
               const key = `${engine} ${phase}`;
               p99s[key] = [...(p99s[key] ?? []), percentile(latencies, 99)];
-              console.log(`round ${round} ${engine.padEnd(8)} ${phase.padEnd(7)} ${fmt(latencies)}`);
+              console.log(
+                `round ${round} ${engine.padEnd(8)} ${phase.padEnd(7)} ${fmt(latencies)}; misses ranked in memory ${search.answeredInMemory - inMemory}`,
+              );
             }
           } finally {
             await search.close();

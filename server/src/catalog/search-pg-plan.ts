@@ -22,8 +22,10 @@ import { type Item, type RankedItems, toRanked } from './search-json.js';
 import {
   ALBUMS,
   ARTISTS,
+  BroadPage,
   BROAD_MATCHES,
   type GenreDto,
+  itemsOf,
   MAX_TIES,
   type Ranked,
   type SectionSpec,
@@ -37,7 +39,7 @@ import { TermCounts } from './search-sql-plan.js';
 const TOP = '\uffff';
 
 /** ts_rank's weights {D, C, B, A} per section (bm25's column weights over 10). */
-const PG_WEIGHTS: Record<string, string> = {
+export const PG_WEIGHTS: Record<string, string> = {
   tracks: '{0.1,0.3,0.5,1.0}',
   albums: '{0.1,0,0.4,1.0}',
   artists: '{0.1,0.2,0.4,1.0}',
@@ -73,7 +75,7 @@ class PgSection<Row extends { id: string }, Dto> {
       if (rows === null) this.counts.set(key, BROAD_MATCHES + 1);
     }
     rows ??= await this.broad(words, terms, limit);
-    return rows.map((row) => ({ id: row.id, dto: this.spec.dto(row), json: null, tie: 0 }));
+    return itemsOf(this.spec, rows);
   }
 
   /**
@@ -118,21 +120,16 @@ class PgSection<Row extends { id: string }, Dto> {
     const { rows } = await sql<Row>`select ${this.columns} from ${sql.table(spec.table)} t
        where ${name} >= ${lo} collate nocase and ${name} < ${lo + TOP} collate nocase
        order by ${name} collate nocase, t.id limit ${limit}`.execute(this.db);
-    if (rows.length >= limit) return rows;
-    const seen = new Set(rows.map((r) => r.id));
+    const page = new BroadPage(rows, limit);
     for (const weight of ['A', '']) {
+      if (page.full) break;
       const { rows: more } = await sql<Row>`select ${this.columns} from
           (select s.id, s.seq from ${sql.table(this.search)} s where s.doc @@ earshot_search_query(${words}, ${weight})
-           order by s.seq limit ${limit + seen.size}) f
+           order by s.seq limit ${page.wanted}) f
          join ${sql.table(spec.table)} t on t.id = f.id order by f.seq`.execute(this.db);
-      for (const row of more) {
-        if (seen.has(row.id)) continue;
-        seen.add(row.id);
-        rows.push(row);
-        if (rows.length >= limit) return rows;
-      }
+      page.add(more);
     }
-    return rows;
+    return page.rows;
   }
 }
 

@@ -1,35 +1,38 @@
 /**
  * Local search when the database is PostgreSQL: the same interface and answers' shape as the
- * SQLite search (search.ts), ranked by PostgreSQL's full-text search (search-pg-plan.ts over the
- * tables of migration 0019). User text never reaches tsquery syntax: it is cut into words exactly
- * as for FTS5 (`toFtsQuery`: NFKC, letters and digits, at most 8 words of 64 characters), and
- * those words reach SQL as one bound parameter.
+ * SQLite search (search.ts). Most misses are answered on the event loop by the in-memory mirrors
+ * of the search tables (search-pg-mirror.ts: `ts_rank` recomputed bit for bit, the SQL plan's very
+ * bytes); the SQL plan (search-pg-plan.ts, PostgreSQL's full-text search over the tables of
+ * migration 0019) answers the rest: before the mirrors are built, after a catalog change until
+ * they are rebuilt. User text never reaches tsquery syntax: it is cut into words exactly as for
+ * FTS5 (`toFtsQuery`: NFKC, letters and digits, at most 8 words of 64 characters), and those
+ * words reach SQL as one bound parameter.
  *
- * Answers are cached as on SQLite (README.md here, "Result cache"): JSON bytes per query and
- * section sizes, LRU, bounded in entries and bytes, dropped when the catalog version moves. The
- * version is polled (db/write-watch.ts `PgWriteWatch`, at most every 250 ms, one poll shared by
- * all requests), so a catalog write by any replica drops cached answers within 250 ms. There is no
- * reader thread here: the connection pool is the concurrency, and PostgreSQL ranks in its own
- * processes. Concurrent identical misses share one ranking.
+ * Answers are cached as on SQLite (search-answers.ts; README.md here, "Result cache"): JSON bytes
+ * per query and section sizes, dropped when the catalog version moves. The version is polled
+ * (db/write-watch.ts `PgWriteWatch`) at half of the 250 ms interval in the background of requests,
+ * which answer from the last poll while it is younger than the interval: a catalog write by any
+ * replica drops cached answers and stops the mirrors within 250 ms (plus a round trip), and
+ * requests do not queue behind polls. There is no reader thread here: the connection pool is the
+ * concurrency of the SQL plan, and PostgreSQL ranks in its own processes.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { PgWriteWatch, type PgWatchState } from '../db/write-watch.js';
 import { telemetry } from '../shared/telemetry.js';
+import { AnswerCache, cacheKey, sizesOf } from './search-answers.js';
 import type { LocalSearch } from './search-api.js';
-import { toRankedJson } from './search-json.js';
+import { type RankedJson, toRankedJson } from './search-json.js';
+import { PgMirrorRanker } from './search-pg-mirror.js';
 import { PgRanker } from './search-pg-plan.js';
 import type { Sizes } from './search-ranker.js';
 import { type SearchIds, type SearchLimits, type SearchSections, toFtsQuery } from './search.js';
 
-const MATCHES_KEPT = 4096;
-const CACHE_ENTRIES = 2000;
-const CACHE_BYTES = 16 * 1024 * 1024;
-const IDLE_DROP_MS = 5 * 60_000;
 /** Writes by other replicas reach the cache this late at most (plus one round trip). */
 const POLL_EVERY_MS = 250;
 const CACHE_PATH = { path: 'cache' };
 const PG_PATH = { path: 'postgres' };
+const MIRROR_PATH = { path: 'mirror' };
 
 interface Entry {
   json: Buffer;
@@ -41,52 +44,59 @@ const EMPTY: Entry = {
   ids: { tracks: [], albums: [], artists: [] },
 };
 
-/** Section sizes of a request, as search.ts clamps them. */
-function sizesOf(limits: SearchLimits): Sizes {
-  const n = (v: number | undefined, d: number) => Math.max(0, Math.min(Math.floor(v ?? d), 200));
-  return [n(limits.tracks, 20), n(limits.albums, 10), n(limits.artists, 10), n(limits.genres, 5)] as const;
-}
-
-/** As search.ts: ASCII case folded (PostgreSQL folds it too), other letters kept (never merges two queries). */
-const cacheKey = (match: string, sizes: Sizes) =>
-  `${sizes.join(',')}\u0000${match.replace(/[A-Z]+/g, (m) => m.toLowerCase())}`;
-
 export class PgCatalogSearch implements LocalSearch {
   private readonly ranker: PgRanker;
+  /** The in-memory plan (search-pg-mirror.ts); null when turned off (tests of the SQL plan alone). */
+  readonly mirror: PgMirrorRanker | null;
   private readonly watch: PgWriteWatch;
-  private readonly cache = new Map<string, Entry>();
-  private cacheBytes = 0;
-  private readonly inflight = new Map<string, Promise<Entry>>();
+  /** Answers, misses in flight (concurrent askers share one ranking), FTS queries, idle drop. */
+  private readonly answers: AnswerCache<Entry>;
   private readonly usersWithLikes = new Map<string, boolean>();
-  private readonly matches = new Map<string, string | null>();
   private catalog = '';
   private writes = '';
-  private lastUsed = 0;
-  private idleTimer: NodeJS.Timeout | null = null;
+  /** When the last poll answered, and how old it may be to answer from it. */
+  private polledAt = Number.NEGATIVE_INFINITY;
+  private readonly freshMs: number;
 
   constructor(
     private readonly db: Kysely<Database>,
-    options: { pollEveryMs?: number } = {},
+    options: { pollEveryMs?: number; mirrors?: boolean } = {},
   ) {
     this.ranker = new PgRanker(db);
-    this.watch = new PgWriteWatch(db, options.pollEveryMs ?? POLL_EVERY_MS);
+    this.answers = new AnswerCache<Entry>(() => {
+      this.usersWithLikes.clear();
+      this.ranker.clear();
+      this.mirror?.clear();
+      this.catalog = '';
+      this.writes = '';
+      this.polledAt = Number.NEGATIVE_INFINITY;
+      this.watch.reset();
+    });
+    // Polled at half the interval, in the background of requests answered from the last poll
+    // (see ranked): a request waits for a poll only when the last one is a whole interval old.
+    this.freshMs = options.pollEveryMs ?? POLL_EVERY_MS;
+    this.watch = new PgWriteWatch(db, this.freshMs / 2);
+    this.mirror =
+      options.mirrors === false
+        ? null
+        : new PgMirrorRanker(db, () => this.watch.refresh().then((state) => this.apply(state)));
   }
 
-  /**
-   * What benches read of SQLite's search: PostgreSQL ranks every miss itself, with no in-memory
-   * mirrors to wait for and no reader thread, so nothing is answered by either.
-   */
-  readonly mirrorsWarm = true;
-  readonly answeredInMemory = 0;
+  /** Whether the mirrors are built for the catalog version last polled (benches wait for it). */
+  get mirrorsWarm(): boolean {
+    return this.mirror === null || this.mirror.readyFor(this.catalog);
+  }
+  /** Misses answered by the mirrors (benches, tests); there is no reader thread here. */
+  answeredInMemory = 0;
   readonly readerAnswered = 0;
 
   dropAnswers(): void {
-    this.clearCache();
+    this.answers.clear();
   }
 
   async close(): Promise<void> {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
+    this.answers.close();
+    this.mirror?.clear();
   }
 
   /** Applies a poll: any write forgets who likes what; a catalog change drops the answers. */
@@ -97,7 +107,7 @@ export class PgCatalogSearch implements LocalSearch {
     }
     if (state.catalog !== this.catalog) {
       this.catalog = state.catalog;
-      this.clearCache();
+      this.answers.clear();
     }
     return this.catalog;
   }
@@ -105,90 +115,56 @@ export class PgCatalogSearch implements LocalSearch {
   private ranked(match: string, sizes: Sizes): Entry | Promise<Entry> {
     const started = performance.now();
     const state = this.watch.currentState();
-    if (state instanceof Promise) return state.then((s) => this.rankedAt(this.apply(s), match, sizes, started));
-    return this.rankedAt(this.apply(state), match, sizes, started);
+    if (!(state instanceof Promise)) return this.rankedAt(this.apply(state), match, sizes, started);
+    const polled = state.then((s) => {
+      this.polledAt = Date.now();
+      return this.apply(s);
+    });
+    // A poll is due (half the interval passed): while the last one is younger than the interval,
+    // answer from it rather than wait a round trip, so a write by any replica is still seen
+    // within the interval (plus one round trip) but requests do not queue behind every poll.
+    if (Date.now() - this.polledAt < this.freshMs) {
+      polled.catch(() => {}); // a failed poll is retried by the next request
+      return this.rankedAt(this.catalog, match, sizes, started);
+    }
+    return polled.then((v) => this.rankedAt(v, match, sizes, started));
   }
 
   private rankedAt(version: string, match: string, sizes: Sizes, started: number): Entry | Promise<Entry> {
     const key = cacheKey(match, sizes);
-    const hit = this.cache.get(key);
+    const hit = this.answers.get(key);
     if (hit) {
-      this.cache.delete(key); // LRU: move to the end
-      this.cache.set(key, hit);
       telemetry.time('earshot_search_duration_seconds', CACHE_PATH, started);
       return hit;
     }
-    const flightKey = `${version}\u0000${key}`;
-    let flight = this.inflight.get(flightKey);
-    if (!flight) {
-      flight = this.ranker
-        .rank(match, sizes, version)
-        .then((ranked) => {
-          const { json, ids } = toRankedJson(ranked);
-          const entry: Entry = { json: Buffer.from(json.buffer, json.byteOffset, json.byteLength), ids };
+    const mirrored = this.mirror?.rankJson(match, sizes, version) ?? null;
+    if (mirrored !== null && !(mirrored instanceof Promise)) return this.mirrored(key, mirrored, version, started);
+    return this.answers.shared(`${version}\u0000${key}`, () => {
+      const sqlPlan = () =>
+        this.ranker.rank(match, sizes, version).then((ranked) => {
+          const entry = entryOf(toRankedJson(ranked));
           // Kept only if the catalog did not move meanwhile (as far as the last poll knows).
           if (this.catalog === version) this.remember(key, entry);
           telemetry.time('earshot_search_duration_seconds', PG_PATH, started);
           return entry;
-        })
-        .finally(() => this.inflight.delete(flightKey));
-      this.inflight.set(flightKey, flight);
-    }
-    return flight;
+        });
+      // The mirror may first need PostgreSQL to fold a word beyond ASCII (one short statement, kept).
+      return mirrored instanceof Promise
+        ? mirrored.then((m) => (m ? this.mirrored(key, m, version, started) : sqlPlan()))
+        : sqlPlan();
+    });
+  }
+
+  private mirrored(key: string, ranked: RankedJson, version: string, started: number): Entry {
+    const entry = entryOf(ranked);
+    if (this.catalog === version) this.remember(key, entry);
+    this.answeredInMemory++;
+    telemetry.time('earshot_search_duration_seconds', MIRROR_PATH, started);
+    return entry;
   }
 
   private remember(key: string, entry: Entry): void {
-    const old = this.cache.get(key);
-    if (old) {
-      this.cacheBytes -= old.json.length;
-      this.cache.delete(key);
-    }
-    this.cache.set(key, entry);
-    this.cacheBytes += entry.json.length;
-    while (this.cache.size > CACHE_ENTRIES || this.cacheBytes > CACHE_BYTES) {
-      const [oldest, dropped] = this.cache.entries().next().value as [string, Entry];
-      this.cache.delete(oldest);
-      this.cacheBytes -= dropped.json.length;
-    }
-    this.armIdleDrop();
-  }
-
-  private clearCache(): void {
-    this.cache.clear();
-    this.cacheBytes = 0;
-  }
-
-  private armIdleDrop(): void {
-    this.lastUsed = Date.now();
-    if (this.idleTimer) return;
-    const check = () => {
-      const idleFor = Date.now() - this.lastUsed;
-      if (idleFor >= IDLE_DROP_MS) {
-        this.idleTimer = null;
-        this.clearCache();
-        this.usersWithLikes.clear();
-        this.matches.clear();
-        this.ranker.clear();
-        this.catalog = '';
-        this.writes = '';
-        this.watch.reset();
-      } else {
-        this.idleTimer = setTimeout(check, IDLE_DROP_MS - idleFor);
-        this.idleTimer.unref();
-      }
-    };
-    this.idleTimer = setTimeout(check, IDLE_DROP_MS);
-    this.idleTimer.unref();
-  }
-
-  private matchOf(q: string): string | null {
-    let match = this.matches.get(q);
-    if (match === undefined) {
-      match = toFtsQuery(q);
-      if (this.matches.size >= MATCHES_KEPT) this.matches.clear();
-      this.matches.set(q, match);
-    }
-    return match;
+    this.answers.remember(key, entry, entry.json.length);
   }
 
   /** The caller's liked items among the answer (`type:id`), null when none (most users, most answers). */
@@ -235,10 +211,10 @@ export class PgCatalogSearch implements LocalSearch {
   }
 
   private entryFor(q: string, limits: SearchLimits): Entry | Promise<Entry> {
-    const match = this.matchOf(q);
+    const match = this.answers.matchOf(q, toFtsQuery);
     if (!match) return EMPTY;
     const entry = this.ranked(match, sizesOf(limits));
-    this.lastUsed = Date.now();
+    this.answers.used();
     return entry;
   }
 
@@ -272,6 +248,11 @@ export class PgCatalogSearch implements LocalSearch {
     return entry instanceof Promise ? entry.then(finish) : finish(entry);
   }
 }
+
+const entryOf = ({ json, ids }: RankedJson): Entry => ({
+  json: Buffer.from(json.buffer, json.byteOffset, json.byteLength),
+  ids,
+});
 
 /** Fresh objects every time (callers may decorate what they get), with the caller's liked flags. */
 function sectionsOf(entry: Entry, liked: Set<string> | null): SearchSections {

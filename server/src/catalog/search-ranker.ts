@@ -9,6 +9,7 @@
  */
 import type { Selectable } from 'kysely';
 import type { AlbumsTable, ArtistsTable } from '../db/schema.js';
+import type { Item } from './search-json.js';
 import {
   type AlbumDto,
   type ArtistDto,
@@ -107,3 +108,42 @@ export const ARTISTS: SectionSpec<Selectable<ArtistsTable>, ArtistDto> = {
 
 /** Genres are few (hundreds at most): always bm25, equal weights. */
 export const GENRES_FTS = 'genres_fts';
+
+/**
+ * The broad plan's page, as every plan fills it (SQL on either engine, and the mirrors): the rows
+ * whose name starts with the typed text, then other matches, name matches first, each row once,
+ * until `limit`. A plan adds each batch of matches it reads; {@link wanted} is how many to read
+ * (the page's room plus the rows already on it, which a batch may repeat).
+ */
+export class BroadPage<Row extends { id: string }> {
+  private readonly seen: Set<string>;
+
+  constructor(
+    readonly rows: Row[],
+    private readonly limit: number,
+  ) {
+    this.seen = new Set(rows.map((r) => r.id));
+  }
+
+  get full(): boolean {
+    return this.rows.length >= this.limit;
+  }
+
+  get wanted(): number {
+    return this.limit + this.seen.size;
+  }
+
+  /** Adds the rows not on the page yet, in order, until it is full. */
+  add(more: Iterable<Row>): void {
+    for (const row of more) {
+      if (this.full) return;
+      if (this.seen.has(row.id)) continue;
+      this.seen.add(row.id);
+      this.rows.push(row);
+    }
+  }
+}
+
+/** Rows read by an SQL plan as answer items (DTOs made here, JSON by the assembler). */
+export const itemsOf = <Row extends { id: string }, Dto>(spec: SectionSpec<Row, Dto>, rows: Row[]): Item<Dto>[] =>
+  rows.map((row) => ({ id: row.id, dto: spec.dto(row), json: null, tie: 0 }));

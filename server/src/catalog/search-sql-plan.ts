@@ -16,10 +16,12 @@ import { assembleJson, type Item, type RankedItems, type RankedJson, toRanked } 
 import {
   ALBUMS,
   ARTISTS,
+  BroadPage,
   BROAD_MATCHES,
   GENRE_COLUMNS,
   type GenreDto,
   GENRES_FTS,
+  itemsOf,
   MAX_TIES,
   type Ranked,
   type SectionSpec,
@@ -104,8 +106,7 @@ class SqlSection<Row extends { id: string }, Dto> {
 
   rank(match: string, terms: string[], limit: number): Item<Dto>[] {
     if (limit === 0) return [];
-    const rows = this.isBroad(match, terms) ? this.broad(match, terms, limit) : this.ranked(match, limit);
-    return rows.map((row) => ({ id: row.id, dto: this.spec.dto(row), json: null, tie: 0 }));
+    return itemsOf(this.spec, this.isBroad(match, terms) ? this.broad(match, terms, limit) : this.ranked(match, limit));
   }
 
   /** More than {@link BROAD_MATCHES} matches (per-term counts are kept). */
@@ -134,19 +135,12 @@ class SqlSection<Row extends { id: string }, Dto> {
   /** Names starting with the typed words (alphabetical), then other matches, name matches first. */
   private broad(match: string, terms: string[], limit: number): Row[] {
     const lo = terms.join(' ');
-    const rows = this.byName.all({ lo, hi: lo + TOP, n: limit }) as Row[];
-    if (rows.length >= limit) return rows;
-    const seen = new Set(rows.map((r) => r.id));
+    const page = new BroadPage(this.byName.all({ lo, hi: lo + TOP, n: limit }) as Row[], limit);
     for (const m of [`{${this.spec.ftsName}} : (${match})`, match]) {
-      for (const row of this.fill.all({ match: m, n: limit + seen.size }) as Row[]) {
-        const id = row.id;
-        if (seen.has(id)) continue;
-        seen.add(id);
-        rows.push(row);
-        if (rows.length >= limit) return rows;
-      }
+      if (page.full) break;
+      page.add(this.fill.all({ match: m, n: page.wanted }) as Row[]);
     }
-    return rows;
+    return page.rows;
   }
 }
 

@@ -17,6 +17,7 @@ import { searchFold } from '../db/sql-functions.js';
 import { WriteWatch } from '../db/write-watch.js';
 import { telemetry } from '../shared/telemetry.js';
 import type { AlbumDto, ArtistDto, TrackDto } from './dto.js';
+import { AnswerCache, cacheKey, type SearchLimits, sizesOf } from './search-answers.js';
 import type { RankedJson } from './search-json.js';
 import { MirrorRanker } from './search-mirror-plan.js';
 import type { GenreDto, Ranked, Sizes } from './search-ranker.js';
@@ -32,29 +33,16 @@ export interface SearchSections {
   genres: GenreDto[];
 }
 
-export interface SearchLimits {
-  tracks?: number;
-  albums?: number;
-  artists?: number;
-  genres?: number;
-}
+export type { SearchLimits } from './search-answers.js';
 
 const MAX_TERMS = 8;
-/** Search texts whose FTS query is remembered. */
-const MATCHES_KEPT = 4096;
 /** The cache-hit label, made once. */
 const CACHE_PATH = { path: 'cache' };
 const INLINE_PATH = { path: 'inline' };
 const MIRROR_PATH = { path: 'mirror' };
 const FTS_PATH = { path: 'fts' };
-/** Recent answers kept: at most this many (each mostly one JSON buffer, ~10–25 KB)… */
-const CACHE_ENTRIES = 2000;
-/** …and at most this much JSON (about 1,000 answers of 20 tracks, 10 albums, 10 artists). */
-const CACHE_BYTES = 16 * 1024 * 1024;
 /** Size assumed for an answer kept as objects until first serialized. */
 const OBJECT_ENTRY_BYTES = 16 * 1024;
-/** Nobody searched for this long: cached answers and SQLite's page cache are dropped (idle memory). */
-const IDLE_DROP_MS = 5 * 60_000;
 /** Commits by other processes reach the cache this late at most. */
 const DATA_VERSION_EVERY_MS = 250;
 /** The reader thread stops after this long without a cache miss. */
@@ -99,8 +87,6 @@ interface Entry {
   ranked: Ranked | null;
   json: Buffer | null;
   ids: { tracks: string[]; albums: string[]; artists: string[] };
-  /** Bytes counted against CACHE_BYTES while cached. */
-  size?: number;
 }
 
 const entryOf = (ranked: Ranked): Entry => ({
@@ -120,15 +106,6 @@ const entryOfJson = ({ json, ids }: RankedJson): Entry => ({
   ids,
 });
 
-const UPPER_ASCII = /[A-Z]/;
-/**
- * Cache key of an FTS query: ASCII letters folded to lower case (the tokenizer folds them too, so
- * "Blue" and "blue" share an entry). Other letters are kept as they are: two keys that differ are
- * always safe, only a wrong fold could merge two different queries.
- */
-const cacheKey = (match: string, sizes: Sizes) =>
-  `${sizes[0]},${sizes[1]},${sizes[2]},${sizes[3]}\u0000${UPPER_ASCII.test(match) ? match.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : match}`;
-
 export class CatalogSearch {
   private readonly sqlite: SQLite.Database;
   private readonly stmt;
@@ -138,17 +115,12 @@ export class CatalogSearch {
   private readonly mirrors: MirrorRanker | null;
   private readonly writeWatch: WriteWatch;
   private readonly reader: SearchReader | null;
-  private readonly cache = new Map<string, Entry>();
-  private cacheBytes = 0;
-  /** Misses being ranked right now (same token and key): concurrent askers share one ranking. */
-  private readonly inflight = new Map<string, Promise<Entry>>();
+  /** Answers, misses in flight (concurrent askers share one ranking), FTS queries, idle drop. */
+  private readonly answers: AnswerCache<Entry>;
   private readonly usersWithLikes = new Map<string, boolean>();
-  private readonly matches = new Map<string, string | null>();
   /** The catalog version of the cached answers, and the write counters last seen. */
   private token = '';
   private writes = '';
-  private lastUsed = 0;
-  private idleTimer: NodeJS.Timeout | null = null;
 
   /**
    * `readerThread`: rank FTS5 queries off the event loop (default). `mirrors`: keep the in-memory
@@ -156,6 +128,16 @@ export class CatalogSearch {
    */
   constructor(deps: { db: Db; sqlite: SQLite.Database; readerThread?: boolean; mirrors?: boolean }) {
     this.sqlite = deps.sqlite;
+    // Nobody searched for a while: drop what search holds, SQLite's page cache too (idle memory).
+    this.answers = new AnswerCache<Entry>(() => {
+      this.usersWithLikes.clear();
+      this.inline.clear();
+      this.mirrors?.clear();
+      this.token = '';
+      this.writes = '';
+      this.writeWatch.reset();
+      releaseMemory(this.sqlite);
+    });
     const s = (q: string) => deps.sqlite.prepare(q);
     const liked = (type: string, param: string) =>
       `select '${type}' as type, item_id as id from user_activity
@@ -193,7 +175,7 @@ export class CatalogSearch {
 
   /** Forgets every cached answer (the next query of each kind is ranked again). */
   dropAnswers(): void {
-    this.clearCache();
+    this.answers.clear();
   }
 
   /** Cache misses the reader thread has ranked so far. */
@@ -203,8 +185,7 @@ export class CatalogSearch {
 
   /** Stops the reader thread (server shutdown). */
   async close(): Promise<void> {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
+    this.answers.close();
     this.mirrors?.close();
     await this.reader?.close();
   }
@@ -224,7 +205,7 @@ export class CatalogSearch {
       const catalog = String(this.stmt.catalogVersion.get());
       if (catalog !== this.token) {
         this.token = catalog;
-        this.clearCache();
+        this.answers.clear();
       }
     }
     return this.token;
@@ -239,10 +220,8 @@ export class CatalogSearch {
     const started = performance.now();
     const token = this.validate();
     const key = cacheKey(match, sizes);
-    const hit = this.cache.get(key);
+    const hit = this.answers.get(key);
     if (hit) {
-      this.cache.delete(key); // LRU: move to the end
-      this.cache.set(key, hit);
       telemetry.time('earshot_search_duration_seconds', CACHE_PATH, started);
       return hit;
     }
@@ -269,13 +248,7 @@ export class CatalogSearch {
 
   /** A miss the mirrors cannot answer: FTS5 on the reader thread (concurrent askers share it). */
   private async rankedByFts(match: string, sizes: Sizes, token: string, key: string, started: number) {
-    const flightKey = `${token}\u0000${key}`;
-    let flight = this.inflight.get(flightKey);
-    if (!flight) {
-      flight = this.compute(match, sizes, token).finally(() => this.inflight.delete(flightKey));
-      this.inflight.set(flightKey, flight);
-    }
-    const entry = await flight;
+    const entry = await this.answers.shared(`${token}\u0000${key}`, () => this.compute(match, sizes, token));
     telemetry.time('earshot_search_duration_seconds', FTS_PATH, started);
     // Keep it only if nothing was written while it was being ranked.
     if (this.validate() === token && !this.sqlite.inTransaction) this.remember(key, entry);
@@ -283,25 +256,7 @@ export class CatalogSearch {
   }
 
   private remember(key: string, entry: Entry): void {
-    const old = this.cache.get(key);
-    if (old) {
-      this.cacheBytes -= old.size ?? 0;
-      this.cache.delete(key);
-    }
-    entry.size = entry.json?.length ?? OBJECT_ENTRY_BYTES;
-    this.cache.set(key, entry);
-    this.cacheBytes += entry.size;
-    while (this.cache.size > CACHE_ENTRIES || this.cacheBytes > CACHE_BYTES) {
-      const [oldest, dropped] = this.cache.entries().next().value as [string, Entry];
-      this.cache.delete(oldest);
-      this.cacheBytes -= dropped.size ?? 0;
-    }
-    this.armIdleDrop();
-  }
-
-  private clearCache(): void {
-    this.cache.clear();
-    this.cacheBytes = 0;
+    this.answers.remember(key, entry, entry.json?.length ?? OBJECT_ENTRY_BYTES);
   }
 
   private async compute(match: string, sizes: Sizes, token: string): Promise<Entry> {
@@ -315,31 +270,6 @@ export class CatalogSearch {
     return entryOf(this.inline.rank(match, sizes, token));
   }
 
-  private armIdleDrop(): void {
-    this.lastUsed = Date.now();
-    if (this.idleTimer) return;
-    const check = () => {
-      const idleFor = Date.now() - this.lastUsed;
-      if (idleFor >= IDLE_DROP_MS) {
-        this.idleTimer = null;
-        this.clearCache();
-        this.usersWithLikes.clear();
-        this.matches.clear();
-        this.inline.clear();
-        this.mirrors?.clear();
-        this.token = '';
-        this.writes = '';
-        this.writeWatch.reset();
-        releaseMemory(this.sqlite);
-      } else {
-        this.idleTimer = setTimeout(check, IDLE_DROP_MS - idleFor);
-        this.idleTimer.unref();
-      }
-    };
-    this.idleTimer = setTimeout(check, IDLE_DROP_MS);
-    this.idleTimer.unref();
-  }
-
   /** Whether the user likes anything at all (per database version): most answers need no liked lookup. */
   private hasLikes(userId: string): boolean {
     let has = this.usersWithLikes.get(userId);
@@ -351,18 +281,8 @@ export class CatalogSearch {
     return has;
   }
 
-  /**
-   * The FTS query of a search text, remembered: `toFtsQuery` (Unicode normalization, word
-   * splitting) costs more than the cache lookup it leads to.
-   */
   private matchOf(q: string): string | null {
-    let match = this.matches.get(q);
-    if (match === undefined) {
-      match = toFtsQuery(q);
-      if (this.matches.size >= MATCHES_KEPT) this.matches.clear();
-      this.matches.set(q, match);
-    }
-    return match;
+    return this.answers.matchOf(q, toFtsQuery);
   }
 
   /**
@@ -378,7 +298,7 @@ export class CatalogSearch {
 
   /** Call in the same turn of the event loop as ranked() validated the token. */
   private withLikes(entry: Entry, userId: string | null): Answer {
-    this.lastUsed = Date.now();
+    this.answers.used();
     const { tracks, albums, artists } = entry.ids;
     if (!userId || tracks.length + albums.length + artists.length === 0) return { entry, liked: null };
     if (!this.hasLikes(userId)) return { entry, liked: null };
@@ -400,7 +320,7 @@ export class CatalogSearch {
     const match = this.matchOf(q);
     if (!match) return EMPTY.ids;
     const entry = await this.ranked(match, sizesOf(limits));
-    this.lastUsed = Date.now();
+    this.answers.used();
     return entry.ids;
   }
 
@@ -432,12 +352,6 @@ export interface SearchIds {
   readonly tracks: readonly string[];
   readonly albums: readonly string[];
   readonly artists: readonly string[];
-}
-
-/** Section sizes of a request: each 0–200 (tracks 20, albums 10, artists 10, genres 5 unless asked). */
-function sizesOf(limits: SearchLimits): Sizes {
-  const n = (v: number | undefined, d: number) => Math.max(0, Math.min(Math.floor(v ?? d), 200));
-  return [n(limits.tracks, 20), n(limits.albums, 10), n(limits.artists, 10), n(limits.genres, 5)] as const;
 }
 
 interface Answer {
