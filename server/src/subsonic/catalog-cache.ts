@@ -45,6 +45,25 @@ class Bounded<V> extends Map<string, V> {
   }
 }
 
+/** Whether every row of a kind is kept (read at once when the kind fits the bound). */
+interface Whole<R> {
+  state: 'unknown' | 'reading' | 'all' | 'too many';
+  load: (limit: number) => Promise<R[]>;
+}
+
+/**
+ * `ids` in order from the kept map or what was just read (unknown ids skipped). The kept map is
+ * asked first, as before the read: a read that filled the map past its bound cleared it.
+ */
+function inOrder<R>(ids: readonly string[], kept: Map<string, R>, fetched: Map<string, R>): R[] {
+  const out: R[] = [];
+  for (const id of ids) {
+    const r = kept.get(id) ?? fetched.get(id);
+    if (r !== undefined) out.push(r);
+  }
+  return out;
+}
+
 export class CatalogCache {
   private seenWrites = '';
   private version = -1;
@@ -52,6 +71,8 @@ export class CatalogCache {
   private readonly artists = new Bounded<ArtistRow>(MAX_ROWS);
   private readonly songs = new Bounded<CachedSong>(MAX_ROWS);
   private readonly orders = new Bounded<string[]>(MAX_ORDERS);
+  private readonly albumsWhole: Whole<AlbumRow> = { state: 'unknown', load: (n) => this.browse.allAlbums(n) };
+  private readonly artistsWhole: Whole<ArtistRow> = { state: 'unknown', load: (n) => this.browse.allArtists(n) };
   private readonly writeListeners: (() => void)[] = [() => this.activity.clear()];
   /** `type NUL user` → whether the user has any activity on that type (until the next write). */
   private readonly activity = new Bounded<boolean>(3000);
@@ -135,18 +156,26 @@ export class CatalogCache {
   }
 
   albumsByIds(ids: string[]): Promise<AlbumRow[]> {
-    return this.rows(this.albums, ids, (missing) => this.browse.albumsByIds(missing));
+    return this.rows(this.albums, ids, (missing) => this.browse.albumsByIds(missing), this.albumsWhole);
   }
 
   artistsByIds(ids: string[]): Promise<ArtistRow[]> {
-    return this.rows(this.artists, ids, (missing) => this.browse.artistsByIds(missing));
+    return this.rows(this.artists, ids, (missing) => this.browse.artistsByIds(missing), this.artistsWhole);
   }
 
   /** Songs by id in the order asked (unknown ids skipped), with credits and genres. */
   async songsByIds(ids: string[]): Promise<CachedSong[]> {
-    const missing = ids.filter((id) => !this.songs.has(id));
-    const fetched = missing.length ? await this.loadSongs(await this.browse.songs(missing)) : new Map();
-    return ids.flatMap((id) => this.songs.get(id) ?? fetched.get(id) ?? []);
+    // Plain loops, no closures: this runs for every search3 and song list (a warm request is all hits).
+    const out: CachedSong[] = [];
+    const missing: string[] = [];
+    for (const id of ids) {
+      const kept = this.songs.get(id);
+      if (kept) out.push(kept);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return out;
+    const fetched = await this.loadSongs(await this.browse.songs(missing));
+    return inOrder(ids, this.songs, fetched);
   }
 
   /** Credits and genres for rows the caller already has (from any list query). */
@@ -178,24 +207,48 @@ export class CatalogCache {
     map: Bounded<R>,
     ids: string[],
     load: (ids: string[]) => Promise<R[]>,
+    whole: Whole<R>,
   ): Promise<R[]> {
-    const missing = ids.filter((id) => !map.has(id));
-    const fetched = new Map<string, R>();
-    if (missing.length) {
-      const token = this.seenWrites;
-      const rows = await load(missing);
-      const keep = this.keepable(token);
-      for (const r of rows) {
-        fetched.set(r.id, r);
-        if (keep) map.set(r.id, r);
-      }
+    const out: R[] = [];
+    const missing: string[] = [];
+    for (const id of ids) {
+      const kept = map.get(id);
+      if (kept) out.push(kept);
+      else missing.push(id);
     }
-    return ids.flatMap((id) => map.get(id) ?? fetched.get(id) ?? []);
+    if (missing.length === 0) return out;
+    // Every row is kept already: what is missing does not exist (ids from a stale client).
+    if (whole.state === 'all') return out;
+    const token = this.seenWrites;
+    if (whole.state === 'unknown') {
+      // The first miss reads the whole kind once when it fits the bound (a library's albums and
+      // artists usually do): search3 and getAlbumList2 then never wait for a row read again.
+      whole.state = 'reading';
+      const all = await whole.load(MAX_ROWS + 1).catch(() => null);
+      if (all && all.length <= MAX_ROWS && this.keepable(token) && whole.state === 'reading') {
+        map.clear();
+        for (const r of all) map.set(r.id, r);
+        whole.state = 'all';
+        return inOrder(ids, map, new Map());
+      }
+      // Too many (or a write meanwhile): row by row, as before; tried again after the next change.
+      if (whole.state === 'reading') whole.state = all && all.length > MAX_ROWS ? 'too many' : 'unknown';
+    }
+    const rows = await load(missing);
+    const keep = this.keepable(token);
+    const fetched = new Map<string, R>();
+    for (const r of rows) {
+      fetched.set(r.id, r);
+      if (keep) map.set(r.id, r);
+    }
+    return inOrder(ids, map, fetched);
   }
 
   private clearCatalog(): void {
     this.albums.clear();
     this.artists.clear();
+    this.albumsWhole.state = 'unknown';
+    this.artistsWhole.state = 'unknown';
     this.songs.clear();
     this.orders.clear();
   }
