@@ -48,7 +48,7 @@ export class Fragment {
     if (this.jsonText === undefined) {
       const node = this.build();
       if (stringifiable(node)) {
-        // V8's JSON.stringify writes such a tree several times faster than the writer below, with
+        // V8's JSON.stringify writes such a tree faster (~1.5× for a song) than the writer below, with
         // the same text (envelope.test.ts compares them): the first asker of a song pays less.
         this.jsonText = Buffer.from(JSON.stringify(node), 'utf8');
       } else {
