@@ -2,7 +2,7 @@
  * Search-only benchmark on a database a scan already made: the search half of scan.bench.ts
  * without the 30-second scan before it, for comparing search changes quickly.
  *
- *   npm run bench:search -- --db FILE --lib DIR [--rounds 3] [--clients 16] [--queries 3000] [--warmup 600]
+ *   npm run bench:search -- --db FILE --lib DIR [--rounds 3] [--clients 16] [--queries 3000] [--warmup 600] [--dist DIR]
  *
  * FILE is an Earshot database (`<data>/db/earshot.db` after a scan, e.g. of the bench library:
  * `npx earshot scan` with EARSHOT_MUSIC_DIR=/tmp/earshot-bench-50k), DIR the music folder it was
@@ -45,10 +45,16 @@ const args = {
   clients: Number(get('clients') ?? 16),
   queries: Number(get('queries') ?? 3000),
   warmup: Number(get('warmup') ?? 600),
+  /** Another build (a copy of an older server/dist inside the repository: before/after in one session). */
+  dist: get('dist'),
 };
 
 async function round(n: number): Promise<void> {
-  const server = await startBenchServer({ db: args.db as string, lib: args.lib as string });
+  const server = await startBenchServer({
+    db: args.db as string,
+    lib: args.lib as string,
+    source: { dist: args.dist },
+  });
   const { earshot } = server;
   try {
     if (n === 1) console.log(`settings that differ from the defaults: ${differingSettings(server.described)}`);
@@ -128,7 +134,7 @@ async function main(): Promise<void> {
     );
     process.exit(64);
   }
-  if (!existsSync(new URL('../server/dist/main.js', import.meta.url))) {
+  if (!args.dist && !existsSync(new URL('../server/dist/main.js', import.meta.url))) {
     console.error('Build the server first: npm run build -w server');
     process.exit(1);
   }

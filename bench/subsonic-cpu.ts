@@ -8,6 +8,7 @@
  *
  *   npm run build -w server && node --import tsx bench/subsonic-cpu.ts --db FILE --lib DIR \
  *     [--requests 3000] [--clients 16] [--repeat 3] [--top 20] [--dist DIR] [--only search3] [--save PREFIX] [--inject]
+ *     [--warmup N]
  *
  * FILE / DIR as for search.bench.ts (a scanned database and its music folder; the database is
  * copied). `--dist` runs a server built elsewhere (a copy of an older server/dist: before/after
@@ -40,6 +41,13 @@ const args = {
   only: get('only') ?? '',
   /** Requests through Fastify's inject, one at a time (no sockets, no clients): the server's own CPU. */
   inject: has('inject'),
+  /**
+   * Warm as `npm run bench:search` does (the search mirrors built, then only the first N requests
+   * of each mix, JSON before XML), so the measured run includes the queries nobody asked yet
+   * (search misses, rows read, items rendered for the first time). Without it every mix runs
+   * whole twice first (the steady state).
+   */
+  warmup: get('warmup') === undefined ? undefined : Number(get('warmup')),
 };
 
 /**
@@ -103,12 +111,19 @@ async function main(): Promise<void> {
     }).filter((m) => m.name.includes(args.only));
     const failedMarks = ['status="failed"', '"status":"failed"'];
     const run = (paths: string[]) => requestsWith({ url, clients: args.clients, paths, failedMarks });
-    // Warm: every mix once, the search mirrors built, then once more.
-    for (const mix of mixes) await run(mix.paths);
-    await mirrorsBuilt(earshot);
-    for (const mix of mixes) await run(mix.paths);
+    if (args.warmup === undefined) {
+      // Warm: every mix once, the search mirrors built, then once more.
+      for (const mix of mixes) await run(mix.paths);
+      await mirrorsBuilt(earshot);
+      for (const mix of mixes) await run(mix.paths);
+    } else {
+      await run(mixes[0]?.paths.slice(0, 1) ?? []);
+      await mirrorsBuilt(earshot);
+      for (const mix of mixes) await run(mix.paths.slice(0, args.warmup));
+    }
     console.log(
-      `subsonic cpu: ${args.dist ?? 'server/dist'}, ${args.clients} clients, ${args.requests} requests × ${args.repeat}`,
+      `subsonic cpu: ${args.dist ?? 'server/dist'}, ${args.clients} clients, ${args.requests} requests × ${args.repeat}` +
+        (args.warmup === undefined ? ', warm' : `, warmed by the first ${args.warmup} of each mix`),
     );
     if (args.inject) {
       await injected(earshot, mixes);

@@ -5,6 +5,7 @@
  * throughput and the process's CPU per request (server plus the lean clients; on a shared machine
  * the steadier figure: wall-clock latencies follow the load average, CPU per request barely moves).
  */
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { percentile, requestsWith } from './search-load.ts';
 
 export const SUBSONIC_LIST_TYPES = [
@@ -74,6 +75,10 @@ export interface MixFigures {
   latencies: number[];
   requestsPerSecond: number;
   cpuPerRequestMs: number;
+  /** The main thread's GC pauses while the mix was measured (the server's thread: the clients have their own), ms. */
+  gcPauses: number[];
+  /** How many of them were full (mark-compact) collections. */
+  majorGcs: number;
 }
 
 /**
@@ -95,16 +100,29 @@ export async function measureSubsonic(
   }
   const out: MixFigures[] = [];
   for (const mix of mixes) {
+    const gcPauses: number[] = [];
+    let majorGcs = 0;
+    const gc = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        gcPauses.push(e.duration);
+        if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)
+          majorGcs++;
+      }
+    });
+    gc.observe({ entryTypes: ['gc'] });
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const latencies = await run(mix.paths);
     const wall = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
+    gc.disconnect();
     const figures = {
       name: mix.name,
       latencies,
       requestsPerSecond: (latencies.length / wall) * 1000,
       cpuPerRequestMs: (cpu.user + cpu.system) / 1000 / latencies.length,
+      gcPauses,
+      majorGcs,
     };
     out.push(figures);
     o.log?.(describeSubsonic(figures, o.clients));
@@ -114,8 +132,15 @@ export async function measureSubsonic(
 
 export function describeSubsonic(m: MixFigures, clients: number): string {
   const f = (p: number) => percentile(m.latencies, p).toFixed(1);
+  // p99 of each tenth of the run (in request order): where the slow answers were.
+  const tenths: string[] = [];
+  const size = Math.ceil(m.latencies.length / 10);
+  for (let i = 0; i < m.latencies.length; i += size)
+    tenths.push(percentile(m.latencies.slice(i, i + size), 99).toFixed(0));
+  const gcMs = m.gcPauses.reduce((a, b) => a + b, 0);
   return (
     `${m.name}: p50 ${f(50)} / p90 ${f(90)} / p99 ${f(99)} ms (${clients} clients, ${m.latencies.length} requests, ` +
-    `${m.requestsPerSecond.toFixed(0)} req/s, ${m.cpuPerRequestMs.toFixed(2)} ms CPU each)`
+    `${m.requestsPerSecond.toFixed(0)} req/s, ${m.cpuPerRequestMs.toFixed(2)} ms CPU each); p99 by tenth ${tenths.join(' ')}; ` +
+    `GC ${m.gcPauses.length} pauses (${m.majorGcs} full), ${gcMs.toFixed(0)} ms, longest ${Math.max(0, ...m.gcPauses).toFixed(1)} ms`
   );
 }

@@ -112,6 +112,19 @@ export class BrowseRepository {
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
+  /**
+   * Up to `limit` album rows, in no particular order: a cache of a library with fewer albums than
+   * it keeps reads them all at once (catalog-cache.ts in subsonic/) instead of twenty at a time.
+   */
+  allAlbums(limit: number): Promise<AlbumRow[]> {
+    return this.db.selectFrom('albums').selectAll().limit(limit).execute();
+  }
+
+  /** Up to `limit` artist rows, in no particular order (see {@link allAlbums}). */
+  allArtists(limit: number): Promise<ArtistRow[]> {
+    return this.db.selectFrom('artists').selectAll().limit(limit).execute();
+  }
+
   /** Albums whose album artist this is, oldest first. */
   albumsOfArtist(artistId: string): Promise<AlbumRow[]> {
     return this.db

@@ -45,6 +45,34 @@ class Bounded<V> extends Map<string, V> {
   }
 }
 
+/** A value at hand, or a promise of it when it had to be read (callers `await` either). */
+export type Maybe<T> = T | Promise<T>;
+
+/** Like `Promise.all` for three values that are usually at hand: no promise when none is one. */
+export function allOf<A, B, C>(a: Maybe<A>, b: Maybe<B>, c: Maybe<C>): Maybe<[A, B, C]> {
+  if (a instanceof Promise || b instanceof Promise || c instanceof Promise) return Promise.all([a, b, c]);
+  return [a, b, c];
+}
+
+/** Whether every row of a kind is kept (read at once when the kind fits the bound). */
+interface Whole<R> {
+  state: 'unknown' | 'reading' | 'all' | 'too many';
+  load: (limit: number) => Promise<R[]>;
+}
+
+/**
+ * `ids` in order from the kept map or what was just read (unknown ids skipped). The kept map is
+ * asked first, as before the read: a read that filled the map past its bound cleared it.
+ */
+function inOrder<R>(ids: readonly string[], kept: Map<string, R>, fetched: Map<string, R>): R[] {
+  const out: R[] = [];
+  for (const id of ids) {
+    const r = kept.get(id) ?? fetched.get(id);
+    if (r !== undefined) out.push(r);
+  }
+  return out;
+}
+
 export class CatalogCache {
   private seenWrites = '';
   private version = -1;
@@ -52,6 +80,8 @@ export class CatalogCache {
   private readonly artists = new Bounded<ArtistRow>(MAX_ROWS);
   private readonly songs = new Bounded<CachedSong>(MAX_ROWS);
   private readonly orders = new Bounded<string[]>(MAX_ORDERS);
+  private readonly albumsWhole: Whole<AlbumRow> = { state: 'unknown', load: (n) => this.browse.allAlbums(n) };
+  private readonly artistsWhole: Whole<ArtistRow> = { state: 'unknown', load: (n) => this.browse.allArtists(n) };
   private readonly writeListeners: (() => void)[] = [() => this.activity.clear()];
   /** `type NUL user` → whether the user has any activity on that type (until the next write). */
   private readonly activity = new Bounded<boolean>(3000);
@@ -67,17 +97,26 @@ export class CatalogCache {
 
   /**
    * The caller's stars, ratings and plays for these items. Whether a user has any of a type is
-   * kept until the next write: most lists of a new or light user need no annotation query at all.
+   * kept until the next write: most lists of a new or light user need no annotation query at all,
+   * and get their (empty) answer at once, with no promise.
    */
-  async annotations(
-    userId: string,
-    type: 'track' | 'album' | 'artist',
-    ids: string[],
-  ): Promise<Map<string, Annotation>> {
+  annotations(userId: string, type: 'track' | 'album' | 'artist', ids: string[]): Maybe<Map<string, Annotation>> {
     if (ids.length === 0) return new Map();
     const key = `${type}\u0000${userId}`;
     // A write since this request began (its own star, say) is not in the kept flag yet.
-    let has = this.writes.token() === this.seenWrites ? this.activity.get(key) : undefined;
+    const has = this.writes.token() === this.seenWrites ? this.activity.get(key) : undefined;
+    if (has === false) return new Map();
+    return this.readAnnotations(userId, type, ids, key, has);
+  }
+
+  private async readAnnotations(
+    userId: string,
+    type: 'track' | 'album' | 'artist',
+    ids: string[],
+    key: string,
+    known: boolean | undefined,
+  ): Promise<Map<string, Annotation>> {
+    let has = known;
     if (has === undefined) {
       const token = this.seenWrites;
       has = await this.browse.hasActivity(userId, type);
@@ -134,19 +173,33 @@ export class CatalogCache {
     return ids;
   }
 
-  albumsByIds(ids: string[]): Promise<AlbumRow[]> {
-    return this.rows(this.albums, ids, (missing) => this.browse.albumsByIds(missing));
+  albumsByIds(ids: string[]): Maybe<AlbumRow[]> {
+    return this.rows(this.albums, ids, (missing) => this.browse.albumsByIds(missing), this.albumsWhole);
   }
 
-  artistsByIds(ids: string[]): Promise<ArtistRow[]> {
-    return this.rows(this.artists, ids, (missing) => this.browse.artistsByIds(missing));
+  artistsByIds(ids: string[]): Maybe<ArtistRow[]> {
+    return this.rows(this.artists, ids, (missing) => this.browse.artistsByIds(missing), this.artistsWhole);
   }
 
-  /** Songs by id in the order asked (unknown ids skipped), with credits and genres. */
-  async songsByIds(ids: string[]): Promise<CachedSong[]> {
-    const missing = ids.filter((id) => !this.songs.has(id));
-    const fetched = missing.length ? await this.loadSongs(await this.browse.songs(missing)) : new Map();
-    return ids.flatMap((id) => this.songs.get(id) ?? fetched.get(id) ?? []);
+  /**
+   * Songs by id in the order asked (unknown ids skipped), with credits and genres; at once when
+   * every one is kept (a warm search3: plain loops, no closures, no promise).
+   */
+  songsByIds(ids: string[]): Maybe<CachedSong[]> {
+    const out: CachedSong[] = [];
+    const missing: string[] = [];
+    for (const id of ids) {
+      const kept = this.songs.get(id);
+      if (kept) out.push(kept);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return out;
+    return this.readSongs(ids, missing);
+  }
+
+  private async readSongs(ids: string[], missing: string[]): Promise<CachedSong[]> {
+    const fetched = await this.loadSongs(await this.browse.songs(missing));
+    return inOrder(ids, this.songs, fetched);
   }
 
   /** Credits and genres for rows the caller already has (from any list query). */
@@ -174,28 +227,63 @@ export class CatalogCache {
     return out;
   }
 
-  private async rows<R extends { id: string }>(
+  /** Rows by id in the order asked, at once when every one is kept. */
+  private rows<R extends { id: string }>(
     map: Bounded<R>,
     ids: string[],
     load: (ids: string[]) => Promise<R[]>,
-  ): Promise<R[]> {
-    const missing = ids.filter((id) => !map.has(id));
-    const fetched = new Map<string, R>();
-    if (missing.length) {
-      const token = this.seenWrites;
-      const rows = await load(missing);
-      const keep = this.keepable(token);
-      for (const r of rows) {
-        fetched.set(r.id, r);
-        if (keep) map.set(r.id, r);
-      }
+    whole: Whole<R>,
+  ): Maybe<R[]> {
+    const out: R[] = [];
+    let missing = false;
+    for (const id of ids) {
+      const kept = map.get(id);
+      if (kept) out.push(kept);
+      else missing = true;
     }
-    return ids.flatMap((id) => map.get(id) ?? fetched.get(id) ?? []);
+    // Every row is kept already when the whole kind is: what is missing does not exist (ids from a stale client).
+    if (!missing || whole.state === 'all') return out;
+    return this.readRows(map, ids, load, whole);
+  }
+
+  private async readRows<R extends { id: string }>(
+    map: Bounded<R>,
+    ids: string[],
+    load: (ids: string[]) => Promise<R[]>,
+    whole: Whole<R>,
+  ): Promise<R[]> {
+    const token = this.seenWrites;
+    if (whole.state === 'unknown') {
+      // The first miss reads the whole kind once when it fits the bound (a library's albums and
+      // artists usually do): search3 and getAlbumList2 then never wait for a row read again.
+      whole.state = 'reading';
+      // A failed read is not this request's failure: the rows are read one by one below.
+      const all = await whole.load(MAX_ROWS + 1).catch(() => null);
+      if (all && all.length <= MAX_ROWS && this.keepable(token) && whole.state === 'reading') {
+        map.clear();
+        for (const r of all) map.set(r.id, r);
+        whole.state = 'all';
+        return inOrder(ids, map, new Map());
+      }
+      // Too many (or a write meanwhile): row by row, as before; tried again after the next change.
+      if (whole.state === 'reading') whole.state = all && all.length > MAX_ROWS ? 'too many' : 'unknown';
+    }
+    const missing = ids.filter((id) => !map.has(id));
+    const rows = missing.length ? await load(missing) : [];
+    const keep = this.keepable(token);
+    const fetched = new Map<string, R>();
+    for (const r of rows) {
+      fetched.set(r.id, r);
+      if (keep) map.set(r.id, r);
+    }
+    return inOrder(ids, map, fetched);
   }
 
   private clearCatalog(): void {
     this.albums.clear();
     this.artists.clear();
+    this.albumsWhole.state = 'unknown';
+    this.artistsWhole.state = 'unknown';
     this.songs.clear();
     this.orders.clear();
   }

@@ -46,9 +46,16 @@ export class Fragment {
   /** The JSON object, as UTF-8. */
   json(): Buffer {
     if (this.jsonText === undefined) {
-      const out = new Sink();
-      writeJsonObject(this.build(), out);
-      this.jsonText = out.finish();
+      const node = this.build();
+      if (stringifiable(node)) {
+        // V8's JSON.stringify writes such a tree faster (~1.5× for a song) than the writer below, with
+        // the same text (envelope.test.ts compares them): the first asker of a song pays less.
+        this.jsonText = Buffer.from(JSON.stringify(node), 'utf8');
+      } else {
+        const out = new Sink();
+        writeJsonObject(node, out);
+        this.jsonText = out.finish();
+      }
     }
     return this.jsonText;
   }
@@ -98,20 +105,29 @@ class Sink {
     let size = 0;
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i];
-      size += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : p.length;
+      size += typeof p === 'string' ? (isShortAscii(p) ? p.length : Buffer.byteLength(p, 'utf8')) : p.length;
     }
     const out = Buffer.allocUnsafe(size);
     let at = 0;
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i];
-      if (typeof p === 'string') at += out.write(p, at, 'utf8');
-      else {
+      if (typeof p !== 'string') {
         out.set(p, at); // a typed-array copy: cheaper than Buffer#copy for parts this small
         at += p.length;
-      }
+      } else if (isShortAscii(p)) {
+        // The `,` between two list items (JSON) and the like: no trip into the encoder for a byte.
+        for (let j = 0; j < p.length; j++) out[at++] = p.charCodeAt(j);
+      } else at += out.write(p, at, 'utf8');
     }
     return out;
   }
+}
+
+/** A run of at most a few ASCII characters (written byte by byte). */
+function isShortAscii(s: string): boolean {
+  if (s.length > 8) return false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /** OpenSubsonic list fields: "if a server supports a field it must always emit it" (as []). */
@@ -213,6 +229,34 @@ export function renderXml(e: Envelope): string {
   const out = new Sink();
   writeXml(e, out);
   return out.finish().toString('utf8');
+}
+
+/**
+ * Whether `JSON.stringify(node)` gives exactly what `writeJsonObject` writes: plain objects and
+ * arrays of strings, booleans and finite numbers, with no null members (the writer leaves them out),
+ * no empty arrays but the always-sent lists (the writer leaves the others out), no non-finite numbers
+ * (the writer writes 0) and no Text or Fragment members (they have their own rules).
+ */
+function stringifiable(node: Node): boolean {
+  if (Object.getPrototypeOf(node) !== Object.prototype) return false;
+  for (const k in node) {
+    const v = node[k];
+    if (v === undefined || typeof v === 'string' || typeof v === 'boolean') continue;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return false;
+    } else if (Array.isArray(v)) {
+      if (v.length === 0 && !ALWAYS_LISTS.has(k)) return false;
+      for (let i = 0; i < v.length; i++) {
+        const item = v[i];
+        if (typeof item === 'string' || typeof item === 'boolean') continue;
+        if (typeof item === 'number') {
+          if (!Number.isFinite(item)) return false;
+        } else if (item === null || typeof item !== 'object' || Array.isArray(item) || !stringifiable(item))
+          return false;
+      }
+    } else if (v === null || typeof v !== 'object' || !stringifiable(v)) return false;
+  }
+  return true;
 }
 
 /** The same text as `JSON.stringify(toJsonTree(node))`, written directly (no copy of the tree). */

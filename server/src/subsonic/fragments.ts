@@ -11,7 +11,7 @@
  * (a per-user list) gets a fragment that dies with it, rendered once as its node would be.
  */
 import type { AlbumRow, Annotation, ArtistRow } from '../catalog/browse.repository.js';
-import type { CachedSong } from './catalog-cache.js';
+import type { CachedSong, Maybe } from './catalog-cache.js';
 import type { Ctx } from './context.js';
 import { Fragment, type Node } from './envelope.js';
 import { albumNode, artistId3Node, songNode } from './mappers.js';
@@ -33,45 +33,64 @@ function kept<K extends object>(map: WeakMap<K, Fragment>, key: K, build: () => 
   return fragment;
 }
 
-/** Child items with the caller's annotations (one query per section, skipped for users with none). */
-export async function songItems(ctx: Ctx, songs: CachedSong[]): Promise<Item[]> {
+/**
+ * Child items with the caller's annotations (one query per section, skipped for users with none:
+ * then the items are at hand, with no promise).
+ */
+export function songItems(ctx: Ctx, songs: CachedSong[]): Maybe<Item[]> {
   if (songs.length === 0) return [];
-  const ann = await ctx.deps.cache.annotations(
-    ctx.user.id,
-    'track',
-    songs.map((s) => s.row.id),
-  );
-  return songs.map((s) =>
-    ann.has(s.row.id)
-      ? songNode(s.row, ann, s.credits, s.genres)
-      : kept(songFragments, s, () => songNode(s.row, NO_ANNOTATIONS, s.credits, s.genres)),
-  );
+  const ids: string[] = [];
+  for (const s of songs) ids.push(s.row.id);
+  const ann = ctx.deps.cache.annotations(ctx.user.id, 'track', ids);
+  return ann instanceof Promise ? ann.then((a) => songsWith(songs, a)) : songsWith(songs, ann);
+}
+
+function songsWith(songs: CachedSong[], ann: Map<string, Annotation>): Item[] {
+  const out: Item[] = [];
+  for (const s of songs) {
+    out.push(
+      ann.has(s.row.id)
+        ? songNode(s.row, ann, s.credits, s.genres)
+        : kept(songFragments, s, () => songNode(s.row, NO_ANNOTATIONS, s.credits, s.genres)),
+    );
+  }
+  return out;
 }
 
 /** AlbumID3 items with the caller's annotations. */
-export async function albumItems(ctx: Ctx, rows: AlbumRow[]): Promise<Item[]> {
+export function albumItems(ctx: Ctx, rows: AlbumRow[]): Maybe<Item[]> {
   if (rows.length === 0) return [];
-  const ann = await ctx.deps.cache.annotations(
-    ctx.user.id,
-    'album',
-    rows.map((r) => r.id),
-  );
-  return rows.map((r) => {
+  const ann = ctx.deps.cache.annotations(ctx.user.id, 'album', idsOf(rows));
+  return ann instanceof Promise ? ann.then((a) => albumsWith(rows, a)) : albumsWith(rows, ann);
+}
+
+function albumsWith(rows: AlbumRow[], ann: Map<string, Annotation>): Item[] {
+  const out: Item[] = [];
+  for (const r of rows) {
     const a = ann.get(r.id);
-    return a ? albumNode(r, a) : kept(albumFragments, r, () => albumNode(r, undefined));
-  });
+    out.push(a ? albumNode(r, a) : kept(albumFragments, r, () => albumNode(r, undefined)));
+  }
+  return out;
 }
 
 /** ArtistID3 items with the caller's annotations. */
-export async function artistItems(ctx: Ctx, rows: ArtistRow[]): Promise<Item[]> {
+export function artistItems(ctx: Ctx, rows: ArtistRow[]): Maybe<Item[]> {
   if (rows.length === 0) return [];
-  const ann = await ctx.deps.cache.annotations(
-    ctx.user.id,
-    'artist',
-    rows.map((r) => r.id),
-  );
-  return rows.map((r) => {
+  const ann = ctx.deps.cache.annotations(ctx.user.id, 'artist', idsOf(rows));
+  return ann instanceof Promise ? ann.then((a) => artistsWith(rows, a)) : artistsWith(rows, ann);
+}
+
+function artistsWith(rows: ArtistRow[], ann: Map<string, Annotation>): Item[] {
+  const out: Item[] = [];
+  for (const r of rows) {
     const a = ann.get(r.id);
-    return a ? artistId3Node(r, a) : kept(artistFragments, r, () => artistId3Node(r, undefined));
-  });
+    out.push(a ? artistId3Node(r, a) : kept(artistFragments, r, () => artistId3Node(r, undefined)));
+  }
+  return out;
+}
+
+function idsOf(rows: readonly { id: string }[]): string[] {
+  const ids: string[] = [];
+  for (const r of rows) ids.push(r.id);
+  return ids;
 }

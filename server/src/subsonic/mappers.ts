@@ -7,8 +7,9 @@ import type { AlbumRow, Annotation, ArtistRow, SongRow } from '../catalog/browse
 import { audioContentType } from '../streaming/media-files.js';
 import type { Node } from './envelope.js';
 
+// toISOString always ends in `.sssZ`: cut the milliseconds without a regex (every song and album).
 export const iso = (ms: number | null | undefined): string | undefined =>
-  ms === null || ms === undefined ? undefined : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  ms === null || ms === undefined ? undefined : `${new Date(ms).toISOString().slice(0, -5)}Z`;
 
 const PROVIDER_NAMES: Record<string, string> = { youtube: 'YouTube', soundcloud: 'SoundCloud', url: 'Web' };
 
@@ -46,8 +47,12 @@ export function songNode(
   genreNames: readonly string[] | undefined,
 ): Node {
   const a = annotations.get(s.id);
-  const artists = credits.filter((c) => c.role === 'artist').map(({ id, name }) => ({ id, name }));
-  const albumArtists = credits.filter((c) => c.role === 'albumartist').map(({ id, name }) => ({ id, name }));
+  const artists: { id: string; name: string }[] = [];
+  const albumArtists: { id: string; name: string }[] = [];
+  for (const c of credits) {
+    if (c.role === 'artist') artists.push({ id: c.id, name: c.name });
+    else if (c.role === 'albumartist') albumArtists.push({ id: c.id, name: c.name });
+  }
   const genres = genreNames ?? (s.genre ? [s.genre] : []);
   const suffix = suffixOf(s);
   return {

@@ -57,8 +57,10 @@ export async function resolveRemoteParams(ctx: Ctx): Promise<void> {
 export async function remoteSongs(ctx: Ctx, query: string, limit: number, skip: Set<string>): Promise<Node[]> {
   const search = ctx.deps.remoteSearch;
   if (!search || limit <= 0) return [];
-  const answer = await search.search(query, limit, ctx.user);
-  const items = answer.remote.flatMap((section) => (section.status === 'ok' ? section.items : []));
+  // The remote sections only: the local hits are search3's own (ranked once, by searchIds).
+  const sections = await search.searchRemoteOnly(query, limit, ctx.user);
+  const items = sections.flatMap((section) => (section.status === 'ok' ? section.items : []));
+  if (items.length === 0) return []; // every provider off, backed off after failures, or nothing found
   const inCatalog = items.flatMap((i) => (i.trackId && !skip.has(i.trackId) ? [i.trackId] : []));
   const known = new Map((await songNodes(ctx, await ctx.deps.browse.songs(inCatalog))).map((n) => [n.id as string, n]));
   const out: Node[] = [];

@@ -73,6 +73,15 @@ export class FederatedSearchService {
   }
 
   /**
+   * The remote sections only, in the providers' order: for callers that rank the local library
+   * themselves (the Subsonic API's search3), which would otherwise pay for a second local search.
+   */
+  async searchRemoteOnly(query: string, limit: number, user: AuthUser): Promise<RemoteSection[]> {
+    const q = query.trim();
+    return Promise.all(REMOTE_SOURCES.map((name) => this.searchRemote(name, q, limit, user)));
+  }
+
+  /**
    * Emits the local section first (as soon as it is ready), then each remote section as it
    * completes. Resolves when every section has been emitted.
    */

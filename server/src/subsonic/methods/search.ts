@@ -4,7 +4,7 @@
  * A real query goes through the catalog search (FTS5, the same ranking as the web app).
  */
 import type { ArtistRow } from '../../catalog/browse.repository.js';
-import type { CachedSong } from '../catalog-cache.js';
+import { allOf, type CachedSong } from '../catalog-cache.js';
 import type { Ctx, Method } from '../context.js';
 import { albumItems, artistItems, type Item, songItems } from '../fragments.js';
 import { albumDirNode, artistNode } from '../mappers.js';
@@ -68,11 +68,11 @@ async function find(ctx: Ctx, query: string, pg: Paging) {
     genres: 0,
   });
   const slice = (list: readonly string[], count: number, offset: number) => list.slice(offset, offset + count);
-  const [artists, albums, songs] = await Promise.all([
+  const [artists, albums, songs] = await allOf(
     c.artistsByIds(slice(hits.artists, pg.artistCount, pg.artistOffset)),
     c.albumsByIds(slice(hits.albums, pg.albumCount, pg.albumOffset)),
     c.songsByIds(slice(hits.tracks, pg.songCount, pg.songOffset)),
-  ]);
+  );
   return { artists, albums, songs, empty: false };
 }
 
@@ -89,11 +89,11 @@ export const searchMethods: Record<string, Method> = {
     const query = ctx.params.str('query') ?? '';
     const pg = paging(ctx);
     const r = await find(ctx, query, pg);
-    const [artist, album, local] = await Promise.all([
+    const [artist, album, local] = await allOf(
       artistItems(ctx, r.artists),
       albumItems(ctx, r.albums),
       songItems(ctx, r.songs),
-    ]);
+    );
     let song: Item[] = local;
     // Remote provider results after the local ones (never for a library sync).
     if (!r.empty && ctx.deps.config.subsonicRemoteSearch && pg.songOffset === 0 && song.length < pg.songCount) {
