@@ -427,6 +427,22 @@ export class LibraryRepository {
     };
   }
 
+  /**
+   * Drops the rescan's covering index (`tracks_local_stamp`, migration 0023) before a scan
+   * writes many rows: kept up to date row by row it cost ~0.04 ms of the main thread's time per
+   * inserted track (another B-tree keyed by path), built once at the end it is one sort.
+   * {@link restoreStampIndex} builds it again; a scan killed in between leaves it missing, which
+   * only makes the next rescan's stamp read a table scan until that scan's end rebuilds it.
+   */
+  suspendStampIndex(): void {
+    this.sqlite.exec(`drop index if exists ${STAMP_INDEX}`);
+  }
+
+  /** Builds `tracks_local_stamp` when it is missing (after a large scan, or one killed half-way). */
+  restoreStampIndex(): void {
+    this.sqlite.exec(STAMP_INDEX_SQL);
+  }
+
   /** Drops the grouping caches between scans (the next scan's diff reloads them): idle memory. */
   clearCaches(): void {
     this.folded.clear();
@@ -436,6 +452,10 @@ export class LibraryRepository {
     this.artworkIds.clear();
   }
 }
+
+/** The covering index of migration 0023 (same definition: the rescan's diff reads it). */
+const STAMP_INDEX = 'tracks_local_stamp';
+const STAMP_INDEX_SQL = `create index if not exists ${STAMP_INDEX} on tracks(local_path, size, mtime, id) where source_type = 'local'`;
 
 /** A track's values in TRACK_COLUMNS order, then added_at (null: keep the row's) and id. */
 export function trackValues(

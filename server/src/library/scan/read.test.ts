@@ -7,7 +7,7 @@ import { forEachEngine } from '../../test/engines.js';
 import { type LibraryTestServer, startLibraryServer } from '../../test/library-server.js';
 import { scanContext } from '../../test/scan-context.js';
 import { diffPhase } from './diff.js';
-import { readPhase } from './read.js';
+import { deferStampIndex, readPhase } from './read.js';
 import { walkPhase } from './walk.js';
 
 let t: LibraryTestServer;
@@ -74,5 +74,15 @@ forEachEngine((engine) => {
         .executeTakeFirstOrThrow();
       expect(after.id).toBe(before.id);
     });
+  });
+});
+
+describe('the stamp index during a large write', () => {
+  it('is dropped and built after for 1,000 files or more that are at least a tenth of the library', () => {
+    expect(deferStampIndex(20_000, 0)).toBe(true); // first scan of a large library
+    expect(deferStampIndex(50_050, 50_050)).toBe(true); // --full: every file is written again
+    expect(deferStampIndex(999, 0)).toBe(false); // small: the DDL is not worth it
+    expect(deferStampIndex(2_000, 50_000)).toBe(false); // the build (whole library) would cost more
+    expect(deferStampIndex(6_000, 50_000)).toBe(true);
   });
 });
