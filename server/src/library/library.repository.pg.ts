@@ -120,6 +120,14 @@ export class PgLibraryRepository implements LibraryStore {
     return () => {};
   }
 
+  /**
+   * The SQLite side drops its covering stamp index during a large write; PostgreSQL's index
+   * maintenance is set-based per batch (one statement per table) and is left as it is.
+   */
+  suspendStampIndex(): void {}
+
+  restoreStampIndex(): void {}
+
   async scanErrors(): Promise<Map<string, { size: number; mtime: number }>> {
     const rows = await this.db.selectFrom('scan_errors').select(['local_path', 'size', 'mtime']).execute();
     return new Map(rows.map((r) => [r.local_path, { size: r.size, mtime: r.mtime }]));

@@ -44,6 +44,10 @@ export interface LibraryStore {
   knownTracks(ids: string[]): Awaitable<KnownTrack[]>;
   /** Caps the connection's page cache during a scan; the returned function restores it. */
   limitPageCache(kib: number): () => void;
+  /** Drops the rescan's stamp index before a large write (built again by restoreStampIndex). */
+  suspendStampIndex(): Awaitable<void>;
+  /** Builds the stamp index when it is missing. */
+  restoreStampIndex(): Awaitable<void>;
   scanErrors(): Awaitable<Map<string, { size: number; mtime: number }>>;
   unreadableCount(): Awaitable<number>;
   /** One batch of read files (new, changed, moved), their groupings, artwork and errors: one transaction. */

@@ -6,8 +6,9 @@ import { makeAudio } from '../../test/audio.js';
 import { forEachEngine } from '../../test/engines.js';
 import { type LibraryTestServer, startLibraryServer } from '../../test/library-server.js';
 import { scanContext } from '../../test/scan-context.js';
+import { scanId } from '../library.repository.js';
 import { diffPhase } from './diff.js';
-import { readPhase } from './read.js';
+import { deferStampIndex, readPhase } from './read.js';
 import { walkPhase } from './walk.js';
 
 let t: LibraryTestServer;
@@ -74,5 +75,31 @@ forEachEngine((engine) => {
         .executeTakeFirstOrThrow();
       expect(after.id).toBe(before.id);
     });
+  });
+});
+
+describe('the stamp index during a large write', () => {
+  it('is dropped and built after for 1,000 files or more that are at least a tenth of the library', () => {
+    expect(deferStampIndex(20_000, 0)).toBe(true); // first scan of a large library
+    expect(deferStampIndex(50_050, 50_050)).toBe(true); // --full: every file is written again
+    expect(deferStampIndex(999, 0)).toBe(false); // small: the DDL is not worth it
+    expect(deferStampIndex(2_000, 50_000)).toBe(false); // the build (whole library) would cost more
+    expect(deferStampIndex(6_000, 50_000)).toBe(true);
+  });
+});
+
+describe('scan ids', () => {
+  it("have newId's format, are unique and sort in the order they were made", () => {
+    const ids: string[] = [];
+    const start = Date.now();
+    // Across at least two milliseconds (a busy loop, not a timer): the time prefix must move on.
+    while (Date.now() - start < 3 || ids.length < 10_000) ids.push(scanId());
+    for (const id of ids) expect(id).toMatch(/^[0-9A-Za-z]{22}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+    const prefixes = ids.map((id) => id.slice(0, 8));
+    expect(new Set(prefixes).size).toBeGreaterThan(1);
+    // Byte order (SQLite's BINARY collation) follows creation order, millisecond by millisecond.
+    const sorted = [...prefixes].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    expect(sorted).toEqual(prefixes);
   });
 });

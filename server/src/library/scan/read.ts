@@ -29,6 +29,17 @@ const WRITE_BUDGET_MS = 40;
 const IN_FLIGHT = 256;
 /** Batches waiting to be written (their artwork being stored) before reading pauses. */
 const WRITES_AHEAD = 3;
+/**
+ * Past this many files to read, and a tenth of the library, the rescan's stamp index is dropped
+ * for the writes and built once at the scan's end (LibraryRepository.suspendStampIndex): row by
+ * row it cost ~0.015 ms per track written, the build ~1.2 µs per track in the library.
+ */
+const STAMP_INDEX_DEFER_MIN = 1000;
+
+/** Whether writing `toRead` files into a library of `known` tracks builds the stamp index after. */
+export function deferStampIndex(toRead: number, known: number): boolean {
+  return toRead >= STAMP_INDEX_DEFER_MIN && toRead * 10 >= known + toRead;
+}
 
 type Read = { file: WalkedFile; result: ReadResult };
 
@@ -50,6 +61,7 @@ export async function readPhase(ctx: ScanContext): Promise<void> {
   // Name → id caches for the writes (loaded here, not in the diff: a rescan with nothing to read
   // never needs them).
   await ctx.repo.loadCaches();
+  if (deferStampIndex(toRead.length, ctx.diff.known.size)) await ctx.repo.suspendStampIndex();
   const moves = new MoveFinder(ctx.diff.missing, (ids) => ctx.repo.knownTracks(ids));
   const size = options.workers > 0 ? options.workers : defaultWorkers(availableParallelism());
   const pool = new TagWorkerPool({ size, separators: options.separators, timeoutMs: options.fileTimeoutMs });
