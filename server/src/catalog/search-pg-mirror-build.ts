@@ -10,6 +10,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { Packed, type RankTables, type TermIndex, weightsOf } from './search-pg-rank.js';
+import { floats, Grow, ints } from './search-stepped.js';
 
 /** Rows per page (a few milliseconds of parsing). */
 const PAGE = 500;
@@ -65,27 +66,6 @@ export interface PgSectionSource {
 
 /** The case-insensitive ICU order of migration 0003's `nocase` collation (`und-u-ks-level2`). */
 export const NOCASE = new Intl.Collator('und', { sensitivity: 'accent' });
-
-/** Grows a typed array (postings and positions live outside the JS heap). */
-class Buf<T extends Int32Array | Float64Array | Uint16Array> {
-  length = 0;
-  constructor(
-    public data: T,
-    private readonly make: (n: number) => T,
-  ) {}
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = this.make(Math.max(1024, this.data.length * 2));
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-  done(): T {
-    return this.data.slice(0, this.length) as T;
-  }
-}
-const ints = () => new Buf(new Int32Array(0), (n) => new Int32Array(n));
 
 const WEIGHT: Record<string, number> = { A: 3, B: 2, C: 1, D: 0 };
 
@@ -151,8 +131,8 @@ async function rankTables(trx: Transaction<Database>, weights: string, maxLength
 
 /** Builds one section from the transaction's snapshot (module comment). */
 export async function buildSection(trx: Transaction<Database>, source: PgSectionSource): Promise<PgSectionSnapshot> {
-  const seqs = new Buf(new Float64Array(0), (n) => new Float64Array(n));
-  const ties = new Buf(new Float64Array(0), (n) => new Float64Array(n));
+  const seqs = floats();
+  const ties = floats();
   const starts = ints();
   const ends = ints();
   const ids: string[] = [];
@@ -175,7 +155,7 @@ export async function buildSection(trx: Transaction<Database>, source: PgSection
   const entryStart = ints();
   const entryTerm = ints();
   const entryPos = ints();
-  const positions = new Buf(new Uint16Array(0), (n) => new Uint16Array(n));
+  const positions = new Grow(new Uint16Array(0), (n) => new Uint16Array(n));
   let maxLength = 0;
   let after = -1;
   for (;;) {

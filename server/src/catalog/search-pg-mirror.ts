@@ -27,7 +27,7 @@ import {
   type PgSectionSnapshot,
   type PgSectionSource,
 } from './search-pg-mirror-build.js';
-import { PG_WEIGHTS } from './search-pg-plan.js';
+import { PG_WEIGHTS, TOP } from './search-pg-plan.js';
 import { rowMatches, tsRank, wordRanges } from './search-pg-rank.js';
 import {
   ALBUMS,
@@ -42,8 +42,6 @@ import {
 } from './search-ranker.js';
 import { QUIET_MS } from './search-stepped.js';
 
-/** Sorts after every name that starts with a prefix under ICU's root collation (as search-pg-plan.ts). */
-const TOP = '\uffff';
 /** Folded word lists remembered (texts with letters beyond ASCII), and folded characters. */
 const FOLDS_KEPT = 4096;
 const CHARS_KEPT = 65_536;

@@ -36,7 +36,7 @@ import {
 import { TermCounts } from './search-sql-plan.js';
 
 /** Sorts after every name that starts with a prefix under ICU's root collation (U+FFFF weighs most). */
-const TOP = '\uffff';
+export const TOP = '\uffff';
 
 /** ts_rank's weights {D, C, B, A} per section (bm25's column weights over 10). */
 export const PG_WEIGHTS: Record<string, string> = {

@@ -11,6 +11,7 @@
  * A lexeme position is kept as PostgreSQL's `WordEntryPos`: weight in the top two bits (A 3 … D 0),
  * position in the low fourteen.
  */
+import { compareCodePoints } from './search-fts-mirror.js';
 
 const f = Math.fround;
 /** ts_rank's constant: π²/6, the limit of Σ 1/i². */
@@ -93,23 +94,6 @@ export interface RankTables {
 /** ts_rank's float4 weights array, as `'{0.1,0.3,0.5,1.0}'::float4[]` reads it. */
 export function weightsOf(pgArray: string): Float32Array {
   return Float32Array.from(pgArray.replace(/[{}]/g, '').split(','), Number);
-}
-
-/**
- * Compares two strings in code point order (UTF-8 byte order, PostgreSQL's lexeme order), not
- * UTF-16 unit order: surrogates sort after U+E000–U+FFFF.
- */
-export function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x >= 0xd800) x += x >= 0xe000 ? -0x800 : 0x2000;
-    if (y >= 0xd800) y += y >= 0xe000 ? -0x800 : 0x2000;
-    return x - y;
-  }
-  return a.length - b.length;
 }
 
 /**

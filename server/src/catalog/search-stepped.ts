@@ -11,7 +11,7 @@
 export const QUIET_MS = 1000;
 
 /** A growable typed array (the postings live outside the JS heap). */
-export class Grow<T extends Int32Array | Float64Array> {
+export class Grow<T extends Int32Array | Float64Array | Uint16Array> {
   length = 0;
   constructor(
     public data: T,
