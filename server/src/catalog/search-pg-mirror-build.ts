@@ -10,7 +10,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { Packed, type RankTables, type TermIndex, weightsOf } from './search-pg-rank.js';
-import { floats, Grow, ints } from './search-stepped.js';
+import { floats, Grow, indexIn, ints } from './search-stepped.js';
 
 /** Rows per page (a few milliseconds of parsing). */
 const PAGE = 500;
@@ -226,7 +226,7 @@ export async function buildSection(trx: Transaction<Database>, source: PgSection
   const byName = new Int32Array(order.length);
   let nameOrderAgrees = order.length === n;
   for (let k = 0; k < order.length; k++) {
-    const i = indexOfSeq(seqArray, Number(order[k].seq));
+    const i = indexIn(seqArray, Number(order[k].seq));
     if (i < 0) throw new Error(`${source.table}: a row in name order is not in the mirror`);
     byName[k] = i;
     if (k > 0 && nameOrderAgrees) nameOrderAgrees = NOCASE.compare(names[byName[k - 1]], names[i]) <= 0;
@@ -255,20 +255,6 @@ export async function buildSection(trx: Transaction<Database>, source: PgSection
     },
     tables: await rankTables(trx, source.weights, maxLength),
   };
-}
-
-/** Index of `v` in an ascending array, or -1. */
-export function indexOfSeq(sorted: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const x = sorted[mid];
-    if (x === v) return mid;
-    if (x < v) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
 }
 
 /** Runs `body` in one read-only repeatable-read transaction (one consistent snapshot) and the catalog version it saw. */
