@@ -28,7 +28,16 @@ const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 const OUT = join(DIST, 'app', 'earshot.cjs');
 /** Must match `BUNDLE_HEADER` in src/cli/launch.ts. */
 const HEADER = '// earshot-bundle ';
-const PRELUDE = `"use strict";var __earshotImportMetaUrl=require('node:url').pathToFileURL(__filename).href;`;
+/**
+ * `import()` of a package, given by the launcher (`module.importPackage`, defined in an ES module):
+ * Node 20 loses a `vm.Script`'s dynamic-import callback when the script comes from a code cache
+ * (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING on every start after the first), so the bundle's own
+ * `import("pkg")` calls go through this function instead. Loaded by plain `require`, the bundle
+ * imports directly.
+ */
+const PRELUDE = `"use strict";var __earshotImportMetaUrl=require('node:url').pathToFileURL(__filename).href;var __earshotImport=module.importPackage||(s=>import(s));`;
+/** esbuild's spelling of a dynamic import of an external package: `import("name")`. */
+const PACKAGE_IMPORT = /\bimport\("((?:@[\w.-]+\/)?[\w.-]+(?:\/[\w.-]+)*)"\)/g;
 
 export async function bundleCli() {
   let esbuild;
@@ -67,7 +76,14 @@ export async function bundleCli() {
       },
     ],
   });
-  const code = readFileSync(OUT, 'utf8');
+  let imports = 0;
+  const code = readFileSync(OUT, 'utf8').replace(PACKAGE_IMPORT, (_, name) => {
+    imports++;
+    return `__earshotImport(${JSON.stringify(name)})`;
+  });
+  // Our lazy packages (argon2, sharp, youtubei.js…): none found means esbuild spelled them
+  // differently and the rewrite above silently stopped working.
+  if (imports === 0) throw new Error('bundle-cli: no import("package") found to route through the launcher');
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
   // ES modules are strict: so is the bundle ("use strict" first in the module wrapper's body; a
   // statement before it would make it a no-op).

@@ -172,4 +172,29 @@ describe('the built CLI', () => {
     expect(after.ino).toBe(before.ino);
     expect(after.mtimeMs).toBe(before.mtimeMs);
   });
+
+  it('loads lazy packages (argon2 for a password) from a start that took the code cache', () => {
+    // Node 20 drops a vm.Script's dynamic-import callback when its code comes from the cache: the
+    // bundle's import("@node-rs/argon2") failed on every start after the first (sign-in, `user add`).
+    const data = tempDir();
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, EARSHOT_DATA_DIR: data, EARSHOT_LOG_FORMAT: 'json' };
+    const add = (name: string) =>
+      spawnSync(process.execPath, [CLI_BIN, 'user', 'add', name, '--password', 'correct horse battery staple'], {
+        encoding: 'utf8',
+        env,
+        timeout: 60_000,
+      });
+    const first = add('ann');
+    expect(first.status, first.stderr).toBe(0);
+    expect(caches(join(data, 'cache', 'code'))).toHaveLength(1);
+    const second = add('bob');
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stdout).toContain('Created user "bob"');
+  });
+
+  it('sends every import("package") of the bundle through the launcher', () => {
+    const code = readFileSync(bundle, 'utf8');
+    expect(code).toContain('__earshotImport("@node-rs/argon2")');
+    expect(code).not.toMatch(/\bimport\("[^"./]/);
+  });
 });

@@ -175,8 +175,11 @@ export function runBundle(
     process.once('exit', saveCache);
   }
   const wrapper = script.runInThisContext() as (...args: unknown[]) => unknown;
-  const mod = new Module(file);
+  const mod = new Module(file) as Module & { importPackage?: (specifier: string) => Promise<unknown> };
   mod.filename = file;
+  // The bundle's `import("pkg")` calls come here (bundle-cli.mjs): an `import()` compiled from the
+  // code cache has lost its callback on Node 20 and would throw ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING.
+  mod.importPackage = (specifier) => import(specifier);
   wrapper.call(mod.exports, mod.exports, createRequire(file), mod, file, dirname(file));
   return { state, saveCache };
 }
