@@ -3,6 +3,7 @@
  * JWKS is served by a loopback HTTP server standing in for `<team>/cdn-cgi/access/certs`.
  * The team domain *is* that loopback server, so the issuer check is the real one.
  */
+import { forEachServerEngine } from '../test/engines.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
@@ -90,90 +91,92 @@ async function withEmail(server: TestServer, username: string, email: string) {
   return user;
 }
 
-describe('Cloudflare Access assertion', () => {
-  it('a valid assertion from the trusted tunnel signs in the user with that email (never as admin)', async () => {
-    const server = await start();
-    await withEmail(server, 'alice', 'Alice@Example.com');
-    const res = await me(server, await sign(claims()));
-    expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ username: 'alice', role: 'user' });
-    // Linked by (team, sub): the next request finds the identity directly.
-    const links = await server.earshot.accounts.identities.listForUser(res.json().id);
-    expect(links).toMatchObject([{ provider: 'cf-access', issuer: team, subject: 'cf-user-1' }]);
-    // The same valid token from a peer that is not the tunnel is ignored.
-    expect((await me(server, await sign(claims()), '198.51.100.7')).statusCode).toBe(401);
-  });
-
-  it('creates accounts only as the registration mode allows; EARSHOT_ADMIN_EMAILS names admins', async () => {
-    const server = await start({ EARSHOT_ADMIN_EMAILS: 'boss@example.com' });
-    await server.createUser({ username: 'owner', role: 'admin' });
-    const newcomer = await sign(claims({ sub: 'cf-2', email: 'new@example.com' }));
-    expect((await me(server, newcomer)).statusCode).toBe(401); // closed
-    await server.earshot.accounts.registration.setMode('open', 'test');
-    expect((await me(server, newcomer)).json()).toMatchObject({ username: 'new', role: 'user' });
-    const boss = await me(server, await sign(claims({ sub: 'cf-3', email: 'boss@example.com' })));
-    expect(boss.json()).toMatchObject({ username: 'boss', role: 'admin' });
-  });
-
-  it('SECURITY.md case 8: wrong aud/iss, expired, not yet valid, alg none, HS256 with the public key → 401', async () => {
-    const server = await start({ EARSHOT_REGISTRATION: 'open' });
-    await withEmail(server, 'alice', 'alice@example.com');
-    const pem = await exportSPKI(key.publicKey);
-    const hs256WithPublicKey = await new SignJWT(claims())
-      .setProtectedHeader({ alg: 'HS256', kid: 'team-key-1' })
-      .sign(new TextEncoder().encode(pem));
-    const cases: Record<string, string> = {
-      'wrong aud': await sign(claims({ aud: ['some-other-app'] })),
-      'wrong iss': await sign(claims({ iss: 'https://evil.cloudflareaccess.com' })),
-      expired: await sign(claims({ iat: now() - 7200, exp: now() - 3600 })),
-      'not yet valid': await sign(claims({ nbf: now() + 3600 })),
-      'alg none': forge({ alg: 'none', kid: 'team-key-1' }, claims(), ''),
-      'HS256 signed with the public key': hs256WithPublicKey,
-      'signed by another key with our kid': await sign(claims(), { signer: other }),
-      'tampered payload': (await sign(claims())).replace(
-        /\.[^.]+\./,
-        `.${Buffer.from(JSON.stringify(claims({ email: 'root@example.com' }))).toString('base64url')}.`,
-      ),
-      junk: 'not-a-jwt',
-      'three junk parts': 'a.b.c',
-    };
-    for (const [name, token] of Object.entries(cases)) {
-      expect((await me(server, token)).statusCode, name).toBe(401);
-    }
-    // Nothing was created or linked by any of them.
-    expect((await server.earshot.accounts.users.list()).map((u) => u.username)).toEqual(['alice']);
-    // And the good one still works (the failures were for the right reasons).
-    expect((await me(server, await sign(claims()))).statusCode).toBe(200);
-  });
-
-  it('a service token (no email) falls back to normal auth: an API key or cookie still decides', async () => {
-    const server = await start();
-    const alice = await server.createUser({ username: 'alice' });
-    const service = await sign(claims({ email: undefined, sub: '', common_name: 'svc.access' }));
-    expect((await me(server, service)).statusCode).toBe(401);
-    const withCookie = await server.app.inject({
-      url: '/api/v1/me',
-      remoteAddress: '127.0.0.1',
-      headers: { 'cf-access-jwt-assertion': service, ...(await server.authHeaders(alice)) },
+forEachServerEngine(() => {
+  describe('Cloudflare Access assertion', () => {
+    it('a valid assertion from the trusted tunnel signs in the user with that email (never as admin)', async () => {
+      const server = await start();
+      await withEmail(server, 'alice', 'Alice@Example.com');
+      const res = await me(server, await sign(claims()));
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ username: 'alice', role: 'user' });
+      // Linked by (team, sub): the next request finds the identity directly.
+      const links = await server.earshot.accounts.identities.listForUser(res.json().id);
+      expect(links).toMatchObject([{ provider: 'cf-access', issuer: team, subject: 'cf-user-1' }]);
+      // The same valid token from a peer that is not the tunnel is ignored.
+      expect((await me(server, await sign(claims()), '198.51.100.7')).statusCode).toBe(401);
     });
-    expect(withCookie.json()).toMatchObject({ username: 'alice' });
-  });
 
-  it('an unknown-kid flood does not become a flood of JWKS fetches (bounded refetch)', async () => {
-    const server = await start();
-    await withEmail(server, 'alice', 'alice@example.com');
-    expect((await me(server, await sign(claims()))).statusCode).toBe(200);
-    const before = fetches;
-    const flood = await Promise.all(
-      Array.from({ length: 100 }, async (_, i) =>
-        me(server, await sign(claims(), { kid: `unknown-${i}`, signer: other })),
-      ),
-    );
-    expect(flood.every((r) => r.statusCode === 401)).toBe(true);
-    for (let i = 0; i < 50; i++) await me(server, await sign(claims(), { kid: `later-${i}`, signer: other }));
-    // At most one refetch for the whole flood (then a 30 s cool-down), however many kids were made up.
-    expect(fetches - before).toBeLessThanOrEqual(1);
-    // Valid tokens keep working from the cached keys during the flood.
-    expect((await me(server, await sign(claims()))).statusCode).toBe(200);
+    it('creates accounts only as the registration mode allows; EARSHOT_ADMIN_EMAILS names admins', async () => {
+      const server = await start({ EARSHOT_ADMIN_EMAILS: 'boss@example.com' });
+      await server.createUser({ username: 'owner', role: 'admin' });
+      const newcomer = await sign(claims({ sub: 'cf-2', email: 'new@example.com' }));
+      expect((await me(server, newcomer)).statusCode).toBe(401); // closed
+      await server.earshot.accounts.registration.setMode('open', 'test');
+      expect((await me(server, newcomer)).json()).toMatchObject({ username: 'new', role: 'user' });
+      const boss = await me(server, await sign(claims({ sub: 'cf-3', email: 'boss@example.com' })));
+      expect(boss.json()).toMatchObject({ username: 'boss', role: 'admin' });
+    });
+
+    it('SECURITY.md case 8: wrong aud/iss, expired, not yet valid, alg none, HS256 with the public key → 401', async () => {
+      const server = await start({ EARSHOT_REGISTRATION: 'open' });
+      await withEmail(server, 'alice', 'alice@example.com');
+      const pem = await exportSPKI(key.publicKey);
+      const hs256WithPublicKey = await new SignJWT(claims())
+        .setProtectedHeader({ alg: 'HS256', kid: 'team-key-1' })
+        .sign(new TextEncoder().encode(pem));
+      const cases: Record<string, string> = {
+        'wrong aud': await sign(claims({ aud: ['some-other-app'] })),
+        'wrong iss': await sign(claims({ iss: 'https://evil.cloudflareaccess.com' })),
+        expired: await sign(claims({ iat: now() - 7200, exp: now() - 3600 })),
+        'not yet valid': await sign(claims({ nbf: now() + 3600 })),
+        'alg none': forge({ alg: 'none', kid: 'team-key-1' }, claims(), ''),
+        'HS256 signed with the public key': hs256WithPublicKey,
+        'signed by another key with our kid': await sign(claims(), { signer: other }),
+        'tampered payload': (await sign(claims())).replace(
+          /\.[^.]+\./,
+          `.${Buffer.from(JSON.stringify(claims({ email: 'root@example.com' }))).toString('base64url')}.`,
+        ),
+        junk: 'not-a-jwt',
+        'three junk parts': 'a.b.c',
+      };
+      for (const [name, token] of Object.entries(cases)) {
+        expect((await me(server, token)).statusCode, name).toBe(401);
+      }
+      // Nothing was created or linked by any of them.
+      expect((await server.earshot.accounts.users.list()).map((u) => u.username)).toEqual(['alice']);
+      // And the good one still works (the failures were for the right reasons).
+      expect((await me(server, await sign(claims()))).statusCode).toBe(200);
+    });
+
+    it('a service token (no email) falls back to normal auth: an API key or cookie still decides', async () => {
+      const server = await start();
+      const alice = await server.createUser({ username: 'alice' });
+      const service = await sign(claims({ email: undefined, sub: '', common_name: 'svc.access' }));
+      expect((await me(server, service)).statusCode).toBe(401);
+      const withCookie = await server.app.inject({
+        url: '/api/v1/me',
+        remoteAddress: '127.0.0.1',
+        headers: { 'cf-access-jwt-assertion': service, ...(await server.authHeaders(alice)) },
+      });
+      expect(withCookie.json()).toMatchObject({ username: 'alice' });
+    });
+
+    it('an unknown-kid flood does not become a flood of JWKS fetches (bounded refetch)', async () => {
+      const server = await start();
+      await withEmail(server, 'alice', 'alice@example.com');
+      expect((await me(server, await sign(claims()))).statusCode).toBe(200);
+      const before = fetches;
+      const flood = await Promise.all(
+        Array.from({ length: 100 }, async (_, i) =>
+          me(server, await sign(claims(), { kid: `unknown-${i}`, signer: other })),
+        ),
+      );
+      expect(flood.every((r) => r.statusCode === 401)).toBe(true);
+      for (let i = 0; i < 50; i++) await me(server, await sign(claims(), { kid: `later-${i}`, signer: other }));
+      // At most one refetch for the whole flood (then a 30 s cool-down), however many kids were made up.
+      expect(fetches - before).toBeLessThanOrEqual(1);
+      // Valid tokens keep working from the cached keys during the flood.
+      expect((await me(server, await sign(claims()))).statusCode).toBe(200);
+    });
   });
 });

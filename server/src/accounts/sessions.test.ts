@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../test/harness.js';
 import { cookieHeader, ManualClock, sessionSetCookie } from '../test/accounts.js';
 import { describeDevice, describeUserAgent } from './user-agent.js';
+import { forEachServerEngine } from '../test/engines.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -58,61 +59,63 @@ const login = (server: TestServer, userAgent: string) =>
     payload: { username: 'alice', password: 'alice-password' },
   });
 
-describe('web sessions', () => {
-  it('EARSHOT_SESSION_DAYS sets the lifetime of the cookie and of the server-side session', async () => {
-    const clock = new ManualClock();
-    t = await startTestServer({ clock, env: { EARSHOT_SESSION_DAYS: '7', EARSHOT_SESSION_IDLE_HOURS: '0' } });
-    await t.createUser({ username: 'alice', password: 'alice-password' });
-    const res = await login(t, UA.chromeWindows);
-    const expires = /Expires=([^;]+)/.exec(sessionSetCookie(res) ?? '')?.[1];
-    expect(new Date(expires!).getTime()).toBe(Math.floor((clock.now() + 7 * DAY) / 1000) * 1000);
-    const cookie = cookieHeader(res);
-    clock.advance(7 * DAY + 1000);
-    expect((await t.app.inject({ url: '/api/v1/me', headers: cookie })).statusCode).toBe(401);
-  });
-
-  it('the idle timeout ends a session nobody used for that long; a used one lives on', async () => {
-    const clock = new ManualClock();
-    t = await startTestServer({ clock, env: { EARSHOT_SESSION_IDLE_HOURS: '48' } });
-    await t.createUser({ username: 'alice', password: 'alice-password' });
-    const used = cookieHeader(await login(t, UA.firefoxAndroid));
-    const unused = cookieHeader(await login(t, UA.chromeWindows));
-    for (let i = 0; i < 3; i++) {
-      clock.advance(30 * HOUR);
-      expect((await t.app.inject({ url: '/api/v1/me', headers: used })).statusCode).toBe(200);
-    }
-    expect((await t.app.inject({ url: '/api/v1/me', headers: unused })).statusCode).toBe(401);
-    const list = await t.app.inject({ url: '/api/v1/me/sessions', headers: used });
-    expect(list.json().items.map((s: { device: string }) => s.device)).toEqual(['Firefox on Android']);
-  });
-
-  it('lists sessions with browser and OS names; "sign out everywhere" ends all of them and clears the cookie', async () => {
-    t = await startTestServer();
-    await t.createUser({ username: 'alice', password: 'alice-password' });
-    const phone = cookieHeader(await login(t, UA.firefoxAndroid));
-    const laptop = cookieHeader(await login(t, UA.chromeWindows));
-    const token = await t.app.inject({
-      method: 'POST',
-      url: '/auth/token',
-      headers: { 'user-agent': UA.dsub },
-      payload: { grant_type: 'password', username: 'alice', password: 'alice-password' },
+forEachServerEngine(() => {
+  describe('web sessions', () => {
+    it('EARSHOT_SESSION_DAYS sets the lifetime of the cookie and of the server-side session', async () => {
+      const clock = new ManualClock();
+      t = await startTestServer({ clock, env: { EARSHOT_SESSION_DAYS: '7', EARSHOT_SESSION_IDLE_HOURS: '0' } });
+      await t.createUser({ username: 'alice', password: 'alice-password' });
+      const res = await login(t, UA.chromeWindows);
+      const expires = /Expires=([^;]+)/.exec(sessionSetCookie(res) ?? '')?.[1];
+      expect(new Date(expires!).getTime()).toBe(Math.floor((clock.now() + 7 * DAY) / 1000) * 1000);
+      const cookie = cookieHeader(res);
+      clock.advance(7 * DAY + 1000);
+      expect((await t.app.inject({ url: '/api/v1/me', headers: cookie })).statusCode).toBe(401);
     });
-    const bearer = { authorization: `Bearer ${token.json().access_token}` };
 
-    const list = await t.app.inject({ url: '/api/v1/me/sessions', headers: laptop });
-    const items = list.json().items as { device: string; browser: string; os: string; current: boolean }[];
-    expect(items.map((s) => s.device).sort()).toEqual([
-      'Chrome on Windows',
-      'DSub/5.5.3 on Android',
-      'Firefox on Android',
-    ]);
-    expect(items.find((s) => s.current)).toMatchObject({ browser: 'Chrome', os: 'Windows' });
+    it('the idle timeout ends a session nobody used for that long; a used one lives on', async () => {
+      const clock = new ManualClock();
+      t = await startTestServer({ clock, env: { EARSHOT_SESSION_IDLE_HOURS: '48' } });
+      await t.createUser({ username: 'alice', password: 'alice-password' });
+      const used = cookieHeader(await login(t, UA.firefoxAndroid));
+      const unused = cookieHeader(await login(t, UA.chromeWindows));
+      for (let i = 0; i < 3; i++) {
+        clock.advance(30 * HOUR);
+        expect((await t.app.inject({ url: '/api/v1/me', headers: used })).statusCode).toBe(200);
+      }
+      expect((await t.app.inject({ url: '/api/v1/me', headers: unused })).statusCode).toBe(401);
+      const list = await t.app.inject({ url: '/api/v1/me/sessions', headers: used });
+      expect(list.json().items.map((s: { device: string }) => s.device)).toEqual(['Firefox on Android']);
+    });
 
-    const out = await t.app.inject({ method: 'DELETE', url: '/api/v1/me/sessions', headers: laptop });
-    expect(out.json()).toEqual({ revokedSessions: 3 });
-    expect(sessionSetCookie(out)).toMatch(/earshot_session=;/);
-    for (const headers of [phone, laptop, bearer]) {
-      expect((await t.app.inject({ url: '/api/v1/me', headers })).statusCode).toBe(401);
-    }
+    it('lists sessions with browser and OS names; "sign out everywhere" ends all of them and clears the cookie', async () => {
+      t = await startTestServer();
+      await t.createUser({ username: 'alice', password: 'alice-password' });
+      const phone = cookieHeader(await login(t, UA.firefoxAndroid));
+      const laptop = cookieHeader(await login(t, UA.chromeWindows));
+      const token = await t.app.inject({
+        method: 'POST',
+        url: '/auth/token',
+        headers: { 'user-agent': UA.dsub },
+        payload: { grant_type: 'password', username: 'alice', password: 'alice-password' },
+      });
+      const bearer = { authorization: `Bearer ${token.json().access_token}` };
+
+      const list = await t.app.inject({ url: '/api/v1/me/sessions', headers: laptop });
+      const items = list.json().items as { device: string; browser: string; os: string; current: boolean }[];
+      expect(items.map((s) => s.device).sort()).toEqual([
+        'Chrome on Windows',
+        'DSub/5.5.3 on Android',
+        'Firefox on Android',
+      ]);
+      expect(items.find((s) => s.current)).toMatchObject({ browser: 'Chrome', os: 'Windows' });
+
+      const out = await t.app.inject({ method: 'DELETE', url: '/api/v1/me/sessions', headers: laptop });
+      expect(out.json()).toEqual({ revokedSessions: 3 });
+      expect(sessionSetCookie(out)).toMatch(/earshot_session=;/);
+      for (const headers of [phone, laptop, bearer]) {
+        expect((await t.app.inject({ url: '/api/v1/me', headers })).statusCode).toBe(401);
+      }
+    });
   });
 });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../test/harness.js';
 import { form, ManualClock } from '../test/accounts.js';
 import { AuthThrottle, FailureLimiter, ProgressiveLimiter } from './throttle.js';
+import { forEachServerEngine } from '../test/engines.js';
 
 let t: TestServer | undefined;
 afterEach(async () => {
@@ -83,94 +84,98 @@ describe('FailureLimiter', () => {
   });
 });
 
-describe('throttling failed sign-ins over HTTP', () => {
-  const attempt = (
-    url: '/auth/login' | '/auth/token',
-    username: string,
-    password: string,
-    headers: Record<string, string> = {},
-    remoteAddress = '203.0.113.10',
-  ) =>
-    url === '/auth/login'
-      ? t!.app.inject({ method: 'POST', url, payload: { username, password }, headers, remoteAddress })
-      : t!.app.inject({
-          method: 'POST',
-          url,
-          ...form({ grant_type: 'password', username, password }),
-          headers: { ...form({}).headers, ...headers },
-          remoteAddress,
-        });
+forEachServerEngine(() => {
+  describe('throttling failed sign-ins over HTTP', () => {
+    const attempt = (
+      url: '/auth/login' | '/auth/token',
+      username: string,
+      password: string,
+      headers: Record<string, string> = {},
+      remoteAddress = '203.0.113.10',
+    ) =>
+      url === '/auth/login'
+        ? t!.app.inject({ method: 'POST', url, payload: { username, password }, headers, remoteAddress })
+        : t!.app.inject({
+            method: 'POST',
+            url,
+            ...form({ grant_type: 'password', username, password }),
+            headers: { ...form({}).headers, ...headers },
+            remoteAddress,
+          });
 
-  it('SECURITY 6: 20 wrong passwords from one client → 429 with Retry-After; spoofed forwarding headers do not help; the owner is not locked out', async () => {
-    const clock = new ManualClock();
-    t = await startTestServer({ clock });
-    const alice = await t.createUser({ username: 'alice' });
-    const codes: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      // An untrusted peer rotating every forwarding header it can think of.
-      const spoof = {
-        'x-forwarded-for': `198.51.100.${i}`,
-        'x-real-ip': `198.51.100.${i}`,
-        'cf-connecting-ip': `192.0.2.${i}`,
-      };
-      codes.push((await attempt(i % 2 ? '/auth/token' : '/auth/login', 'alice', `wrong-${i}`, spoof)).statusCode);
-    }
-    expect(codes.slice(0, 5).every((c) => c === 401 || c === 400)).toBe(true);
-    expect(codes.slice(5)).toEqual(Array(15).fill(429));
-    const blocked = await attempt('/auth/login', 'alice', alice.password);
-    expect(blocked.statusCode).toBe(429);
-    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
-    expect(blocked.json().detail).toMatch(/Too many failed sign-in attempts/);
-    // The guesser is blocked, not the account: alice signs in from her own device.
-    expect((await attempt('/auth/login', 'alice', alice.password, {}, '192.0.2.77')).statusCode).toBe(200);
-    clock.advance(Number(blocked.headers['retry-after']) * 1000);
-    expect((await attempt('/auth/login', 'alice', alice.password)).statusCode).toBe(200);
-  });
+    it('SECURITY 6: 20 wrong passwords from one client → 429 with Retry-After; spoofed forwarding headers do not help; the owner is not locked out', async () => {
+      const clock = new ManualClock();
+      t = await startTestServer({ clock });
+      const alice = await t.createUser({ username: 'alice' });
+      const codes: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        // An untrusted peer rotating every forwarding header it can think of.
+        const spoof = {
+          'x-forwarded-for': `198.51.100.${i}`,
+          'x-real-ip': `198.51.100.${i}`,
+          'cf-connecting-ip': `192.0.2.${i}`,
+        };
+        codes.push((await attempt(i % 2 ? '/auth/token' : '/auth/login', 'alice', `wrong-${i}`, spoof)).statusCode);
+      }
+      expect(codes.slice(0, 5).every((c) => c === 401 || c === 400)).toBe(true);
+      expect(codes.slice(5)).toEqual(Array(15).fill(429));
+      const blocked = await attempt('/auth/login', 'alice', alice.password);
+      expect(blocked.statusCode).toBe(429);
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      expect(blocked.json().detail).toMatch(/Too many failed sign-in attempts/);
+      // The guesser is blocked, not the account: alice signs in from her own device.
+      expect((await attempt('/auth/login', 'alice', alice.password, {}, '192.0.2.77')).statusCode).toBe(200);
+      clock.advance(Number(blocked.headers['retry-after']) * 1000);
+      expect((await attempt('/auth/login', 'alice', alice.password)).statusCode).toBe(200);
+    });
 
-  it('a distributed guesser pays a growing wait per username, but a signed-in client is never blocked', async () => {
-    const clock = new ManualClock();
-    t = await startTestServer({ clock });
-    const alice = await t.createUser({ username: 'alice' });
-    const session = await t.authHeaders(alice);
-    // 51 wrong passwords from 51 addresses: the first 50 are free, then each guess costs time.
-    for (let i = 0; i < 51; i++) {
-      expect((await attempt('/auth/login', 'alice', 'wrong-guess', {}, `198.51.100.${i}`)).statusCode).toBe(401);
-    }
-    const waiting = await attempt('/auth/login', 'alice', 'wrong-guess', {}, '203.0.113.200');
-    expect(waiting.statusCode).toBe(429);
-    expect(Number(waiting.headers['retry-after'])).toBe(1);
-    // Alice's own browser, with its valid session cookie, signs in again at once.
-    expect((await attempt('/auth/login', 'alice', alice.password, session, '203.0.113.201')).statusCode).toBe(200);
-    // Ten wrong passwords no longer lock anyone out for 15 minutes: after the short wait she is in.
-    clock.advance(1_000);
-    expect((await attempt('/auth/login', 'alice', alice.password, {}, '203.0.113.202')).statusCode).toBe(200);
-  });
+    it('a distributed guesser pays a growing wait per username, but a signed-in client is never blocked', async () => {
+      const clock = new ManualClock();
+      t = await startTestServer({ clock });
+      const alice = await t.createUser({ username: 'alice' });
+      const session = await t.authHeaders(alice);
+      // 51 wrong passwords from 51 addresses: the first 50 are free, then each guess costs time.
+      for (let i = 0; i < 51; i++) {
+        expect((await attempt('/auth/login', 'alice', 'wrong-guess', {}, `198.51.100.${i}`)).statusCode).toBe(401);
+      }
+      const waiting = await attempt('/auth/login', 'alice', 'wrong-guess', {}, '203.0.113.200');
+      expect(waiting.statusCode).toBe(429);
+      expect(Number(waiting.headers['retry-after'])).toBe(1);
+      // Alice's own browser, with its valid session cookie, signs in again at once.
+      expect((await attempt('/auth/login', 'alice', alice.password, session, '203.0.113.201')).statusCode).toBe(200);
+      // Ten wrong passwords no longer lock anyone out for 15 minutes: after the short wait she is in.
+      clock.advance(1_000);
+      expect((await attempt('/auth/login', 'alice', alice.password, {}, '203.0.113.202')).statusCode).toBe(200);
+    });
 
-  it('per IP: spraying many usernames from one untrusted address is blocked after 20 failures', async () => {
-    t = await startTestServer();
-    await t.createUser({ username: 'alice' });
-    for (let i = 0; i < 20; i++) {
-      const res = await attempt('/auth/login', `victim${i}`, 'guess-guess', { 'x-forwarded-for': `10.9.9.${i}` });
-      expect(res.statusCode).toBe(401);
-    }
-    expect(
-      (await attempt('/auth/token', 'victim99', 'guess-guess', { 'cf-connecting-ip': '1.2.3.4' })).statusCode,
-    ).toBe(429);
-    // Another client is not affected.
-    expect((await attempt('/auth/login', 'victim0', 'guess-guess', {}, '203.0.113.99')).statusCode).toBe(401);
-  });
+    it('per IP: spraying many usernames from one untrusted address is blocked after 20 failures', async () => {
+      t = await startTestServer();
+      await t.createUser({ username: 'alice' });
+      for (let i = 0; i < 20; i++) {
+        const res = await attempt('/auth/login', `victim${i}`, 'guess-guess', { 'x-forwarded-for': `10.9.9.${i}` });
+        expect(res.statusCode).toBe(401);
+      }
+      expect(
+        (await attempt('/auth/token', 'victim99', 'guess-guess', { 'cf-connecting-ip': '1.2.3.4' })).statusCode,
+      ).toBe(429);
+      // Another client is not affected.
+      expect((await attempt('/auth/login', 'victim0', 'guess-guess', {}, '203.0.113.99')).statusCode).toBe(401);
+    });
 
-  it('behind a trusted proxy the forwarded client address is what gets throttled', async () => {
-    t = await startTestServer({ env: { EARSHOT_TRUSTED_PROXIES: '127.0.0.1' } });
-    for (let i = 0; i < 20; i++) {
-      await attempt('/auth/login', `victim${i}`, 'guess-guess', { 'x-forwarded-for': '198.51.100.1' }, '127.0.0.1');
-    }
-    expect(
-      (await attempt('/auth/login', 'x', 'guess-guess', { 'x-forwarded-for': '198.51.100.1' }, '127.0.0.1')).statusCode,
-    ).toBe(429);
-    // A different real client behind the same proxy still gets through.
-    expect(
-      (await attempt('/auth/login', 'x', 'guess-guess', { 'x-forwarded-for': '198.51.100.2' }, '127.0.0.1')).statusCode,
-    ).toBe(401);
+    it('behind a trusted proxy the forwarded client address is what gets throttled', async () => {
+      t = await startTestServer({ env: { EARSHOT_TRUSTED_PROXIES: '127.0.0.1' } });
+      for (let i = 0; i < 20; i++) {
+        await attempt('/auth/login', `victim${i}`, 'guess-guess', { 'x-forwarded-for': '198.51.100.1' }, '127.0.0.1');
+      }
+      expect(
+        (await attempt('/auth/login', 'x', 'guess-guess', { 'x-forwarded-for': '198.51.100.1' }, '127.0.0.1'))
+          .statusCode,
+      ).toBe(429);
+      // A different real client behind the same proxy still gets through.
+      expect(
+        (await attempt('/auth/login', 'x', 'guess-guess', { 'x-forwarded-for': '198.51.100.2' }, '127.0.0.1'))
+          .statusCode,
+      ).toBe(401);
+    });
   });
 });

@@ -9,10 +9,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, inject } from 'vitest';
+import { afterAll, beforeAll, describe, inject } from 'vitest';
 import type { Db } from '../db/database.js';
 import { type AnyDatabase, connectDatabase, type Engine } from '../db/engine.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { setDefaultTestDatabase } from './harness.js';
 import { createTestDatabase } from './postgres.js';
 
 export interface EngineUnderTest {
@@ -73,4 +74,31 @@ export function forEachEngine(body: (engine: EngineUnderTest) => void): void {
   const context = pgContext();
   if (!context.url) console.warn(`PostgreSQL tests skipped: ${context.skipReason}`);
   describe.skipIf(!context.url)('postgres', () => body(postgresEngine));
+}
+
+/**
+ * Declares the same app-level tests once per engine: in the `postgres` block every
+ * `startTestServer()` that names no database serves from a fresh database on the run's cluster
+ * (dropped after the file), so HTTP tests written for SQLite run unchanged on PostgreSQL.
+ */
+export function forEachServerEngine(body: (engine: Engine) => void): void {
+  describe('sqlite', () => body('sqlite'));
+  const context = pgContext();
+  if (!context.url) console.warn(`PostgreSQL tests skipped: ${context.skipReason}`);
+  describe.skipIf(!context.url)('postgres', () => {
+    const databases: { drop(): Promise<void> }[] = [];
+    beforeAll(() =>
+      setDefaultTestDatabase(async () => {
+        const created = await createTestDatabase(pgContext(), 'app');
+        if (!created) throw new Error('no PostgreSQL cluster in this run');
+        databases.push(created);
+        return created.url;
+      }),
+    );
+    afterAll(async () => {
+      setDefaultTestDatabase(undefined);
+      for (const d of databases.splice(0)) await d.drop();
+    });
+    body('postgres');
+  });
 }

@@ -72,6 +72,16 @@ export function testConfig(dir: string, env: Record<string, string> = {}): Confi
 // Cheap argon2 parameters for fixtures only; the accounts service uses OWASP parameters.
 const FIXTURE_HASH = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
+/**
+ * Where `startTestServer` puts the database when a test does not say: a SQLite file in the
+ * server's folder (undefined), or a fresh PostgreSQL database this returns the URL of — set for a
+ * block of tests by `forEachServerEngine` (test/engines.ts).
+ */
+let defaultDatabaseUrl: (() => Promise<string>) | undefined;
+export function setDefaultTestDatabase(supplier: (() => Promise<string>) | undefined): void {
+  defaultDatabaseUrl = supplier;
+}
+
 export async function startTestServer(
   options: {
     env?: Record<string, string>;
@@ -83,8 +93,9 @@ export async function startTestServer(
   } = {},
 ): Promise<TestServer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'earshot-test-'));
+  const databaseUrl = options.databaseUrl ?? (await defaultDatabaseUrl?.());
   const config = testConfig(dir, {
-    ...(options.databaseUrl ? { EARSHOT_DATABASE_URL: options.databaseUrl } : {}),
+    ...(databaseUrl ? { EARSHOT_DATABASE_URL: databaseUrl } : {}),
     ...options.env,
   });
   const logger = pino({ level: process.env.EARSHOT_TEST_LOG ?? 'silent' });
