@@ -50,6 +50,7 @@ function equalStrings(a: string, b: string): boolean {
 export class SubsonicCredentialsService {
   private readonly key: Buffer;
   private readonly touched = new Map<string, number>();
+  private readonly revokeListeners: (() => void)[] = [];
 
   constructor(
     private readonly repo: SubsonicCredentialsRepository,
@@ -100,13 +101,24 @@ export class SubsonicCredentialsService {
     return (await this.repo.listAppPasswords(userId)).map(toInfo);
   }
 
+  /**
+   * Called after each revocation in this process. Caches of checked credentials also drop on any
+   * database write they notice, but on PostgreSQL that is a poll (up to 250 ms, every replica):
+   * a revocation made here must take effect here at once.
+   */
+  onRevoke(listener: () => void): void {
+    this.revokeListeners.push(listener);
+  }
+
   async revokeApiKey(userId: string, id: string): Promise<void> {
     if (!(await this.repo.revoke('api_keys', userId, id, this.clock.now()))) throw new NotFound('API key', id);
+    for (const l of this.revokeListeners) l();
   }
 
   async revokeAppPassword(userId: string, id: string): Promise<void> {
     if (!(await this.repo.revoke('app_passwords', userId, id, this.clock.now())))
       throw new NotFound('app password', id);
+    for (const l of this.revokeListeners) l();
   }
 
   async checkApiKey(key: string): Promise<ApiKeyCheck> {

@@ -45,6 +45,8 @@ export function createSubsonic(d: SubsonicModuleDeps): Subsonic {
   const authCache = new AuthCache();
   // Any write may revoke a key or disable a user: remembered credentials go with the catalog cache.
   cache.onWrite(() => authCache.clear());
+  // …and a revocation made in this process at once (PostgreSQL's write watch is a 250 ms poll).
+  d.accounts.subsonic.onRevoke(() => authCache.clear());
   const deps: SubsonicDeps = {
     config: d.config,
     clock: d.clock,
