@@ -180,16 +180,17 @@ export class BrowseRepository {
     return rows.map((r) => r.id);
   }
 
-  /** Artists that have albums (what a Subsonic artist index lists), by name. */
-  artistsWithAlbums(offset = 0, limit = -1): Promise<ArtistRow[]> {
+  /**
+   * Artists that have albums (what a Subsonic artist index lists), by name — all of them (an index
+   * is not paged; `limit -1` meant "no limit" to SQLite only, and PostgreSQL refused it).
+   */
+  artistsWithAlbums(): Promise<ArtistRow[]> {
     return this.db
       .selectFrom('artists')
       .selectAll()
       .where('album_count', '>', 0)
       .orderBy(sql`coalesce(sort_name, name) collate nocase`)
       .orderBy('id')
-      .limit(limit)
-      .offset(offset)
       .execute();
   }
 

@@ -18,6 +18,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
+import { noteLocalWrite } from './write-watch.js';
 
 /** PostgreSQL type oids whose default text form (a string) would differ from what SQLite returns. */
 const INT8_OID = 20; // bigint: counts, ids, every `*_at` millisecond time
@@ -58,6 +59,9 @@ export class PortableDdlPlugin implements KyselyPlugin {
     return DDL_KINDS.has(args.node.kind) ? this.transformer.transformNode(args.node) : args.node;
   }
   async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    // A statement that changed rows (insert/update/delete, raw or built): this process's caches
+    // that watch for writes re-check at once instead of at their next poll (db/write-watch.ts).
+    if (args.result.numAffectedRows) noteLocalWrite();
     return args.result;
   }
 }

@@ -12,7 +12,9 @@
  * that writes starts or ends, anywhere in the cluster, and not for reads) and the catalog version
  * (migration 0008). A caller that needs a current token awaits {@link WriteWatcher.current}: it
  * is at hand while the last poll is younger than `everyMs`, else one poll is shared by everyone
- * who asks. So a write by any replica is seen within `everyMs` (plus one round trip).
+ * who asks. So a write by any replica is seen within `everyMs` (plus one round trip), and a write
+ * made by this process at once: PostgreSQL's Kysely counts the statements that changed rows
+ * ({@link noteLocalWrite}, db/postgres.ts) and a watch that has not polled since polls again.
  */
 import type SQLite from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
@@ -75,9 +77,17 @@ export interface PgWatchState {
   catalog: string;
 }
 
+/** Statements of this process that changed rows on PostgreSQL (read-your-writes for the watches). */
+let localWrites = 0;
+export function noteLocalWrite(): void {
+  localWrites++;
+}
+
 export class PgWriteWatch implements WriteWatcher {
   private state: PgWatchState = { writes: '', catalog: '' };
   private at = Number.NEGATIVE_INFINITY;
+  /** {@link localWrites} when the last poll started: a write since then makes the next call poll. */
+  private seenWrites = -1;
   private poll: Promise<PgWatchState> | null = null;
 
   constructor(
@@ -96,7 +106,7 @@ export class PgWriteWatch implements WriteWatcher {
 
   /** Both parts of the last poll (see {@link current}). */
   currentState(now = Date.now()): PgWatchState | Promise<PgWatchState> {
-    if (now - this.at < this.everyMs) return this.state;
+    if (now - this.at < this.everyMs && this.seenWrites === localWrites) return this.state;
     return this.refresh();
   }
 
@@ -104,6 +114,7 @@ export class PgWriteWatch implements WriteWatcher {
   refresh(): Promise<PgWatchState> {
     if (!this.poll) {
       const started = Date.now();
+      this.seenWrites = localWrites;
       this.poll = sql<{ writes: string; catalog: string | number | null }>`
           select pg_current_snapshot()::text as writes, (select version from catalog_version where id = 1) as catalog`
         .execute(this.db)
