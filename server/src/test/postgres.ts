@@ -222,3 +222,20 @@ export async function createTestDatabase(
     },
   };
 }
+
+/**
+ * Makes a test database unreachable the way a PostgreSQL restart or an outage does: its open
+ * connections are terminated and new ones refused (`ALLOW_CONNECTIONS false`). `drop()` still works.
+ */
+export async function cutOffDatabase(clusterUrl: string, databaseUrl: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const name = new URL(databaseUrl).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: clusterUrl });
+  await admin.connect();
+  try {
+    await admin.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS false`);
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+  } finally {
+    await admin.end();
+  }
+}
