@@ -150,3 +150,12 @@ export async function startTestServer(
     },
   };
 }
+
+/**
+ * The database a server built by hand (`createEarshot(testConfig(…))`) should use in this block:
+ * a fresh PostgreSQL database's URL inside `forEachServerEngine`'s `postgres` block, else undefined
+ * (a SQLite file in the data folder). Pass it as `EARSHOT_DATABASE_URL`.
+ */
+export async function testDatabaseUrl(): Promise<string | undefined> {
+  return defaultDatabaseUrl?.();
+}
