@@ -114,6 +114,8 @@ export class PgCatalogSearch implements LocalSearch {
 
   private ranked(match: string, sizes: Sizes): Entry | Promise<Entry> {
     const started = performance.now();
+    // This process's own write (an added remote track, a scan) is seen by its next search at once.
+    const ownWrite = this.watch.ownWritesPending;
     const state = this.watch.currentState();
     if (!(state instanceof Promise)) return this.rankedAt(this.apply(state), match, sizes, started);
     const polled = state.then((s) => {
@@ -123,7 +125,7 @@ export class PgCatalogSearch implements LocalSearch {
     // A poll is due (half the interval passed): while the last one is younger than the interval,
     // answer from it rather than wait a round trip, so a write by any replica is still seen
     // within the interval (plus one round trip) but requests do not queue behind every poll.
-    if (Date.now() - this.polledAt < this.freshMs) {
+    if (!ownWrite && Date.now() - this.polledAt < this.freshMs) {
       polled.catch(() => {}); // a failed poll is retried by the next request
       return this.rankedAt(this.catalog, match, sizes, started);
     }

@@ -110,8 +110,23 @@ export class PgWriteWatch implements WriteWatcher {
     return this.refresh();
   }
 
-  /** Polls now (concurrent callers share one poll). */
+  /**
+   * Whether this process changed rows since the last poll started: its next answer must come from
+   * a new poll (read-your-writes), not from one still fresh by the clock.
+   */
+  get ownWritesPending(): boolean {
+    return this.seenWrites !== localWrites;
+  }
+
+  /**
+   * Polls now (concurrent callers share one poll). A poll already in flight is shared only when
+   * this process wrote nothing since it started; otherwise another poll follows it, so the caller
+   * sees its own write.
+   */
   refresh(): Promise<PgWatchState> {
+    if (this.poll && this.seenWrites !== localWrites) {
+      return this.poll.catch(() => this.state).then(() => this.refresh());
+    }
     if (!this.poll) {
       const started = Date.now();
       this.seenWrites = localWrites;
