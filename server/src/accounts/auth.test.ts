@@ -226,7 +226,9 @@ forEachServerEngine((engine) => {
         403,
       );
 
-      const third = (await t!.app.inject({ method: 'POST', url: '/api/v1/admin/invites', headers, payload: {} })).json();
+      const third = (
+        await t!.app.inject({ method: 'POST', url: '/api/v1/admin/invites', headers, payload: {} })
+      ).json();
       expect(
         (await t!.app.inject({ method: 'DELETE', url: `/api/v1/admin/invites/${third.id}`, headers })).statusCode,
       ).toBe(204);
@@ -301,7 +303,11 @@ forEachServerEngine((engine) => {
       t = await startTestServer();
       const alice = await t.createUser({ username: 'alice', password: 'alice-password' });
       const login = () =>
-        t!.app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: 'alice-password' } });
+        t!.app.inject({
+          method: 'POST',
+          url: '/auth/login',
+          payload: { username: 'alice', password: 'alice-password' },
+        });
       const me = (headers: Record<string, string>) => t!.app.inject({ url: '/api/v1/me', headers });
       const first = cookieHeader(await login());
       const second = cookieHeader(await login());
@@ -344,7 +350,11 @@ forEachServerEngine((engine) => {
       t = await startTestServer({ clock, env: { EARSHOT_SESSION_IDLE_HOURS: '0' } });
       await t.createUser({ username: 'alice', password: 'alice-password' });
       const login = () =>
-        t!.app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: 'alice-password' } });
+        t!.app.inject({
+          method: 'POST',
+          url: '/auth/login',
+          payload: { username: 'alice', password: 'alice-password' },
+        });
       const active = cookieHeader(await login());
       const idle = cookieHeader(await login());
       const day = 24 * 3600 * 1000;

@@ -11,7 +11,7 @@ let t: TestServer;
 let tess: TestUser;
 let headers: Record<string, string>;
 
-forEachServerEngine((engine) => {
+forEachServerEngine(() => {
   beforeAll(async () => {
     t = await startTestServer();
     tess = await t.createUser({ username: 'tess' });
@@ -45,7 +45,9 @@ forEachServerEngine((engine) => {
       const tess2 = await t.authHeaders(tess);
       expect((await t.app.inject({ url: '/api/v1/me/preferences', headers: tess2 })).json()).toEqual({ theme: 'dark' });
       const other = await t.authHeaders(await t.createUser({ username: 'otto' }));
-      expect((await t.app.inject({ url: '/api/v1/me/preferences', headers: other })).json()).toEqual({ theme: 'system' });
+      expect((await t.app.inject({ url: '/api/v1/me/preferences', headers: other })).json()).toEqual({
+        theme: 'system',
+      });
     });
 
     it('refuses unknown themes and anonymous callers', async () => {

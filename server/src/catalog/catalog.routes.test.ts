@@ -345,118 +345,135 @@ forEachServerEngine((engine) => {
 
     // SQLite's FTS5 ranking internals (reader thread, mirrors, SQL ranker): PostgreSQL searches
     // with its own index (catalog/search-postgres, db/search-postgres.test.ts).
-    it.skipIf(engine === 'postgres')('ranks cache misses on the reader thread, with the same answers as the main connection', async () => {
-      const { db } = t.earshot.database;
-      const { sqlite } = t;
-      // Without mirrors, so every miss goes to FTS5: on the reader thread, or inline.
-      const onMain = new CatalogSearch({ db, sqlite, readerThread: false, mirrors: false });
-      const threaded = new CatalogSearch({ db, sqlite, mirrors: false });
-      try {
-        // The first misses start the thread (ranked on the main connection while it starts).
-        await threaded.search('halo', alice.id);
-        expect(threaded.readerRunning).toBe(true);
-        let attempt = 0;
-        await vi.waitFor(
-          async () => {
-            // A different section size each time: a miss every time.
-            await threaded.search('halo', alice.id, { tracks: 1 + (attempt++ % 150) });
-            expect(threaded.readerAnswered).toBeGreaterThan(0);
-          },
-          { timeout: 30_000, interval: 50 },
-        );
-        const before = threaded.readerAnswered;
-        for (const q of ['halo', 'beyoncé', 'b', 'sash fie', 'roc', 'ac dc', 'zzz', 'in']) {
-          const expected = await onMain.search(q, alice.id, { genres: 5 });
-          expect(await threaded.search(q, alice.id, { genres: 5 }), q).toEqual(expected);
+    it.skipIf(engine === 'postgres')(
+      'ranks cache misses on the reader thread, with the same answers as the main connection',
+      async () => {
+        const { db } = t.earshot.database;
+        const { sqlite } = t;
+        // Without mirrors, so every miss goes to FTS5: on the reader thread, or inline.
+        const onMain = new CatalogSearch({ db, sqlite, readerThread: false, mirrors: false });
+        const threaded = new CatalogSearch({ db, sqlite, mirrors: false });
+        try {
+          // The first misses start the thread (ranked on the main connection while it starts).
+          await threaded.search('halo', alice.id);
+          expect(threaded.readerRunning).toBe(true);
+          let attempt = 0;
+          await vi.waitFor(
+            async () => {
+              // A different section size each time: a miss every time.
+              await threaded.search('halo', alice.id, { tracks: 1 + (attempt++ % 150) });
+              expect(threaded.readerAnswered).toBeGreaterThan(0);
+            },
+            { timeout: 30_000, interval: 50 },
+          );
+          const before = threaded.readerAnswered;
+          for (const q of ['halo', 'beyoncé', 'b', 'sash fie', 'roc', 'ac dc', 'zzz', 'in']) {
+            const expected = await onMain.search(q, alice.id, { genres: 5 });
+            expect(await threaded.search(q, alice.id, { genres: 5 }), q).toEqual(expected);
+          }
+          expect(threaded.readerAnswered).toBeGreaterThan(before);
+          expect(onMain.readerRunning).toBe(false);
+          expect(onMain.readerAnswered).toBe(0);
+        } finally {
+          await threaded.close();
         }
-        expect(threaded.readerAnswered).toBeGreaterThan(before);
-        expect(onMain.readerRunning).toBe(false);
-        expect(onMain.readerAnswered).toBe(0);
-      } finally {
-        await threaded.close();
-      }
-      expect(threaded.readerRunning).toBe(false);
-      // After close, queries are still answered (on the main connection).
-      expect((await threaded.search('halo', null)).tracks[0].title).toBe('Halo');
-    }, 90_000);
+        expect(threaded.readerRunning).toBe(false);
+        // After close, queries are still answered (on the main connection).
+        expect((await threaded.search('halo', null)).tracks[0].title).toBe('Halo');
+      },
+      90_000,
+    );
 
     // SQLite's FTS5 ranking internals (reader thread, mirrors, SQL ranker): PostgreSQL searches
     // with its own index (catalog/search-postgres, db/search-postgres.test.ts).
-    it.skipIf(engine === 'postgres')('answers misses from the in-memory mirrors once built, with the same answers as FTS5', async () => {
-      const { db } = t.earshot.database;
-      const { sqlite } = t;
-      const fts = new CatalogSearch({ db, sqlite, readerThread: false, mirrors: false });
-      const mirrored = new CatalogSearch({ db, sqlite, readerThread: false });
-      try {
-        // The first search starts the build (steps between requests); until then FTS5 answers.
-        await mirrored.search('halo', alice.id);
-        await vi.waitFor(() => expect(mirrored.mirrorsWarm).toBe(true), { timeout: 10_000, interval: 20 });
-        mirrored.dropAnswers();
-        const before = mirrored.answeredInMemory;
-        for (const q of ['halo', 'beyoncé', 'b', 'sash fie', 'roc', 'ac dc', 'zzz', 'in', 'BEYON']) {
-          const expected = await fts.search(q, alice.id, { genres: 5 });
-          expect(await mirrored.search(q, alice.id, { genres: 5 }), q).toEqual(expected);
+    it.skipIf(engine === 'postgres')(
+      'answers misses from the in-memory mirrors once built, with the same answers as FTS5',
+      async () => {
+        const { db } = t.earshot.database;
+        const { sqlite } = t;
+        const fts = new CatalogSearch({ db, sqlite, readerThread: false, mirrors: false });
+        const mirrored = new CatalogSearch({ db, sqlite, readerThread: false });
+        try {
+          // The first search starts the build (steps between requests); until then FTS5 answers.
+          await mirrored.search('halo', alice.id);
+          await vi.waitFor(() => expect(mirrored.mirrorsWarm).toBe(true), { timeout: 10_000, interval: 20 });
+          mirrored.dropAnswers();
+          const before = mirrored.answeredInMemory;
+          for (const q of ['halo', 'beyoncé', 'b', 'sash fie', 'roc', 'ac dc', 'zzz', 'in', 'BEYON']) {
+            const expected = await fts.search(q, alice.id, { genres: 5 });
+            expect(await mirrored.search(q, alice.id, { genres: 5 }), q).toEqual(expected);
+          }
+          expect(mirrored.answeredInMemory - before).toBe(9);
+          expect(fts.answeredInMemory).toBe(0);
+        } finally {
+          await mirrored.close();
+          await fts.close();
         }
-        expect(mirrored.answeredInMemory - before).toBe(9);
-        expect(fts.answeredInMemory).toBe(0);
-      } finally {
-        await mirrored.close();
-        await fts.close();
-      }
-    });
+      },
+    );
 
     // SQLite's FTS5 ranking internals (reader thread, mirrors, SQL ranker): PostgreSQL searches
     // with its own index (catalog/search-postgres, db/search-postgres.test.ts).
-    it.skipIf(engine === 'postgres')("sends the reader thread's JSON as the route's own serializer would write it", async () => {
-      // The reader answers with JSON.stringify bytes, sent as they are: they must be byte for byte what
-      // fastify's schema serializer makes of the same answer (key order, nulls, numbers).
-      const app = Fastify();
-      registerDtoSchemas(app);
-      let answer: Ranked = { tracks: [], albums: [], artists: [], genres: [] };
-      app.get('/answer', { schema: { response: { 200: SearchResultSchema } } }, async () => answer);
-      await app.ready();
-      const ranker = new SqlRanker(t.sqlite);
-      try {
-        for (const q of ['zzz', 'beyoncé', 'b', 'sash fie', 'ac dc', 'halo']) {
-          answer = ranker.rank(toFtsQuery(q) as string, [20, 10, 10, 5], 'test');
-          const viaRoute = (await app.inject({ url: '/answer' })).body;
-          expect(Buffer.from(toRankedJson(answer).json).toString(), q).toBe(viaRoute);
-          // What the reader thread sends: the assembled bytes.
-          const sent = ranker.rankJson(toFtsQuery(q) as string, [20, 10, 10, 5], 'test');
-          expect(Buffer.from(sent.json).toString(), q).toBe(viaRoute);
+    it.skipIf(engine === 'postgres')(
+      "sends the reader thread's JSON as the route's own serializer would write it",
+      async () => {
+        // The reader answers with JSON.stringify bytes, sent as they are: they must be byte for byte what
+        // fastify's schema serializer makes of the same answer (key order, nulls, numbers).
+        const app = Fastify();
+        registerDtoSchemas(app);
+        let answer: Ranked = { tracks: [], albums: [], artists: [], genres: [] };
+        app.get('/answer', { schema: { response: { 200: SearchResultSchema } } }, async () => answer);
+        await app.ready();
+        const ranker = new SqlRanker(t.sqlite);
+        try {
+          for (const q of ['zzz', 'beyoncé', 'b', 'sash fie', 'ac dc', 'halo']) {
+            answer = ranker.rank(toFtsQuery(q) as string, [20, 10, 10, 5], 'test');
+            const viaRoute = (await app.inject({ url: '/answer' })).body;
+            expect(Buffer.from(toRankedJson(answer).json).toString(), q).toBe(viaRoute);
+            // What the reader thread sends: the assembled bytes.
+            const sent = ranker.rankJson(toFtsQuery(q) as string, [20, 10, 10, 5], 'test');
+            expect(Buffer.from(sent.json).toString(), q).toBe(viaRoute);
+          }
+          expect(answer.tracks.length + answer.albums.length).toBeGreaterThan(0);
+        } finally {
+          await app.close();
         }
-        expect(answer.tracks.length + answer.albums.length).toBeGreaterThan(0);
-      } finally {
-        await app.close();
-      }
-    });
+      },
+    );
 
     // SQLite's FTS5 ranking internals (reader thread, mirrors, SQL ranker): PostgreSQL searches
     // with its own index (catalog/search-postgres, db/search-postgres.test.ts).
-    it.skipIf(engine === 'postgres')('stops the reader thread when search is idle and starts it again on demand', async () => {
-      const reader = new SearchReader({ path: t.sqlite.name, cacheKib: 1000, idleMs: 20 });
-      try {
-        // While it starts, queries are refused (the caller ranks inline), then answered.
-        await expect(reader.rank('"halo"*', [5, 0, 0, 0])).rejects.toThrow('starting');
-        // Starting from sources (tsx compiles the worker's modules) takes seconds on a busy machine.
-        const first = await vi.waitFor(() => reader.rank('"halo"*', [5, 0, 0, 0]), { timeout: 30_000, interval: 20 });
-        expect(JSON.parse(Buffer.from(first.json).toString()).tracks.map((x: { title: string }) => x.title)).toEqual([
-          'Halo',
-          'Intro',
-        ]);
-        expect(first.ids.tracks).toHaveLength(2);
-        await vi.waitFor(() => expect(reader.running).toBe(false), { timeout: 5000, interval: 20 });
-        const again = await vi.waitFor(() => reader.rank('"hells"*', [5, 0, 0, 0]), { timeout: 30_000, interval: 20 });
-        expect(JSON.parse(Buffer.from(again.json).toString()).tracks.map((x: { title: string }) => x.title)).toEqual([
-          'Hells Bells',
-        ]);
-        expect(reader.running).toBe(true);
-        expect(reader.answered).toBe(2);
-      } finally {
-        await reader.close();
-      }
-      await expect(reader.rank('"halo"*', [5, 0, 0, 0])).rejects.toThrow();
-    }, 90_000);
+    it.skipIf(engine === 'postgres')(
+      'stops the reader thread when search is idle and starts it again on demand',
+      async () => {
+        const reader = new SearchReader({ path: t.sqlite.name, cacheKib: 1000, idleMs: 20 });
+        try {
+          // While it starts, queries are refused (the caller ranks inline), then answered.
+          await expect(reader.rank('"halo"*', [5, 0, 0, 0])).rejects.toThrow('starting');
+          // Starting from sources (tsx compiles the worker's modules) takes seconds on a busy machine.
+          const first = await vi.waitFor(() => reader.rank('"halo"*', [5, 0, 0, 0]), { timeout: 30_000, interval: 20 });
+          expect(JSON.parse(Buffer.from(first.json).toString()).tracks.map((x: { title: string }) => x.title)).toEqual([
+            'Halo',
+            'Intro',
+          ]);
+          expect(first.ids.tracks).toHaveLength(2);
+          await vi.waitFor(() => expect(reader.running).toBe(false), { timeout: 5000, interval: 20 });
+          const again = await vi.waitFor(() => reader.rank('"hells"*', [5, 0, 0, 0]), {
+            timeout: 30_000,
+            interval: 20,
+          });
+          expect(JSON.parse(Buffer.from(again.json).toString()).tracks.map((x: { title: string }) => x.title)).toEqual([
+            'Hells Bells',
+          ]);
+          expect(reader.running).toBe(true);
+          expect(reader.answered).toBe(2);
+        } finally {
+          await reader.close();
+        }
+        await expect(reader.rank('"halo"*', [5, 0, 0, 0])).rejects.toThrow();
+      },
+      90_000,
+    );
 
     it('is a service the federated search can call', async () => {
       const result = await t.earshot.catalog.search.search('hells', alice.id, {

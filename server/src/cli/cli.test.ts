@@ -9,7 +9,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { CLI_BIN } from '../test/build.js';
+import { forEachServerEngine } from '../test/engines.js';
+import { testDatabaseUrl } from '../test/harness.js';
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
@@ -147,17 +150,6 @@ describe('earshot CLI', () => {
     expect(rows.find((x) => x.env === 'EARSHOT_MUSIC_DIR')).toMatchObject({ value: join(data, 'library') });
   });
 
-  it('migrate creates and then reports an up-to-date database', () => {
-    const data = tempDir();
-    const first = cli(['migrate'], { EARSHOT_DATA_DIR: data });
-    expect(first.code).toBe(0);
-    expect(first.out).toContain('applied 0001_initial');
-    expect(existsSync(join(data, 'db', 'earshot.db'))).toBe(true);
-    const second = cli(['migrate'], { EARSHOT_DATA_DIR: data });
-    expect(second.code).toBe(0);
-    expect(second.out).toContain('Up to date');
-  });
-
   it('doctor names a missing ffmpeg and the exact command to install it', () => {
     const data = tempDir();
     // PATH holds a folder with only `node` in it: ffmpeg and ffprobe cannot be found.
@@ -169,42 +161,95 @@ describe('earshot CLI', () => {
     expect(r.out).toMatch(/Music folder is writable/);
     expect(r.code).toBe(0); // missing ffmpeg is a warning: the server still runs
   });
+});
 
-  it('doctor reports ffmpeg and yt-dlp versions and a healthy database', () => {
-    const data = tempDir();
-    expect(cli(['migrate'], { EARSHOT_DATA_DIR: data }).code).toBe(0);
-    const r = cli(['doctor'], { EARSHOT_DATA_DIR: data });
-    expect(r.out).toMatch(/✓ ffmpeg \d/);
-    expect(r.out).toMatch(/yt-dlp \d{4}\.\d{2}\.\d{2}/);
-    expect(r.out).toContain('Database passes quick_check');
-  });
+/** The commands that open the database, on SQLite (a file in the data folder) and on PostgreSQL. */
+forEachServerEngine((engine) => {
+  describe('earshot CLI on the database', () => {
+    /** The server's database settings: none on SQLite, a fresh PostgreSQL database's URL else. */
+    const databaseEnv = async (): Promise<Record<string, string>> => {
+      const url = await testDatabaseUrl();
+      return url ? { EARSHOT_DATABASE_URL: url } : {};
+    };
 
-  it('serve stops cleanly on SIGTERM within the deadline, leaving a sound database', async () => {
-    const data = tempDir();
-    const child = spawn(process.execPath, [CLI_BIN, 'serve'], {
-      env: { ...serveEnv(data), PATH: process.env.PATH, EARSHOT_SHUTDOWN_TIMEOUT_MS: '3000' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    it('migrate creates and then reports an up-to-date database', async () => {
+      const data = tempDir();
+      const env = { EARSHOT_DATA_DIR: data, ...(await databaseEnv()) };
+      const first = cli(['migrate'], env);
+      expect(first.code, first.err).toBe(0);
+      expect(first.out).toContain('applied 0001_initial');
+      // On PostgreSQL no SQLite file appears beside the data: the tables live in the database named.
+      expect(existsSync(join(data, 'db', 'earshot.db'))).toBe(engine === 'sqlite');
+      if (engine === 'postgres') expect(first.out).toMatch(/Database: postgres:\/\/earshot@127\.0\.0\.1:\d+\//);
+      const second = cli(['migrate'], env);
+      expect(second.code).toBe(0);
+      expect(second.out).toContain('Up to date');
     });
-    children.push(child);
-    const line = await waitForLine(child, /Earshot is listening on/);
-    const address = JSON.parse(line).address as string;
-    const res = await fetch(`${address}/healthz`);
-    expect(res.status).toBe(200);
-    // A client stuck half-way through its request headers must not hold shutdown past the deadline.
-    const { port } = new URL(address);
-    const stuck = connect(Number(port), '127.0.0.1');
-    await new Promise((resolve) => stuck.once('connect', resolve));
-    stuck.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-    stuck.on('error', () => {});
-    const started = Date.now();
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    const code = await exited;
-    expect(code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(3000 + 4000);
-    stuck.destroy();
-    const db = new SQLite(join(data, 'db', 'earshot.db'), { readonly: true });
-    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-    db.close();
+
+    it('doctor reports ffmpeg and yt-dlp versions and a healthy database', async () => {
+      const data = tempDir();
+      const env = { EARSHOT_DATA_DIR: data, ...(await databaseEnv()) };
+      expect(cli(['migrate'], env).code).toBe(0);
+      const r = cli(['doctor'], env);
+      expect(r.out).toMatch(/✓ ffmpeg \d/);
+      expect(r.out).toMatch(/yt-dlp \d{4}\.\d{2}\.\d{2}/);
+      if (engine === 'sqlite') expect(r.out).toContain('Database passes quick_check');
+      else {
+        expect(r.out).toMatch(/PostgreSQL \d+(\.\d+)? answers at postgres:\/\/\S+ \(\d+ migrations applied\)/);
+        expect(r.out).not.toContain('quick_check');
+      }
+    });
+
+    it('serve stops cleanly on SIGTERM within the deadline, leaving a sound database', async () => {
+      const data = tempDir();
+      const databaseUrl = await testDatabaseUrl();
+      const child = spawn(process.execPath, [CLI_BIN, 'serve'], {
+        env: {
+          ...serveEnv(data),
+          ...(databaseUrl ? { EARSHOT_DATABASE_URL: databaseUrl } : {}),
+          PATH: process.env.PATH,
+          EARSHOT_SHUTDOWN_TIMEOUT_MS: '3000',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      const line = await waitForLine(child, /Earshot is listening on/);
+      const address = JSON.parse(line).address as string;
+      const res = await fetch(`${address}/healthz`);
+      expect(res.status).toBe(200);
+      // A client stuck half-way through its request headers must not hold shutdown past the deadline.
+      const { port } = new URL(address);
+      const stuck = connect(Number(port), '127.0.0.1');
+      await new Promise((resolve) => stuck.once('connect', resolve));
+      stuck.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      stuck.on('error', () => {});
+      const started = Date.now();
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      const code = await exited;
+      expect(code).toBe(0);
+      expect(Date.now() - started).toBeLessThan(3000 + 4000);
+      stuck.destroy();
+      if (!databaseUrl) {
+        const db = new SQLite(join(data, 'db', 'earshot.db'), { readonly: true });
+        expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+        db.close();
+        return;
+      }
+      // PostgreSQL: every connection of the server (pool, leader lock, watches) was closed, so a
+      // replica started next takes the lead at once instead of waiting for a dead session to time out.
+      const other = new pg.Client({ connectionString: databaseUrl });
+      await other.connect();
+      try {
+        const { rows } = await other.query<{ n: string }>(
+          'select count(*) as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+        );
+        expect(Number(rows[0]?.n)).toBe(0);
+        const { rows: tables } = await other.query<{ n: string }>('select count(*) as n from kysely_migration');
+        expect(Number(tables[0]?.n)).toBeGreaterThan(0);
+      } finally {
+        await other.end();
+      }
+    });
   });
 });

@@ -20,7 +20,7 @@ let strictHeaders: Record<string, string>;
 
 const thumb = (url: string, extra = '') => `/api/v1/remote/thumbnail?url=${encodeURIComponent(url)}${extra}`;
 
-forEachServerEngine((engine) => {
+forEachServerEngine(() => {
   beforeAll(async () => {
     origin = await startOrigin();
     // Only the origin's port is reachable on loopback for `t`; `strict` has no test switch at all.
@@ -82,7 +82,10 @@ forEachServerEngine((engine) => {
     });
 
     it('answers JPEG to clients that do not accept WebP', async () => {
-      const res = await t.app.inject({ url: thumb(`${origin.base}/cover.jpg`), headers: { ...headers, accept: '*/*' } });
+      const res = await t.app.inject({
+        url: thumb(`${origin.base}/cover.jpg`),
+        headers: { ...headers, accept: '*/*' },
+      });
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toBe('image/jpeg');
       expect((await sharp(res.rawPayload).metadata()).format).toBe('jpeg');

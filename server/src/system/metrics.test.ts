@@ -73,9 +73,9 @@ forEachServerEngine((engine) => {
       expect(text).toContain('earshot_http_requests_total{');
       const series = parseExposition(text);
       // The file's size on SQLite, pg_database_size on PostgreSQL (which has no file of ours).
-    expect(series.get('earshot_database_bytes')).toBeGreaterThan(0);
-    if (engine === 'sqlite') expect(series.get('earshot_sqlite_bytes')).toBeGreaterThan(0);
-    else expect(series.has('earshot_sqlite_bytes')).toBe(false);
+      expect(series.get('earshot_database_bytes')).toBeGreaterThan(0);
+      if (engine === 'sqlite') expect(series.get('earshot_sqlite_bytes')).toBeGreaterThan(0);
+      else expect(series.has('earshot_sqlite_bytes')).toBe(false);
       expect(series.get('earshot_disk_free_bytes{dir="data"}')).toBeGreaterThan(0);
       expect(series.get('earshot_transcodes_running')).toBe(0);
     });
@@ -102,7 +102,9 @@ forEachServerEngine((engine) => {
       }
       expect(throttled).toBe(true);
       const after = await scrape();
-      expect(after.get('earshot_login_failures_total')! - before.get('earshot_login_failures_total')!).toBeGreaterThan(0);
+      expect(after.get('earshot_login_failures_total')! - before.get('earshot_login_failures_total')!).toBeGreaterThan(
+        0,
+      );
       expect(after.get('earshot_login_throttled_total')! - before.get('earshot_login_throttled_total')!).toBe(1);
     });
 

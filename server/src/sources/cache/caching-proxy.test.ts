@@ -47,7 +47,7 @@ async function row(id: string) {
   return t.earshot.database.db.selectFrom('tracks').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 }
 
-forEachServerEngine((engine) => {
+forEachServerEngine(() => {
   beforeAll(async () => {
     process.env.EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES = '1';
     origin = await startOrigin();
@@ -265,7 +265,9 @@ forEachServerEngine((engine) => {
       const id = add.json().id;
 
       const cached = cachedEvent(id);
-      expect(Buffer.from(await (await fetch(`${base}/stream/${id}`, { headers })).arrayBuffer()).equals(song)).toBe(true);
+      expect(Buffer.from(await (await fetch(`${base}/stream/${id}`, { headers })).arrayBuffer()).equals(song)).toBe(
+        true,
+      );
       await cached;
       const r = await row(id);
       expect(r.local_path).toBe(

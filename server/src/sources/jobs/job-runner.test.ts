@@ -111,7 +111,9 @@ forEachEngine((engine) => {
       });
       runner.register('test', (j, ctx) => {
         picked(j.attempts);
-        return new Promise<void>((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))));
+        return new Promise<void>((_, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))),
+        );
       });
       await runner.start();
       expect(await pickedUp).toBe(2);

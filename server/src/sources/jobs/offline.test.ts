@@ -76,7 +76,7 @@ async function offlineStatus(playlistId: string, headers = ownerHeaders) {
   return t.app.inject({ url: `/api/v1/playlists/${playlistId}/offline`, headers });
 }
 
-forEachServerEngine((engine) => {
+forEachServerEngine(() => {
   beforeAll(async () => {
     process.env.EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES = '1';
     songs.length = 0;
@@ -201,9 +201,9 @@ forEachServerEngine((engine) => {
       expect((await offlineStatus(playlistId, await t.authHeaders(stranger))).statusCode).toBe(404);
       expect((await offlineStatus(playlistId)).statusCode).toBe(200);
       expect((await offlineStatus('no-such-playlist')).statusCode).toBe(404);
-      expect((await t.app.inject({ url: '/api/v1/admin/jobs', headers: await t.authHeaders(stranger) })).statusCode).toBe(
-        403,
-      );
+      expect(
+        (await t.app.inject({ url: '/api/v1/admin/jobs', headers: await t.authHeaders(stranger) })).statusCode,
+      ).toBe(403);
     });
   });
 });

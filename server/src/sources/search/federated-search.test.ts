@@ -97,7 +97,7 @@ async function insertTrack(values: {
   return id;
 }
 
-forEachServerEngine((engine) => {
+forEachServerEngine(() => {
   beforeAll(async () => {
     t = await startTestServer({ env: { EARSHOT_PROVIDER_TIMEOUT_MS: '300' } });
     user = await t.createUser({ username: 'erin' });
@@ -268,7 +268,10 @@ forEachServerEngine((engine) => {
       expect((await t.app.inject({ url: '/api/v1/search?q=halo' })).statusCode).toBe(401);
       expect((await t.app.inject({ url: '/api/v1/search', headers })).statusCode).toBe(400);
       expect((await t.app.inject({ url: `/api/v1/search?q=${'x'.repeat(201)}`, headers })).statusCode).toBe(400);
-      const sqlish = await t.app.inject({ url: `/api/v1/search?q=${encodeURIComponent("' OR 1=1--")}&limit=3`, headers });
+      const sqlish = await t.app.inject({
+        url: `/api/v1/search?q=${encodeURIComponent("' OR 1=1--")}&limit=3`,
+        headers,
+      });
       expect(sqlish.statusCode).toBe(200);
     });
   });
