@@ -1,3 +1,8 @@
+/**
+ * Scheduled backups, the restore drill and `earshot backup verify`: SQLite only, by subject. They
+ * copy and check the SQLite file (online backup API, integrity_check); on PostgreSQL main.ts starts
+ * no schedule and `earshot backup` refuses, naming pg_dump (tested in backup.test.ts on both engines).
+ */
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   copyFileSync,

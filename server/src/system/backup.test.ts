@@ -1,5 +1,11 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+/**
+ * `earshot backup` / `restore` on each engine. The backup and restore functions themselves copy a
+ * SQLite file with SQLite's online backup API, so their tests are about SQLite alone; the last
+ * block runs the built CLI on both engines: on PostgreSQL it must refuse (naming pg_dump, the
+ * password masked) and write nothing, never back up a SQLite file that is not the database served.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -7,6 +13,10 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { loadOrCreateServerKey } from '../shared/server-key.js';
+import { CLI_BIN } from '../test/build.js';
+import { forEachServerEngine } from '../test/engines.js';
+import { startTestServer } from '../test/harness.js';
+import { findPgBin } from '../test/postgres.js';
 import { BackupError, backupDatabase, PID_FILE, restoreDatabase } from './backup.js';
 
 let root: string;
@@ -126,5 +136,77 @@ describe('backup and restore', () => {
     } finally {
       server.kill();
     }
+  });
+});
+
+/** The built CLI as users run it, with the server's settings (its data folder, its database). */
+function cli(args: string[], env: Record<string, string>) {
+  const r = spawnSync(process.execPath, [CLI_BIN, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, EARSHOT_LOG_LEVEL: 'silent', ...env },
+    timeout: 60_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+forEachServerEngine((engine) => {
+  describe('earshot backup and restore (the built CLI) next to a served database', () => {
+    it(
+      engine === 'sqlite'
+        ? 'backs the served SQLite database up and verifies it'
+        : 'refuses on PostgreSQL, naming pg_dump with the password masked, and writes nothing',
+      async () => {
+        const t = await startTestServer();
+        try {
+          await t.createUser({ username: 'alice' });
+          const backups = join(t.dir, 'backups');
+          if (engine === 'sqlite') {
+            const r = cli(['backup'], { EARSHOT_DATA_DIR: t.dir });
+            expect(r.code, r.err).toBe(0);
+            const [file] = readdirSync(backups).filter((n) => n.endsWith('.db'));
+            expect(usernames(join(backups, file))).toEqual(['alice']);
+            return;
+          }
+          // A SQLite file left in the data folder from before the move to PostgreSQL (migrate-db):
+          // backing it up would look like success and hold none of today's accounts.
+          const stale = join(t.dir, 'db', 'earshot.db');
+          dbFile = stale;
+          (await seed('before-the-move')).close();
+          const staleBytes = readFileSync(stale);
+          const url = new URL(t.config.databaseUrl ?? '');
+          url.password = 'hunter2-secret'; // the test cluster trusts loopback: any password connects
+          const env = { EARSHOT_DATA_DIR: t.dir, EARSHOT_DATABASE_URL: url.toString() };
+
+          const backup = cli(['backup'], env);
+          expect(backup.code).toBe(78);
+          expect(backup.err).toContain('The database is PostgreSQL');
+          expect(backup.err).toContain('pg_dump --format=custom');
+          expect(backup.err).toContain(':***@');
+          expect(backup.err + backup.out).not.toContain('hunter2-secret');
+          expect(existsSync(backups)).toBe(false);
+
+          const snap = join(root, 'snap.db');
+          writeFileSync(snap, staleBytes);
+          const restore = cli(['restore', snap], env);
+          expect(restore.code).toBe(78);
+          expect(restore.err).toContain('pg_restore');
+          expect(readFileSync(stale).equals(staleBytes)).toBe(true);
+
+          // The documented route works: pg_dump of the served database holds its accounts.
+          const bin = findPgBin();
+          if (!bin) return;
+          const dump = join(root, 'earshot.pgdump');
+          const dumped = spawnSync(join(bin, 'pg_dump'), ['--format=custom', `--file=${dump}`, t.config.databaseUrl!], {
+            encoding: 'utf8',
+          });
+          expect(dumped.status, dumped.stderr).toBe(0);
+          expect(statSync(dump).size).toBeGreaterThan(0);
+          const listed = spawnSync(join(bin, 'pg_restore'), ['--list', dump], { encoding: 'utf8' });
+          expect(listed.stdout).toMatch(/TABLE DATA public users /);
+        } finally {
+          await t.close();
+        }
+      },
+    );
   });
 });
