@@ -47,7 +47,12 @@ async function row(id: string) {
   return t.earshot.database.db.selectFrom('tracks').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 }
 
-forEachServerEngine(() => {
+forEachServerEngine((engine) => {
+  // Tests about files, processes and memory (not the database) run on SQLite only: each takes
+  // 4–20 s and the file would take three minutes on both engines. The others touch the database
+  // on PostgreSQL too (is_cached, stored artwork, the per-track download lock, cache deletion).
+  const notDatabase = engine === 'sqlite' ? it : it.skip;
+
   beforeAll(async () => {
     process.env.EARSHOT_TEST_ALLOW_LOOPBACK_SOURCES = '1';
     origin = await startOrigin();
@@ -136,7 +141,7 @@ forEachServerEngine(() => {
       expect(t.earshot.sources.runner.started.audio - before).toBe(1);
     });
 
-    it('a Range request during the download gets the bytes already on disk (206 …/*) ', async () => {
+    notDatabase('a Range request during the download gets the bytes already on disk (206 …/*) ', async () => {
       const track = await addUrl(origin.set('/ranged.mp3', { kind: 'slow', path: songPath, chunk: 4096, everyMs: 20 }));
       const cached = cachedEvent(track.id);
       const live = await fetch(`${base}/stream/${track.id}`, { headers });
@@ -166,41 +171,44 @@ forEachServerEngine(() => {
       expect(filesUnder(join(t.config.cacheDir, 'url')).filter((f) => f.includes('drop'))).toEqual([]);
     });
 
-    it('an origin that breaks off once and cannot resume never leaves a restarted download in the cache', async () => {
-      // yt-dlp retries a broken-off download; writing to stdout against an origin without Range
-      // support it starts again from byte 0, so the bytes already sent would be followed by the
-      // whole file (found by the kill -9 crash bench: a cached file longer than the origin's).
-      const track = await addUrl(origin.set('/flaky.mp3', { kind: 'file', path: songPath }));
-      const probes = origin.hits('/flaky.mp3');
-      origin.set('/flaky.mp3', { kind: 'drop', path: songPath, afterBytes: 20_000, times: 2 });
-      const res = await fetch(`${base}/stream/${track.id}`, { headers });
-      expect(res.status).toBe(200);
-      const first = await res.arrayBuffer().then(
-        (b) => Buffer.from(b),
-        () => null,
-      );
-      // The listener never gets a spliced file: either the download failed (a cut response) or …
-      if (first) expect(first.equals(song)).toBe(true);
-      expect(origin.hits('/flaky.mp3')).toBeGreaterThan(probes + 1);
-      const r = await row(track.id);
-      const files = filesUnder(join(t.config.cacheDir, 'url')).filter((f) => f.includes('flaky'));
-      if (r.is_cached) {
-        expect(files).toHaveLength(1);
-        expect(readFileSync(files[0] ?? '').equals(song)).toBe(true);
-      } else expect(files).toEqual([]);
+    notDatabase(
+      'an origin that breaks off once and cannot resume never leaves a restarted download in the cache',
+      async () => {
+        // yt-dlp retries a broken-off download; writing to stdout against an origin without Range
+        // support it starts again from byte 0, so the bytes already sent would be followed by the
+        // whole file (found by the kill -9 crash bench: a cached file longer than the origin's).
+        const track = await addUrl(origin.set('/flaky.mp3', { kind: 'file', path: songPath }));
+        const probes = origin.hits('/flaky.mp3');
+        origin.set('/flaky.mp3', { kind: 'drop', path: songPath, afterBytes: 20_000, times: 2 });
+        const res = await fetch(`${base}/stream/${track.id}`, { headers });
+        expect(res.status).toBe(200);
+        const first = await res.arrayBuffer().then(
+          (b) => Buffer.from(b),
+          () => null,
+        );
+        // The listener never gets a spliced file: either the download failed (a cut response) or …
+        if (first) expect(first.equals(song)).toBe(true);
+        expect(origin.hits('/flaky.mp3')).toBeGreaterThan(probes + 1);
+        const r = await row(track.id);
+        const files = filesUnder(join(t.config.cacheDir, 'url')).filter((f) => f.includes('flaky'));
+        if (r.is_cached) {
+          expect(files).toHaveLength(1);
+          expect(readFileSync(files[0] ?? '').equals(song)).toBe(true);
+        } else expect(files).toEqual([]);
 
-      // The next play (origin healthy) caches exactly the origin's bytes.
-      origin.set('/flaky.mp3', { kind: 'file', path: songPath });
-      const cached = r.is_cached ? Promise.resolve() : cachedEvent(track.id);
-      const again = Buffer.from(await (await fetch(`${base}/stream/${track.id}`, { headers })).arrayBuffer());
-      expect(again.equals(song)).toBe(true);
-      await cached;
-      const stored = filesUnder(join(t.config.cacheDir, 'url')).filter((f) => f.includes('flaky'));
-      expect(stored).toHaveLength(1);
-      expect(readFileSync(stored[0] ?? '').equals(song)).toBe(true);
-    });
+        // The next play (origin healthy) caches exactly the origin's bytes.
+        origin.set('/flaky.mp3', { kind: 'file', path: songPath });
+        const cached = r.is_cached ? Promise.resolve() : cachedEvent(track.id);
+        const again = Buffer.from(await (await fetch(`${base}/stream/${track.id}`, { headers })).arrayBuffer());
+        expect(again.equals(song)).toBe(true);
+        await cached;
+        const stored = filesUnder(join(t.config.cacheDir, 'url')).filter((f) => f.includes('flaky'));
+        expect(stored).toHaveLength(1);
+        expect(readFileSync(stored[0] ?? '').equals(song)).toBe(true);
+      },
+    );
 
-    it('an origin failing before any byte answers 502 problem JSON with the reason', async () => {
+    notDatabase('an origin failing before any byte answers 502 problem JSON with the reason', async () => {
       const track = await addUrl(origin.set('/gone.mp3', { kind: 'file', path: songPath }));
       origin.set('/gone.mp3', { kind: 'status', status: 500 });
       const res = await fetch(`${base}/stream/${track.id}`, { headers });
@@ -212,7 +220,7 @@ forEachServerEngine(() => {
       expect((await row(track.id)).is_cached).toBe(0);
     });
 
-    it('a listener leaving stops its yt-dlp (after the grace period) and nothing is kept', async () => {
+    notDatabase('a listener leaving stops its yt-dlp (after the grace period) and nothing is kept', async () => {
       t.earshot.sources.hub.limits.idleGraceMs = 50;
       const track = await addUrl(origin.set('/leave.mp3', { kind: 'slow', path: songPath, chunk: 2048, everyMs: 50 }));
       const controller = new AbortController();
@@ -282,34 +290,37 @@ forEachServerEngine(() => {
       expect(again.json().remote[0].items[0]).toMatchObject({ remoteId: 'dQw4w9WgXcQ', cached: true, trackId: id });
     });
 
-    it('caps the downloads one user can start at once (503 + Retry-After), without blocking others', async () => {
-      t.earshot.sources.hub.limits.idleGraceMs = 50;
-      const fay = await t.createUser({ username: 'fay' });
-      const fayHeaders = await t.authHeaders(fay);
-      const ids = [];
-      for (let i = 0; i < 3; i++)
-        ids.push(
-          (await addUrl(origin.set(`/cap${i}.mp3`, { kind: 'slow', path: songPath, chunk: 1024, everyMs: 100 }))).id,
+    notDatabase(
+      'caps the downloads one user can start at once (503 + Retry-After), without blocking others',
+      async () => {
+        t.earshot.sources.hub.limits.idleGraceMs = 50;
+        const fay = await t.createUser({ username: 'fay' });
+        const fayHeaders = await t.authHeaders(fay);
+        const ids = [];
+        for (let i = 0; i < 3; i++)
+          ids.push(
+            (await addUrl(origin.set(`/cap${i}.mp3`, { kind: 'slow', path: songPath, chunk: 1024, everyMs: 100 }))).id,
+          );
+        const controllers = [new AbortController(), new AbortController()];
+        const open = await Promise.all(
+          ids
+            .slice(0, 2)
+            .map((id, i) => fetch(`${base}/stream/${id}`, { headers: fayHeaders, signal: controllers[i].signal })),
         );
-      const controllers = [new AbortController(), new AbortController()];
-      const open = await Promise.all(
-        ids
-          .slice(0, 2)
-          .map((id, i) => fetch(`${base}/stream/${id}`, { headers: fayHeaders, signal: controllers[i].signal })),
-      );
-      expect(open.map((r) => r.status)).toEqual([200, 200]);
-      const third = await fetch(`${base}/stream/${ids[2]}`, { headers: fayHeaders });
-      expect(third.status).toBe(503);
-      expect(third.headers.get('retry-after')).toBe('5');
-      // Joining a download already running is not a new download: allowed.
-      const join = new AbortController();
-      const joined = await fetch(`${base}/stream/${ids[0]}`, { headers: fayHeaders, signal: join.signal });
-      expect(joined.status).toBe(200);
-      const downloads = [ids[0], ids[1]].map((id) => t.earshot.sources.hub.current(id)!);
-      for (const c of [...controllers, join]) c.abort();
-      for (const dl of downloads) await dl.finished.catch(() => {});
-      expect(t.earshot.sources.runner.activeCount).toBe(0);
-    });
+        expect(open.map((r) => r.status)).toEqual([200, 200]);
+        const third = await fetch(`${base}/stream/${ids[2]}`, { headers: fayHeaders });
+        expect(third.status).toBe(503);
+        expect(third.headers.get('retry-after')).toBe('5');
+        // Joining a download already running is not a new download: allowed.
+        const join = new AbortController();
+        const joined = await fetch(`${base}/stream/${ids[0]}`, { headers: fayHeaders, signal: join.signal });
+        expect(joined.status).toBe(200);
+        const downloads = [ids[0], ids[1]].map((id) => t.earshot.sources.hub.current(id)!);
+        for (const c of [...controllers, join]) c.abort();
+        for (const dl of downloads) await dl.finished.catch(() => {});
+        expect(t.earshot.sources.runner.activeCount).toBe(0);
+      },
+    );
 
     it('DELETE /tracks/:id/cache removes the file and resets is_cached (admin or who added it)', async () => {
       const track = await addUrl(origin.set('/del.mp3', { kind: 'file', path: songPath }));
