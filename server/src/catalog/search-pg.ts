@@ -12,8 +12,8 @@
  * per query and section sizes, dropped when the catalog version moves. The version is polled
  * (db/write-watch.ts `PgWriteWatch`) at half of the 250 ms interval in the background of requests,
  * which answer from the last poll while it is younger than the interval: a catalog write by any
- * replica drops cached answers and stops the mirrors within 250 ms (plus a round trip), and
- * requests do not queue behind polls. There is no reader thread here: the connection pool is the
+ * replica drops cached answers and stops the mirrors within 250 ms (plus a round trip), a write
+ * by this process is seen by its next search at once, and requests do not queue behind polls. There is no reader thread here: the connection pool is the
  * concurrency of the SQL plan, and PostgreSQL ranks in its own processes.
  */
 import type { Kysely } from 'kysely';
