@@ -1,6 +1,6 @@
-import { expect, it } from 'vitest';
+import { expect, inject, it } from 'vitest';
 import { forEachServerEngine } from './engines.js';
-import { startTestServer } from './harness.js';
+import { startTestServer, testDatabaseUrl } from './harness.js';
 
 forEachServerEngine((engine) => {
   it('serves from the engine of its block', async () => {
@@ -10,5 +10,17 @@ forEachServerEngine((engine) => {
     } finally {
       await t.close();
     }
+  });
+
+  it('gives servers built by hand and CLI runs a fresh database of the block (testDatabaseUrl)', async () => {
+    const first = await testDatabaseUrl();
+    if (engine === 'sqlite') {
+      expect(first).toBeUndefined();
+      return;
+    }
+    const second = await testDatabaseUrl();
+    const cluster = new URL(inject('pgUrl'));
+    for (const url of [first, second]) expect(new URL(url ?? '').host).toBe(cluster.host);
+    expect(second).not.toBe(first);
   });
 });
