@@ -23,7 +23,7 @@ export interface EngineUnderTest {
 }
 
 function pgContext() {
-  return { url: inject('pgUrl'), skipReason: inject('pgSkipReason') };
+  return { url: inject('pgUrl'), skipReason: inject('pgSkipReason'), template: inject('pgTemplate') };
 }
 
 /** Whether this run has a PostgreSQL cluster (else the PostgreSQL half of each file is skipped). */
@@ -56,14 +56,15 @@ export const sqliteEngine: EngineUnderTest = {
 export const postgresEngine: EngineUnderTest = {
   name: 'postgres',
   async open(options = {}) {
-    const created = await createTestDatabase(pgContext(), 'engine');
+    const migrate = options.migrate ?? true;
+    const created = await createTestDatabase(pgContext(), 'engine', { migrated: migrate });
     if (!created) throw new Error('no PostgreSQL cluster in this run');
     const database = await connectDatabase({ url: created.url, path: '' });
     onFileEnd(async () => {
       await database.close();
       await created.drop();
     });
-    if (options.migrate ?? true) await migrateToLatest(database.db);
+    if (migrate) await migrateToLatest(database.db);
     return Object.assign(database, { rawUrl: created.url });
   },
 };
@@ -88,8 +89,8 @@ export function forEachServerEngine(body: (engine: Engine) => void): void {
   describe.skipIf(!context.url)('postgres', () => {
     const databases: { drop(): Promise<void> }[] = [];
     beforeAll(() =>
-      setDefaultTestDatabase(async () => {
-        const created = await createTestDatabase(pgContext(), 'app');
+      setDefaultTestDatabase(async ({ migrated }) => {
+        const created = await createTestDatabase(pgContext(), 'app', { migrated });
         if (!created) throw new Error('no PostgreSQL cluster in this run');
         databases.push(created);
         return created.url;
