@@ -192,6 +192,32 @@ describe('the built CLI', () => {
     expect(second.stdout).toContain('Created user "bob"');
   });
 
+  it('is pure ASCII (the launcher reads it as Latin-1), other characters escaped', () => {
+    const code = readFileSync(bundle, 'latin1');
+    expect(code).not.toMatch(/[^\x00-\x7f]/);
+    expect(readFileSync(bundle, 'utf8')).toBe(code);
+    // music-metadata's MP4 atom names allow "©" (©nam, ©ART …): kept, as an escape in its regex.
+    expect(code).toMatch(/validFourCC=\/\^\[[^\]]*\\u00a9/);
+  });
+
+  it('loads Node modules that start-up does not need on first use, and they work from there', () => {
+    const code = readFileSync(bundle, 'latin1');
+    for (const id of ['node:http2', 'node:https', 'node:child_process', 'node:zlib'])
+      expect(code).toContain(`__earshotLazy("${id}")`);
+    // No default import of them (which copies every property at once) was left eager by mistake.
+    expect(code).not.toMatch(/__toESM\(__earshotLazy\(/);
+    // A command that runs child processes (doctor: ffmpeg -version) through the lazy module, from a
+    // start that took the code cache.
+    const data = tempDir();
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, EARSHOT_DATA_DIR: data, EARSHOT_LOG_FORMAT: 'json' };
+    const doctor = () => spawnSync(process.execPath, [CLI_BIN, 'doctor'], { encoding: 'utf8', env, timeout: 60_000 });
+    const first = doctor();
+    expect(caches(join(data, 'cache', 'code'))).toHaveLength(1);
+    const second = doctor();
+    expect(second.stdout).toBe(first.stdout);
+    expect(second.stdout).toMatch(/ffmpeg\s.*\d+\.\d+/);
+  });
+
   it('sends every import("package") of the bundle through the launcher', () => {
     const code = readFileSync(bundle, 'utf8');
     expect(code).toContain('__earshotImport("@node-rs/argon2")');

@@ -137,7 +137,9 @@ export function runBundle(
   env: NodeJS.ProcessEnv = process.env,
   argv: readonly string[] = process.argv.slice(2),
 ): BundleRun {
-  const source = readFileSync(file, 'utf8');
+  // Latin-1, not UTF-8: the bundle is pure ASCII (bundle-cli.mjs escapes the rest), where both
+  // read the same text, and Latin-1 skips UTF-8 decoding (~15 ms of start-up for 2.8 MB).
+  const source = readFileSync(file, 'latin1');
   const firstLine = source.slice(0, source.indexOf('\n'));
   const hash = firstLine.startsWith(BUNDLE_HEADER) ? firstLine.slice(BUNDLE_HEADER.length).trim() : '';
   const dirs = cacheDirs(dirname(file), env);
