@@ -29,6 +29,12 @@ const OUT = join(DIST, 'app', 'earshot.cjs');
 /** Must match `BUNDLE_HEADER` in src/cli/launch.ts. */
 const HEADER = '// earshot-bundle ';
 /**
+ * Node's CommonJS module wrapper, written into the file (must match `BUNDLE_WRAPPER` in
+ * src/cli/launch.ts): the launcher then compiles the text it read as it is, one string outside V8's
+ * heap, instead of a wrapped copy that V8 flattens onto its heap.
+ */
+const WRAPPER = '(function (exports, require, module, __filename, __dirname) { ';
+/**
  * `import()` of a package, given by the launcher (`module.importPackage`, defined in an ES module):
  * Node 20 loses a `vm.Script`'s dynamic-import callback when the script comes from a code cache
  * (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING on every start after the first), so the bundle's own
@@ -122,7 +128,7 @@ export async function bundleCli() {
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
   // ES modules are strict: so is the bundle ("use strict" first in the module wrapper's body; a
   // statement before it would make it a no-op).
-  writeFileSync(OUT, `${HEADER}${hash}\n${PRELUDE}${LAZY_PRELUDE}\n${code}`);
+  writeFileSync(OUT, `${HEADER}${hash}\n${WRAPPER}${PRELUDE}${LAZY_PRELUDE}\n${code}\n});\n`);
   // Two lines were added at the top: the map says so with two empty lines.
   const map = JSON.parse(readFileSync(`${OUT}.map`, 'utf8'));
   map.mappings = `;;${map.mappings}`;
