@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI_BIN, SERVER_ROOT } from '../test/build.js';
-import { BUNDLE_HEADER, cacheDirs, commandOf, runBundle } from './launch.js';
+import { BUNDLE_HEADER, BUNDLE_WRAPPER, cacheDirs, commandOf, runBundle } from './launch.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -22,10 +22,11 @@ function tempDir(): string {
 }
 
 /** A bundle like bundle-cli.mjs writes: header, strict prologue, code that reports through globalThis. */
-function writeBundle(dir: string, hash: string, body: string): string {
+function writeBundle(dir: string, hash: string, body: string, wrapped = false): string {
   const file = join(dir, 'app', 'earshot.cjs');
   mkdirSync(join(dir, 'app'), { recursive: true });
-  writeFileSync(file, `${BUNDLE_HEADER}${hash}\n"use strict";\n${body}\n`);
+  const code = wrapped ? `${BUNDLE_WRAPPER}"use strict";\n${body}\n});\n` : `"use strict";\n${body}\n`;
+  writeFileSync(file, `${BUNDLE_HEADER}${hash}\n${code}`);
   return file;
 }
 
@@ -33,13 +34,17 @@ const caches = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.v8ca
 const g = globalThis as { __launchTest?: Record<string, unknown> };
 
 describe('runBundle', () => {
-  it('runs the bundle as a strict CommonJS module with its own require and file names', () => {
+  it.each([
+    ['wrapped here', false],
+    ['wrapped by the build', true],
+  ])('runs the bundle (%s) as a strict CommonJS module with its own require and file names', (_, wrapped) => {
     const dir = tempDir();
     const file = writeBundle(
       dir,
       'aaaa',
       `globalThis.__launchTest = { strict: (function () { return this; })() === undefined,
         sep: require('node:path').sep, file: __filename, dir: __dirname, exportsIsThis: this === module.exports };`,
+      wrapped,
     );
     const run = runBundle(file, {}, ['config']);
     expect(run.state).toBe('absent');
@@ -146,7 +151,9 @@ describe('the built CLI', () => {
   it('is one CommonJS file with its content hash first and strict code', () => {
     const code = readFileSync(bundle, 'utf8');
     expect(code.startsWith(BUNDLE_HEADER)).toBe(true);
-    expect(code.split('\n')[1]).toMatch(/^"use strict";/);
+    // Wrapped by the build (the launcher compiles the text as read), "use strict" first in its body.
+    expect(code.split('\n')[1].startsWith(`${BUNDLE_WRAPPER}"use strict";`)).toBe(true);
+    expect(code.trimEnd().endsWith('});')).toBe(true);
     // No ES module syntax left (the bundle is a classic script) and no import.meta.
     expect(code).not.toMatch(/\bimport\.meta\b/);
     expect(code).not.toMatch(/^import\s/m);
@@ -190,6 +197,32 @@ describe('the built CLI', () => {
     const second = add('bob');
     expect(second.status, second.stderr).toBe(0);
     expect(second.stdout).toContain('Created user "bob"');
+  });
+
+  it('is pure ASCII (the launcher reads it as Latin-1), other characters escaped', () => {
+    const code = readFileSync(bundle, 'latin1');
+    expect(code).not.toMatch(/[^\x00-\x7f]/);
+    expect(readFileSync(bundle, 'utf8')).toBe(code);
+    // music-metadata's MP4 atom names allow "©" (©nam, ©ART …): kept, as an escape in its regex.
+    expect(code).toMatch(/validFourCC=\/\^\[[^\]]*\\u00a9/);
+  });
+
+  it('loads Node modules that start-up does not need on first use, and they work from there', () => {
+    const code = readFileSync(bundle, 'latin1');
+    for (const id of ['node:http2', 'node:https', 'node:child_process', 'node:zlib'])
+      expect(code).toContain(`__earshotLazy("${id}")`);
+    // No default import of them (which copies every property at once) was left eager by mistake.
+    expect(code).not.toMatch(/__toESM\(__earshotLazy\(/);
+    // A command that runs child processes (doctor: ffmpeg -version) through the lazy module, from a
+    // start that took the code cache.
+    const data = tempDir();
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, EARSHOT_DATA_DIR: data, EARSHOT_LOG_FORMAT: 'json' };
+    const doctor = () => spawnSync(process.execPath, [CLI_BIN, 'doctor'], { encoding: 'utf8', env, timeout: 60_000 });
+    const first = doctor();
+    expect(caches(join(data, 'cache', 'code'))).toHaveLength(1);
+    const second = doctor();
+    expect(second.stdout).toBe(first.stdout);
+    expect(second.stdout).toMatch(/ffmpeg\s.*\d+\.\d+/);
   });
 
   it('sends every import("package") of the bundle through the launcher', () => {
