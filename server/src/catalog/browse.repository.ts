@@ -6,6 +6,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { AlbumsTable, ArtistsTable, TracksTable } from '../db/schema.js';
+import { foldKey } from '../library/tags.js';
 import { albumIdsInGenre } from './catalog.repository.js';
 
 /** Every track column except the (possibly long) lyrics. */
@@ -296,7 +297,7 @@ export class BrowseRepository {
           .selectFrom('track_genres as tg')
           .innerJoin('genres as g', 'g.id', 'tg.genre_id')
           .select('tg.track_id')
-          .where(sql<boolean>`g.name = ${genre} collate nocase`),
+          .where('g.name_key', '=', foldKey(genre)), // as albumIdsInGenre matches it
       );
     }
     if (filter.fromYear !== undefined) q = q.where('year', '>=', filter.fromYear);
