@@ -109,7 +109,7 @@ function comparable(answer: Json, unordered: boolean): string {
   text = text
     .replace(/"\/share\/[^"]+"/g, '"/share/<token>"')
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>')
-    .replace(/"(lastModified|changed|created)":\d+/g, '"$1":0')
+    .replace(/"(lastModified|changed|created|minutesAgo)":\d+/g, '"$1":0')
     .replace(/\b[A-Za-z0-9]{22}\b/g, '<id>');
   return unordered ? JSON.stringify(sortLists(JSON.parse(text))) : text;
 }
