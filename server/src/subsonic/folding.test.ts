@@ -1,9 +1,10 @@
 /**
  * Names outside ASCII looked up by what a client types, on both engines. The scanner merges genres
- * by their folded key (case and accents ignored: `foldKey`, library/tags.ts), so a genre asked for
- * as "électro", "ELECTRO" or "Électro" is the same genre on SQLite and on PostgreSQL. (SQLite's
- * `collate nocase` folds ASCII only and PostgreSQL's `nocase` collation keeps accents, so a
- * comparison of names under it answered differently on the two engines.)
+ * and artists by their folded key (case and accents ignored: `foldKey`, library/tags.ts), so a
+ * genre asked for as "électro", "ELECTRO" or "Électro" is the same genre on SQLite and on
+ * PostgreSQL, and getLyrics finds "Été" by "Zoé" as "ÉTÉ" by "zoe" on both. (SQLite's `collate
+ * nocase` folds ASCII only and PostgreSQL's `nocase` collation keeps accents, so comparisons of
+ * names under it answered differently on the two engines.)
  */
 import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -36,8 +37,29 @@ forEachServerEngine(() => {
     }
     await t.earshot.library.service.runScan({ full: true, trigger: 'test' });
     api = restCaller(t, { apiKey: (await t.earshot.accounts.subsonic.createApiKey(user.id)).key });
+    await t.earshot.database.db
+      .updateTable('tracks')
+      .set({ lyrics: '[00:00.50]Soleil' })
+      .where('title', '=', 'Été')
+      .execute();
   });
   afterAll(() => t?.close());
+
+  describe('lyrics by artist and title whatever their case and accents', () => {
+    it.each([
+      ['Zoé', 'Été'],
+      ['ZOÉ', 'ÉTÉ'],
+      ['zoe', 'ete'],
+    ])('getLyrics artist=%s title=%s finds them', async (artist, title) => {
+      const r = await api.json('getLyrics', { artist, title });
+      expect(r.lyrics).toEqual({ artist: 'Zoé', title: 'Été', value: 'Soleil' });
+    });
+
+    it('another artist, or another title, finds none', async () => {
+      expect((await api.json('getLyrics', { artist: 'Ana', title: 'Été' })).lyrics.value).toBeUndefined();
+      expect((await api.json('getLyrics', { artist: 'Zoé', title: 'Et' })).lyrics.value).toBeUndefined();
+    });
+  });
 
   describe('genres whatever their case and accents', () => {
     it.each(['Électro', 'électro', 'ÉLECTRO', 'electro', 'Electro'])(
