@@ -6,7 +6,9 @@
 import { type Selectable, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { AlbumsTable, ArtistsTable, TracksTable } from '../db/schema.js';
+import { foldKey } from '../library/tags.js';
 import { albumIdsInGenre } from './catalog.repository.js';
+import { lyricsByTags } from './lyrics-lookup.js';
 
 /** Every track column except the (possibly long) lyrics. */
 export const SONG_COLUMNS = [
@@ -296,7 +298,7 @@ export class BrowseRepository {
           .selectFrom('track_genres as tg')
           .innerJoin('genres as g', 'g.id', 'tg.genre_id')
           .select('tg.track_id')
-          .where(sql<boolean>`g.name = ${genre} collate nocase`),
+          .where('g.name_key', '=', foldKey(genre)), // as albumIdsInGenre matches it
       );
     }
     if (filter.fromYear !== undefined) q = q.where('year', '>=', filter.fromYear);
@@ -479,15 +481,9 @@ export class BrowseRepository {
     return row?.lyrics ?? null;
   }
 
-  /** Tracks with lyrics whose title (and artist, when given) match exactly, ignoring case. */
-  async lyricsByTags(artist: string | undefined, title: string) {
-    let q = this.db
-      .selectFrom('tracks')
-      .select(['id', 'artist', 'title', 'lyrics'])
-      .where('lyrics', 'is not', null)
-      .where(sql<boolean>`title = ${title} collate nocase`);
-    if (artist) q = q.where(sql<boolean>`artist = ${artist} collate nocase`);
-    return q.limit(1).executeTakeFirst();
+  /** A track with lyrics whose title (and artist, when given) match, ignoring case (lyrics-lookup.ts). */
+  lyricsByTags(artist: string | undefined, title: string) {
+    return lyricsByTags(this.db, artist, title);
   }
 
   artist(id: string) {

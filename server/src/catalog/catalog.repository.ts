@@ -5,19 +5,25 @@
 import { type SelectQueryBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Database } from '../db/schema.js';
+import { foldKey } from '../library/tags.js';
 
 export type ArtistSort = 'name' | 'albumCount' | 'recent';
 export type AlbumSort = 'name' | 'artist' | 'year' | 'recent' | 'random';
 export type TrackSort = 'title' | 'artist' | 'album' | 'recent';
 
-/** Ids of the albums with at least one track in `genre` (case-insensitive), as a subquery. */
+/**
+ * Ids of the albums with at least one track in `genre`, as a subquery. The genre is matched by the
+ * key the scanner merged genres by (case and accents ignored, {@link foldKey}), so "électro",
+ * "ELECTRO" and "Électro" are the same genre on both engines (a `collate nocase` comparison folds
+ * ASCII only on SQLite and keeps accents on PostgreSQL).
+ */
 export function albumIdsInGenre(db: Db, genre: string) {
   return db
     .selectFrom('track_genres as tg')
     .innerJoin('genres as g', 'g.id', 'tg.genre_id')
     .innerJoin('tracks as t', 't.id', 'tg.track_id')
     .select('t.album_id')
-    .where(sql<boolean>`g.name = ${genre} collate nocase`)
+    .where('g.name_key', '=', foldKey(genre))
     .$narrowType<{ album_id: string }>();
 }
 

@@ -1,6 +1,11 @@
 /**
  * Real sockets: concurrency caps, a disconnect killing ffmpeg, stalled readers dropped, and file
  * descriptors back to baseline after many aborted streams (SECURITY.md 23, 24).
+ *
+ * SQLite only, on purpose: the subject is sockets, ffmpeg children and descriptors, not the
+ * database (which only finds the track and the session, as in stream.test.ts, which runs on both
+ * engines). On PostgreSQL the pool opens and idles out its own sockets, so the descriptor counts
+ * here would measure the pool rather than the streams.
  */
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
