@@ -5,7 +5,7 @@
  * WRITES_AHEAD waiting (which bounds memory). A new path whose content fingerprint, or duration +
  * title + artist + album, matches a missing track is a move: the row keeps its id.
  */
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { type KnownTrack, scanId, type TrackStamp, type TrackWrite } from '../library.repository.js';
 import type { ReadResult } from '../tag-worker.js';
@@ -14,7 +14,7 @@ import { TagWorkerPool } from '../worker-pool.js';
 import type { Awaitable } from '../scan-store.js';
 import { ArtworkInFlight, type BatchArtwork, storeBatchArtwork } from './artwork.js';
 import { addTime, type ScanContext, yieldNow } from './context.js';
-import { dirOf, type WalkedFile } from './walk.js';
+import { absolutePath, dirOf, type WalkedFile } from './walk.js';
 
 /**
  * Rows per write transaction. Each commit flushes a new FTS5 segment (the search index triggers)
@@ -62,6 +62,8 @@ export async function readPhase(ctx: ScanContext): Promise<void> {
   // never needs them).
   await ctx.repo.loadCaches();
   if (deferStampIndex(toRead.length, ctx.diff.known.size)) await ctx.repo.suspendStampIndex();
+  // The walk's root (paths are rebuilt from it per job, not kept per file).
+  const root = realpathSync(options.musicDir);
   const moves = new MoveFinder(ctx.diff.missing, (ids) => ctx.repo.knownTracks(ids));
   const size = options.workers > 0 ? options.workers : defaultWorkers(availableParallelism());
   const pool = new TagWorkerPool({ size, separators: options.separators, timeoutMs: options.fileTimeoutMs });
@@ -77,7 +79,8 @@ export async function readPhase(ctx: ScanContext): Promise<void> {
         const file = toRead[next];
         const id = next++;
         outstanding++;
-        void pool.read({ id, abs: file.abs, rel: file.rel, size: file.size, mtime: file.mtime, lrc: file.lrc }).then(
+        const abs = absolutePath(root, file.rel);
+        void pool.read({ id, abs, rel: file.rel, size: file.size, mtime: file.mtime, lrc: file.lrc }).then(
           (result) => {
             outstanding--;
             arrived.push({ file, result });
@@ -120,7 +123,7 @@ export async function readPhase(ctx: ScanContext): Promise<void> {
           if (signal.aborted) return;
           const tw = performance.now();
           await moves.ready();
-          await writeBatch(ctx, batch, artwork, moves);
+          await writeBatch(ctx, root, batch, artwork, moves);
           const ms = performance.now() - tw;
           addTime(ctx, 'write', ms);
           const perRow = ms / Math.max(1, batch.length);
@@ -189,7 +192,13 @@ class MoveFinder {
   }
 }
 
-function writeBatch(ctx: ScanContext, batch: Read[], artwork: BatchArtwork, moves: MoveFinder): Awaitable<void> {
+function writeBatch(
+  ctx: ScanContext,
+  root: string,
+  batch: Read[],
+  artwork: BatchArtwork,
+  moves: MoveFinder,
+): Awaitable<void> {
   const p = ctx.progress;
   const insert: TrackWrite[] = [];
   const update: TrackWrite[] = [];
@@ -201,7 +210,7 @@ function writeBatch(ctx: ScanContext, batch: Read[], artwork: BatchArtwork, move
     // The file changed while it was read (still being copied): leave it for a later scan. The
     // worker checks after its read; a result without the check (time budget, crashed reader) is
     // checked here.
-    if (result.changed ?? changedSince(file)) {
+    if (result.changed ?? changedSince(absolutePath(root, file.rel), file)) {
       p.deferred += 1;
       continue;
     }
@@ -243,8 +252,8 @@ function writeBatch(ctx: ScanContext, batch: Read[], artwork: BatchArtwork, move
 }
 
 /** The file's size or mtime differ from what the walk saw (it is being written). */
-function changedSince(file: WalkedFile): boolean {
-  const after = statSync(file.abs, { throwIfNoEntry: false });
+function changedSince(abs: string, file: WalkedFile): boolean {
+  const after = statSync(abs, { throwIfNoEntry: false });
   return !after || after.size !== file.size || Math.trunc(after.mtimeMs) !== file.mtime;
 }
 
