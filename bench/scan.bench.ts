@@ -17,6 +17,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import v8 from 'node:v8';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawn } from 'node:child_process';
 import { type MpdFigures, findMpd, runMpd } from './mpd.ts';
@@ -170,6 +171,7 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
   // What the main thread held at the peak (the rest of RSS is the readers' isolates, SQLite, malloc).
   let atPeak = '';
   let phaseNow = 'start-up';
+  let snapped = false;
   // SCAN_RSS_TRACE=1: the main thread's memory every 0.5 s of the scan, printed after it.
   const trace: string[] | null = process.env.SCAN_RSS_TRACE ? [] : null;
   let lastTrace = 0;
@@ -199,6 +201,11 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
     const finished = new Promise<ScanSummaryLike>((resolve) => {
       const off = earshot.library.scanner.onProgress((p, final) => {
         phaseNow = (p as { phase?: string }).phase ?? phaseNow;
+        const at = Number(process.env.SCAN_HEAP_SNAPSHOT_AT);
+        if (at > 0 && (p as { filesDone: number }).filesDone >= at && !snapped) {
+          snapped = true;
+          console.error('heap snapshot', v8.writeHeapSnapshot(join(tmpdir(), `scan-${process.pid}.heapsnapshot`)));
+        }
         if (final) {
           off();
           resolve(p as ScanSummaryLike);
