@@ -10,7 +10,7 @@
  * Every run is a fresh process (`--child`), so JIT warm-up and heap state are alike.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,7 +19,7 @@ import { migrateToLatest } from '../server/src/db/migrate.js';
 import { GroupRepository } from '../server/src/library/group.repository.js';
 import { LibraryRepository, scanId, type TrackWrite } from '../server/src/library/library.repository.js';
 import { readTrack } from '../server/src/library/tag-worker.js';
-import { walkLibrary } from '../server/src/library/scan/walk.js';
+import { absolutePath, walkLibrary } from '../server/src/library/scan/walk.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,9 +37,13 @@ type Row = Omit<TrackWrite, 'id' | 'artworkId' | 'addedAt'>;
 async function readAll(): Promise<Row[]> {
   if (existsSync(cacheFile)) return JSON.parse(readFileSync(cacheFile, 'utf8')) as Row[];
   const walked = await walkLibrary(lib);
+  const root = realpathSync(lib);
   const rows: Row[] = [];
   for (const [i, f] of walked.files.entries()) {
-    const r = await readTrack({ id: i, abs: f.abs, rel: f.rel, size: f.size, lrc: f.lrc }, [';', '/']);
+    const r = await readTrack({ id: i, abs: absolutePath(root, f.rel), rel: f.rel, size: f.size, lrc: f.lrc }, [
+      ';',
+      '/',
+    ]);
     if (r.ok) rows.push({ rel: f.rel, size: f.size, mtime: f.mtime, fingerprint: r.fingerprint, tags: r.tags });
   }
   writeFileSync(cacheFile, JSON.stringify(rows));

@@ -1,7 +1,7 @@
 /**
  * Scan + search benchmark on a generated library (see genlib.ts).
  *
- *   npm run bench:scan -- --files 50000 [--runs 3] [--lib DIR] [--clients 16] [--queries 3000] [--warmup 600] [--no-mpd]
+ *   npm run bench:scan -- --files 50000 [--runs 3] [--lib DIR] [--clients 16] [--queries 3000] [--warmup 600] [--no-mpd] [--dist DIR]
  *
  * The server runs with its DEFAULT settings (watcher on, scan on start, background work), as
  * `npm start` runs it; the settings that differ are printed (`EARSHOT_*` variables of the bench's
@@ -15,9 +15,10 @@
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawn } from 'node:child_process';
 import { type MpdFigures, findMpd, runMpd } from './mpd.ts';
 import {
@@ -40,6 +41,8 @@ interface Args {
   mpd: boolean;
   /** JSON file with the unseen query mix (written by the parent, read by each run's child). */
   unseenFile: string | undefined;
+  /** Another build (a copy of an older server/dist, e.g. server/dist-base): before/after in one session. */
+  dist: string | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -57,12 +60,14 @@ function parseArgs(argv: string[]): Args {
     warmup: Number(get('warmup') ?? 600),
     mpd: !argv.includes('--no-mpd'),
     unseenFile: get('unseen-file'),
+    dist: get('dist'),
   };
 }
 
 const serverRoot = new URL('../server/', import.meta.url);
+let distRoot = new URL('dist/', serverRoot);
 async function load<T>(rel: string): Promise<T> {
-  const dist = new URL(`dist/${rel}.js`, serverRoot);
+  const dist = new URL(`${rel}.js`, distRoot);
   const src = new URL(`src/${rel}.ts`, serverRoot);
   return (await import(existsSync(dist) ? dist.href : src.href)) as T;
 }
@@ -163,8 +168,26 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
   const baselineRss = process.memoryUsage.rss();
   if (process.env.SMAPS) await memoryBreakdown('before');
   let peak = baselineRss;
+  // What the main thread held at the peak (the rest of RSS is the readers' isolates, SQLite, malloc).
+  let atPeak = '';
+  let phaseNow = 'start-up';
+  let snapped = false;
+  // SCAN_RSS_TRACE=1: the main thread's memory every 0.5 s of the scan, printed after it.
+  const trace: string[] | null = process.env.SCAN_RSS_TRACE ? [] : null;
+  let lastTrace = 0;
   const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
+    const rss = process.memoryUsage.rss();
+    if (trace && performance.now() - lastTrace >= 500) {
+      lastTrace = performance.now();
+      const m = process.memoryUsage();
+      trace.push(
+        `${((lastTrace - t0) / 1000).toFixed(1)}s ${phaseNow} rss ${mb(rss)} heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} ext ${mb(m.external)}`,
+      );
+    }
+    if (rss <= peak) return;
+    peak = rss;
+    const m = process.memoryUsage();
+    atPeak = `${phaseNow} ${((performance.now() - t0) / 1000).toFixed(1)} s: main heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)} (array buffers ${mb(m.arrayBuffers)})`;
   }, 25);
   const lag = monitorEventLoopDelay({ resolution: 5 });
   lag.enable();
@@ -177,6 +200,12 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
     if (!config.scanOnStart) throw new Error('EARSHOT_SCAN_ON_START=false: the bench measures the scan on start');
     const finished = new Promise<ScanSummaryLike>((resolve) => {
       const off = earshot.library.scanner.onProgress((p, final) => {
+        phaseNow = (p as { phase?: string }).phase ?? phaseNow;
+        const at = Number(process.env.SCAN_HEAP_SNAPSHOT_AT);
+        if (at > 0 && (p as { filesDone: number }).filesDone >= at && !snapped) {
+          snapped = true;
+          console.error('heap snapshot', v8.writeHeapSnapshot(join(tmpdir(), `scan-${process.pid}.heapsnapshot`)));
+        }
         if (final) {
           off();
           resolve(p as ScanSummaryLike);
@@ -193,6 +222,7 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     lag.disable();
     clearInterval(sampler);
+    if (trace) console.log(`memory during the scan:\n  ${trace.join('\n  ')}`);
     if (full.state !== 'done') throw new Error(`scan ${full.state}: ${full.error}`);
 
     // ── no-change rescan ──
@@ -214,7 +244,7 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
     // The scan's figures before the search part, which a heavily loaded machine can make fail.
     console.log(
       `run ${run} scan: ${full.filesFound} files — full scan ${fullSeconds.toFixed(1)} s (${(full.filesFound / fullSeconds).toFixed(0)} files/s, ` +
-        `CPU ${((cpuSeconds * 1000) / full.filesFound).toFixed(2)} ms/file), rescan ${rescanSeconds.toFixed(2)} s, peak RSS ${mb(peak)}, idle RSS ${mb(idleRss)}, load average ${loadavg()[0].toFixed(1)}`,
+        `CPU ${((cpuSeconds * 1000) / full.filesFound).toFixed(2)} ms/file), rescan ${rescanSeconds.toFixed(2)} s, peak RSS ${mb(peak)} (${atPeak}), idle RSS ${mb(idleRss)}, load average ${loadavg()[0].toFixed(1)}`,
     );
     // ── search latency over HTTP, N concurrent clients (search-load.ts) ──
     const search = await measureSearch(earshot, {
@@ -271,7 +301,7 @@ async function oneRun(args: Args, run: number): Promise<RunFigures> {
  * plain .mjs beside it, and each run's child is that. Without a build it falls back to tsx.
  */
 async function childCommand(): Promise<{ args: string[]; via: string }> {
-  if (!existsSync(new URL('dist/main.js', serverRoot))) {
+  if (!existsSync(new URL('main.js', distRoot))) {
     return { args: [...process.execArgv, fileURLToPath(import.meta.url)], via: 'tsx (server sources)' };
   }
   const { build } = await import('esbuild');
@@ -308,6 +338,7 @@ async function childRun(run: number, command: string[], settings: Record<string,
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.dist) distRoot = pathToFileURL(`${resolve(args.dist)}/`);
   const childAt = process.argv.indexOf('--child');
   if (childAt >= 0) {
     const figures = await oneRun(args, Number(process.argv[childAt + 1]));

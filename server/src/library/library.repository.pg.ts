@@ -7,16 +7,9 @@
  */
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import {
-  type KnownTrack,
-  scanId,
-  TRACK_COLUMNS,
-  type TrackStamp,
-  type TrackWrite,
-  trackValues,
-} from './library.repository.js';
+import { type KnownTrack, TRACK_COLUMNS, type TrackStamp, type TrackWrite, trackValues } from './library.repository.js';
 import type { ArtworkRow, LibraryStore, ScanError } from './scan-store.js';
-import { albumGroupKey, foldKey, type TrackTags } from './tags.js';
+import { type AlbumRow, type ArtistRow, type GenreRow, GroupingCache, type NewGroupRows } from './grouping-cache.js';
 
 type Row = Record<string, unknown>;
 
@@ -27,13 +20,18 @@ const JSON_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g;
  * The rows as one JSON parameter. PostgreSQL text cannot hold NUL characters (SQLite can): a tag
  * with one (broken taggers write them) loses them here instead of failing the whole batch.
  */
-function rowsJson(rows: Row[]): string {
+function rowsJson(rows: readonly object[]): string {
   const text = JSON.stringify(rows);
   return text.includes('\\u0000') ? text.replace(JSON_NUL, '$1') : text;
 }
 
 /** `insert into <table> (<columns>) select <columns> from json_populate_recordset(…) <tail>`. */
-function insertRows(table: string, columns: readonly string[], rows: Row[], tail = ''): RawBuilder<unknown> {
+function insertRows(
+  table: string,
+  columns: readonly string[],
+  rows: readonly object[],
+  tail = '',
+): RawBuilder<unknown> {
   const cols = sql.join(columns.map((c) => sql.ref(c)));
   return sql`insert into ${sql.table(table)} (${cols}) select ${cols} from json_populate_recordset(null::${sql.table(table)}, ${rowsJson(rows)}::json) ${sql.raw(tail)}`;
 }
@@ -48,38 +46,22 @@ function trackRow(w: TrackWrite, albumId: string, artistId: string | null, now: 
 }
 
 export class PgLibraryRepository implements LibraryStore {
-  private readonly artistIds = new Map<string, string>();
-  private readonly genreIds = new Map<string, string>();
-  private readonly albumIds = new Map<string, string>();
-  private readonly artworkIds = new Set<string>();
-  private readonly folded = new Map<string, string>();
-  private readonly fold = (name: string): string => {
-    let key = this.folded.get(name);
-    if (key === undefined) {
-      key = foldKey(name);
-      if (this.folded.size < 200_000) this.folded.set(name, key);
-    }
-    return key;
-  };
+  private readonly cache = new GroupingCache();
 
   constructor(private readonly db: Db) {}
 
   async loadCaches(): Promise<void> {
-    this.clearMaps();
     const [artists, genres, albums, artwork] = await Promise.all([
       this.db.selectFrom('artists').select(['id', 'name_key']).execute(),
       this.db.selectFrom('genres').select(['id', 'name_key']).execute(),
       this.db.selectFrom('albums').select(['id', 'group_key']).execute(),
       this.db.selectFrom('artwork').select('id').execute(),
     ]);
-    for (const r of artists) this.artistIds.set(r.name_key, r.id);
-    for (const r of genres) this.genreIds.set(r.name_key, r.id);
-    for (const r of albums) this.albumIds.set(r.group_key, r.id);
-    for (const r of artwork) this.artworkIds.add(r.id);
+    this.cache.load(artists, genres, albums, artwork);
   }
 
   hasArtwork(id: string): boolean {
-    return this.artworkIds.has(id);
+    return this.cache.hasArtwork(id);
   }
 
   async localTracks(): Promise<KnownTrack[]> {
@@ -148,7 +130,7 @@ export class PgLibraryRepository implements LibraryStore {
     now: number,
   ): Promise<void> {
     const rows = new BatchRows(now);
-    for (const a of artwork) this.artworkIds.add(a.id);
+    for (const a of artwork) this.cache.addArtwork(a.id);
     for (const w of batch.insert) rows.inserts.push(this.trackRow(w, true, rows));
     for (const w of batch.update) rows.updates.push(this.trackRow(w, false, rows));
     await this.db.transaction().execute(async (trx) => {
@@ -211,60 +193,12 @@ export class PgLibraryRepository implements LibraryStore {
 
   /** The track's row; new artists, genres and albums it names join `rows` (and the caches). */
   private trackRow(w: TrackWrite, insert: boolean, rows: BatchRows): Row {
-    const t = w.tags;
-    const artistIds = t.artists.map((name, i) => this.artistId(name, i === 0 ? t.mbzArtistId : null, rows));
-    const albumArtistId = this.artistId(t.albumArtist, t.mbzAlbumArtistId, rows);
-    const albumId = this.albumId(t, w.rel, albumArtistId, rows);
+    const { artistIds, albumArtistId, albumId, genreIds } = this.cache.track(w.tags, w.rel, rows.now, rows);
     for (const [i, artistId] of artistIds.entries())
       rows.artistLinks.push({ track_id: w.id, artist_id: artistId, role: 'artist', position: i });
     rows.artistLinks.push({ track_id: w.id, artist_id: albumArtistId, role: 'albumartist', position: 0 });
-    for (const g of t.genres) rows.genreLinks.push({ track_id: w.id, genre_id: this.genreId(g, rows) });
+    for (const genreId of genreIds) rows.genreLinks.push({ track_id: w.id, genre_id: genreId });
     return trackRow(w, albumId, artistIds[0] ?? null, rows.now, insert);
-  }
-
-  private artistId(name: string, mbz: string | null, rows: BatchRows): string {
-    const key = this.fold(name);
-    let id = this.artistIds.get(key);
-    if (!id) {
-      id = scanId();
-      rows.artists.push({ id, name, name_key: key, mbz_artist_id: mbz, added_at: rows.now, updated_at: rows.now });
-      this.artistIds.set(key, id);
-    }
-    return id;
-  }
-
-  private genreId(name: string, rows: BatchRows): string {
-    const key = this.fold(name);
-    let id = this.genreIds.get(key);
-    if (!id) {
-      id = scanId();
-      rows.genres.push({ id, name, name_key: key });
-      this.genreIds.set(key, id);
-    }
-    return id;
-  }
-
-  private albumId(t: TrackTags, rel: string, artistId: string, rows: BatchRows): string {
-    const key = albumGroupKey(t, rel, this.fold);
-    let id = this.albumIds.get(key);
-    if (!id) {
-      id = scanId();
-      rows.albums.push({
-        id,
-        name: t.album,
-        group_key: key,
-        album_artist: t.albumArtist,
-        artist_id: artistId,
-        year: t.year,
-        genre: t.genres[0] ?? null,
-        compilation: t.compilation ? 1 : 0,
-        mbz_album_id: t.mbzAlbumId,
-        added_at: rows.now,
-        updated_at: rows.now,
-      });
-      this.albumIds.set(key, id);
-    }
-    return id;
   }
 
   async deleteTracks(ids: string[]): Promise<void> {
@@ -305,7 +239,7 @@ export class PgLibraryRepository implements LibraryStore {
         union select artwork_id from albums where artwork_id is not null
         union select artwork_id from artists where artwork_id is not null)
       returning path`.execute(this.db);
-    if (rows.length > 0) this.artworkIds.clear();
+    if (rows.length > 0) this.cache.forgetArtwork();
     return rows.map((r) => r.path);
   }
 
@@ -327,15 +261,7 @@ export class PgLibraryRepository implements LibraryStore {
   }
 
   clearCaches(): void {
-    this.folded.clear();
-    this.clearMaps();
-  }
-
-  private clearMaps(): void {
-    this.artistIds.clear();
-    this.genreIds.clear();
-    this.albumIds.clear();
-    this.artworkIds.clear();
+    this.cache.clear();
   }
 }
 
@@ -354,13 +280,26 @@ const ALBUM_COLUMNS = [
 ];
 
 /** The rows one batch writes, collected before its transaction. */
-class BatchRows {
-  readonly artists: Row[] = [];
-  readonly genres: Row[] = [];
-  readonly albums: Row[] = [];
+/** A batch's rows per table; the grouping cache adds the artists, genres and albums it creates. */
+class BatchRows implements NewGroupRows {
+  readonly artists: ArtistRow[] = [];
+  readonly genres: GenreRow[] = [];
+  readonly albums: AlbumRow[] = [];
   readonly inserts: Row[] = [];
   readonly updates: Row[] = [];
   readonly artistLinks: Row[] = [];
   readonly genreLinks: Row[] = [];
   constructor(readonly now: number) {}
+
+  artist(row: ArtistRow): void {
+    this.artists.push(row);
+  }
+
+  genre(row: GenreRow): void {
+    this.genres.push(row);
+  }
+
+  album(row: AlbumRow): void {
+    this.albums.push(row);
+  }
 }

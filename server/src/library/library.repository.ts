@@ -5,8 +5,8 @@
  */
 import type SQLite from 'better-sqlite3';
 import { randomFillSync } from 'node:crypto';
+import { GroupingCache, type NewGroupRows } from './grouping-cache.js';
 import type { TrackTags } from './tags.js';
-import { albumGroupKey, foldKey } from './tags.js';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const ID_LENGTH = 22;
@@ -122,20 +122,9 @@ export const TRACK_COLUMNS = [
 ] as const;
 
 export class LibraryRepository {
-  private readonly artistIds = new Map<string, string>();
-  private readonly genreIds = new Map<string, string>();
-  private readonly albumIds = new Map<string, string>();
-  private readonly artworkIds = new Set<string>();
-  /** foldKey per name seen this scan: the same artists, albums and genres come back on every track. */
-  private readonly folded = new Map<string, string>();
-  private readonly fold = (name: string): string => {
-    let key = this.folded.get(name);
-    if (key === undefined) {
-      key = foldKey(name);
-      if (this.folded.size < 200_000) this.folded.set(name, key);
-    }
-    return key;
-  };
+  private readonly cache = new GroupingCache();
+  /** New artist, genre and album rows go straight to their statements. */
+  private readonly newRows: NewGroupRows;
   private readonly stmt;
 
   constructor(private readonly sqlite: SQLite.Database) {
@@ -158,7 +147,7 @@ export class LibraryRepository {
       insertGenre: s('insert into genres (id, name, name_key) values (?, ?, ?)'),
       insertAlbum: s(
         `insert into albums (id, name, group_key, album_artist, artist_id, year, genre, compilation, mbz_album_id, added_at, updated_at)
-         values (@id, @name, @group_key, @album_artist, @artist_id, @year, @genre, @compilation, @mbz_album_id, @now, @now)`,
+         values (@id, @name, @group_key, @album_artist, @artist_id, @year, @genre, @compilation, @mbz_album_id, @added_at, @updated_at)`,
       ),
       insertArtwork: s(
         'insert or ignore into artwork (id, path, mime, size, source, created_at) values (?, ?, ?, ?, ?, ?)',
@@ -170,35 +159,27 @@ export class LibraryRepository {
       ),
       deleteError: s('delete from scan_errors where local_path = ?'),
     };
+    const stmt = this.stmt;
+    this.newRows = {
+      artist: (r) => stmt.insertArtist.run(r.id, r.name, r.name_key, r.mbz_artist_id, r.added_at, r.updated_at),
+      genre: (r) => stmt.insertGenre.run(r.id, r.name, r.name_key),
+      album: (r) => stmt.insertAlbum.run(r),
+    };
   }
 
   /** Loads the grouping caches (name keys → ids) once per scan. */
   loadCaches(): void {
-    this.artistIds.clear();
-    this.genreIds.clear();
-    this.albumIds.clear();
-    this.artworkIds.clear();
-    for (const r of this.sqlite.prepare('select id, name_key from artists').iterate() as Iterable<{
-      id: string;
-      name_key: string;
-    }>)
-      this.artistIds.set(r.name_key, r.id);
-    for (const r of this.sqlite.prepare('select id, name_key from genres').iterate() as Iterable<{
-      id: string;
-      name_key: string;
-    }>)
-      this.genreIds.set(r.name_key, r.id);
-    for (const r of this.sqlite.prepare('select id, group_key from albums').iterate() as Iterable<{
-      id: string;
-      group_key: string;
-    }>)
-      this.albumIds.set(r.group_key, r.id);
-    for (const r of this.sqlite.prepare('select id from artwork').iterate() as Iterable<{ id: string }>)
-      this.artworkIds.add(r.id);
+    const rows = <T>(q: string) => this.sqlite.prepare(q).iterate() as Iterable<T>;
+    this.cache.load(
+      rows<{ id: string; name_key: string }>('select id, name_key from artists'),
+      rows<{ id: string; name_key: string }>('select id, name_key from genres'),
+      rows<{ id: string; group_key: string }>('select id, group_key from albums'),
+      rows<{ id: string }>('select id from artwork'),
+    );
   }
 
   hasArtwork(id: string): boolean {
-    return this.artworkIds.has(id);
+    return this.cache.hasArtwork(id);
   }
 
   localTracks(): KnownTrack[] {
@@ -272,7 +253,7 @@ export class LibraryRepository {
     this.sqlite.transaction(() => {
       for (const a of artwork) {
         this.stmt.insertArtwork.run(a.id, a.path, a.mime, a.size, a.source, now);
-        this.artworkIds.add(a.id);
+        this.cache.addArtwork(a.id);
       }
       for (const w of batch.insert) this.writeTrack(w, true, now);
       for (const w of batch.update) this.writeTrack(w, false, now);
@@ -281,55 +262,8 @@ export class LibraryRepository {
     })();
   }
 
-  private artistId(name: string, mbz: string | null, now: number): string {
-    const key = this.fold(name);
-    let id = this.artistIds.get(key);
-    if (!id) {
-      id = scanId();
-      this.stmt.insertArtist.run(id, name, key, mbz, now, now);
-      this.artistIds.set(key, id);
-    }
-    return id;
-  }
-
-  private genreId(name: string): string {
-    const key = this.fold(name);
-    let id = this.genreIds.get(key);
-    if (!id) {
-      id = scanId();
-      this.stmt.insertGenre.run(id, name, key);
-      this.genreIds.set(key, id);
-    }
-    return id;
-  }
-
-  private albumId(t: TrackTags, rel: string, artistId: string, now: number): string {
-    const key = albumGroupKey(t, rel, this.fold);
-    let id = this.albumIds.get(key);
-    if (!id) {
-      id = scanId();
-      this.stmt.insertAlbum.run({
-        id,
-        name: t.album,
-        group_key: key,
-        album_artist: t.albumArtist,
-        artist_id: artistId,
-        year: t.year,
-        genre: t.genres[0] ?? null,
-        compilation: t.compilation ? 1 : 0,
-        mbz_album_id: t.mbzAlbumId,
-        now,
-      });
-      this.albumIds.set(key, id);
-    }
-    return id;
-  }
-
   private writeTrack(w: TrackWrite, insert: boolean, now: number): void {
-    const t = w.tags;
-    const artistIds = t.artists.map((name, i) => this.artistId(name, i === 0 ? t.mbzArtistId : null, now));
-    const albumArtistId = this.artistId(t.albumArtist, t.mbzAlbumArtistId, now);
-    const albumId = this.albumId(t, w.rel, albumArtistId, now);
+    const { artistIds, albumArtistId, albumId, genreIds } = this.cache.track(w.tags, w.rel, now, this.newRows);
     const row = trackValues(w, albumId, artistIds[0] ?? null, now, insert);
     if (insert) this.stmt.insertTrack.run(row);
     else {
@@ -339,7 +273,7 @@ export class LibraryRepository {
     }
     for (const [i, artistId] of artistIds.entries()) this.stmt.addArtist.run(w.id, artistId, 'artist', i);
     this.stmt.addArtist.run(w.id, albumArtistId, 'albumartist', 0);
-    for (const g of t.genres) this.stmt.addGenre.run(w.id, this.genreId(g));
+    for (const genreId of genreIds) this.stmt.addGenre.run(w.id, genreId);
   }
 
   deleteTracks(ids: string[]): void {
@@ -402,7 +336,7 @@ export class LibraryRepository {
       .all() as string[];
     // The known-artwork cache may now list deleted rows: runs after the scan's last write, and the
     // next scan's diff reloads it.
-    if (paths.length > 0) this.artworkIds.clear();
+    if (paths.length > 0) this.cache.forgetArtwork();
     return paths;
   }
 
@@ -465,11 +399,7 @@ export class LibraryRepository {
 
   /** Drops the grouping caches between scans (the next scan's diff reloads them): idle memory. */
   clearCaches(): void {
-    this.folded.clear();
-    this.artistIds.clear();
-    this.genreIds.clear();
-    this.albumIds.clear();
-    this.artworkIds.clear();
+    this.cache.clear();
   }
 }
 

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { FINISHED, PROGRESS_BYTES, STARTED_AT } from './reader-progress.js';
 import type { ReadJob, ReadResult, TagWorkerData } from './tag-worker.js';
 
 export interface WorkerPoolOptions {
@@ -27,16 +28,26 @@ interface Slot {
   worker: Worker;
   /** Jobs sent to this worker, in order; the worker reads them one after the other. */
   jobs: Pending[];
-  /** The time budget of the first job (the one the worker is reading). */
+  /** Results received from this worker (the shared FINISHED counter minus this = held there). */
+  received: number;
+  /** The counters the worker shares (reader-progress.ts). */
+  counters: BigInt64Array;
+  /** When the worker last went from no jobs to some (no job of it can have started before). */
+  busySince: number;
+  /** Checks the time budget of the job the worker is on. */
   timer: NodeJS.Timeout | null;
   ready: boolean;
 }
 
 /**
  * Jobs queued inside each worker: while the main thread is busy (writing a batch), a worker keeps
- * reading instead of waiting for its next job.
+ * reading instead of waiting for its next job. Jobs go over in batches (the room freed by a batch
+ * of results, see tag-worker.ts), so this is two of the reader's result batches.
  */
-const DEPTH = 8;
+const DEPTH = 64;
+
+/** How long a reader may take to start before its first job is failed. */
+const START_GRACE_MS = 60_000;
 
 /** The compiled worker (dist) or, when running from sources (tests, bench via tsx), the .ts file through tsx.
  * `../library/`: this code also runs from the bundled CLI's chunks in `dist/app/`
@@ -70,6 +81,7 @@ export class TagWorkerPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
   private closed = false;
+  private pumpQueued = false;
   private fatal: ReaderUnavailable | null = null;
   private readonly timeoutMs: number;
   private readonly entry = workerEntry();
@@ -93,7 +105,11 @@ export class TagWorkerPool {
     if (this.closed) return Promise.resolve({ id: job.id, ok: false, reason: 'scan stopped' });
     return new Promise((resolve, reject) => {
       this.queue.push({ job, resolve, reject });
-      this.pump();
+      // Jobs asked for in one go (the read phase tops up many at once) leave in one message.
+      if (!this.pumpQueued) {
+        this.pumpQueued = true;
+        queueMicrotask(() => this.pump());
+      }
     });
   }
 
@@ -112,28 +128,38 @@ export class TagWorkerPool {
   }
 
   private spawn(): Slot {
+    const progress = new SharedArrayBuffer(PROGRESS_BYTES);
     const worker = new Worker(this.entry.script, {
       eval: this.entry.eval,
       execArgv: this.entry.execArgv,
-      workerData: { separators: this.options.separators } satisfies TagWorkerData,
+      workerData: { separators: this.options.separators, progress } satisfies TagWorkerData,
       // A 4 MB young generation: a file's parse garbage dies young either way; 8 MB cost ~3 MB
       // more of the scan's peak RSS for no measurable CPU.
       resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb ?? 96, maxYoungGenerationSizeMb: 4 },
       stdout: false,
       stderr: false,
     });
-    const slot: Slot = { worker, jobs: [], timer: null, ready: false };
-    worker.on('message', (result: ReadResult | 'ready') => {
-      if (result === 'ready') {
+    const slot: Slot = {
+      worker,
+      jobs: [],
+      received: 0,
+      counters: new BigInt64Array(progress),
+      busySince: 0,
+      timer: null,
+      ready: false,
+    };
+    worker.on('message', (results: ReadResult[] | 'ready') => {
+      if (results === 'ready') {
         slot.ready = true;
         // The time budget is for reading a file, not for starting a thread (seconds on a loaded
-        // machine): it starts again now for a job that was sent before the reader was ready. (It
-        // is armed from the post on: the readers are unref'd, and in `earshot scan` that timer
-        // is what keeps the process alive while the first reader starts.)
+        // machine): it starts again now for jobs sent before the reader was ready. (It is armed
+        // from the post on: the readers are unref'd, and in `earshot scan` that timer is what
+        // keeps the process alive while the first reader starts.)
         if (slot.jobs.length > 0) this.arm(slot);
         return;
       }
-      this.finish(slot, result);
+      for (const result of results) this.finish(slot, result);
+      this.pump();
     });
     worker.on('error', (err) => {
       if (!slot.ready) return this.broken(err);
@@ -146,8 +172,11 @@ export class TagWorkerPool {
     return slot;
   }
 
-  /** Tops every worker up to DEPTH jobs, taking turns so the work is spread evenly. */
+  /** Tops every worker up to DEPTH jobs, taking turns so the work is spread evenly; one message each. */
   private pump(): void {
+    this.pumpQueued = false;
+    if (this.queue.length === 0 || this.closed) return;
+    const batches = new Map<Slot, ReadJob[]>();
     let sent = true;
     while (sent && this.queue.length > 0) {
       sent = false;
@@ -156,27 +185,64 @@ export class TagWorkerPool {
         const next = this.queue.shift() as Pending;
         slot.jobs.push(next);
         if (slot.jobs.length === 1) this.arm(slot);
-        slot.worker.postMessage(next.job);
+        const batch = batches.get(slot);
+        if (batch) batch.push(next.job);
+        else batches.set(slot, [next.job]);
         sent = true;
       }
     }
+    for (const [slot, batch] of batches) slot.worker.postMessage(batch);
   }
 
-  /** Starts the time budget of the job the worker is on now. */
+  /** Starts the time budget of a worker that had no jobs (or just became ready). */
   private arm(slot: Slot): void {
     if (slot.timer) clearTimeout(slot.timer);
-    slot.timer = setTimeout(() => this.crash(slot, `timed out after ${this.timeoutMs} ms`), this.timeoutMs);
+    slot.busySince = Date.now();
+    slot.timer = setTimeout(() => this.check(slot), this.timeoutMs);
+  }
+
+  /**
+   * The budget ran out since the worker got busy: find the job it is on from the shared counters
+   * (results it holds are done, not late) and give that job what is left of its budget, or fail it.
+   */
+  private check(slot: Slot): void {
+    slot.timer = null;
+    if (slot.jobs.length === 0) return;
+    const late = `timed out after ${this.timeoutMs} ms`;
+    if (!slot.ready) {
+      // Starting a thread is not a file's fault (seconds on a loaded machine; the budget starts
+      // again when it is ready), within reason: a reader that never starts fails its first job.
+      if (Date.now() - slot.busySince < START_GRACE_MS) slot.timer = setTimeout(() => this.check(slot), this.timeoutMs);
+      else this.crash(slot, late);
+      return;
+    }
+    const held = this.held(slot);
+    if (held >= slot.jobs.length) {
+      // Every job is read; the results are on their way.
+      slot.timer = setTimeout(() => this.check(slot), this.timeoutMs);
+      return;
+    }
+    const startedAt = Math.max(Number(Atomics.load(slot.counters, STARTED_AT)), slot.busySince);
+    const left = startedAt + this.timeoutMs - Date.now();
+    if (left <= 0) this.crash(slot, late);
+    else slot.timer = setTimeout(() => this.check(slot), left);
+  }
+
+  /** Jobs the worker finished whose results have not arrived yet (held for its next batch). */
+  private held(slot: Slot): number {
+    return slot.ready ? Number(Atomics.load(slot.counters, FINISHED)) - slot.received : 0;
   }
 
   private finish(slot: Slot, result: ReadResult): void {
     const current = slot.jobs[0];
     if (!current || current.job.id !== result.id) return;
     slot.jobs.shift();
-    if (slot.timer) clearTimeout(slot.timer);
-    slot.timer = null;
-    if (slot.jobs.length > 0) this.arm(slot);
+    slot.received += 1;
+    if (slot.jobs.length === 0 && slot.timer) {
+      clearTimeout(slot.timer);
+      slot.timer = null;
+    }
     current.resolve(result);
-    this.pump();
   }
 
   private broken(err: Error): void {
@@ -193,10 +259,13 @@ export class TagWorkerPool {
   private crash(slot: Slot, reason: string): void {
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
-    // The worker reads its jobs in order: the first one is the culprit; the others go back to
-    // the front of the queue for another worker.
-    const [current, ...rest] = slot.jobs.splice(0);
-    this.queue.unshift(...rest);
+    // The worker reads its jobs in order: the culprit is the first one it had not finished. The
+    // jobs before it (finished, results held in the worker and lost with it) and after it go back
+    // to the front of the queue for another worker.
+    const jobs = slot.jobs.splice(0);
+    const at = Math.min(Math.max(0, this.held(slot)), Math.max(0, jobs.length - 1));
+    const [current] = jobs.splice(at, 1);
+    this.queue.unshift(...jobs);
     if (current) current.resolve({ id: current.job.id, ok: false, reason });
     if (this.closed) return;
     const index = this.slots.indexOf(slot);

@@ -5,8 +5,10 @@
  * WRITES_AHEAD waiting (which bounds memory). A new path whose content fingerprint, or duration +
  * title + artist + album, matches a missing track is a move: the row keeps its id.
  */
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
+import { collectGarbage } from '../../shared/heap.js';
 import { type KnownTrack, scanId, type TrackStamp, type TrackWrite } from '../library.repository.js';
 import type { ReadResult } from '../tag-worker.js';
 import { foldKey } from '../tags.js';
@@ -14,7 +16,7 @@ import { TagWorkerPool } from '../worker-pool.js';
 import type { Awaitable } from '../scan-store.js';
 import { ArtworkInFlight, type BatchArtwork, storeBatchArtwork } from './artwork.js';
 import { addTime, type ScanContext, yieldNow } from './context.js';
-import { dirOf, type WalkedFile } from './walk.js';
+import { absolutePath, dirOf, type WalkedFile } from './walk.js';
 
 /**
  * Rows per write transaction. Each commit flushes a new FTS5 segment (the search index triggers)
@@ -35,6 +37,17 @@ const WRITES_AHEAD = 3;
  * row it cost ~0.015 ms per track written, the build ~1.2 µs per track in the library.
  */
 const STAMP_INDEX_DEFER_MIN = 1000;
+/**
+ * Heap growth after which the read phase runs a full collection: HEAP_SLACK_MIN bytes, or a
+ * quarter of the heap in use after the last one (a collection's cost grows with the live heap,
+ * so it runs as often per byte of garbage whatever the heap). Every result waits for its batch
+ * (hundreds of rows, a few batches queued), so it outlives the young generation and dies in the
+ * old one; V8 let that garbage grow the main heap by 20–30 MB at 20,000 files before collecting
+ * (its growing factor follows the allocation rate, which the batched readers raised). One
+ * collection per ~8 MB of garbage is a pause of ~10–40 ms every few thousand files and keeps
+ * the heap, and the scan's peak RSS, near its live size.
+ */
+const HEAP_SLACK_MIN = 8 * 1024 * 1024;
 
 /** Whether writing `toRead` files into a library of `known` tracks builds the stamp index after. */
 export function deferStampIndex(toRead: number, known: number): boolean {
@@ -62,10 +75,13 @@ export async function readPhase(ctx: ScanContext): Promise<void> {
   // never needs them).
   await ctx.repo.loadCaches();
   if (deferStampIndex(toRead.length, ctx.diff.known.size)) await ctx.repo.suspendStampIndex();
+  // The walk's root (paths are rebuilt from it per job, not kept per file).
+  const root = realpathSync(options.musicDir);
   const moves = new MoveFinder(ctx.diff.missing, (ids) => ctx.repo.knownTracks(ids));
   const size = options.workers > 0 ? options.workers : defaultWorkers(availableParallelism());
   const pool = new TagWorkerPool({ size, separators: options.separators, timeoutMs: options.fileTimeoutMs });
   let writing: Promise<void> = Promise.resolve();
+  const heap = new HeapGuard();
   try {
     let next = 0;
     let outstanding = 0;
@@ -77,7 +93,8 @@ export async function readPhase(ctx: ScanContext): Promise<void> {
         const file = toRead[next];
         const id = next++;
         outstanding++;
-        void pool.read({ id, abs: file.abs, rel: file.rel, size: file.size, mtime: file.mtime, lrc: file.lrc }).then(
+        const abs = absolutePath(root, file.rel);
+        void pool.read({ id, abs, rel: file.rel, size: file.size, mtime: file.mtime, lrc: file.lrc }).then(
           (result) => {
             outstanding--;
             arrived.push({ file, result });
@@ -120,13 +137,14 @@ export async function readPhase(ctx: ScanContext): Promise<void> {
           if (signal.aborted) return;
           const tw = performance.now();
           await moves.ready();
-          await writeBatch(ctx, batch, artwork, moves);
+          await writeBatch(ctx, root, batch, artwork, moves);
           const ms = performance.now() - tw;
           addTime(ctx, 'write', ms);
           const perRow = ms / Math.max(1, batch.length);
           if (batch.length >= BATCH_MIN / 2)
             batchRows = Math.round(Math.min(BATCH_MAX, Math.max(BATCH_MIN, WRITE_BUDGET_MS / perRow)));
           queued -= 1;
+          heap.check();
           ctx.publish();
           await yieldNow();
         });
@@ -139,6 +157,21 @@ export async function readPhase(ctx: ScanContext): Promise<void> {
   } finally {
     await writing.catch(() => undefined); // never leave a write running under the caller's clean-up
     await pool.close();
+  }
+}
+
+/** Collects the main heap when the read phase's garbage grew it enough (see HEAP_SLACK_MIN). */
+class HeapGuard {
+  private limit = this.after(getHeapStatistics().used_heap_size);
+
+  check(): void {
+    if (getHeapStatistics().used_heap_size < this.limit) return;
+    if (collectGarbage()) this.limit = this.after(getHeapStatistics().used_heap_size);
+    else this.limit = Number.POSITIVE_INFINITY; // this runtime does not allow it: V8 decides
+  }
+
+  private after(used: number): number {
+    return used + Math.max(HEAP_SLACK_MIN, used / 4);
   }
 }
 
@@ -189,7 +222,13 @@ class MoveFinder {
   }
 }
 
-function writeBatch(ctx: ScanContext, batch: Read[], artwork: BatchArtwork, moves: MoveFinder): Awaitable<void> {
+function writeBatch(
+  ctx: ScanContext,
+  root: string,
+  batch: Read[],
+  artwork: BatchArtwork,
+  moves: MoveFinder,
+): Awaitable<void> {
   const p = ctx.progress;
   const insert: TrackWrite[] = [];
   const update: TrackWrite[] = [];
@@ -201,7 +240,7 @@ function writeBatch(ctx: ScanContext, batch: Read[], artwork: BatchArtwork, move
     // The file changed while it was read (still being copied): leave it for a later scan. The
     // worker checks after its read; a result without the check (time budget, crashed reader) is
     // checked here.
-    if (result.changed ?? changedSince(file)) {
+    if (result.changed ?? changedSince(absolutePath(root, file.rel), file)) {
       p.deferred += 1;
       continue;
     }
@@ -243,8 +282,8 @@ function writeBatch(ctx: ScanContext, batch: Read[], artwork: BatchArtwork, move
 }
 
 /** The file's size or mtime differ from what the walk saw (it is being written). */
-function changedSince(file: WalkedFile): boolean {
-  const after = statSync(file.abs, { throwIfNoEntry: false });
+function changedSince(abs: string, file: WalkedFile): boolean {
+  const after = statSync(abs, { throwIfNoEntry: false });
   return !after || after.size !== file.size || Math.trunc(after.mtimeMs) !== file.mtime;
 }
 
