@@ -13,6 +13,7 @@
  * (phones and Pis).
  */
 import type { AlbumRow, Annotation, ArtistRow, BrowseRepository, SongRow } from '../catalog/browse.repository.js';
+import type { SongWithExtras } from '../catalog/song-extras.js';
 import type { WriteWatcher } from '../db/write-watch.js';
 
 /** Rows kept per kind; past this the kind starts over (a library sync pages through everything). */
@@ -21,18 +22,8 @@ const MAX_ROWS = 6000;
 const MAX_ORDERS = 64;
 const IDLE_DROP_MS = 5 * 60_000;
 
-export interface Credit {
-  id: string;
-  name: string;
-  role: string;
-}
-
 /** A song row with what every Child node needs besides the caller's annotations. */
-export interface CachedSong {
-  row: SongRow;
-  credits: Credit[];
-  genres: string[] | undefined;
-}
+export type CachedSong = SongWithExtras;
 
 /** A bounded map that starts over when full (cheaper than LRU bookkeeping on every hit). */
 class Bounded<V> extends Map<string, V> {
@@ -197,8 +188,16 @@ export class CatalogCache {
     return this.readSongs(ids, missing);
   }
 
+  /** Rows, credits and genres of the songs not kept, in one statement. */
   private async readSongs(ids: string[], missing: string[]): Promise<CachedSong[]> {
-    const fetched = await this.loadSongs(await this.browse.songs(missing));
+    const token = this.seenWrites;
+    const read = await this.browse.songsWithExtras(missing);
+    const keep = this.keepable(token);
+    const fetched = new Map<string, CachedSong>();
+    for (const song of read) {
+      fetched.set(song.row.id, song);
+      if (keep) this.songs.set(song.row.id, song);
+    }
     return inOrder(ids, this.songs, fetched);
   }
 
