@@ -37,49 +37,43 @@ class Bounded<V> extends Map<string, V> {
 }
 
 /**
- * Songs kept in two generations of up to half the bound each: when the young one is full it
- * becomes the old one (the old one is dropped), and a song found in the old one moves back to the
- * young one. New searches all day long, or a library sync paging through everything, age out what
- * nobody asked for lately; with one map emptied when full, every song of the next requests in
- * flight was read again at once (search3 after 6,000 distinct songs: all cold together).
+ * Songs kept least recently used first out, up to the bound: a hit moves the song to the end of
+ * the map's order (a delete and a set), a new song past the bound drops the first one. New searches
+ * all day long, or a library sync paging through everything, age out what nobody asked for
+ * lately. A map emptied when full made every song of the next requests in flight cold at once;
+ * two generations of half the bound each thrashed when the songs in use were more than half of it
+ * (bench:search's 3,765 songs per format: GC pauses per run 39 → 63).
  */
-export class Generations<V> {
-  private young = new Map<string, V>();
-  private old = new Map<string, V>();
-  private readonly half: number;
+export class RecentlyUsed<V> {
+  private readonly map = new Map<string, V>();
 
-  constructor(max: number) {
-    this.half = Math.max(1, Math.floor(max / 2));
-  }
+  constructor(private readonly max: number) {}
 
   get(key: string): V | undefined {
-    const hit = this.young.get(key);
-    if (hit !== undefined) return hit;
-    const aged = this.old.get(key);
-    if (aged !== undefined) this.set(key, aged);
-    return aged;
+    const hit = this.map.get(key);
+    if (hit !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, hit);
+    }
+    return hit;
   }
 
   has(key: string): boolean {
-    return this.young.has(key) || this.old.has(key);
+    return this.map.has(key);
   }
 
   set(key: string, value: V): void {
-    if (this.young.size >= this.half && !this.young.has(key)) {
-      this.old = this.young;
-      this.young = new Map();
-    }
-    this.young.set(key, value);
-    this.old.delete(key);
+    this.map.delete(key);
+    this.map.set(key, value);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
   }
 
   get size(): number {
-    return this.young.size + this.old.size;
+    return this.map.size;
   }
 
   clear(): void {
-    this.young.clear();
-    this.old.clear();
+    this.map.clear();
   }
 }
 
@@ -116,7 +110,7 @@ export class CatalogCache {
   private version = -1;
   private readonly albums = new Bounded<AlbumRow>(MAX_ROWS);
   private readonly artists = new Bounded<ArtistRow>(MAX_ROWS);
-  private readonly songs = new Generations<CachedSong>(MAX_ROWS);
+  private readonly songs = new RecentlyUsed<CachedSong>(MAX_ROWS);
   private readonly orders = new Bounded<string[]>(MAX_ORDERS);
   private readonly albumsWhole: Whole<AlbumRow> = { state: 'unknown', load: (n) => this.browse.allAlbums(n) };
   private readonly artistsWhole: Whole<ArtistRow> = { state: 'unknown', load: (n) => this.browse.allArtists(n) };
