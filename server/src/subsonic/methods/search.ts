@@ -51,14 +51,12 @@ async function find(ctx: Ctx, query: string, pg: Paging) {
       page('sync:albums', () => b.albumIds(), pg.albumCount, pg.albumOffset),
       page('sync:songs', () => b.trackIds(), pg.songCount, pg.songOffset),
     ]);
-    // Songs through the catalog cache: the ones not kept are read with their credits and genres in
-    // one statement (three before: rows, credits, genres).
-    const [artists, albums, songs] = await allOf(
+    const [artists, albums, rows] = await Promise.all([
       c.artistsByIds(artistIds),
       c.albumsByIds(albumIds),
-      c.songsByIds(songIds),
-    );
-    return { artists, albums, songs, empty: true };
+      b.songs(songIds),
+    ]);
+    return { artists, albums, songs: await c.songExtras(rows), empty: true };
   }
   // The catalog search answers up to 200 per section from the top: page within that window.
   const window = (count: number, offset: number) => (count === 0 ? 0 : Math.min(200, offset + count));
