@@ -31,13 +31,18 @@ const restPath = (apiKey: string, format: string, method: string, q: Record<stri
     ...Object.fromEntries(Object.entries(q).map(([k, v]) => [k, String(v)])),
   })}`;
 
-/** getAlbumList2 of every listed type (50 albums a page, offsets across `albums`) and search3 of `queries`. */
+/**
+ * getAlbumList2 of every listed type (50 albums a page, offsets across `albums`) and search3 of
+ * `queries`, or of each format's own queries (`queriesByFormat`): then no format finds the
+ * answers another format's run already asked for (search.bench.ts).
+ */
 export function subsonicMixes(o: {
   apiKey: string;
   requests: number;
   albums: number;
   genre: string;
   queries: string[];
+  queriesByFormat?: Record<string, string[]>;
   formats?: string[];
 }): SubsonicMix[] {
   const mixes: SubsonicMix[] = [];
@@ -55,11 +60,12 @@ export function subsonicMixes(o: {
         }),
       ),
     });
+    const queries = o.queriesByFormat?.[format] ?? o.queries;
     mixes.push({
       name: `search3 f=${format}`,
       paths: Array.from({ length: o.requests }, (_, i) =>
         restPath(o.apiKey, format, 'search3', {
-          query: o.queries[i % o.queries.length],
+          query: queries[i % queries.length],
           songCount: 20,
           albumCount: 20,
           artistCount: 20,
@@ -143,4 +149,16 @@ export function describeSubsonic(m: MixFigures, clients: number): string {
     `${m.requestsPerSecond.toFixed(0)} req/s, ${m.cpuPerRequestMs.toFixed(2)} ms CPU each); p99 by tenth ${tenths.join(' ')}; ` +
     `GC ${m.gcPauses.length} pauses (${m.majorGcs} full), ${gcMs.toFixed(0)} ms, longest ${Math.max(0, ...m.gcPauses).toFixed(1)} ms`
   );
+}
+
+/** How many distinct queries of `requests` cycling through `queries` come after the first `warmup` requests only. */
+export function unseenAfterWarmup(queries: readonly string[], requests: number, warmup: number): number {
+  const asked = new Set<string>();
+  for (let i = 0; i < Math.min(warmup, requests); i++) asked.add(queries[i % queries.length]);
+  const later = new Set<string>();
+  for (let i = warmup; i < requests; i++) {
+    const q = queries[i % queries.length];
+    if (!asked.has(q)) later.add(q);
+  }
+  return later.size;
 }

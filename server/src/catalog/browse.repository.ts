@@ -9,6 +9,7 @@ import type { AlbumsTable, ArtistsTable, TracksTable } from '../db/schema.js';
 import { foldKey } from '../library/tags.js';
 import { albumIdsInGenre } from './catalog.repository.js';
 import { lyricsByTags } from './lyrics-lookup.js';
+import { creditsOf, genresOf, songsWithExtras } from './song-extras.js';
 
 /** Every track column except the (possibly long) lyrics. */
 export const SONG_COLUMNS = [
@@ -403,39 +404,18 @@ export class BrowseRepository {
   }
 
   /** Track → its credited artists (role `artist` / `albumartist`), for multi-artist fields. */
-  async creditsOf(trackIds: string[]) {
-    const out = new Map<string, { id: string; name: string; role: string }[]>();
-    for (const part of chunks([...new Set(trackIds)])) {
-      const rows = await this.db
-        .selectFrom('track_artists as ta')
-        .innerJoin('artists as a', 'a.id', 'ta.artist_id')
-        .select(['ta.track_id', 'a.id', 'a.name', 'ta.role'])
-        .where('ta.track_id', 'in', part)
-        .orderBy('ta.track_id')
-        .orderBy('ta.position')
-        .execute();
-      for (const r of rows) {
-        const list = out.get(r.track_id) ?? [];
-        list.push({ id: r.id, name: r.name, role: r.role });
-        out.set(r.track_id, list);
-      }
-    }
-    return out;
+  creditsOf(trackIds: string[]) {
+    return creditsOf(this.db, trackIds);
   }
 
   /** Track → its genre names. */
-  async genresOf(trackIds: string[]) {
-    const out = new Map<string, string[]>();
-    for (const part of chunks([...new Set(trackIds)])) {
-      const rows = await this.db
-        .selectFrom('track_genres as tg')
-        .innerJoin('genres as g', 'g.id', 'tg.genre_id')
-        .select(['tg.track_id', 'g.name'])
-        .where('tg.track_id', 'in', part)
-        .execute();
-      for (const r of rows) out.set(r.track_id, [...(out.get(r.track_id) ?? []), r.name]);
-    }
-    return out;
+  genresOf(trackIds: string[]) {
+    return genresOf(this.db, trackIds);
+  }
+
+  /** Songs with their credits and genres in one statement (song-extras.ts); unknown ids skipped, any order. */
+  songsWithExtras(ids: string[]) {
+    return songsWithExtras(this.db, ids);
   }
 
   allGenres() {

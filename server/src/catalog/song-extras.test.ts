@@ -1,0 +1,108 @@
+/**
+ * A song's credits and genres read with its row in one statement (song-extras.ts, what search3
+ * reads for songs nobody asked for yet) equal the separate reads, on both engines: credits in tag
+ * order with ties (the same artist as `artist` and `albumartist` at one position) in a fixed
+ * order, genres in a fixed order, nothing for a song without either, unknown ids skipped, and no
+ * extra field on the row.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AnyDatabase } from '../db/engine.js';
+import { forEachEngine } from '../test/engines.js';
+import { BrowseRepository } from './browse.repository.js';
+
+async function seed(database: AnyDatabase): Promise<void> {
+  const db = database.db;
+  const artist = (id: string, name: string) => ({
+    id,
+    name,
+    name_key: name.toLowerCase(),
+    sort_name: null,
+    mbz_artist_id: null,
+    artwork_id: null,
+    added_at: 0,
+    updated_at: 0,
+  });
+  await db
+    .insertInto('artists')
+    .values([artist('ar-b', 'Björk'), artist('ar-a', 'Ásgeir "A" <Trausti>'), artist('ar-c', 'Cé & Co')] as never)
+    .execute();
+  await db
+    .insertInto('genres')
+    .values([
+      { id: 'g2', name: 'Trip-Hop', name_key: 'trip-hop' },
+      { id: 'g1', name: 'Électronique', name_key: 'electronique' },
+    ] as never)
+    .execute();
+  const track = (id: string, title: string) => ({
+    id,
+    title,
+    artist: 'Björk',
+    album: null,
+    genre: null,
+    remote_id: null,
+    local_path: `${id}.mp3`,
+    album_artist: null,
+    album_id: null,
+    artist_id: null,
+    duration: 100,
+    added_at: 0,
+    updated_at: 0,
+  });
+  await db
+    .insertInto('tracks')
+    .values([track('t1', 'Jóga'), track('t2', 'Hyperballad'), track('t3', 'Untagged')] as never)
+    .execute();
+  await db
+    .insertInto('track_artists')
+    .values([
+      // Inserted out of order: the order read is position, then artist id and role.
+      { track_id: 't1', artist_id: 'ar-c', role: 'artist', position: 1 },
+      { track_id: 't1', artist_id: 'ar-b', role: 'artist', position: 0 },
+      { track_id: 't1', artist_id: 'ar-b', role: 'albumartist', position: 0 },
+      { track_id: 't1', artist_id: 'ar-a', role: 'artist', position: 0 },
+      { track_id: 't2', artist_id: 'ar-b', role: 'artist', position: 0 },
+    ] as never)
+    .execute();
+  await db
+    .insertInto('track_genres')
+    .values([
+      { track_id: 't1', genre_id: 'g2' },
+      { track_id: 't1', genre_id: 'g1' },
+      { track_id: 't2', genre_id: 'g2' },
+    ] as never)
+    .execute();
+}
+
+forEachEngine((engine) => {
+  describe('songs with credits and genres in one statement', () => {
+    it('equal the row, credits and genres read separately', async () => {
+      const database = await engine.open();
+      await seed(database);
+      const browse = new BrowseRepository(database.db);
+      const ids = ['t3', 'nope', 't1', 't2'];
+      const together = await browse.songsWithExtras(ids);
+      expect(together.map((s) => s.row.id).sort()).toEqual(['t1', 't2', 't3']);
+      const [rows, credits, genres] = await Promise.all([
+        browse.songs(ids),
+        browse.creditsOf(ids),
+        browse.genresOf(ids),
+      ]);
+      const apart = rows.map((row) => ({ row, credits: credits.get(row.id) ?? [], genres: genres.get(row.id) }));
+      const byId = (list: typeof apart) => [...list].sort((a, b) => a.row.id.localeCompare(b.row.id));
+      expect(byId(together)).toEqual(byId(apart));
+      const t1 = together.find((s) => s.row.id === 't1');
+      expect(t1?.credits).toEqual([
+        { id: 'ar-a', name: 'Ásgeir "A" <Trausti>', role: 'artist' },
+        { id: 'ar-b', name: 'Björk', role: 'albumartist' },
+        { id: 'ar-b', name: 'Björk', role: 'artist' },
+        { id: 'ar-c', name: 'Cé & Co', role: 'artist' },
+      ]);
+      expect(t1?.genres).toEqual(['Électronique', 'Trip-Hop']);
+      const t3 = together.find((s) => s.row.id === 't3');
+      expect(t3?.credits).toEqual([]);
+      expect(t3?.genres).toBeUndefined();
+      expect(Object.keys(t1?.row ?? {}).sort()).toEqual(Object.keys(rows[0]).sort());
+      expect(await browse.songsWithExtras([])).toEqual([]);
+    });
+  });
+});
