@@ -124,7 +124,7 @@ function patchPlugin() {
  * tools import one by one (`dist/main.js`, `dist/db/database.js` …).
  */
 const APP = 'app';
-const APP_ENTRIES = ['cli/index.js', 'library/tag-worker.js', 'catalog/search-worker.js'];
+const APP_ENTRIES = ['cli/index.js', 'library/tag-worker.js', 'catalog/search-worker.js', 'system/backup-worker.js'];
 
 /**
  * The options both bundling passes share: code-split ESM for Node 20 written over tsc's output in

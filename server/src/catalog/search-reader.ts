@@ -4,26 +4,11 @@
  * returned), restarted on demand. A reader that cannot start marks itself broken and the caller
  * ranks on the main connection instead.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../shared/worker-entry.js';
 import type { RankedJson } from './search-json.js';
 import type { Sizes } from './search-ranker.js';
 import type { RankReply, RankRequest, SearchWorkerData } from './search-worker.js';
-
-/** The compiled worker (dist) or, when running from sources (tests), the .ts file through tsx.
- * `../catalog/`: this code also runs from the bundled CLI's chunks in `dist/app/`
- * (scripts/bundle-deps.mjs).
- */
-function workerEntry(): { script: URL | string; eval: boolean } {
-  const js = new URL('../catalog/search-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { script: js, eval: false };
-  const ts = new URL('../catalog/search-worker.ts', import.meta.url).href;
-  return {
-    script: `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ts)}); })`,
-    eval: true,
-  };
-}
 
 interface Pending {
   resolve: (ranked: RankedJson) => void;
@@ -88,7 +73,7 @@ export class SearchReader {
   }
 
   private spawn(): Worker {
-    const entry = workerEntry();
+    const entry = workerEntry('catalog/search-worker');
     const worker = new Worker(entry.script, {
       eval: entry.eval,
       workerData: { path: this.options.path, cacheKib: this.options.cacheKib } satisfies SearchWorkerData,

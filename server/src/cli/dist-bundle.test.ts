@@ -30,7 +30,12 @@ describe('server/dist after the bundle step', () => {
   });
 
   it('bundles the CLI and the worker threads whole, with chunks one level under dist', () => {
-    for (const entry of ['cli/index.js', 'library/tag-worker.js', 'catalog/search-worker.js']) {
+    for (const entry of [
+      'cli/index.js',
+      'library/tag-worker.js',
+      'catalog/search-worker.js',
+      'system/backup-worker.js',
+    ]) {
       const code = read(entry);
       // Only chunks of dist/app/ and node_modules packages: none of our files one by one.
       const relative = [...code.matchAll(/(?:from|import)\s*\(?\s*["'](\.[^"']+)["']/g)].map((m) => m[1]);

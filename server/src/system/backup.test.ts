@@ -17,7 +17,14 @@ import { CLI_BIN } from '../test/build.js';
 import { forEachServerEngine } from '../test/engines.js';
 import { startTestServer } from '../test/harness.js';
 import { findPgBin } from '../test/postgres.js';
-import { BackupError, backupDatabase, PID_FILE, restoreDatabase } from './backup.js';
+import {
+  BackupError,
+  backupDatabase,
+  PID_FILE,
+  restoreDatabase,
+  verifyDatabaseFile,
+  verifyDatabaseFileOffThread,
+} from './backup.js';
 
 let root: string;
 let dbDir: string;
@@ -124,6 +131,51 @@ describe('backup and restore', () => {
     await expect(restoreDatabase({ from: join(root, 'other.db'), dbFile, dbDir })).rejects.toThrow(
       /not an Earshot database/,
     );
+  });
+
+  it('checks a backup on its own thread, with the same verdicts, while the event loop keeps turning', async () => {
+    const opened = await seed('alice');
+    // A few MB of rows, so the page-by-page check is real work (it took seconds at 50,000 tracks).
+    opened.sqlite.exec(
+      'create table filler (b blob); with recursive n(i) as (select 1 union all select i + 1 from n where i < 1500) insert into filler select randomblob(1000) from n',
+    );
+    opened.close();
+    const { file } = await backupDatabase({ dbFile, dbDir, out: join(root, 'snap.db') });
+    let turns = 0;
+    let spinning = true;
+    const spin = () => {
+      turns++;
+      if (spinning) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const checked = await verifyDatabaseFileOffThread(file);
+    spinning = false;
+    // A check on the main thread would return before a single turn.
+    expect(turns).toBeGreaterThan(0);
+    expect(checked).toEqual(verifyDatabaseFile(file));
+
+    const bytes = readFileSync(file);
+    for (let page = 4096; page < bytes.length; page += 4096) bytes.fill(0x2a, page, page + 12);
+    writeFileSync(join(root, 'damaged.db'), bytes);
+    const other = new SQLite(join(root, 'other.db'));
+    other.exec('create table notes (x text)');
+    other.close();
+    for (const name of ['damaged.db', 'other.db']) {
+      const path = join(root, name);
+      const onMain = (() => {
+        try {
+          verifyDatabaseFile(path);
+          return 'accepted';
+        } catch (err) {
+          return (err as Error).message;
+        }
+      })();
+      const offThread = await verifyDatabaseFileOffThread(path).then(
+        () => 'accepted',
+        (err: Error) => (err instanceof BackupError ? err.message : `not a BackupError: ${err.message}`),
+      );
+      expect(offThread, name).toBe(onMain);
+    }
   });
 
   it('refuses to restore under a running server', async () => {

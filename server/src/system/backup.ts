@@ -6,10 +6,13 @@
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import { MIGRATIONS } from '../db/migrate.js';
 import { commitFile, tempPathFor } from '../shared/atomic-file.js';
 import { SERVER_KEY_FILE } from '../shared/server-key.js';
+import { workerEntry } from '../shared/worker-entry.js';
+import type { VerifyReply } from './backup-worker.js';
 
 export const PID_FILE = 'earshot.pid';
 
@@ -60,6 +63,34 @@ export function verifyDatabaseFile(file: string): { migrations: string[] } {
   }
 }
 
+/**
+ * `verifyDatabaseFile` on a worker thread, so a running server keeps answering while a backup of a
+ * large library is checked page by page. Same answer and errors as the synchronous check.
+ */
+export function verifyDatabaseFileOffThread(file: string): Promise<{ migrations: string[] }> {
+  const entry = workerEntry('system/backup-worker');
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(entry.script, { eval: entry.eval, workerData: { file }, stdout: false, stderr: false });
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      fn();
+      void worker.terminate();
+    };
+    worker.once('message', (reply: VerifyReply) =>
+      settle(() => {
+        if ('migrations' in reply) resolve({ migrations: reply.migrations });
+        else reject(reply.backupError ? new BackupError(reply.error) : new Error(reply.error));
+      }),
+    );
+    worker.once('error', (err) => settle(() => reject(new BackupError(`Checking ${file} failed: ${err.message}`))));
+    worker.once('exit', (code) =>
+      settle(() => reject(new BackupError(`Checking ${file} failed: its thread ended (code ${code})`))),
+    );
+  });
+}
+
 export async function backupDatabase(options: {
   dbFile: string;
   dbDir: string;
@@ -91,7 +122,7 @@ export async function backupDatabase(options: {
     copy.pragma('journal_mode = DELETE'); // a single self-contained file
     copy.close();
     chmodSync(tmp, 0o600);
-    migrations = verifyDatabaseFile(tmp).migrations;
+    migrations = (await verifyDatabaseFileOffThread(tmp)).migrations;
     await commitFile(tmp, out);
   } catch (err) {
     rmSync(tmp, { force: true });
