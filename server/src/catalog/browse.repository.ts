@@ -6,7 +6,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { AlbumsTable, ArtistsTable, TracksTable } from '../db/schema.js';
-import { foldKey } from '../library/tags.js';
+import { foldKey } from '../shared/fold-key.js';
 import { albumIdsInGenre } from './catalog.repository.js';
 import { lyricsByTags } from './lyrics-lookup.js';
 import { creditsOf, genresOf, songsWithExtras } from './song-extras.js';

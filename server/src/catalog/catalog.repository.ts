@@ -5,7 +5,7 @@
 import { type SelectQueryBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Database } from '../db/schema.js';
-import { foldKey } from '../library/tags.js';
+import { foldKey } from '../shared/fold-key.js';
 
 export type ArtistSort = 'name' | 'albumCount' | 'recent';
 export type AlbumSort = 'name' | 'artist' | 'year' | 'recent' | 'random';

@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { foldKey } from '../library/tags.js';
+import { foldKey } from '../shared/fold-key.js';
 
 /**
  * A track with lyrics whose title (and artist, when given) match, ignoring case. With an artist,

@@ -5,6 +5,7 @@
  */
 import { basename, extname } from 'node:path';
 import type { IAudioMetadata } from 'music-metadata';
+import { foldKey } from '../shared/fold-key.js';
 
 export const UNKNOWN_ARTIST = 'Unknown Artist';
 export const UNKNOWN_ALBUM = 'Unknown Album';
@@ -81,14 +82,8 @@ export interface TrackTags {
   comment: string | null;
 }
 
-/** Case-, width- and diacritics-folded key used to group names ("Beyoncé" = "beyonce"). */
-export function foldKey(name: string): string {
-  // Printable ASCII (most tags) has nothing to decompose or strip: the same key, ~5× cheaper
-  // (the scan folds every artist, album and genre name of every file).
-  if (PRINTABLE_ASCII.test(name)) return name.toLowerCase().replace(/ {2,}/g, ' ').trim();
-  return name.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
-}
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+/** Re-exported: the scanner's modules take it from here with the rest of the tag helpers. */
+export { foldKey };
 
 const clean = (s: string | undefined | null, max = 1024): string | null => {
   if (typeof s !== 'string') return null;
