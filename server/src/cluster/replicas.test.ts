@@ -50,6 +50,7 @@ async function untilLeader(wanted: Replica, other?: Replica): Promise<void> {
 describe.skipIf(!database)('two server processes on one PostgreSQL', () => {
   it('share sessions, throttling and the leader; kill -9 of the leader hands over', async () => {
     replicas?.addUser('alice', 'alice-password-1');
+    replicas?.addUser('erin', 'erin-password-1');
     const a = await startReplica('replica-a');
     const b = await startReplica('replica-b');
 
@@ -88,11 +89,33 @@ describe.skipIf(!database)('two server processes on one PostgreSQL', () => {
       expect([401, 429]).toContain(throttled);
     }
 
-    // Exactly one leads; kill -9 it and the other takes over.
+    // Exactly one leads; kill -9 it and the other takes over. The survivor answers a signed-in
+    // user throughout: before, during and after the kill and the hand-over.
     const [leader, follower] = (await role(a)) === 'leader' ? [a, b] : [b, a];
     expect(await role(follower)).toBe('follower');
+    const erinLogin = await fetch(`${follower.url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: follower.url },
+      body: JSON.stringify({ username: 'erin', password: 'erin-password-1' }),
+    });
+    expect(erinLogin.status).toBe(200);
+    const erin = (erinLogin.headers.get('set-cookie') ?? '').split(';')[0];
+    let handedOver = false;
+    const answers: number[] = [];
+    const asking = (async () => {
+      while (!handedOver) {
+        const r = await fetch(`${follower.url}/api/v1/me`, { headers: { cookie: erin } });
+        answers.push(r.status);
+        await r.arrayBuffer();
+      }
+    })();
+    while (answers.length === 0) await new Promise((r) => setImmediate(r));
     leader.child.kill('SIGKILL');
     await untilLeader(follower);
+    handedOver = true;
+    await asking;
+    expect(answers.length).toBeGreaterThan(1);
+    expect(answers.filter((status) => status !== 200)).toEqual([]);
   });
 
   it('share playlists and remote downloads; kill -9 mid-download and of the scanning leader', async () => {
