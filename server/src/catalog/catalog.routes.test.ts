@@ -15,6 +15,7 @@ import { SqlRanker } from './search-sql-plan.js';
 import { SearchReader } from './search-reader.js';
 import { registerSqlFunctions } from '../db/sql-functions.js';
 import { forEachServerEngine } from '../test/engines.js';
+import { settleFiles } from '../test/settle.js';
 
 let t: TestServer;
 let alice: TestUser;
@@ -83,7 +84,7 @@ forEachServerEngine((engine) => {
       }),
     ]);
     writeFileSync(join(m, 'Quotes/broken.mp3'), 'not audio');
-    await new Promise((r) => setTimeout(r, 2100)); // let the files settle (the scanner skips files still being written)
+    settleFiles(m); // dated back: the scanner reads files once settled (test/settle.ts)
     alice = await t.createUser({ username: 'alice' });
     admin = await t.createUser({ username: 'root', role: 'admin' });
     as = await t.authHeaders(alice);

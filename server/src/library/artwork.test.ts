@@ -15,6 +15,7 @@ import { sha256 } from '../shared/ids.js';
 import { makeAudio, makeImage } from '../test/audio.js';
 import { forEachEngine } from '../test/engines.js';
 import { type LibraryTestServer, startLibraryServer } from '../test/library-server.js';
+import { settleFiles } from '../test/settle.js';
 
 let t: LibraryTestServer;
 let music: string;
@@ -65,7 +66,7 @@ forEachEngine((engine) => {
         tags: { title: 'Pic', artist: 'Pictured', album: 'Album' },
       }),
     ]);
-    await new Promise((r) => setTimeout(r, 2100)); // files must have settled before the scanner reads them
+    settleFiles(music); // dated back: the scanner reads files once settled (test/settle.ts)
   }, 60_000);
 
   afterAll(async () => {

@@ -12,6 +12,7 @@ import { makeAudio } from '../test/audio.js';
 import { CLI_BIN, ensureServerBuilt } from '../test/build.js';
 import { forEachEngine } from '../test/engines.js';
 import { type LibraryTestServer, startLibraryServer } from '../test/library-server.js';
+import { settleFiles } from '../test/settle.js';
 
 const run = promisify(execFile);
 let t: LibraryTestServer;
@@ -37,7 +38,7 @@ forEachEngine((engine) => {
         frequency: 320,
         tags: { title: 'Kept', album: 'Album' },
       });
-      await new Promise((r) => setTimeout(r, 2100)); // files must have settled before the scanner reads them
+      settleFiles(music); // dated back: the scanner reads files once settled (test/settle.ts)
       await t.earshot.library.service.runScan({ trigger: 'test' });
       const db = t.earshot.database.db;
       const ids = Object.fromEntries(

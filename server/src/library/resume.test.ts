@@ -14,6 +14,7 @@ import { makeAudio } from '../test/audio.js';
 import { CLI_BIN } from '../test/build.js';
 import { forEachEngine } from '../test/engines.js';
 import { startLibraryServer } from '../test/library-server.js';
+import { settleFiles } from '../test/settle.js';
 
 const dirs: string[] = [];
 const FILES = 2400;
@@ -39,7 +40,7 @@ forEachEngine((engine) =>
         for (let i = 0; i < 100; i++)
           copyFileSync(seed, join(music, `Artist ${a}`, 'Album', `${String(i).padStart(3, '0')} - t.mp3`));
       }
-      await new Promise((r) => setTimeout(r, 2100)); // files must have settled before the scanner reads them
+      settleFiles(music); // dated back: the scanner reads files once settled (test/settle.ts)
 
       const child = spawn(process.execPath, [CLI_BIN, 'scan'], {
         env: {

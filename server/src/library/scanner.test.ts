@@ -17,6 +17,7 @@ import { LOCK_CLASS, SCAN_LOCK } from './scan-runs.repository.pg.js';
 import { makeAudio, makeImage } from '../test/audio.js';
 import { forEachEngine } from '../test/engines.js';
 import { type LibraryTestServer, startLibraryServer } from '../test/library-server.js';
+import { settleFiles } from '../test/settle.js';
 
 let t: LibraryTestServer;
 let music: string;
@@ -125,8 +126,7 @@ forEachEngine((engine) => {
     symlinkSync(join(outside, 'passwd.mp3'), join(music, 'Bad/passwd.mp3'));
     symlinkSync(join(outside, 'secret'), join(music, 'escape-dir'));
     symlinkSync(t.earshot.paths.dbFile, join(music, 'Bad/db.mp3'));
-    // Files must have settled before the scanner reads them.
-    await new Promise((r) => setTimeout(r, 2100));
+    settleFiles(music); // dated back: the scanner reads files once settled (test/settle.ts)
   }, 120_000);
 
   afterAll(async () => {

@@ -11,6 +11,7 @@ import { forEachServerEngine } from '../test/engines.js';
 import { makeAudio } from '../test/audio.js';
 import { startTestServer, type TestServer, type TestUser } from '../test/harness.js';
 import { createScanner } from './scan/factory.js';
+import { settleFiles } from '../test/settle.js';
 
 let t: TestServer;
 let admin: TestUser;
@@ -26,7 +27,7 @@ forEachServerEngine(() => {
     const music = t.config.musicDir;
     mkdirSync(join(music, 'Bad'), { recursive: true });
     for (const name of ['a.opus', 'b.ogg', 'c.mp3']) writeFileSync(join(music, 'Bad', name), 'not music at all');
-    await new Promise((r) => setTimeout(r, 2100)); // files must have settled before the scanner reads them
+    settleFiles(music); // dated back: the scanner reads files once settled (test/settle.ts)
   }, 60_000);
 
   afterAll(() => t?.close());

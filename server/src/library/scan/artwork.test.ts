@@ -10,6 +10,7 @@ import { scanContext } from '../../test/scan-context.js';
 import type { ReadResult } from '../tag-worker.js';
 import { ArtworkInFlight, changedFolderImages, storeBatchArtwork } from './artwork.js';
 import { walkPhase } from './walk.js';
+import { settleFiles } from '../../test/settle.js';
 
 let t: LibraryTestServer;
 let music: string;
@@ -21,7 +22,7 @@ forEachEngine((engine) => {
     await makeAudio(join(music, 'Album/01.mp3'), { frequency: 900, seconds: 1, tags: { title: 'One' } });
     await makeAudio(join(music, 'Album/02.mp3'), { frequency: 910, seconds: 1, tags: { title: 'Two' } });
     await makeImage(join(music, 'Album/Folder.jpg'), { color: 'orange', width: 16, height: 16 });
-    await new Promise((r) => setTimeout(r, 2100)); // files must have settled before the scanner reads them
+    settleFiles(music); // dated back: the scanner reads files once settled (test/settle.ts)
   }, 60_000);
 
   afterAll(() => t?.close());

@@ -8,6 +8,7 @@ import { type LibraryTestServer, startLibraryServer } from '../../test/library-s
 import { scanContext } from '../../test/scan-context.js';
 import { diffPhase } from './diff.js';
 import { walkPhase } from './walk.js';
+import { settleFiles } from '../../test/settle.js';
 
 let t: LibraryTestServer;
 let music: string;
@@ -30,7 +31,7 @@ forEachEngine((engine) => {
       ),
     );
     writeFileSync(join(music, 'B/bad.mp3'), 'not music at all');
-    await new Promise((r) => setTimeout(r, 2100)); // settled
+    settleFiles(music); // dated back: the scanner reads files once settled (test/settle.ts)
     await t.earshot.library.service.runScan({ trigger: 'test' });
   }, 120_000);
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAudio, makeImage } from '../../test/audio.js';
 import { forEachEngine } from '../../test/engines.js';
 import { type LibraryTestServer, startLibraryServer } from '../../test/library-server.js';
+import { settleFiles } from '../../test/settle.js';
 
 let t: LibraryTestServer;
 const db = () => t.earshot.database.db;
@@ -54,7 +55,7 @@ forEachEngine((engine) => {
       width: 16,
       height: 16,
     });
-    await new Promise((r) => setTimeout(r, 2100)); // files must have settled before the scanner reads them
+    settleFiles(music); // dated back: the scanner reads files once settled (test/settle.ts)
   }, 120_000);
 
   afterAll(async () => {

@@ -9,6 +9,7 @@ import { scanContext } from '../../test/scan-context.js';
 import { diffPhase } from './diff.js';
 import { prunePhase } from './prune.js';
 import { walkPhase } from './walk.js';
+import { settleFiles } from '../../test/settle.js';
 
 let t: LibraryTestServer;
 let music: string;
@@ -35,7 +36,7 @@ forEachEngine((engine) => {
     );
     mkdirSync(join(music, 'C'));
     writeFileSync(join(music, 'C/bad.mp3'), 'not music');
-    await new Promise((r) => setTimeout(r, 2100)); // settled
+    settleFiles(music); // dated back: the scanner reads files once settled (test/settle.ts)
     await t.earshot.library.service.runScan({ trigger: 'test' });
   }, 120_000);
 

@@ -10,6 +10,7 @@ import { scanId } from '../library.repository.js';
 import { diffPhase } from './diff.js';
 import { deferStampIndex, readPhase } from './read.js';
 import { walkPhase } from './walk.js';
+import { settleFiles } from '../../test/settle.js';
 
 let t: LibraryTestServer;
 let music: string;
@@ -35,7 +36,7 @@ forEachEngine((engine) => {
     });
     await makeAudio(join(music, 'R/other.opus'), { frequency: 810, seconds: 1, tags: { title: 'Other' } });
     writeFileSync(join(music, 'R/broken.flac'), 'fLaC but not really');
-    await new Promise((r) => setTimeout(r, 2100)); // settled
+    settleFiles(music); // dated back: the scanner reads files once settled (test/settle.ts)
   }, 60_000);
 
   afterAll(() => t?.close());
