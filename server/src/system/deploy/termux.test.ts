@@ -47,15 +47,23 @@ describe('Termux health watchdog (deploy/termux/watchdog.sh)', () => {
     const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
       child.once('exit', (code, signal) => resolve(signal ?? code)),
     );
-    const dog = spawnSync('sh', [WATCHDOG, String(child.pid), url], {
-      encoding: 'utf8',
+    // Spawned, not spawnSync: a blocked event loop would not reap the killed server, whose zombie
+    // still answers `kill -0`, so the watchdog would wait its full 10 s grace for nothing.
+    const dog = spawn('sh', [WATCHDOG, String(child.pid), url], {
+      stdio: ['ignore', 'ignore', 'pipe'],
       env: { PATH: process.env.PATH, ...FAST },
     });
-    expect(dog.status).toBe(0);
+    children.push(dog);
+    let stderr = '';
+    dog.stderr!.on('data', (d) => {
+      stderr += d;
+    });
+    const status = await new Promise<number | null>((resolve) => dog.once('close', (code) => resolve(code)));
+    expect(status).toBe(0);
     expect(await exited).toBe(143);
-    const failures = dog.stderr.split('\n').filter((l) => l.includes('failed ('));
+    const failures = stderr.split('\n').filter((l) => l.includes('failed ('));
     expect(failures).toHaveLength(2);
-    expect(dog.stderr).toContain(`killing hung server ${child.pid}`);
+    expect(stderr).toContain(`killing hung server ${child.pid}`);
   });
 
   it('ends by itself when the server is gone (the boot loop starts a new pair)', async () => {
