@@ -14,6 +14,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,6 +37,56 @@ function run(cmd, args, options = {}) {
   const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: process.env, ...options });
   if (r.error) throw new Error(`${cmd} could not be started: ${r.error.message}`);
   return r.status ?? 1;
+}
+
+/**
+ * Runs independent commands at once — at most `limit` at a time, as the machine has cores — and
+ * shows each one's output whole when it ends, in the order given (never interleaved). Resolves to
+ * the exit statuses in that order. On 2 cores this overlaps the two builds, and lint with the type
+ * checks, which used to run one after another.
+ */
+function runConcurrently(jobs, limit = Math.max(2, availableParallelism())) {
+  const env = isTTY ? { ...process.env, FORCE_COLOR: '1' } : process.env;
+  const results = new Array(jobs.length);
+  let printed = 0;
+  const flush = () => {
+    while (printed < jobs.length && results[printed]) {
+      const { cmd, args } = jobs[printed];
+      console.log(dim(`  $ ${cmd} ${args.join(' ')}`));
+      process.stdout.write(results[printed].output);
+      printed++;
+    }
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      const { cmd, args } = jobs[i];
+      results[i] = await new Promise((resolve) => {
+        const chunks = [];
+        const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        child.stdout.on('data', (d) => chunks.push(d));
+        child.stderr.on('data', (d) => chunks.push(d));
+        child.on('error', (e) => resolve({ status: 1, output: `${cmd} could not be started: ${e.message}\n` }));
+        child.on('close', (code) => resolve({ status: code ?? 1, output: Buffer.concat(chunks).toString() }));
+      });
+      flush();
+    }
+  };
+  return Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker)).then(() =>
+    results.map((r) => r.status),
+  );
+}
+
+/** runConcurrently, then stops at the first job (in the order given) that failed. */
+async function mustRunConcurrently(jobs) {
+  const statuses = await runConcurrently(jobs);
+  statuses.forEach((status, i) => {
+    if (status !== 0) {
+      console.error(red(`✗ ${jobs[i].what} failed (exit ${status}).`));
+      process.exit(status);
+    }
+  });
 }
 
 function mustRun(cmd, args, what) {
@@ -171,7 +222,8 @@ function ensureDebianPackages(packages, { required }) {
   return false;
 }
 
-function ensureBuild() {
+/** Builds what is missing or older than its sources: the server and the web app, at once. */
+async function ensureBuild() {
   const serverHash = hashTree([
     'server/src',
     'server/scripts',
@@ -180,19 +232,23 @@ function ensureBuild() {
     'tsconfig.base.json',
     'server/package.json',
   ]);
+  const jobs = [];
+  const stamps = [];
   if (!existsSync(join(ROOT, 'server/dist/cli/index.js')) || !stampMatches('build-server', serverHash)) {
-    step('building the server…');
     rmSync(join(ROOT, 'server/dist'), { recursive: true, force: true });
-    mustRun('npm', ['run', 'build', '-w', 'server'], 'server build');
-    writeStamp('build-server', serverHash);
+    jobs.push({ cmd: 'npm', args: ['run', 'build', '-w', 'server'], what: 'server build' });
+    stamps.push(['build-server', serverHash]);
   }
-  if (!existsSync(join(ROOT, 'web/package.json')) || !existsSync(join(ROOT, 'web/vite.config.ts'))) return;
-  const webHash = hashTree(['web', 'tsconfig.base.json']);
-  if (!existsSync(join(ROOT, 'web/dist/index.html')) || !stampMatches('build-web', webHash)) {
-    step('building the web app…');
-    mustRun('npm', ['run', 'build', '-w', 'web'], 'web app build');
-    writeStamp('build-web', webHash);
+  const hasWeb = existsSync(join(ROOT, 'web/package.json')) && existsSync(join(ROOT, 'web/vite.config.ts'));
+  const webHash = hasWeb ? hashTree(['web', 'tsconfig.base.json']) : '';
+  if (hasWeb && (!existsSync(join(ROOT, 'web/dist/index.html')) || !stampMatches('build-web', webHash))) {
+    jobs.push({ cmd: 'npm', args: ['run', 'build', '-w', 'web'], what: 'web app build' });
+    stamps.push(['build-web', webHash]);
   }
+  if (jobs.length === 0) return;
+  step(`building ${jobs.map((j) => (j.what === 'server build' ? 'the server' : 'the web app')).join(' and ')}…`);
+  await mustRunConcurrently(jobs);
+  for (const [name, value] of stamps) writeStamp(name, value);
 }
 
 const RUNTIME_PACKAGES = [
@@ -243,11 +299,11 @@ const ALLOCATOR_PACKAGES =
       ]
     : [];
 
-function start(args) {
+async function start(args) {
   checkNode();
   ensureNpmDeps();
   ensureDebianPackages([...RUNTIME_PACKAGES, ...ALLOCATOR_PACKAGES], { required: false });
-  ensureBuild();
+  await ensureBuild();
   step(`starting Earshot ${dim('(Ctrl+C to stop)')}`);
   // Through the launcher, as the systemd unit and Termux do: the same memory settings everywhere.
   const child = spawn('sh', [SERVE_SCRIPT, ...args], { cwd: ROOT, stdio: 'inherit', env: launcherEnv() });
@@ -255,20 +311,22 @@ function start(args) {
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
-function test(args) {
+async function test(args) {
   checkNode();
   ensureNpmDeps();
   if (!ensureDebianPackages(TEST_PACKAGES, { required: true })) process.exit(1);
   ensureDebianPackages([...PG_TEST_PACKAGES, ...ALLOCATOR_PACKAGES], { required: false });
-  ensureBuild();
-  const stages = [
-    ['lint', ['run', 'lint']],
-    ['types', ['run', 'check']],
-  ];
-  for (const [name, npmArgs] of stages) {
-    step(`${name}…`);
-    mustRun('npm', npmArgs, name);
-  }
+  await ensureBuild();
+  // Lint and each workspace's type check (what `npm run lint` and `npm run check` run), at once.
+  step('lint and types…');
+  await mustRunConcurrently([
+    { cmd: 'npm', args: ['run', 'lint'], what: 'lint' },
+    ...['server', 'web', 'e2e', 'bench'].map((w) => ({
+      cmd: 'npm',
+      args: ['run', 'check', '-w', w],
+      what: `types (${w})`,
+    })),
+  ]);
   step('unit, integration and end-to-end tests…');
   const report = join(ROOT, 'node_modules', '.earshot', 'vitest-report.json');
   rmSync(report, { force: true });
@@ -294,13 +352,13 @@ function test(args) {
 
 const [mode, ...rest] = process.argv.slice(2);
 const args = rest[0] === '--' ? rest.slice(1) : rest;
-if (mode === 'start') start(args);
-else if (mode === 'test') test(args);
+if (mode === 'start') await start(args);
+else if (mode === 'test') await test(args);
 else if (mode === 'setup') {
   checkNode();
   ensureNpmDeps();
   ensureDebianPackages([...TEST_PACKAGES, ...PG_TEST_PACKAGES, ...ALLOCATOR_PACKAGES], { required: false });
-  ensureBuild();
+  await ensureBuild();
   step(green('ready.'));
 } else {
   console.error('usage: node scripts/bootstrap.mjs start|test|setup [-- args]');
