@@ -6,6 +6,7 @@ import { forEachServerEngine } from '../test/engines.js';
 import { makeAudio } from '../test/audio.js';
 import { startTestServer, type TestServer } from '../test/harness.js';
 import { afterScansUntil as afterScansUntilIn, trackByPath as trackByPathIn } from '../test/library.js';
+import { settleFiles } from '../test/settle.js';
 
 let t: TestServer;
 let music: string;
@@ -68,7 +69,7 @@ forEachServerEngine(() => {
       const service = t.earshot.library.service;
       const before = (await runs()).length;
       copyFileSync(join(fixtures, 'scheduled.mp3'), join(music, 'B/scheduled.mp3'));
-      await new Promise((r) => setTimeout(r, 2100)); // settled: the first scheduled scan reads it
+      settleFiles(join(music, 'B')); // dated back (test/settle.ts): the first scheduled scan reads it
       await service.startBackground({
         scanOnStart: false,
         watch: false,
