@@ -7,8 +7,10 @@
  * suite. Dating the files back by a few seconds is what that wait achieved, as the scanner sees it:
  * every mtime moves by the same amount, so their order and differences stay as they were.
  *
- * For a library's first scan only. Later in a test, a file moved into the past could look older
- * than the last scan to the folder-image check (scan/artwork.ts), which a real wait never makes it.
+ * Meant for files no scan has seen yet (a library's first scan). A file rewritten after a scan and
+ * dated back could, by chance, land on the mtime stored for its old content, and an equal size
+ * would then hide the change; the tests that rewrite files mid-test keep their real waits.
+ * (Folder images are also compared by ctime, which cannot be moved back: scan/walk.ts.)
  */
 import { type Dirent, readdirSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
