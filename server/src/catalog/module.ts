@@ -36,15 +36,18 @@ export function createCatalog(deps: CatalogDeps): Catalog {
   const { database } = deps;
   const service = new CatalogService(new CatalogRepository(database.db), deps.liked);
   // FTS5 and the in-memory mirrors on SQLite; PostgreSQL's full-text search on PostgreSQL.
-  const search: LocalSearch =
-    database.engine === 'postgres'
-      ? new PgCatalogSearch(database.db)
-      : new CatalogSearch({ db: database.db, sqlite: database.sqlite });
+  const sqliteSearch =
+    database.engine === 'postgres' ? null : new CatalogSearch({ db: database.db, sqlite: database.sqlite });
+  const search: LocalSearch = sqliteSearch ?? new PgCatalogSearch(database.db);
   deps.lifecycle.onStop('search reader', () => search.close());
   return {
     service,
     search,
-    browse: new BrowseRepository(database.db),
+    // Songs nobody asked for yet are read on the search reader thread where there is one.
+    browse: new BrowseRepository(
+      database.db,
+      sqliteSearch ? (text, parameters) => sqliteSearch.readOffThread(text, parameters) : undefined,
+    ),
     routes: async (app) => {
       await app.register(accessScope('user', catalogRoutes), { catalog: service, search });
     },
