@@ -1,14 +1,13 @@
 /**
  * What search3 reads for songs nobody asked for yet (issue 20): the twenty best song hits of a
- * new query read with their credits and genres in one statement (`songsWithExtras`), on the
- * search reader thread (what the Subsonic catalog cache does now on SQLite) against the same
- * statement on the server's own connection (before). Same server, alternated query by query (each
- * way on its own queries, so both meet pages SQLite has not read yet; which goes first swaps every
- * query); prints the median and p90 wall time per read and the process CPU per read (both
- * threads). On the main connection the whole read holds the event loop; on the reader thread only
- * the hand-off and the rows' structured clone do (bench/README.md has the parts' costs).
+ * new query read with their credits and genres in one statement (`songsWithExtras`, what the
+ * Subsonic catalog cache does now) against the three statements it made before (rows, credits,
+ * genres: `songs`, `creditsOf`, `genresOf`, still there for rows a caller already has). Same
+ * server, same connection, alternated query by query (each way on its own queries, so both meet
+ * pages SQLite has not read yet; which goes first swaps every query); prints the median and p90
+ * wall time per read and the process CPU per read of each.
  *
- *   npm run build -w server && node --import tsx bench/subsonic-cold.ts --db FILE --lib DIR [--queries 1200] [--dist DIR]
+ *   npm run build -w server && node --import tsx bench/subsonic-cold.ts --db FILE --lib DIR [--queries 1200]
  */
 import { loadavg } from 'node:os';
 import { flags, mirrorsBuilt, requireLibrary, sqliteOf, startBenchServer } from './bench-server.ts';
@@ -20,26 +19,16 @@ const { db, lib } = requireLibrary(
   get('lib'),
   'node --import tsx bench/subsonic-cold.ts --db FILE --lib DIR',
 );
-const server = await startBenchServer({
-  db,
-  lib,
-  source: { dist: get('dist') },
-  env: { EARSHOT_BACKUP_INTERVAL_HOURS: '0' },
-});
+const server = await startBenchServer({ db, lib, env: { EARSHOT_BACKUP_INTERVAL_HOURS: '0' } });
 try {
   const { catalog } = server.earshot;
   await catalog.search.searchIds('warm', { tracks: 20 });
   await mirrorsBuilt(server.earshot);
   const queries = [...new Set(queriesFrom(sqliteOf(server.earshot), 4000, Number(get('queries') ?? 1200)))];
-  const search = catalog.search as typeof catalog.search & { startReader?: () => Promise<boolean> };
-  if (!(await search.startReader?.())) throw new Error('this build has no search reader thread to read on');
   const b = catalog.browse;
-  // The same repository class without the reader thread: every read on the server's connection.
-  const Browse = b.constructor as new (db: typeof server.earshot.database.db) => typeof b;
-  const here = new Browse(server.earshot.database.db);
   const ways = {
-    'reader thread': (ids: string[]) => b.songsWithExtras(ids),
-    'main connection': (ids: string[]) => here.songsWithExtras(ids),
+    'one statement': (ids: string[]) => b.songsWithExtras(ids),
+    'three statements': (ids: string[]) => Promise.all([b.songs(ids), b.creditsOf(ids), b.genresOf(ids)]),
   };
   const names = Object.keys(ways) as (keyof typeof ways)[];
   const wall: Record<string, number[]> = { [names[0]]: [], [names[1]]: [] };
