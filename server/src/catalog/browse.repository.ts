@@ -9,7 +9,7 @@ import type { AlbumsTable, ArtistsTable, TracksTable } from '../db/schema.js';
 import { foldKey } from '../shared/fold-key.js';
 import { albumIdsInGenre } from './catalog.repository.js';
 import { lyricsByTags } from './lyrics-lookup.js';
-import { creditsOf, genresOf, type OffThreadRead, songsWithExtras } from './song-extras.js';
+import { creditsOf, genresOf, songsWithExtras } from './song-extras.js';
 
 /** Every track column except the (possibly long) lyrics. */
 export const SONG_COLUMNS = [
@@ -85,11 +85,7 @@ function chunks<T>(list: T[]): T[][] {
 }
 
 export class BrowseRepository {
-  /** `offThread`: where cold song reads may run instead of the event loop's connection (SQLite). */
-  constructor(
-    private readonly db: Db,
-    private readonly offThread?: OffThreadRead,
-  ) {}
+  constructor(private readonly db: Db) {}
 
   /** Songs by id, in the order asked (unknown ids are skipped). */
   async songs(ids: string[]): Promise<SongRow[]> {
@@ -419,7 +415,7 @@ export class BrowseRepository {
 
   /** Songs with their credits and genres in one statement (song-extras.ts); unknown ids skipped, any order. */
   songsWithExtras(ids: string[]) {
-    return songsWithExtras(this.db, ids, this.offThread);
+    return songsWithExtras(this.db, ids);
   }
 
   allGenres() {

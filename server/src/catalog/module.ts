@@ -36,18 +36,15 @@ export function createCatalog(deps: CatalogDeps): Catalog {
   const { database } = deps;
   const service = new CatalogService(new CatalogRepository(database.db), deps.liked);
   // FTS5 and the in-memory mirrors on SQLite; PostgreSQL's full-text search on PostgreSQL.
-  const sqliteSearch =
-    database.engine === 'postgres' ? null : new CatalogSearch({ db: database.db, sqlite: database.sqlite });
-  const search: LocalSearch = sqliteSearch ?? new PgCatalogSearch(database.db);
+  const search: LocalSearch =
+    database.engine === 'postgres'
+      ? new PgCatalogSearch(database.db)
+      : new CatalogSearch({ db: database.db, sqlite: database.sqlite });
   deps.lifecycle.onStop('search reader', () => search.close());
   return {
     service,
     search,
-    // Songs nobody asked for yet are read on the search reader thread where there is one.
-    browse: new BrowseRepository(
-      database.db,
-      sqliteSearch ? (text, parameters) => sqliteSearch.readOffThread(text, parameters) : undefined,
-    ),
+    browse: new BrowseRepository(database.db),
     routes: async (app) => {
       await app.register(accessScope('user', catalogRoutes), { catalog: service, search });
     },

@@ -8,11 +8,10 @@ import { Worker } from 'node:worker_threads';
 import { workerEntry } from '../shared/worker-entry.js';
 import type { RankedJson } from './search-json.js';
 import type { Sizes } from './search-ranker.js';
-import type { RankReply, RankRequest, ReadRequest, SearchWorkerData } from './search-worker.js';
+import type { RankReply, RankRequest, SearchWorkerData } from './search-worker.js';
 
 interface Pending {
-  // A ranking or rows, as the request asked (the reply carries its own kind).
-  resolve: (value: RankedJson | unknown[]) => void;
+  resolve: (ranked: RankedJson) => void;
   reject: (err: Error) => void;
 }
 
@@ -26,10 +25,6 @@ export class SearchReader {
   broken = false;
   /** Queries answered by the thread (for tests and figures). */
   answered = 0;
-  /** Reads (`read`) answered by the thread (for tests and figures). */
-  reads = 0;
-  /** Who waits for the thread to be ready (`start`): true when it is, false when it failed. */
-  private waiters: ((ready: boolean) => void)[] = [];
   private ready = false;
   private closed = false;
 
@@ -48,43 +43,12 @@ export class SearchReader {
     // Starting takes a moment (an isolate, the driver, the connection): meanwhile the caller ranks
     // inline instead of making the first searches wait for it.
     if (!this.ready) return Promise.reject(new Error('search reader starting'));
-    return this.send<RankedJson>(worker, { id: this.nextId++, match, sizes });
-  }
-
-  /**
-   * Rows of a read-only statement run on the thread's connection, or null when the thread cannot
-   * take it now (starting — started here if stopped —, broken or closed): the caller reads on its
-   * own connection then. What the thread reads is what was committed when the statement ran.
-   */
-  read(sql: string, parameters: readonly unknown[]): Promise<unknown[]> | null {
-    if (this.broken || this.closed) return null;
-    const worker = this.worker ?? this.spawn();
-    this.lastUsed = Date.now();
-    this.armIdleStop();
-    if (!this.ready) return null;
-    return this.send<unknown[]>(worker, { id: this.nextId++, sql, parameters });
-  }
-
-  private send<T extends RankedJson | unknown[]>(worker: Worker, request: RankRequest | ReadRequest): Promise<T> {
     if (this.pending.size === 0) worker.ref();
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(request.id, { resolve: resolve as Pending['resolve'], reject });
-      worker.postMessage(request);
+    const id = this.nextId++;
+    return new Promise<RankedJson>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, match, sizes } satisfies RankRequest);
     });
-  }
-
-  /** Starts the thread if it is not running; true once it takes requests, false if it cannot. */
-  start(): Promise<boolean> {
-    if (this.broken || this.closed) return Promise.resolve(false);
-    if (!this.worker) this.spawn();
-    this.lastUsed = Date.now();
-    this.armIdleStop();
-    if (this.ready) return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => this.waiters.push(resolve));
-  }
-
-  private wake(ready: boolean): void {
-    for (const w of this.waiters.splice(0)) w(ready);
   }
 
   /** For good (server shutdown). */
@@ -101,7 +65,6 @@ export class SearchReader {
     this.worker = null;
     this.ready = false;
     this.failAll(new Error('search reader stopped'));
-    this.wake(false);
     if (worker) {
       worker.removeAllListeners();
       worker.on('error', () => {});
@@ -123,10 +86,7 @@ export class SearchReader {
     worker.on('message', (reply: RankReply) => {
       if (reply === 'ready') {
         ready = true;
-        if (this.worker === worker) {
-          this.ready = true;
-          this.wake(true);
-        }
+        if (this.worker === worker) this.ready = true;
         return;
       }
       const p = this.pending.get(reply.id);
@@ -136,9 +96,6 @@ export class SearchReader {
       if ('ranked' in reply) {
         this.answered++;
         p.resolve(reply.ranked);
-      } else if ('rows' in reply) {
-        this.reads++;
-        p.resolve(reply.rows);
       } else p.reject(new Error(reply.error));
     });
     const gone = (err: Error) => {
@@ -147,7 +104,6 @@ export class SearchReader {
       this.ready = false;
       if (!ready) this.broken = true;
       this.failAll(err);
-      this.wake(false);
     };
     worker.on('error', gone);
     worker.on('exit', () => gone(new Error('search reader exited')));

@@ -3,11 +3,6 @@
  * beside the server's writer), so ranking thousands of prefix matches never holds the event loop
  * that serves every other request. Answers go back as JSON bytes (transferred, not copied): the
  * main thread neither clones nor serializes them. Started on demand by CatalogSearch, stopped when search is idle.
- *
- * It also runs plain reads for the main thread (`ReadRequest`: a statement compiled there, by
- * Kysely, and its parameters): the rows of songs nobody asked for yet (search3 after a new query,
- * catalog/song-extras.ts), whose page reads and row building would otherwise hold the event loop
- * for about a millisecond. The connection is read-only: nothing sent here can write.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
@@ -25,20 +20,7 @@ export interface RankRequest {
   match: string;
   sizes: Sizes;
 }
-/** A read for the main thread: a SELECT compiled there and its bound parameters. */
-export interface ReadRequest {
-  id: number;
-  sql: string;
-  parameters: readonly unknown[];
-}
-export type RankReply =
-  | { id: number; ranked: RankedJson }
-  | { id: number; rows: unknown[] }
-  | { id: number; error: string }
-  | 'ready';
-
-/** Prepared statements of the reads, by SQL text (a few shapes: one per id-list length in use). */
-const MAX_STATEMENTS = 64;
+export type RankReply = { id: number; ranked: RankedJson } | { id: number; error: string } | 'ready';
 
 const { path, cacheKib } = workerData as SearchWorkerData;
 const sqlite = new SQLite(path, { readonly: true, fileMustExist: true });
@@ -65,32 +47,9 @@ const currentCatalog = (): string => {
 // (taking it costs more than a row lookup).
 const rankJson = sqlite.transaction((match: string, sizes: Sizes) => ranker.rankJson(match, sizes, currentCatalog()));
 
-const statements = new Map<string, SQLite.Statement>();
-const statementOf = (text: string): SQLite.Statement => {
-  let stmt = statements.get(text);
-  if (!stmt) {
-    if (statements.size >= MAX_STATEMENTS) statements.clear();
-    stmt = sqlite.prepare(text);
-    if (!stmt.reader) throw new Error('the search reader runs reads only');
-    statements.set(text, stmt);
-  }
-  return stmt;
-};
-
 const port = parentPort;
 if (!port) throw new Error('search-worker runs as a worker thread');
-port.on('message', (request: RankRequest | ReadRequest) => {
-  const id = request.id;
-  if ('sql' in request) {
-    try {
-      // Rows as the main connection's driver would give them (structured clone keeps every value exactly).
-      port.postMessage({ id, rows: statementOf(request.sql).all(...request.parameters) } satisfies RankReply);
-    } catch (err) {
-      port.postMessage({ id, error: err instanceof Error ? err.message : String(err) } satisfies RankReply);
-    }
-    return;
-  }
-  const { match, sizes } = request;
+port.on('message', ({ id, match, sizes }: RankRequest) => {
   try {
     // JSON bytes, transferred (not copied) and sent as they are by the route.
     const ranked = rankJson(match, sizes);

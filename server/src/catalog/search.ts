@@ -183,26 +183,6 @@ export class CatalogSearch {
     return this.reader?.answered ?? 0;
   }
 
-  /**
-   * A read-only statement run on the reader thread's connection (song-extras.ts: a cold search3's
-   * songs), or null when it should run here: no reader thread, the thread starting or broken, or
-   * an open transaction on this connection (whose uncommitted writes the thread cannot see).
-   */
-  readOffThread(sql: string, parameters: readonly unknown[]): Promise<unknown[]> | null {
-    if (!this.reader || this.sqlite.inTransaction) return null;
-    return this.reader.read(sql, parameters);
-  }
-
-  /** Reads the reader thread has run for the main thread so far (cold songs, song-extras.ts). */
-  get readerReads(): number {
-    return this.reader?.reads ?? 0;
-  }
-
-  /** Starts the reader thread now (tests, benches); false when there is none or it cannot start. */
-  startReader(): Promise<boolean> {
-    return this.reader?.start() ?? Promise.resolve(false);
-  }
-
   /** Stops the reader thread (server shutdown). */
   async close(): Promise<void> {
     this.answers.close();

@@ -83,61 +83,27 @@ function listOf<T>(value: unknown): T[] {
 }
 
 /**
- * Runs a compiled read-only statement somewhere other than the event loop's connection (the search
- * reader thread, catalog/search-reader.ts), or returns null when it cannot now.
+ * Songs by id with credits and genres, in one statement (aggregated per song by correlated
+ * subqueries, ordered inside the aggregate — SQLite ≥ 3.44 and PostgreSQL both take that), in
+ * no particular order; unknown ids are skipped.
  */
-export type OffThreadRead = (sql: string, parameters: readonly unknown[]) => Promise<unknown[]> | null;
-
-function songsQuery(db: Db, ids: string[]) {
+export async function songsWithExtras(db: Db, ids: string[]): Promise<SongWithExtras[]> {
   const pg = db.getExecutor().adapter instanceof PostgresAdapter;
   const agg = sql.raw(pg ? 'json_agg' : 'json_group_array');
   const tuple = sql.raw(pg ? 'json_build_array' : 'json_array');
-  return db
-    .selectFrom('tracks')
-    .select(SONG_COLUMNS)
-    .select([
-      sql<unknown>`(select ${agg}(${tuple}(a.id, a.name, ta.role) order by ta.position, ta.artist_id, ta.role)
-        from track_artists ta join artists a on a.id = ta.artist_id where ta.track_id = tracks.id)`.as('x_credits'),
-      sql<unknown>`(select ${agg}(g.name order by tg.genre_id)
-        from track_genres tg join genres g on g.id = tg.genre_id where tg.track_id = tracks.id)`.as('x_genres'),
-    ])
-    .where('id', 'in', ids);
-}
-
-type SongsQueryRow = Awaited<ReturnType<ReturnType<typeof songsQuery>['execute']>>[number];
-
-/**
- * The statement's text per number of ids (its only parameters, in order), compiled once: Kysely
- * builds and compiles a query in tens of microseconds, on the thread this read is meant to spare.
- */
-const textByCount = new Map<number, string>();
-
-function compiledText(db: Db, ids: string[]): string {
-  let text = textByCount.get(ids.length);
-  if (text === undefined) {
-    const compiled = songsQuery(db, ids).compile();
-    text = compiled.sql;
-    // Only a statement whose parameters are exactly the ids can be reused with other ids.
-    if (compiled.parameters.length !== ids.length || compiled.parameters.some((p, i) => p !== ids[i])) {
-      throw new Error('songsWithExtras: unexpected statement parameters');
-    }
-    textByCount.set(ids.length, text);
-  }
-  return text;
-}
-
-/**
- * Songs by id with credits and genres, in one statement (aggregated per song by correlated
- * subqueries, ordered inside the aggregate — SQLite ≥ 3.44 and PostgreSQL both take that), in
- * no particular order; unknown ids are skipped. With `offThread` (SQLite with the search reader
- * thread) the statement runs on that thread's connection when it can take it: a cold search3's
- * page reads and row building then leave the event loop free (issue 20).
- */
-export async function songsWithExtras(db: Db, ids: string[], offThread?: OffThreadRead): Promise<SongWithExtras[]> {
   const out: SongWithExtras[] = [];
   for (const part of chunks([...new Set(ids)])) {
-    const away = offThread?.(compiledText(db, part), part);
-    const rows = away ? ((await away) as SongsQueryRow[]) : await songsQuery(db, part).execute();
+    const rows = await db
+      .selectFrom('tracks')
+      .select(SONG_COLUMNS)
+      .select([
+        sql<unknown>`(select ${agg}(${tuple}(a.id, a.name, ta.role) order by ta.position, ta.artist_id, ta.role)
+          from track_artists ta join artists a on a.id = ta.artist_id where ta.track_id = tracks.id)`.as('x_credits'),
+        sql<unknown>`(select ${agg}(g.name order by tg.genre_id)
+          from track_genres tg join genres g on g.id = tg.genre_id where tg.track_id = tracks.id)`.as('x_genres'),
+      ])
+      .where('id', 'in', part)
+      .execute();
     for (const { x_credits, x_genres, ...row } of rows) {
       const genres = listOf<string>(x_genres);
       out.push({
