@@ -3,7 +3,9 @@
  * reads for songs nobody asked for yet) equal the separate reads, on both engines: credits in tag
  * order with ties (the same artist as `artist` and `albumartist` at one position) in a fixed
  * order, genres in a fixed order, nothing for a song without either, unknown ids skipped, and no
- * extra field on the row.
+ * extra field on the row. Credits whose tag order disagrees with the key order, and artist ids
+ * that sort differently by bytes and by letters (or past U+FFFF), come out of the ordered
+ * aggregates as the engine's own ORDER BY gives them.
  */
 import { describe, expect, it } from 'vitest';
 import type { AnyDatabase } from '../db/engine.js';
@@ -103,6 +105,69 @@ forEachEngine((engine) => {
       expect(t3?.genres).toBeUndefined();
       expect(Object.keys(t1?.row ?? {}).sort()).toEqual(Object.keys(rows[0]).sort());
       expect(await browse.songsWithExtras([])).toEqual([]);
+    });
+
+    it('order credits and genres as the engine orders them, whatever order the rows are stored in', async () => {
+      const database = await engine.open();
+      await seed(database);
+      const db = database.db;
+      const artist = (id: string, name: string) => ({
+        id,
+        name,
+        name_key: name.toLowerCase(),
+        added_at: 0,
+        updated_at: 0,
+      });
+      await db
+        .insertInto('artists')
+        .values([
+          artist('ar-Z', 'Zed'),
+          artist('ar-é', 'Accent'),
+          artist('ar-😀', 'Emoji'),
+          artist('ar-\uffee', 'Wide'),
+        ] as never)
+        .execute();
+      await db
+        .insertInto('genres')
+        .values([{ id: 'G0', name: 'Ambient', name_key: 'ambient' }] as never)
+        .execute();
+      await db
+        .insertInto('tracks')
+        .values([{ id: 't4', title: 'Many', local_path: 't4.mp3', duration: 1, added_at: 0, updated_at: 0 }] as never)
+        .execute();
+      await db
+        .insertInto('track_artists')
+        .values([
+          // Position order against id order; ids that sort apart by bytes and by letters, and
+          // past U+FFFF against U+FFEE (UTF-16 and UTF-8 order disagree there).
+          { track_id: 't4', artist_id: 'ar-a', role: 'artist', position: 3 },
+          { track_id: 't4', artist_id: 'ar-c', role: 'artist', position: 0 },
+          { track_id: 't4', artist_id: 'ar-b', role: 'artist', position: 1 },
+          { track_id: 't4', artist_id: 'ar-Z', role: 'artist', position: 1 },
+          { track_id: 't4', artist_id: 'ar-é', role: 'albumartist', position: 1 },
+          { track_id: 't4', artist_id: 'ar-😀', role: 'artist', position: 2 },
+          { track_id: 't4', artist_id: 'ar-\uffee', role: 'artist', position: 2 },
+        ] as never)
+        .execute();
+      await db
+        .insertInto('track_genres')
+        .values([
+          { track_id: 't4', genre_id: 'g2' },
+          { track_id: 't4', genre_id: 'G0' },
+          { track_id: 't4', genre_id: 'g1' },
+        ] as never)
+        .execute();
+      const browse = new BrowseRepository(db);
+      const [song] = await browse.songsWithExtras(['t4']);
+      const credits = (await browse.creditsOf(['t4'])).get('t4');
+      expect(credits).toHaveLength(7);
+      expect(song.credits).toEqual(credits);
+      expect(song.genres).toEqual((await browse.genresOf(['t4'])).get('t4'));
+      if (engine.name === 'sqlite') {
+        // SQLite's BINARY order, spelled out: not the insertion order, nor the key order alone.
+        expect(song.credits.map((c) => c.id)).toEqual(['ar-c', 'ar-Z', 'ar-b', 'ar-é', 'ar-\uffee', 'ar-😀', 'ar-a']);
+        expect(song.genres).toEqual(['Ambient', 'Électronique', 'Trip-Hop']);
+      }
     });
   });
 });
