@@ -48,6 +48,8 @@ const STAMP_INDEX_DEFER_MIN = 1000;
  * the heap, and the scan's peak RSS, near its live size.
  */
 const HEAP_SLACK_MIN = 8 * 1024 * 1024;
+/** Files to read from which the read phase collects the main heap as it starts (see HeapGuard). */
+const COLLECT_FIRST_MIN = 1000;
 
 /** Whether writing `toRead` files into a library of `known` tracks builds the stamp index after. */
 export function deferStampIndex(toRead: number, known: number): boolean {
@@ -88,7 +90,7 @@ export async function readPhase(ctx: ScanContext): Promise<void> {
   const size = options.workers > 0 ? options.workers : defaultWorkers(availableParallelism());
   const pool = new TagWorkerPool({ size, separators: options.separators, timeoutMs: options.fileTimeoutMs });
   let writing: Promise<void> = Promise.resolve();
-  const heap = new HeapGuard();
+  const heap = new HeapGuard(total >= COLLECT_FIRST_MIN);
   try {
     let next = 0;
     let outstanding = 0;
@@ -174,12 +176,14 @@ export async function readPhase(ctx: ScanContext): Promise<void> {
  * listings) still filled the heap then, so the first cycle's threshold sat that much higher, and
  * V8 keeps the pages a heap grew to — the main heap's total stayed ~50 MB through a 50,000-file
  * read phase whose live part was ~30 MB (bench/README.md, "Scan memory and speed, scan5").
+ * Only for reads of COLLECT_FIRST_MIN files or more: a watcher's rescan of a few new files grows
+ * the heap little, and the collection is a 10–40 ms pause of the event loop.
  */
 class HeapGuard {
   private limit: number;
 
-  constructor() {
-    collectGarbage();
+  constructor(collectFirst: boolean) {
+    if (collectFirst) collectGarbage();
     this.limit = this.after(getHeapStatistics().used_heap_size);
   }
 
