@@ -3,14 +3,17 @@
  * than a whole scan (no readers competing for the 2 cores): the tags of a library are read once
  * (`readTrack`, cached in a JSON file), then each run writes them into a fresh migrated database
  * as the read phase does (`LibraryRepository.writeBatch`, 400 rows per transaction), runs the
- * group phase and prints the CPU of each part and the peak RSS.
+ * group phase and prints the CPU of each part (and the writes' wall time: a checkpoint's sync is
+ * not CPU), the peak RSS and the WAL file's size after the writes. Variants: SCAN_WRITE_CACHE
+ * (page cache, KiB), SCAN_WRITE_INDEX=end (stamp index built after), SCAN_WRITE_CKPT (WAL pages
+ * between checkpoints; the scan uses 8000, SQLite's default is 1000).
  *
  *   node --import tsx scan-write.ts --lib /tmp/earshot-bench-20k [--cache /tmp/reads.json] [--runs 3]
  *
  * Every run is a fresh process (`--child`), so JIT warm-up and heap state are alike.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -63,6 +66,10 @@ async function child(): Promise<void> {
     const cacheKib = Number(process.env.SCAN_WRITE_CACHE ?? 4096);
     const restore = cacheKib > 0 ? repo.limitPageCache(cacheKib) : () => {};
     repo.loadCaches();
+    // SCAN_WRITE_CKPT: wal_autocheckpoint (pages) during the writes (unset: SQLite's 1000).
+    if (process.env.SCAN_WRITE_CKPT)
+      opened.sqlite.pragma(`wal_autocheckpoint = ${Number(process.env.SCAN_WRITE_CKPT)}`);
+    const w0 = performance.now();
     const c0 = process.cpuUsage();
     const deferIndex = process.env.SCAN_WRITE_INDEX === 'end';
     if (deferIndex) repo.suspendStampIndex();
@@ -71,6 +78,8 @@ async function child(): Promise<void> {
       repo.writeBatch({ insert, update: [], errors: [] }, [], [], Date.now());
     }
     const write = ms(process.cpuUsage(c0));
+    const walMb = Math.round(statSync(join(dir, 'earshot.db-wal')).size / 1048576);
+    const writeWall = performance.now() - w0;
     const c1 = process.cpuUsage();
     await new GroupRepository(opened.sqlite).regroup(Date.now(), async () => {});
     const group = ms(process.cpuUsage(c1));
@@ -83,9 +92,11 @@ async function child(): Promise<void> {
       JSON.stringify({
         rows: rows.length,
         writeMsPerRow: +(write / rows.length).toFixed(4),
+        writeWallMsPerRow: +(writeWall / rows.length).toFixed(4),
         groupMsPerRow: +(group / rows.length).toFixed(4),
         endMs: Math.round(end),
         peakRssMb: Math.round(rss),
+        walMb,
       }),
     );
   } finally {

@@ -102,6 +102,11 @@ export class PgLibraryRepository implements LibraryStore {
     return () => {};
   }
 
+  /** PostgreSQL checkpoints on its own schedule. */
+  spaceCheckpoints(_pages: number): () => void {
+    return () => {};
+  }
+
   /**
    * The SQLite side drops its covering stamp index during a large write; PostgreSQL's index
    * maintenance is set-based per batch (one statement per table) and is left as it is.

@@ -44,6 +44,8 @@ export interface LibraryStore {
   knownTracks(ids: string[]): Awaitable<KnownTrack[]>;
   /** Caps the connection's page cache during a scan; the returned function restores it. */
   limitPageCache(kib: number): () => void;
+  /** Checkpoints the write-ahead log less often during a scan; the returned function restores it. */
+  spaceCheckpoints(pages: number): () => void;
   /** Drops the rescan's stamp index before a large write (built again by restoreStampIndex). */
   suspendStampIndex(): Awaitable<void>;
   /** Builds the stamp index when it is missing. */

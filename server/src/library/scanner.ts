@@ -44,6 +44,11 @@ const PUBLISH_EVERY_MS = 200;
  * "Full-scan regression").
  */
 const SCAN_PAGE_CACHE_KIB = 8192;
+/**
+ * WAL pages between checkpoints during a scan (LibraryRepository.spaceCheckpoints; SQLite's
+ * default is 1,000): the WAL file grows to ~32 MB instead of ~4 MB while a scan writes.
+ */
+const SCAN_CHECKPOINT_PAGES = 8000;
 
 export class LibraryScanner {
   private readonly repo: LibraryStore;
@@ -215,12 +220,13 @@ export class LibraryScanner {
       folders,
       resumeNeeded: previous !== undefined && previous !== 'done',
       walked: { files: [], folderArt: new Map(), dirChanged: new Map(), skipped: [] },
-      diff: { toRead: [], known: new Map(), missing: new Map() },
+      diff: { toRead: [], known: new Map(), missing: new Map(), goneErrors: [] },
       publish: (force = false) => this.publish(p, force),
     };
     let state: ScanSummary['state'] = 'done';
     let error: string | null = null;
     const restoreCache = this.repo.limitPageCache(SCAN_PAGE_CACHE_KIB);
+    const restoreCheckpoints = this.repo.spaceCheckpoints(SCAN_CHECKPOINT_PAGES);
     try {
       await runPhases(ctx);
     } catch (err) {
@@ -237,6 +243,7 @@ export class LibraryScanner {
       // point left it missing: either way it is built here (nothing to do when it exists).
       await this.repo.restoreStampIndex();
       restoreCache();
+      restoreCheckpoints();
       this.repo.clearCaches();
       this.artwork.clear();
     }

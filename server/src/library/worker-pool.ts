@@ -4,9 +4,8 @@
  * that hangs the parser gets its worker terminated and replaced, and is reported unreadable.
  * Workers run with a capped heap, so a hostile file cannot take the server's memory with it.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../shared/worker-entry.js';
 import { FINISHED, PROGRESS_BYTES, STARTED_AT } from './reader-progress.js';
 import type { ReadJob, ReadResult, TagWorkerData } from './tag-worker.js';
 
@@ -49,31 +48,6 @@ const DEPTH = 64;
 /** How long a reader may take to start before its first job is failed. */
 const START_GRACE_MS = 60_000;
 
-/** The compiled worker (dist) or, when running from sources (tests, bench via tsx), the .ts file through tsx.
- * `../library/`: this code also runs from the bundled CLI's chunks in `dist/app/`
- * (scripts/bundle-deps.mjs).
- */
-function workerEntry(): { script: URL | string; eval: boolean; execArgv: string[] } {
-  const js = new URL('../library/tag-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { script: js, eval: false, execArgv: withoutLoaders(process.execArgv) };
-  // Sources only: register tsx's loader inside the worker thread, then load the TypeScript entry.
-  const ts = new URL('../library/tag-worker.ts', import.meta.url).href;
-  return {
-    script: `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ts)}); })`,
-    eval: true,
-    execArgv: process.execArgv,
-  };
-}
-
-/**
- * The compiled worker needs no TypeScript loader: a parent started with `--import tsx` (bench,
- * dev) would otherwise route every module the worker loads through the loader's hooks thread.
- * Only diagnostics flags are passed on (a worker refuses process-wide ones such as --expose-gc).
- */
-function withoutLoaders(argv: string[]): string[] {
-  return argv.filter((a) => /^--(cpu-prof|heap-prof|enable-source-maps|stack-trace-limit)/.test(a));
-}
-
 /** The readers cannot start at all (broken install): the scan fails instead of blaming every file. */
 export class ReaderUnavailable extends Error {}
 
@@ -84,7 +58,7 @@ export class TagWorkerPool {
   private pumpQueued = false;
   private fatal: ReaderUnavailable | null = null;
   private readonly timeoutMs: number;
-  private readonly entry = workerEntry();
+  private readonly entry = workerEntry('library/tag-worker');
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.timeoutMs = options.timeoutMs ?? 20_000;

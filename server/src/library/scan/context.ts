@@ -36,6 +36,12 @@ export interface DiffResult {
   known: Map<string, TrackStamp>;
   /** Known tracks the walk did not find (moved or deleted); moves are taken out as the read finds them. */
   missing: Map<string, TrackStamp>;
+  /**
+   * `scan_errors` paths (within the scanned folders) the walk did not find: the prune phase drops
+   * them. Known here because the read phase lets the walk's file list go (only walked files get
+   * new errors).
+   */
+  goneErrors: string[];
 }
 
 export interface ScanContext {

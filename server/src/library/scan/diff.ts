@@ -35,12 +35,14 @@ export async function diffPhase(ctx: ScanContext): Promise<void> {
   const settle = ctx.options.settleMs ?? DEFAULT_SETTLE_MS;
   const now = ctx.options.clock.now();
   let found = 0;
+  const walkedErrors = new Set<string>();
   for (const f of ctx.walked.files) {
     const row = known.get(f.rel);
     if (row) found += 1;
+    const err = errors.size === 0 ? undefined : errors.get(f.rel);
+    if (err) walkedErrors.add(f.rel);
     const same = row ? row.size === f.size && row.mtime === f.mtime : false;
     if (same && !full && (reapply.size === 0 || !reapply.has(dirOf(f.rel)))) continue;
-    const err = errors.get(f.rel);
     if (!row && err && err.size === f.size && err.mtime === f.mtime && !full) continue;
     if (now - f.mtime < settle && !same) {
       p.deferred += 1; // still being written: read it once it has settled
@@ -55,6 +57,8 @@ export async function diffPhase(ctx: ScanContext): Promise<void> {
     const walked = new Set(ctx.walked.files.map((f) => f.rel));
     for (const [path, t] of known) if (!walked.has(path)) missing.set(path, t);
   }
-  ctx.diff = { toRead, missing, known };
+  const goneErrors: string[] = [];
+  for (const rel of errors.keys()) if (!walkedErrors.has(rel) && inScope(ctx.folders, rel)) goneErrors.push(rel);
+  ctx.diff = { toRead, missing, known, goneErrors };
   p.filesTotal = toRead.length;
 }

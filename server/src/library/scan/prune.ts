@@ -6,28 +6,21 @@
  * almost always an unmounted share, not a deletion: nothing is pruned then.
  */
 import { readdirSync } from 'node:fs';
-import { inScope, type ScanContext, yieldNow } from './context.js';
+import { type ScanContext, yieldNow } from './context.js';
 
 /** Deletions per transaction. */
 const BATCH = 100;
 
 export async function prunePhase(ctx: ScanContext): Promise<void> {
-  const { walked, diff, progress: p } = ctx;
-  // Errors of files that are gone go too. The few error paths are looked up among the walked
-  // files (no set of 50,000 paths for a check that is usually about a handful).
-  const errors = await ctx.repo.scanErrors();
-  if (errors.size > 0) {
-    const present = new Set<string>();
-    for (const f of walked.files) if (errors.has(f.rel)) present.add(f.rel);
-    await ctx.repo.deleteErrorsNotIn((rel) => present.has(rel) || !inScope(ctx.folders, rel));
+  const { diff, progress: p } = ctx;
+  // Errors of files that are gone go too (the diff listed them: the read phase adds errors only
+  // for walked files, and lets the walk's list go as it reads).
+  if (diff.goneErrors.length > 0) {
+    const gone = new Set(diff.goneErrors);
+    await ctx.repo.deleteErrorsNotIn((rel) => !gone.has(rel));
   }
   const gone = [...diff.missing.values()].map((t) => t.id);
-  if (
-    gone.length > 0 &&
-    ctx.folders === null &&
-    walked.files.length === 0 &&
-    readdirSync(ctx.options.musicDir).length === 0
-  ) {
+  if (gone.length > 0 && ctx.folders === null && p.filesFound === 0 && readdirSync(ctx.options.musicDir).length === 0) {
     ctx.log.warn({ tracks: gone.length }, 'music folder is empty: not removing any tracks (is the drive mounted?)');
     return;
   }

@@ -48,6 +48,8 @@ const STAMP_INDEX_DEFER_MIN = 1000;
  * the heap, and the scan's peak RSS, near its live size.
  */
 const HEAP_SLACK_MIN = 8 * 1024 * 1024;
+/** Files to read from which the read phase collects the main heap as it starts (see HeapGuard). */
+const COLLECT_FIRST_MIN = 1000;
 
 /** Whether writing `toRead` files into a library of `known` tracks builds the stamp index after. */
 export function deferStampIndex(toRead: number, known: number): boolean {
@@ -68,20 +70,27 @@ export function defaultWorkers(cores: number): number {
 }
 
 export async function readPhase(ctx: ScanContext): Promise<void> {
-  const { toRead } = ctx.diff;
+  const toRead: (WalkedFile | null)[] = ctx.diff.toRead;
   if (toRead.length === 0) return;
+  const total = toRead.length;
+  // The walk's list is let go file by file as the files are read (each job holds its file until
+  // its row is written): ~170 bytes a file, 8 MB of the main heap at 50,000 files, which stayed
+  // live through the whole read phase, where a full scan's peak RSS is. Nothing after this phase
+  // reads it (the diff left the prune phase what it needs).
+  ctx.walked = { ...ctx.walked, files: [] };
+  ctx.diff = { ...ctx.diff, toRead: [] };
   const { options, signal } = ctx;
   // Name → id caches for the writes (loaded here, not in the diff: a rescan with nothing to read
   // never needs them).
   await ctx.repo.loadCaches();
-  if (deferStampIndex(toRead.length, ctx.diff.known.size)) await ctx.repo.suspendStampIndex();
+  if (deferStampIndex(total, ctx.diff.known.size)) await ctx.repo.suspendStampIndex();
   // The walk's root (paths are rebuilt from it per job, not kept per file).
   const root = realpathSync(options.musicDir);
   const moves = new MoveFinder(ctx.diff.missing, (ids) => ctx.repo.knownTracks(ids));
   const size = options.workers > 0 ? options.workers : defaultWorkers(availableParallelism());
   const pool = new TagWorkerPool({ size, separators: options.separators, timeoutMs: options.fileTimeoutMs });
   let writing: Promise<void> = Promise.resolve();
-  const heap = new HeapGuard();
+  const heap = new HeapGuard(total >= COLLECT_FIRST_MIN);
   try {
     let next = 0;
     let outstanding = 0;
@@ -89,8 +98,9 @@ export async function readPhase(ctx: ScanContext): Promise<void> {
     let wake: (() => void) | null = null;
     let readFailure: Error | null = null;
     const launch = () => {
-      while (next < toRead.length && outstanding < IN_FLIGHT) {
-        const file = toRead[next];
+      while (next < total && outstanding < IN_FLIGHT) {
+        const file = toRead[next] as WalkedFile;
+        toRead[next] = null;
         const id = next++;
         outstanding++;
         const abs = absolutePath(root, file.rel);
@@ -160,9 +170,22 @@ export async function readPhase(ctx: ScanContext): Promise<void> {
   }
 }
 
-/** Collects the main heap when the read phase's garbage grew it enough (see HEAP_SLACK_MIN). */
+/**
+ * Collects the main heap when the read phase's garbage grew it enough (see HEAP_SLACK_MIN). It
+ * collects once as the phase starts, too: the walk's and the diff's garbage (Stats, Dirents,
+ * listings) still filled the heap then, so the first cycle's threshold sat that much higher, and
+ * V8 keeps the pages a heap grew to — the main heap's total stayed ~50 MB through a 50,000-file
+ * read phase whose live part was ~30 MB (bench/README.md, "Scan memory and speed, scan5").
+ * Only for reads of COLLECT_FIRST_MIN files or more: a watcher's rescan of a few new files grows
+ * the heap little, and the collection is a 10–40 ms pause of the event loop.
+ */
 class HeapGuard {
-  private limit = this.after(getHeapStatistics().used_heap_size);
+  private limit: number;
+
+  constructor(collectFirst: boolean) {
+    if (collectFirst) collectGarbage();
+    this.limit = this.after(getHeapStatistics().used_heap_size);
+  }
 
   check(): void {
     if (getHeapStatistics().used_heap_size < this.limit) return;

@@ -96,7 +96,7 @@ export async function walkLibrary(
   while (stack.length > 0) {
     if (signal?.aborted) throw signal.reason;
     const relDir = stack.pop() as string;
-    const absDir = relDir === '' ? realRoot : join(realRoot, relDir);
+    const absDir = relDir === '' ? realRoot : absolutePath(realRoot, relDir);
     let entries: Dirent[];
     try {
       entries = readdirSync(absDir, { withFileTypes: true });
