@@ -31,17 +31,45 @@ function gcFunction(): Gc | null {
   return collector;
 }
 
-/** Runs one full garbage collection now; false when this runtime does not allow it. */
-export function collectGarbage(): boolean {
+/** The user's own flags turn compaction on for every collection: leave it as they set it. */
+const compactsAlways = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) =>
+  a.includes('compact-on-every-full-gc'),
+);
+
+/**
+ * Runs one full garbage collection now; false when this runtime does not allow it.
+ *
+ * `compact`: also move the surviving objects together so the emptied pages go back to the system.
+ * A plain collection frees the dead objects but keeps every page that still holds a live one: after
+ * a 50,000-file scan the old generation stayed at 30 MB committed for 15 MB of live objects (idle
+ * RSS 100 MB instead of 85) unless V8's memory reducer happened to compact it later, which it does
+ * only when the heap grew since its last run. V8 compacts every page it can when
+ * `--compact-on-every-full-gc` is set; it is set for this one collection and unset after, which
+ * leaves V8's flag hash — the stamp on the CLI's code cache (cli/launch.ts) — as it was.
+ */
+export function collectGarbage(options: { compact?: boolean } = {}): boolean {
   const gc = gcFunction();
   if (!gc) return false;
-  gc();
+  let compacting = false;
+  if (options.compact && !compactsAlways) {
+    try {
+      setFlagsFromString('--compact-on-every-full-gc');
+      compacting = true;
+    } catch {
+      // A plain collection, then.
+    }
+  }
+  try {
+    gc();
+  } finally {
+    if (compacting) setFlagsFromString('--no-compact-on-every-full-gc');
+  }
   return true;
 }
 
 /**
- * A full collection `delayMs` after the last call (a burst of scans collects once, after the
- * last). The timer never keeps the process alive.
+ * A full, compacting collection `delayMs` after the last call (a burst of scans collects once,
+ * after the last). The timer never keeps the process alive.
  */
 export function createQuietCollector(delayMs: number): { schedule(): void; cancel(): void } {
   let timer: NodeJS.Timeout | null = null;
@@ -50,7 +78,7 @@ export function createQuietCollector(delayMs: number): { schedule(): void; cance
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => {
         timer = null;
-        collectGarbage();
+        collectGarbage({ compact: true });
       }, delayMs);
       timer.unref();
     },
