@@ -10,6 +10,10 @@
 #   MALLOC_ARENA_MAX=2           glibc keeps two malloc arenas instead of one per thread.
 #   --max-semi-space-size=4      V8's young generation stays ≤ 8 MB instead of growing to 32 MB
 #                                under load and keeping it (added to NODE_OPTIONS).
+#   --v8-pool-size=N             on a machine with fewer than 4 CPUs, V8's helper threads (garbage
+#                                collection, compiling) are as many as the CPUs instead of Node's 4:
+#                                ~1.4 MB less idle memory on 2 cores, and helpers that do not
+#                                compete with the main thread for the same cores (added to NODE_OPTIONS).
 #   jemalloc (LD_PRELOAD)        when libjemalloc2 is installed: it returns freed memory to the
 #                                system within a second, where glibc keeps a scan's freed memory
 #                                for good (~25 MB after a 50,000-file scan). EARSHOT_ALLOCATOR=system
@@ -25,6 +29,15 @@ export MALLOC_ARENA_MAX
 case " ${NODE_OPTIONS:-} " in
   *max-semi-space-size*) ;;
   *) NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--max-semi-space-size=4" ;;
+esac
+case " $NODE_OPTIONS " in
+  *v8-pool-size*) ;;
+  *)
+    cpus=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 4)
+    if [ "$cpus" -ge 1 ] 2>/dev/null && [ "$cpus" -lt 4 ]; then
+      NODE_OPTIONS="$NODE_OPTIONS --v8-pool-size=$cpus"
+    fi
+    ;;
 esac
 export NODE_OPTIONS
 

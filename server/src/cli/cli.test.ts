@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import SQLite from 'better-sqlite3';
@@ -49,6 +49,8 @@ const serveEnv = (data: string) => ({
 const LAUNCHER = fileURLToPath(new URL('../../../scripts/earshot-serve.sh', import.meta.url));
 /** This test's node first on PATH: the launcher runs `node`. */
 const PATH_WITH_NODE = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
+/** What the launcher adds for V8's helper threads here: as many as the CPUs when fewer than 4. */
+const POOL = availableParallelism() < 4 ? ` --v8-pool-size=${availableParallelism()}` : '';
 /** Where Debian (any architecture) installs libjemalloc2, if it is installed here. */
 function jemallocHere(): string | null {
   const r = spawnSync('sh', ['-c', 'ls /usr/lib/*-linux-gnu/libjemalloc.so.2 /usr/lib/libjemalloc.so.2 2>/dev/null']);
@@ -95,7 +97,7 @@ describe('earshot CLI', () => {
   it('launcher: sets the memory settings, and a value the user set wins', () => {
     const defaults = launcherEnv();
     expect(defaults.MALLOC_ARENA_MAX).toBe('2');
-    expect(defaults.NODE_OPTIONS).toBe('--max-semi-space-size=4');
+    expect(defaults.NODE_OPTIONS).toBe(`--max-semi-space-size=4${POOL}`);
     const jemalloc = jemallocHere();
     if (jemalloc) {
       expect(defaults.LD_PRELOAD).toBe(jemalloc);
@@ -109,10 +111,29 @@ describe('earshot CLI', () => {
       NODE_OPTIONS: '--max-semi-space-size=16 --trace-warnings',
       EARSHOT_ALLOCATOR: 'system',
     });
-    expect(mine).toEqual({ MALLOC_ARENA_MAX: '4', NODE_OPTIONS: '--max-semi-space-size=16 --trace-warnings' });
+    expect(mine).toEqual({ MALLOC_ARENA_MAX: '4', NODE_OPTIONS: `--max-semi-space-size=16 --trace-warnings${POOL}` });
     expect(launcherEnv({ NODE_OPTIONS: '--trace-warnings' }).NODE_OPTIONS).toBe(
-      '--trace-warnings --max-semi-space-size=4',
+      `--trace-warnings --max-semi-space-size=4${POOL}`,
     );
+    expect(launcherEnv({ NODE_OPTIONS: '--v8-pool-size=8' }).NODE_OPTIONS).toBe(
+      '--v8-pool-size=8 --max-semi-space-size=4',
+    );
+  });
+
+  it('launcher: V8 gets as many helper threads as the CPUs it may use, when fewer than 4', () => {
+    // Pinned to one CPU (taskset, util-linux), the launcher sees one; on any machine.
+    const pinned = spawnSync('taskset', ['-c', '0', 'sh', LAUNCHER, '--env'], {
+      encoding: 'utf8',
+      env: { PATH: PATH_WITH_NODE },
+    });
+    if (pinned.error) {
+      console.warn(`taskset is not available here (${pinned.error.message}): pinned launcher check skipped`);
+    } else {
+      expect(pinned.status, pinned.stderr).toBe(0);
+      expect(pinned.stdout).toContain('NODE_OPTIONS=--max-semi-space-size=4 --v8-pool-size=1\n');
+    }
+    // And what this machine gets.
+    expect(launcherEnv().NODE_OPTIONS).toBe(`--max-semi-space-size=4${POOL}`);
     expect(launcherEnv({ LD_PRELOAD: '/opt/mine.so' }).LD_PRELOAD).toBe('/opt/mine.so');
   });
 
@@ -129,7 +150,7 @@ describe('earshot CLI', () => {
     const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
     expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).toContain('earshot.js');
     expect(environ).toContain('MALLOC_ARENA_MAX=2');
-    expect(environ).toContain('NODE_OPTIONS=--max-semi-space-size=4');
+    expect(environ).toContain(`NODE_OPTIONS=--max-semi-space-size=4${POOL}`);
     const jemalloc = jemallocHere();
     if (jemalloc) expect(readFileSync(`/proc/${child.pid}/maps`, 'utf8')).toContain('libjemalloc');
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
