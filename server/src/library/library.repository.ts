@@ -391,7 +391,11 @@ export class LibraryRepository {
    * threshold. Spaced 8× further apart a page is copied once for many commits, and a batch write
    * costs ~10 % less CPU and far less wall time (bench/README.md, "Scan memory and speed, scan5").
    * The WAL file grows to about `pages` × 4 KiB meanwhile (it is truncated when the server
-   * closes). The final checkpoint is PASSIVE: it never waits for a reader.
+   * closes). The final checkpoint is PASSIVE: it never waits for a reader. It is skipped when
+   * another piece of work has a transaction open on this connection at that moment (a download
+   * job's writes span event-loop turns; SQLite refuses a checkpoint inside a transaction with
+   * SQLITE_LOCKED): the next commit past the restored threshold checkpoints instead. A failure here
+   * once left the scan's run 'running' (crash suite, seed 2056868552).
    */
   spaceCheckpoints(pages: number): () => void {
     const before = this.sqlite.pragma('wal_autocheckpoint', { simple: true }) as number;
@@ -400,7 +404,13 @@ export class LibraryRepository {
     return () => {
       if (!this.sqlite.open) return;
       this.sqlite.pragma(`wal_autocheckpoint = ${before}`);
-      this.sqlite.pragma('wal_checkpoint(PASSIVE)');
+      if (this.sqlite.inTransaction) return;
+      try {
+        this.sqlite.pragma('wal_checkpoint(PASSIVE)');
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (code !== 'SQLITE_LOCKED' && code !== 'SQLITE_BUSY') throw err;
+      }
     };
   }
 

@@ -242,8 +242,15 @@ export class LibraryScanner {
       // A read phase that wrote many rows dropped the rescan's index; a scan killed before this
       // point left it missing: either way it is built here (nothing to do when it exists).
       await this.repo.restoreStampIndex();
-      restoreCache();
-      restoreCheckpoints();
+      // Settings put back after the scan: a failure here is logged, never allowed to keep the run
+      // below from being recorded as finished (it would stay 'running' until the next start).
+      for (const restore of [restoreCache, restoreCheckpoints]) {
+        try {
+          restore();
+        } catch (err) {
+          this.log.warn({ err, runId: p.runId }, 'could not restore a database setting after the scan');
+        }
+      }
       this.repo.clearCaches();
       this.artwork.clear();
     }

@@ -67,6 +67,23 @@ describe('scan checkpoints', () => {
     expect(after.checkpointed).toBe(after.log);
   });
 
+  it('restores the setting when another transaction is open on the connection, and checkpoints once it commits', () => {
+    // A download job's transaction spans event-loop turns on the same connection; SQLite refuses a
+    // checkpoint inside it (SQLITE_LOCKED), which once left a scan's run 'running' (crash suite).
+    const repo = new LibraryRepository(opened.sqlite);
+    const restore = repo.spaceCheckpoints(8000);
+    write(1200);
+    opened.sqlite.exec('BEGIN');
+    opened.sqlite.prepare('insert into blobs (data) values (?)').run('y');
+    expect(() => opened.sqlite.pragma('wal_checkpoint(PASSIVE)')).toThrow(/locked/); // what SQLite does here
+    expect(() => restore()).not.toThrow();
+    expect(opened.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    opened.sqlite.exec('COMMIT');
+    const after = walState();
+    expect(after.checkpointed).toBe(after.log);
+    expect(opened.sqlite.prepare('select count(*) n from blobs').get()).toEqual({ n: 1201 });
+  });
+
   it('leaves a connection alone whose checkpoints are off or already as far apart', () => {
     const repo = new LibraryRepository(opened.sqlite);
     opened.sqlite.pragma('wal_autocheckpoint = 0');
