@@ -7,7 +7,7 @@
  * exist are dropped. Only Node's standard library is used here.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -17,12 +17,17 @@ if (!existsSync(report)) {
   console.error(`No report at ${report}: run \`npm test\` first (it writes one).`);
   process.exit(1);
 }
+/**
+ * The clone the report was written in (its own node_modules/.earshot), so a report from another
+ * clone — CI's, in a sibling folder — maps onto this one's paths.
+ */
+const reportRoot = basename(dirname(report)) === '.earshot' ? resolve(dirname(report), '../..') : ROOT;
 /** Each project's root is the workspace folder of the same name (vitest.config.ts). */
 const PROJECTS = ['server', 'web', 'e2e', 'bench'];
 const table = existsSync(TABLE) ? JSON.parse(readFileSync(TABLE, 'utf8')) : {};
 let updated = 0;
 for (const file of JSON.parse(readFileSync(report, 'utf8')).testResults ?? []) {
-  const path = relative(ROOT, file.name).split('\\').join('/');
+  const path = relative(reportRoot, file.name).split('\\').join('/');
   const project = PROJECTS.find((p) => path.startsWith(`${p}/`));
   if (!project || !(file.endTime > file.startTime)) continue;
   table[`${project}:${path}`] = Math.round(file.endTime - file.startTime);
