@@ -288,6 +288,30 @@ forEachEngine((engine) => {
       expect(await scan()).toMatchObject({ filesTotal: 0, removed: 0 });
     });
 
+    it('a scan whose stamp index cannot be built (a full disk) is still recorded as finished; a later scan builds it', async () => {
+      if (t.engine === 'postgres') return; // SQLite's covering index (migration 0023)
+      const sqlite = t.sqlite;
+      const hasIndex = () =>
+        sqlite.prepare("select count(*) from sqlite_master where name = 'tracks_local_stamp'").pluck().get() === 1;
+      sqlite.exec('drop index tracks_local_stamp');
+      sqlite.exec('vacuum'); // the index's freed pages are given back, so it would need new ones
+      // The database may not grow: what a full disk does to the index's new pages (SQLITE_FULL).
+      const pages = sqlite.pragma('page_count', { simple: true }) as number;
+      const limit = sqlite.pragma('max_page_count', { simple: true }) as number;
+      sqlite.pragma(`max_page_count = ${pages}`);
+      try {
+        const full = await scan();
+        expect(full).toMatchObject({ state: 'done', added: 0, removed: 0 });
+        expect(hasIndex()).toBe(false);
+        const running = await db().selectFrom('scan_runs').select('id').where('state', '=', 'running').execute();
+        expect(running).toEqual([]);
+      } finally {
+        sqlite.pragma(`max_page_count = ${limit}`);
+      }
+      expect(await scan()).toMatchObject({ state: 'done', added: 0, removed: 0 });
+      expect(hasIndex()).toBe(true);
+    });
+
     it('a renamed or moved file keeps its id; a deleted file leaves playlist entries unavailable', async () => {
       const before = await trackByPath('Formats/song.ogg');
       mkdirSync(join(music, 'Moved'), { recursive: true });

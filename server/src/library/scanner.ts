@@ -239,16 +239,18 @@ export class LibraryScanner {
         this.log.error({ err, runId: p.runId }, 'library scan failed');
       }
     } finally {
-      // A read phase that wrote many rows dropped the rescan's index; a scan killed before this
-      // point left it missing: either way it is built here (nothing to do when it exists).
-      await this.repo.restoreStampIndex();
-      // Settings put back after the scan: a failure here is logged, never allowed to keep the run
-      // below from being recorded as finished (it would stay 'running' until the next start).
-      for (const restore of [restoreCache, restoreCheckpoints]) {
+      // Put back after the scan: the rescan's index (a read phase that wrote many rows dropped it;
+      // a scan killed before this point left it missing; nothing to do when it exists), then the
+      // settings. A failure here (a full disk refuses the index's pages) is logged, never allowed to
+      // keep the run below from being recorded as finished (it would stay 'running' until the next
+      // start); a missing index only makes rescans read the stamps by a table scan until a scan
+      // builds it.
+      const restores = [() => this.repo.restoreStampIndex(), restoreCache, restoreCheckpoints];
+      for (const restore of restores) {
         try {
-          restore();
+          await restore();
         } catch (err) {
-          this.log.warn({ err, runId: p.runId }, 'could not restore a database setting after the scan');
+          this.log.warn({ err, runId: p.runId }, 'could not restore a database index or setting after the scan');
         }
       }
       this.repo.clearCaches();
