@@ -133,7 +133,43 @@ export async function bundleCli() {
   const map = JSON.parse(readFileSync(`${OUT}.map`, 'utf8'));
   map.mappings = `;;${map.mappings}`;
   writeFileSync(`${OUT}.map`, JSON.stringify(map));
+  await bundleLauncher(esbuild);
   return true;
+}
+
+/**
+ * `dist/cli/launch.cjs`: the launcher (src/cli/launch.ts) as CommonJS, which `bin/earshot.js` (also
+ * CommonJS) requires. A process whose entry and preloads are all CommonJS never sets up Node's ES
+ * module loader: its translators, the `fs/promises` it reads sources with, and the ES facades of
+ * `node:fs`, `node:crypto` … that an ES `import` of a built-in builds (every export read, so `fs`'s
+ * lazy `promises` and streams load too) — ~40 ms of `serve`'s start-up CPU (issue 16 item 5).
+ */
+async function bundleLauncher(esbuild) {
+  const out = join(DIST, 'cli', 'launch.cjs');
+  await esbuild.build({
+    entryPoints: [join(DIST, 'cli', 'launch.js')],
+    outfile: out,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: true,
+    sourcesContent: false,
+    define: { 'import.meta.url': '__launchUrl' },
+    banner: { js: '"use strict";var __launchUrl=require("node:url").pathToFileURL(__filename).href;' },
+    logLevel: 'warning',
+    plugins: [
+      {
+        // The fallback without a bundle imports the ES CLI; packages stay in node_modules.
+        name: 'launcher-externals',
+        setup(build) {
+          build.onResolve({ filter: /^\.\/index\.js$|^[^./]/ }, (args) =>
+            args.kind === 'entry-point' ? undefined : { path: args.path, external: true },
+          );
+        },
+      },
+    ],
+  });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await bundleCli();
