@@ -53,10 +53,23 @@ fs.writeSync = function writeSync(fd, chunk, ...rest) {
   if (fd === 1 || fd === 2) check(chunk);
   return origWriteSync.call(this, fd, chunk, ...rest);
 };
-for (const stream of [process.stdout, process.stderr]) {
-  const orig = stream.write;
-  stream.write = function write(chunk, ...rest) {
-    check(chunk);
-    return orig.call(this, chunk, ...rest);
-  };
+// `process.stdout`/`stderr` are made on first access (a pipe's or a file's stream: 5–10 ms of
+// modules); the process measured may never touch them before its line, so they are watched from
+// whenever it first does, not made here.
+for (const name of ['stdout', 'stderr']) {
+  const made = Object.getOwnPropertyDescriptor(process, name);
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: made.enumerable,
+    get() {
+      const stream = made.get.call(process);
+      const orig = stream.write;
+      stream.write = function write(chunk, ...rest) {
+        check(chunk);
+        return orig.call(this, chunk, ...rest);
+      };
+      Object.defineProperty(process, name, { ...made, get: () => stream });
+      return stream;
+    },
+  });
 }

@@ -52,7 +52,19 @@ const PACKAGE_IMPORT = /\bimport\("((?:@[\w.-]+\/)?[\w.-]+(?:\/[\w.-]+)*)"\)/g;
  * first property access. `__toESM(require(…))` (a default import copies every property at once)
  * and destructuring requires stay as they are; they load at once, as before.
  */
-const LAZY_BUILTINS = ['child_process', 'http2', 'https', 'tls', 'zlib', 'dns', 'dns/promises', 'perf_hooks'];
+const LAZY_BUILTINS = [
+  'child_process',
+  'http2',
+  'https',
+  'tls',
+  'zlib',
+  'dns',
+  'dns/promises',
+  'perf_hooks',
+  // Imported at the top of ~17 modules, called by none of them before "listening"; with the
+  // CommonJS launcher nothing else loads it at start-up (the ES module loader did).
+  'fs/promises',
+];
 const BUILTIN_REQUIRE = new RegExp(
   `(?<![\\w$.]|__toESM\\()(?:__require|require)\\("((?:node:)?(?:${LAZY_BUILTINS.join('|')}))"\\)`,
   'g',

@@ -209,7 +209,7 @@ describe('the built CLI', () => {
 
   it('loads Node modules that start-up does not need on first use, and they work from there', () => {
     const code = readFileSync(bundle, 'latin1');
-    for (const id of ['node:http2', 'node:https', 'node:child_process', 'node:zlib'])
+    for (const id of ['node:http2', 'node:https', 'node:child_process', 'node:zlib', 'node:fs/promises'])
       expect(code).toContain(`__earshotLazy("${id}")`);
     // No default import of them (which copies every property at once) was left eager by mistake.
     expect(code).not.toMatch(/__toESM\(__earshotLazy\(/);
