@@ -72,6 +72,19 @@ export const PATCHES = [
     to: "let compiled = null; return function matchPrefixOnFirstUse (path, i) { compiled ??= new Function('path', 'i', `'use strict'\\nreturn ${lines.join(' && ')}`); if (this != null && this.matchPrefix === matchPrefixOnFirstUse) this.matchPrefix = compiled; return compiled(path, i) } // eslint-disable-line",
   },
   {
+    // `findRoute` (Fastify's duplicate check as every route is added) walks the tree through
+    // `getStaticChild`: the prefix is compared as text there, so adding a route does not compile
+    // every matcher on its path (the same answer: the first character was matched by its code).
+    file: /find-my-way[\\/]lib[\\/]node\.js$/,
+    from: '    const staticChild = this.findStaticMatchingChild(path, pathIndex)\n    if (staticChild) {\n      return staticChild.getStaticChild(',
+    to: '    const staticChild = this.findStaticChildAsText(path, pathIndex)\n    if (staticChild) {\n      return staticChild.getStaticChild(',
+  },
+  {
+    file: /find-my-way[\\/]lib[\\/]node\.js$/,
+    from: '  getStaticChild (path, pathIndex = 0) {\n',
+    to: '  findStaticChildAsText (path, pathIndex) {\n    const charCode = path.charCodeAt(pathIndex)\n    const charCodes = this.staticChildrenCharCodes\n    for (let i = 0; i < charCodes.length; i++) {\n      if (charCodes[i] === charCode) {\n        const staticChild = this.staticChildrenNodes[i]\n        return path.startsWith(staticChild.prefix, pathIndex) ? staticChild : null\n      }\n    }\n    return null\n  }\n\n  getStaticChild (path, pathIndex = 0) {\n',
+  },
+  {
     file: /find-my-way[\\/]lib[\\/]handler-storage\.js$/,
     from: '_createParamsObject: this._compileCreateParamsObject(params)',
     to: '_createParamsObject: function createParamsOnFirstUse (param0, param1, param2, param3, extraParams) { const compiled = HandlerStorage.prototype._compileCreateParamsObject(params); handlerObject._createParamsObject = compiled; return compiled(param0, param1, param2, param3, extraParams) }',
