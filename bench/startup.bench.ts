@@ -7,7 +7,7 @@
  * Each run is a fresh process started as users start it: `serve` with the launcher's settings
  * (scripts/earshot-serve.sh: jemalloc, semi-space), `scan` as plain `node` (what `npx earshot scan`
  * does), both on a data dir that already exists and is migrated (a restart, the common case; the
- * first run of each build makes it and is not counted). A preload hook (startup-hook.mjs) stops
+ * first run of each build makes it and is not counted). A preload hook (startup-hook.cjs) stops
  * the process at the first output line "Earshot is listening" / "Scanning" and reports the CPU
  * time of the whole process (all threads) and the wall time since the process started.
  *
@@ -32,7 +32,7 @@ interface Args {
 }
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
-const hook = fileURLToPath(new URL('./startup-hook.mjs', import.meta.url));
+const hook = fileURLToPath(new URL('./startup-hook.cjs', import.meta.url));
 
 function parseArgs(argv: string[]): Args {
   const all = (name: string) => argv.flatMap((a, i) => (a === `--${name}` && argv[i + 1] ? [argv[i + 1]] : []));
@@ -60,7 +60,7 @@ function runOnce(
   env: NodeJS.ProcessEnv,
   measure: boolean,
 ): Promise<Sample | null> {
-  const args = [...(measure ? ['--import', hook] : []), entryOf(dist)];
+  const args = [...(measure ? ['--require', hook] : []), entryOf(dist)];
   args.push(...(command === 'scan-full' ? ['scan', '--full'] : [command]));
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });

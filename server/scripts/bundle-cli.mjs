@@ -52,7 +52,19 @@ const PACKAGE_IMPORT = /\bimport\("((?:@[\w.-]+\/)?[\w.-]+(?:\/[\w.-]+)*)"\)/g;
  * first property access. `__toESM(require(…))` (a default import copies every property at once)
  * and destructuring requires stay as they are; they load at once, as before.
  */
-const LAZY_BUILTINS = ['child_process', 'http2', 'https', 'tls', 'zlib', 'dns', 'dns/promises', 'perf_hooks'];
+const LAZY_BUILTINS = [
+  'child_process',
+  'http2',
+  'https',
+  'tls',
+  'zlib',
+  'dns',
+  'dns/promises',
+  'perf_hooks',
+  // Imported at the top of ~17 modules, called by none of them before "listening"; with the
+  // CommonJS launcher nothing else loads it at start-up (the ES module loader did).
+  'fs/promises',
+];
 const BUILTIN_REQUIRE = new RegExp(
   `(?<![\\w$.]|__toESM\\()(?:__require|require)\\("((?:node:)?(?:${LAZY_BUILTINS.join('|')}))"\\)`,
   'g',
@@ -133,7 +145,43 @@ export async function bundleCli() {
   const map = JSON.parse(readFileSync(`${OUT}.map`, 'utf8'));
   map.mappings = `;;${map.mappings}`;
   writeFileSync(`${OUT}.map`, JSON.stringify(map));
+  await bundleLauncher(esbuild);
   return true;
+}
+
+/**
+ * `dist/cli/launch.cjs`: the launcher (src/cli/launch.ts) as CommonJS, which `bin/earshot.js` (also
+ * CommonJS) requires. A process whose entry and preloads are all CommonJS never sets up Node's ES
+ * module loader: its translators, the `fs/promises` it reads sources with, and the ES facades of
+ * `node:fs`, `node:crypto` … that an ES `import` of a built-in builds (every export read, so `fs`'s
+ * lazy `promises` and streams load too) — ~40 ms of `serve`'s start-up CPU (issue 16 item 5).
+ */
+async function bundleLauncher(esbuild) {
+  const out = join(DIST, 'cli', 'launch.cjs');
+  await esbuild.build({
+    entryPoints: [join(DIST, 'cli', 'launch.js')],
+    outfile: out,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: true,
+    sourcesContent: false,
+    define: { 'import.meta.url': '__launchUrl' },
+    banner: { js: '"use strict";var __launchUrl=require("node:url").pathToFileURL(__filename).href;' },
+    logLevel: 'warning',
+    plugins: [
+      {
+        // The fallback without a bundle imports the ES CLI; packages stay in node_modules.
+        name: 'launcher-externals',
+        setup(build) {
+          build.onResolve({ filter: /^\.\/index\.js$|^[^./]/ }, (args) =>
+            args.kind === 'entry-point' ? undefined : { path: args.path, external: true },
+          );
+        },
+      },
+    ],
+  });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await bundleCli();

@@ -51,11 +51,48 @@ const EXTERNAL = new Set([
  * mappers hold nothing but those tables (checked for 11.x: `tagTypes`, `tagMap`), so one set is
  * shared by every parse. If a later version changes the line, the build says so and stays correct.
  */
-const PATCHES = [
+export const PATCHES = [
   {
     file: /music-metadata[\\/]lib[\\/]common[\\/]MetadataCollector\.js$/,
     from: 'this.tagMapper = new CombinedTagMapper();',
     to: 'this.tagMapper = CombinedTagMapper.earshotShared ??= new CombinedTagMapper();',
+  },
+  // find-my-way compiles a `new Function` for every static node's prefix, every handler's params
+  // object and every constrained node's matcher as each route is added: ~500 functions parsed and
+  // compiled at start-up (~15 ms of `serve`'s CPU, issue 16 item 5), never in the code cache, most
+  // for routes nobody calls. Each is compiled on its first call instead, from the same text (so
+  // the generated code and every answer are the same), and put where the eager one was, so later
+  // lookups call it directly. server/src/http/router-patches.test.ts runs patched and unpatched
+  // routers side by side.
+  {
+    file: /find-my-way[\\/]lib[\\/]node\.js$/,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: find-my-way's source text, a template literal in it
+    from: "return new Function('path', 'i', `'use strict'\\nreturn ${lines.join(' && ')}`) // eslint-disable-line",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: find-my-way's source text, a template literal in it
+    to: "let compiled = null; return function matchPrefixOnFirstUse (path, i) { compiled ??= new Function('path', 'i', `'use strict'\\nreturn ${lines.join(' && ')}`); if (this != null && this.matchPrefix === matchPrefixOnFirstUse) this.matchPrefix = compiled; return compiled(path, i) } // eslint-disable-line",
+  },
+  {
+    // `findRoute` (Fastify's duplicate check as every route is added) walks the tree through
+    // `getStaticChild`: the prefix is compared as text there, so adding a route does not compile
+    // every matcher on its path (the same answer: the first character was matched by its code).
+    file: /find-my-way[\\/]lib[\\/]node\.js$/,
+    from: '    const staticChild = this.findStaticMatchingChild(path, pathIndex)\n    if (staticChild) {\n      return staticChild.getStaticChild(',
+    to: '    const staticChild = this.findStaticChildAsText(path, pathIndex)\n    if (staticChild) {\n      return staticChild.getStaticChild(',
+  },
+  {
+    file: /find-my-way[\\/]lib[\\/]node\.js$/,
+    from: '  getStaticChild (path, pathIndex = 0) {\n',
+    to: '  findStaticChildAsText (path, pathIndex) {\n    const charCode = path.charCodeAt(pathIndex)\n    const charCodes = this.staticChildrenCharCodes\n    for (let i = 0; i < charCodes.length; i++) {\n      if (charCodes[i] === charCode) {\n        const staticChild = this.staticChildrenNodes[i]\n        return path.startsWith(staticChild.prefix, pathIndex) ? staticChild : null\n      }\n    }\n    return null\n  }\n\n  getStaticChild (path, pathIndex = 0) {\n',
+  },
+  {
+    file: /find-my-way[\\/]lib[\\/]handler-storage\.js$/,
+    from: '_createParamsObject: this._compileCreateParamsObject(params)',
+    to: '_createParamsObject: function createParamsOnFirstUse (param0, param1, param2, param3, extraParams) { const compiled = HandlerStorage.prototype._compileCreateParamsObject(params); handlerObject._createParamsObject = compiled; return compiled(param0, param1, param2, param3, extraParams) }',
+  },
+  {
+    file: /find-my-way[\\/]lib[\\/]handler-storage\.js$/,
+    from: '  _compileGetHandlerMatchingConstraints (constrainer) {\n',
+    to: '  _compileGetHandlerMatchingConstraints (constrainer) {\n    this._getHandlerMatchingConstraints = function matchConstraintsOnFirstUse (derivedConstraints) { this._compileGetHandlerMatchingConstraintsNow(constrainer); return this._getHandlerMatchingConstraints(derivedConstraints) }\n  }\n\n  _compileGetHandlerMatchingConstraintsNow (constrainer) {\n',
   },
 ];
 const packageName = (spec) => spec.split('/', spec.startsWith('@') ? 2 : 1).join('/');
@@ -91,18 +128,22 @@ function jsFiles(dir) {
 }
 
 /** The patches applied to inlined packages (shared by both bundles). */
-function patchPlugin() {
+export function patchPlugin() {
   return {
     name: 'patch-inlined-packages',
     setup(build) {
-      for (const patch of PATCHES)
-        build.onLoad({ filter: patch.file }, (args) => {
-          const code = readFileSync(args.path, 'utf8');
-          if (!code.includes(patch.from)) {
-            console.warn(`bundle-deps: ${args.path} no longer has "${patch.from}"; not patched.`);
-            return undefined;
+      // One loader per file (esbuild takes the first loader that answers), applying all its patches.
+      for (const source of new Set(PATCHES.map((p) => p.file.source)))
+        build.onLoad({ filter: new RegExp(source) }, (args) => {
+          let code = readFileSync(args.path, 'utf8');
+          for (const patch of PATCHES.filter((p) => p.file.source === source)) {
+            if (!code.includes(patch.from)) {
+              console.warn(`bundle-deps: ${args.path} no longer has "${patch.from}"; not patched.`);
+              continue;
+            }
+            code = code.replace(patch.from, () => patch.to);
           }
-          return { contents: code.replace(patch.from, patch.to), loader: 'js' };
+          return { contents: code, loader: 'js' };
         });
     },
   };

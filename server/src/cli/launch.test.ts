@@ -209,7 +209,7 @@ describe('the built CLI', () => {
 
   it('loads Node modules that start-up does not need on first use, and they work from there', () => {
     const code = readFileSync(bundle, 'latin1');
-    for (const id of ['node:http2', 'node:https', 'node:child_process', 'node:zlib'])
+    for (const id of ['node:http2', 'node:https', 'node:child_process', 'node:zlib', 'node:fs/promises'])
       expect(code).toContain(`__earshotLazy("${id}")`);
     // No default import of them (which copies every property at once) was left eager by mistake.
     expect(code).not.toMatch(/__toESM\(__earshotLazy\(/);
@@ -223,6 +223,25 @@ describe('the built CLI', () => {
     const second = doctor();
     expect(second.stdout).toBe(first.stdout);
     expect(second.stdout).toMatch(/ffmpeg\s.*\d+\.\d+/);
+  });
+
+  it('starts from bin/earshot.js to the bundle without setting up the ES module loader', () => {
+    // bin/earshot.js and dist/cli/launch.cjs are CommonJS: Node loads its ES loader's translators,
+    // resolver and fs/promises only for an ES module (start-up, issue 16 item 5).
+    const dir = tempDir();
+    const probe = join(dir, 'probe.cjs');
+    writeFileSync(
+      probe,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'loaded.json'))}, JSON.stringify(process.moduleLoadList)));`,
+    );
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, EARSHOT_DATA_DIR: dir, EARSHOT_LOG_FORMAT: 'json' };
+    const run = spawnSync(process.execPath, ['--require', probe, CLI_BIN, 'config'], { encoding: 'utf8', env });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('EARSHOT_DATA_DIR');
+    const loaded = JSON.parse(readFileSync(join(dir, 'loaded.json'), 'utf8')) as string[];
+    // The bundle ran (its settings printed above) and Node's CommonJS loader did all the loading.
+    expect(loaded).toContain('NativeModule vm');
+    expect(loaded.filter((m) => /esm\/(translators|module_job|resolve)|internal\/fs\/promises/.test(m))).toEqual([]);
   });
 
   it('sends every import("package") of the bundle through the launcher', () => {

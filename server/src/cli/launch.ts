@@ -1,5 +1,6 @@
 /**
- * Process entry of the CLI (`bin/earshot.js` imports this file): runs the one-file CommonJS bundle
+ * Process entry of the CLI (`bin/earshot.js` requires its CommonJS copy `launch.cjs`, made by
+ * scripts/bundle-cli.mjs, so a start never sets up Node's ES module loader): runs the one-file CommonJS bundle
  * `dist/app/earshot.cjs` (scripts/bundle-cli.mjs) through a V8 code cache, or, when there is no
  * bundle (a build without esbuild, tests importing sources), imports `./index.js` as before.
  *
@@ -203,5 +204,7 @@ export async function launch(): Promise<void> {
   else await import('./index.js');
 }
 
-// Run directly (`node dist/cli/launch.js serve`, as the benches do): the same as bin/earshot.js.
-if (process.argv[1] === fileURLToPath(import.meta.url)) await launch();
+// Run directly (`node dist/cli/launch.cjs serve`, as the benches do): the same as bin/earshot.js.
+// Not a top-level await: the build also makes a CommonJS copy of this file (launch.cjs), and a
+// rejected promise ends the process with its error and exit code 1 as a rejected await would.
+if (process.argv[1] === fileURLToPath(import.meta.url)) void launch();

@@ -1,14 +1,19 @@
 /**
- * Preload hook for the start-up bench (`node --import ./startup-hook.mjs …`): stops the process
+ * Preload hook for the start-up bench (`node --require ./startup-hook.cjs …`): stops the process
  * at its first output line that matches STARTUP_UNTIL (a regular expression) and writes one JSON
  * line to fd 3 (or stderr when fd 3 is not open): the process's CPU time (all threads, user +
  * system) and wall time since the process started, both in ms, and its RSS.
  *
  * pino writes through sonic-boom with `fs.write`/`fs.writeSync` on fd 1, not through
  * `process.stdout`, so both paths are watched.
+ *
+ * CommonJS, and no module beyond `fs`: an ES preload (`--import`) would set up Node's ES module
+ * loader in every measured process, which the CLI (CommonJS from `bin/earshot.js` to the bundle)
+ * does not; a build whose launcher is an ES module still pays for it itself. The wall time comes
+ * from `process.uptime()`, not `perf_hooks` (a module the server does not load before listening).
  */
-import fs from 'node:fs';
-import { performance } from 'node:perf_hooks';
+'use strict';
+const fs = require('node:fs');
 
 const until = new RegExp(process.env.STARTUP_UNTIL ?? 'Earshot is listening|Scanning ');
 let done = false;
@@ -26,7 +31,7 @@ function check(chunk) {
   const cpu = process.cpuUsage();
   const line = `${JSON.stringify({
     cpuMs: (cpu.user + cpu.system) / 1000,
-    wallMs: performance.now(),
+    wallMs: process.uptime() * 1000,
     rss: process.memoryUsage.rss(),
   })}\n`;
   try {
@@ -48,10 +53,23 @@ fs.writeSync = function writeSync(fd, chunk, ...rest) {
   if (fd === 1 || fd === 2) check(chunk);
   return origWriteSync.call(this, fd, chunk, ...rest);
 };
-for (const stream of [process.stdout, process.stderr]) {
-  const orig = stream.write;
-  stream.write = function write(chunk, ...rest) {
-    check(chunk);
-    return orig.call(this, chunk, ...rest);
-  };
+// `process.stdout`/`stderr` are made on first access (a pipe's or a file's stream: 5–10 ms of
+// modules); the process measured may never touch them before its line, so they are watched from
+// whenever it first does, not made here.
+for (const name of ['stdout', 'stderr']) {
+  const made = Object.getOwnPropertyDescriptor(process, name);
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: made.enumerable,
+    get() {
+      const stream = made.get.call(process);
+      const orig = stream.write;
+      stream.write = function write(chunk, ...rest) {
+        check(chunk);
+        return orig.call(this, chunk, ...rest);
+      };
+      Object.defineProperty(process, name, { ...made, get: () => stream });
+      return stream;
+    },
+  });
 }
