@@ -132,17 +132,21 @@ export function patchPlugin() {
   return {
     name: 'patch-inlined-packages',
     setup(build) {
-      // One loader per file (esbuild takes the first loader that answers), applying all its patches.
+      // One loader per file (esbuild takes the first loader that answers), applying all its
+      // patches or none: a file's patches may lean on each other (find-my-way's duplicate check
+      // calls the method another patch adds), so a package update that moves one line leaves the
+      // whole file as published rather than half patched.
       for (const source of new Set(PATCHES.map((p) => p.file.source)))
         build.onLoad({ filter: new RegExp(source) }, (args) => {
-          let code = readFileSync(args.path, 'utf8');
-          for (const patch of PATCHES.filter((p) => p.file.source === source)) {
-            if (!code.includes(patch.from)) {
-              console.warn(`bundle-deps: ${args.path} no longer has "${patch.from}"; not patched.`);
-              continue;
-            }
-            code = code.replace(patch.from, () => patch.to);
+          const original = readFileSync(args.path, 'utf8');
+          const patches = PATCHES.filter((p) => p.file.source === source);
+          const missing = patches.find((patch) => !original.includes(patch.from));
+          if (missing) {
+            console.warn(`bundle-deps: ${args.path} no longer has "${missing.from}"; the file is not patched.`);
+            return undefined;
           }
+          let code = original;
+          for (const patch of patches) code = code.replace(patch.from, () => patch.to);
           return { contents: code, loader: 'js' };
         });
     },
