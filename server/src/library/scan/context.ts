@@ -44,6 +44,13 @@ export interface DiffResult {
   goneErrors: string[];
 }
 
+export interface DiffStamps {
+  /** Every local track's stamp by relative path. */
+  known: Map<string, TrackStamp>;
+  /** `scan_errors` rows by relative path. */
+  errors: Map<string, { size: number; mtime: number }>;
+}
+
 export interface ScanContext {
   readonly options: ScannerOptions;
   readonly repo: LibraryStore;
@@ -60,6 +67,11 @@ export interface ScanContext {
   /** The previous run did not finish: group even when nothing changed. */
   readonly resumeNeeded: boolean;
   walked: WalkResult;
+  /**
+   * The stamps and error rows the diff compares with, when the walk phase read them while its
+   * thread walked (a whole-library walk); otherwise the diff reads them.
+   */
+  stamps?: DiffStamps;
   diff: DiffResult;
   /** Publishes progress to listeners and `scan_runs` (throttled unless forced). */
   publish(force?: boolean): void;

@@ -24,13 +24,14 @@ export async function diffPhase(ctx: ScanContext): Promise<void> {
     }
   }
   const reapply = full ? new Set<string>() : await changedFolderImages(ctx, ctx.walked);
-  let known = await ctx.repo.localTrackStamps();
+  let known = ctx.stamps?.known ?? (await ctx.repo.localTrackStamps());
   if (ctx.folders !== null) {
     const scoped = new Map<string, TrackStamp>();
     for (const [path, t] of known) if (inScope(ctx.folders, path)) scoped.set(path, t);
     known = scoped;
   }
-  const errors = await ctx.repo.scanErrors();
+  const errors = ctx.stamps?.errors ?? (await ctx.repo.scanErrors());
+  ctx.stamps = undefined;
   const toRead: WalkedFile[] = [];
   const settle = ctx.options.settleMs ?? DEFAULT_SETTLE_MS;
   const now = ctx.options.clock.now();
