@@ -60,13 +60,15 @@ export async function walkPhase(ctx: ScanContext): Promise<void> {
 }
 
 /**
- * Whether a walk thread would have a core to itself: the system calls scale over cores, but on a
+ * Whether a walk thread is likely to find a core: the system calls scale over cores, but on a
  * busy machine the thread's start (~60 ms of CPU), its code not yet optimised and the hand-over
- * cost more than it takes over (bench/README.md, "No-change rescan, rescan6").
+ * cost more than it takes over. On 2 cores the thread won at a 1-minute load average of ~2 (which
+ * counts this process's own recent work, e.g. the scan before) and lost at 5–7; so up to the cores
+ * + 1 (bench/README.md, "No-change rescan, rescan6").
  */
 function coreFree(): boolean {
   const cores = availableParallelism();
-  return cores >= 2 && loadavg()[0] < cores - 0.5;
+  return cores >= 2 && loadavg()[0] < cores + 1;
 }
 
 /**
