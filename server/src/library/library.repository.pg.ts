@@ -7,7 +7,7 @@
  */
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { type KnownTrack, TRACK_COLUMNS, type TrackStamp, type TrackWrite, trackValues } from './library.repository.js';
+import { type FileStamp, type KnownTrack, TRACK_COLUMNS, type TrackWrite, trackValues } from './library.repository.js';
 import type { ArtworkRow, LibraryStore, ScanError } from './scan-store.js';
 import { type AlbumRow, type ArtistRow, type GenreRow, GroupingCache, type NewGroupRows } from './grouping-cache.js';
 
@@ -74,16 +74,31 @@ export class PgLibraryRepository implements LibraryStore {
     return rows as KnownTrack[];
   }
 
-  async localTrackStamps(): Promise<Map<string, TrackStamp>> {
+  async localTrackStamps(): Promise<Map<string, FileStamp>> {
     const rows = await this.db
       .selectFrom('tracks')
-      .select(['local_path', 'id', 'size', 'mtime'])
+      .select(['local_path', 'size', 'mtime'])
       .where('source_type', '=', 'local')
       .where('local_path', 'is not', null)
       .execute();
-    const stamps = new Map<string, TrackStamp>();
-    for (const r of rows) if (r.local_path) stamps.set(r.local_path, { id: r.id, size: r.size, mtime: r.mtime });
+    const stamps = new Map<string, FileStamp>();
+    for (const r of rows) if (r.local_path) stamps.set(r.local_path, { size: r.size, mtime: r.mtime });
     return stamps;
+  }
+
+  async localTrackIds(paths: string[] | null): Promise<Map<string, string>> {
+    let query = this.db
+      .selectFrom('tracks')
+      .select(['local_path', 'id'])
+      .where('source_type', '=', 'local')
+      .where('local_path', 'is not', null);
+    if (paths !== null) {
+      if (paths.length === 0) return new Map();
+      query = query.where(sql<boolean>`local_path = any(${paths})`);
+    }
+    const ids = new Map<string, string>();
+    for (const r of await query.execute()) if (r.local_path) ids.set(r.local_path, r.id);
+    return ids;
   }
 
   async knownTracks(ids: string[]): Promise<KnownTrack[]> {

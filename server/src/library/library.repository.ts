@@ -63,11 +63,15 @@ export interface KnownTrack {
   album: string | null;
 }
 
-/** What the diff compares a walked file with: a local track's id, size and mtime (by path). */
-export interface TrackStamp {
-  id: string;
+/** What the diff compares a walked file with: a local track's size and mtime (by path). */
+export interface FileStamp {
   size: number | null;
   mtime: number | null;
+}
+
+/** A local track's stamp and id. */
+export interface TrackStamp extends FileStamp {
+  id: string;
 }
 
 export interface TrackWrite {
@@ -195,19 +199,44 @@ export class LibraryRepository {
    * with. Rows come as arrays (`raw`), the cheapest form better-sqlite3 returns; the columns a
    * move needs are loaded only for the tracks that went missing (`knownTracks`).
    */
-  localTrackStamps(): Map<string, TrackStamp> {
-    const stamps = new Map<string, TrackStamp>();
+  localTrackStamps(): Map<string, FileStamp> {
+    const stamps = new Map<string, FileStamp>();
     const rows = this.sqlite
-      // Read from the covering index tracks_local_stamp (migration 0023), not the wide rows.
+      // Read from the covering index tracks_local_stamp (migration 0023), not the wide rows; no
+      // ids (localTrackIds gives those of the few tracks a scan reads or removes).
       .prepare(
-        "select local_path, id, size, mtime from tracks where source_type = 'local' and local_path is not null order by local_path",
+        "select local_path, size, mtime from tracks where source_type = 'local' and local_path is not null order by local_path",
       )
       .raw()
       // iterate(), not all(): each row's array dies young; all() held 50,000 of them at once and
       // cost more CPU in a fresh process (bench/README.md, "Scan memory and speed, scan5").
-      .iterate() as Iterable<[string, string, number | null, number | null]>;
-    for (const [path, id, size, mtime] of rows) stamps.set(path, { id, size, mtime });
+      .iterate() as Iterable<[string, number | null, number | null]>;
+    for (const [path, size, mtime] of rows) stamps.set(path, { size, mtime });
     return stamps;
+  }
+
+  /** The ids of the local tracks at these relative paths (null: of every local track), by path. */
+  localTrackIds(paths: string[] | null): Map<string, string> {
+    const ids = new Map<string, string>();
+    if (paths === null) {
+      const rows = this.sqlite
+        .prepare("select local_path, id from tracks where source_type = 'local' and local_path is not null")
+        .raw()
+        .iterate() as Iterable<[string, string]>;
+      for (const [path, id] of rows) ids.set(path, id);
+      return ids;
+    }
+    for (let i = 0; i < paths.length; i += 500) {
+      const chunk = paths.slice(i, i + 500);
+      const rows = this.sqlite
+        .prepare(
+          `select local_path, id from tracks where source_type = 'local' and local_path in (${chunk.map(() => '?').join(', ')})`,
+        )
+        .raw()
+        .all(chunk) as [string, string][];
+      for (const [path, id] of rows) ids.set(path, id);
+    }
+    return ids;
   }
 
   /** The local tracks with these ids, with the columns that tell a move (content hash, duration, tags). */

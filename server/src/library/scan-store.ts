@@ -8,7 +8,7 @@
 import type { AnyDatabase } from '../db/engine.js';
 import { GroupRepository } from './group.repository.js';
 import { PgGroupRepository } from './group.repository.pg.js';
-import { type KnownTrack, LibraryRepository, type TrackStamp, type TrackWrite } from './library.repository.js';
+import { type FileStamp, type KnownTrack, LibraryRepository, type TrackWrite } from './library.repository.js';
 import { PgLibraryRepository } from './library.repository.pg.js';
 import { ScanRunsRepository } from './scan-runs.repository.js';
 import { PgScanRunsRepository } from './scan-runs.repository.pg.js';
@@ -38,8 +38,10 @@ export interface LibraryStore {
   /** Whether an artwork row with this id exists (from the caches: synchronous on every engine). */
   hasArtwork(id: string): boolean;
   localTracks(): Awaitable<KnownTrack[]>;
-  /** Every local track's id, size and mtime by relative path (what a rescan compares with). */
-  localTrackStamps(): Awaitable<Map<string, TrackStamp>>;
+  /** Every local track's size and mtime by relative path (what a rescan compares with). */
+  localTrackStamps(): Awaitable<Map<string, FileStamp>>;
+  /** The ids of the local tracks at these relative paths (null: of every local track), by path. */
+  localTrackIds(paths: string[] | null): Awaitable<Map<string, string>>;
   /** The local tracks with these ids, with the columns that tell a move (hash, duration, tags). */
   knownTracks(ids: string[]): Awaitable<KnownTrack[]>;
   /** Caps the connection's page cache during a scan; the returned function restores it. */

@@ -220,7 +220,7 @@ export class LibraryScanner {
       folders,
       resumeNeeded: previous !== undefined && previous !== 'done',
       walked: { files: [], folderArt: new Map(), dirChanged: new Map(), skipped: [] },
-      diff: { toRead: [], known: new Map(), missing: new Map(), goneErrors: [] },
+      diff: { toRead: [], known: new Map(), ids: new Map(), missing: new Map(), goneErrors: [] },
       publish: (force = false) => this.publish(p, force),
     };
     let state: ScanSummary['state'] = 'done';

@@ -48,7 +48,7 @@ export function scanContext(
     folders: options.folders ?? null,
     resumeNeeded: options.resumeNeeded ?? false,
     walked: { files: [], folderArt: new Map(), dirChanged: new Map(), skipped: [] },
-    diff: { toRead: [], known: new Map(), missing: new Map(), goneErrors: [] },
+    diff: { toRead: [], known: new Map(), ids: new Map(), missing: new Map(), goneErrors: [] },
     publish: () => published.push(progress.phase),
     published,
   };

@@ -8,7 +8,7 @@ import type { EventBus } from '../../shared/events.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Clock } from '../../shared/time.js';
 import type { ArtworkStore } from '../artwork-store.js';
-import type { TrackStamp } from '../library.repository.js';
+import type { FileStamp, TrackStamp } from '../library.repository.js';
 import type { GroupStore, LibraryStore, ScanRunsStore } from '../scan-store.js';
 import type { ScanProgress } from './progress.js';
 import type { WalkedFile, WalkResult } from './walk.js';
@@ -32,8 +32,10 @@ export interface ScannerOptions {
 export interface DiffResult {
   /** New and changed files, in walk order. */
   toRead: WalkedFile[];
-  /** Known local tracks (within the scanned folders) by relative path. */
-  known: Map<string, TrackStamp>;
+  /** Known local tracks' stamps (within the scanned folders) by relative path. */
+  known: Map<string, FileStamp>;
+  /** The ids of the known tracks among `toRead` (changed files), by relative path. */
+  ids: Map<string, string>;
   /** Known tracks the walk did not find (moved or deleted); moves are taken out as the read finds them. */
   missing: Map<string, TrackStamp>;
   /**
@@ -42,6 +44,13 @@ export interface DiffResult {
    * new errors).
    */
   goneErrors: string[];
+}
+
+export interface DiffStamps {
+  /** Every local track's stamp by relative path. */
+  known: Map<string, FileStamp>;
+  /** `scan_errors` rows by relative path. */
+  errors: Map<string, { size: number; mtime: number }>;
 }
 
 export interface ScanContext {
@@ -60,6 +69,11 @@ export interface ScanContext {
   /** The previous run did not finish: group even when nothing changed. */
   readonly resumeNeeded: boolean;
   walked: WalkResult;
+  /**
+   * The stamps and error rows the diff compares with, when the walk phase read them while its
+   * thread walked (a whole-library walk); otherwise the diff reads them.
+   */
+  stamps?: DiffStamps;
   diff: DiffResult;
   /** Publishes progress to listeners and `scan_runs` (throttled unless forced). */
   publish(force?: boolean): void;

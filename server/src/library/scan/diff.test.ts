@@ -13,6 +13,16 @@ import { settleFiles } from '../../test/settle.js';
 let t: LibraryTestServer;
 let music: string;
 
+/** The local tracks' ids by path, straight from the database. */
+async function idsByPath(): Promise<Map<string, string>> {
+  const rows = await t.earshot.database.db
+    .selectFrom('tracks')
+    .select(['id', 'local_path'])
+    .where('source_type', '=', 'local')
+    .execute();
+  return new Map(rows.map((r) => [r.local_path as string, r.id]));
+}
+
 async function diff(options: Parameters<typeof scanContext>[1] = {}) {
   const ctx = scanContext(t, options);
   await walkPhase(ctx);
@@ -43,9 +53,14 @@ forEachEngine((engine) => {
       expect(incremental.diff.toRead).toEqual([]);
       expect([...incremental.diff.known.keys()].sort()).toEqual(['A/1.mp3', 'A/2.mp3', 'B/3.mp3']);
       expect(incremental.diff.missing.size).toBe(0);
+      expect(incremental.diff.ids.size).toBe(0); // nothing to update: no ids read
       const full = await diff({ full: true });
       expect(full.diff.toRead.map((f) => f.rel).sort()).toEqual(['A/1.mp3', 'A/2.mp3', 'B/3.mp3', 'B/bad.mp3']);
       expect(full.progress.filesTotal).toBe(4);
+      // The tracks a full scan rewrites keep their ids (the file that was never read has none).
+      const ids = await idsByPath();
+      expect([...full.diff.ids].sort()).toEqual([...ids].sort());
+      expect(ids.size).toBe(3);
     });
 
     it('a folder-scoped diff compares only the tracks inside its folders', async () => {
@@ -56,6 +71,9 @@ forEachEngine((engine) => {
       expect([...scoped.diff.missing.keys()]).toEqual(['A/2.mp3']); // B/3.mp3 is not this scan's business
       const all = await diff();
       expect([...all.diff.missing.keys()].sort()).toEqual(['A/2.mp3', 'B/3.mp3']);
+      // Missing tracks carry their ids (the prune phase deletes by id, the read phase finds moves).
+      const ids = await idsByPath();
+      for (const [path, t] of all.diff.missing) expect(t.id).toBe(ids.get(path));
     });
 
     it('a file modified moments ago is deferred (still being copied in)', async () => {

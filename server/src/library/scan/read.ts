@@ -287,10 +287,10 @@ function writeBatch(
       artworkId,
       addedAt: null,
     };
-    const existing = ctx.diff.known.get(file.rel);
-    const moved = existing ? undefined : moves.take(result);
-    if (existing || moved) {
-      write.id = (existing ?? moved)?.id ?? '';
+    const existing = ctx.diff.ids.get(file.rel);
+    const moved = existing !== undefined ? undefined : moves.take(result);
+    if (existing !== undefined || moved) {
+      write.id = existing ?? moved?.id ?? '';
       update.push(write);
       if (existing) p.updated += 1;
       else p.moved += 1;
