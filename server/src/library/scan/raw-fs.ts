@@ -111,10 +111,23 @@ export function newStat(): FileStat {
 }
 
 /**
+ * Whether this Node's fs binding throws its errors itself when called without a request object
+ * (nodejs/node#49593 and #50131, autumn 2023: every 22.x has them, and 20.20, where this was
+ * measured; earlier 20.x releases are not assumed to). Before them a synchronous call needed a
+ * context argument, and the three-argument `readdir` above would stop the process on a C++ check
+ * rather than throw, which no probe could catch.
+ */
+export function bindingThrows(version = process.versions.node): boolean {
+  const [major, minor] = version.split('.').map(Number);
+  return major >= 22 || (major === 20 && minor >= 20);
+}
+
+/**
  * The binding's calls when they give what the public API gives for folder `probe` (its listing and
  * its stat, and a missing path), else the public API.
  */
 export function rawFs(probe: string): RawFs {
+  if (!bindingThrows()) return publicFs;
   let b: FsBinding;
   try {
     b = (process as unknown as { binding(name: string): FsBinding }).binding('fs');

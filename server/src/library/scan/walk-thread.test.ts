@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newStat, publicRawFs, rawFs } from './raw-fs.js';
+import { bindingThrows, newStat, publicRawFs, rawFs } from './raw-fs.js';
 import { type WalkResult, walkLibrary } from './walk.js';
 import { packWalk, unpackWalk, walkShared } from './walk-thread.js';
 
@@ -104,6 +104,14 @@ describe('shared walk', () => {
 });
 
 describe('raw fs calls', () => {
+  it('the binding is used only on a Node whose binding throws its own errors (no C++ check to stop the process)', () => {
+    expect(bindingThrows('20.20.2')).toBe(true);
+    expect(bindingThrows('24.1.0')).toBe(true);
+    expect(bindingThrows('22.0.0')).toBe(true);
+    expect(bindingThrows('20.11.1')).toBe(false); // the oldest the engines field allows
+    expect(bindingThrows('21.7.3')).toBe(false);
+  });
+
   it('list and stat as the public API does (files, folders, symlinks, missing paths)', () => {
     const dir = join(music, 'Artist 3');
     const fast = rawFs(music);
