@@ -34,8 +34,18 @@ export interface Snapshot {
   /** Columns the term is in, as bits (bit 0: the name column). */
   docCols: Uint8Array;
   avgdl: number;
-  /** Rows matching each prefix seen so far (FTS5's "nHit" for the IDF). */
-  hits: Map<string, number>;
+  /**
+   * Each prefix seen so far: its terms [lo, hi) and the rows holding one of them (FTS5's "nHit"
+   * for the IDF), so a word met again costs a map lookup instead of two binary searches.
+   */
+  prefixes: Map<string, Prefix>;
+}
+
+/** One query word in a mirror: its terms [lo, hi) and how many distinct rows hold one. */
+export interface Prefix {
+  readonly lo: number;
+  readonly hi: number;
+  readonly hits: number;
 }
 
 /** A build in progress, advanced one step at a time. */
@@ -171,7 +181,7 @@ export class FtsBuild implements Builder<Snapshot> {
       docFreq,
       docCols,
       avgdl: n > 0 && tokens > 0 ? tokens / n : 1,
-      hits: new Map(),
+      prefixes: new Map(),
     };
   }
 }

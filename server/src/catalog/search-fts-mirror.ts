@@ -14,7 +14,7 @@
  * to the index (search-stepped.ts).
  */
 import type SQLite from 'better-sqlite3';
-import { FtsBuild, type Snapshot } from './search-fts-build.js';
+import { FtsBuild, type Prefix, type Snapshot } from './search-fts-build.js';
 import { MAX_TIES } from './search-ranker.js';
 import { type Builder, SteppedMirror } from './search-stepped.js';
 
@@ -24,6 +24,10 @@ const B = 0.75;
 
 /** Query words (after the rarest) whose rows rank() may mark instead of scanning each candidate's terms. */
 const MAX_WORD_SLOTS = 4;
+/** Query words the per-word scratch of rank() holds without growing (search.ts sends at most 8). */
+const MAX_WORDS = 8;
+/** Words whose terms and row count a mirror remembers (about 100 bytes each; dropped with the mirror). */
+const PREFIXES_KEPT = 4096;
 
 /** A query word's rows, marked with a generation, and its weighted frequency in each. */
 interface WordSlot {
@@ -52,6 +56,12 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
   private wordSlots: WordSlot[] = [];
   private matchScratch: { docs: Int32Array; scores: Float64Array } | null = null;
   private valueScratch: Float64Array | null = null;
+  // Per query word (rank()): its prefix, the rarest-first order, IDF, frequency and word slot.
+  private prefixesOfQuery: Prefix[] = new Array(MAX_WORDS);
+  private orderScratch = new Int32Array(MAX_WORDS);
+  private idfScratch = new Float64Array(MAX_WORDS);
+  private freqScratch = new Float64Array(MAX_WORDS);
+  private slotScratch: (WordSlot | null)[] = new Array(MAX_WORDS).fill(null);
   private generation = 0;
 
   constructor(sqlite: SQLite.Database, fts: string, weights: readonly number[]) {
@@ -99,22 +109,33 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
   rank(folded: readonly string[], limit: number, broad: number): Scored[] | null {
     const s = this.snapshot as Snapshot;
     const words = folded.length;
-    const ranges = folded.map((t) => this.range(s, t));
-    // Distinct rows per word: FTS5's nHit for the IDF, and the plan rule.
-    const hits = folded.map((t, i) => this.hitsOf(s, t, ranges[i]));
-    if (hits.some((n) => n === 0)) return [];
-    if (words === 1 && hits[0] > broad) return null;
+    // Each word's terms and distinct rows (FTS5's nHit for the IDF, and the plan rule).
+    const prefixes = this.prefixScratch(words);
+    for (let i = 0; i < words; i++) {
+      const p = this.prefixOf(s, folded[i]);
+      if (p.hits === 0) return [];
+      prefixes[i] = p;
+    }
+    if (words === 1 && prefixes[0].hits > broad) return null;
     // The words from the rarest: candidates come from the first, the others are checked in that
-    // order, so most candidates that lack one drop out at the first check.
-    const order = Array.from(hits.keys()).sort((a, b) => hits[a] - hits[b] || a - b);
+    // order, so most candidates that lack one drop out at the first check. (A stable insertion
+    // sort of at most a few words: no closure, no array per query.)
+    const order = this.orderScratch;
+    for (let i = 0; i < words; i++) {
+      let j = i;
+      while (j > 0 && prefixes[order[j - 1]].hits > prefixes[i].hits) {
+        order[j] = order[j - 1];
+        j--;
+      }
+      order[j] = i;
+    }
     const rarest = order[0];
     // Candidates: the rarest word's rows, with its weighted frequency in each.
     const gen = this.nextGeneration();
     const { mark, freq, candidates } = this.slot();
     let nCand = 0;
-    const [rlo, rhi] = ranges[rarest];
     const { postDoc, postFreq, termStart } = s;
-    for (let p = termStart[rlo], end = termStart[rhi]; p < end; p++) {
+    for (let p = termStart[prefixes[rarest].lo], end = termStart[prefixes[rarest].hi]; p < end; p++) {
       const d = postDoc[p];
       if (mark[d] !== gen) {
         mark[d] = gen;
@@ -124,26 +145,26 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
       freq[d] += postFreq[p];
     }
     const nRow = s.rowids.length;
-    const idf = hits.map((n) => {
+    const idf = this.idfScratch;
+    for (let i = 0; i < words; i++) {
+      const n = prefixes[i].hits;
       const v = Math.log((nRow - n + 0.5) / (n + 0.5));
-      return v <= 0 ? 1e-6 : v;
-    });
+      idf[i] = v <= 0 ? 1e-6 : v;
+    }
     // Each other word is found either in each candidate's own terms (a row has a handful) or, when
     // its postings are fewer than that scan would read, by marking its rows once (a word slot).
     const { lengths, docStart, docTerm, docFreq, avgdl } = s;
     const scanCost = nCand * (docTerm.length / Math.max(1, nRow));
-    const los = new Int32Array(words);
-    const his = new Int32Array(words);
-    const slots: (WordSlot | null)[] = new Array(words).fill(null);
+    const slots = this.slotScratch;
     for (let j = 1; j < words; j++) {
       const i = order[j];
-      [los[i], his[i]] = ranges[i];
-      const postings = termStart[his[i]] - termStart[los[i]];
-      if (j <= MAX_WORD_SLOTS && postings < scanCost) slots[i] = this.markWord(s, j - 1, los[i], his[i]);
+      const { lo, hi } = prefixes[i];
+      const postings = termStart[hi] - termStart[lo];
+      slots[i] = j <= MAX_WORD_SLOTS && postings < scanCost ? this.markWord(s, j - 1, lo, hi) : null;
     }
     // Contributions are summed in query order, as FTS5 does (same floating point).
     const { docs, scores } = this.scratch(s);
-    const fs = new Float64Array(words);
+    const fs = this.freqScratch;
     let n = 0;
     for (let c = 0; c < nCand; c++) {
       const d = candidates[c];
@@ -155,8 +176,7 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
         if (slot !== null) {
           if (slot.mark[d] === slot.gen) f = slot.freq[d];
         } else {
-          const lo = los[i];
-          const hi = his[i];
+          const { lo, hi } = prefixes[i];
           for (let p = docStart[d], end = docStart[d + 1]; p < end; p++) {
             const t = docTerm[p];
             if (t >= lo && t < hi) f += docFreq[p];
@@ -238,21 +258,20 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
    */
   matchesInOrder(folded: readonly string[], n: number, nameOnly: boolean): number[] {
     const s = this.snapshot as Snapshot;
-    const ranges = folded.map((t) => this.range(s, t));
-    const hits = folded.map((t, i) => this.hitsOf(s, t, ranges[i]));
+    const prefixes = folded.map((t) => this.prefixOf(s, t));
     let rarest = 0;
-    for (let i = 1; i < hits.length; i++) if (hits[i] < hits[rarest]) rarest = i;
+    for (let i = 1; i < prefixes.length; i++) if (prefixes[i].hits < prefixes[rarest].hits) rarest = i;
     const gen = this.nextGeneration();
     const { mark } = this.slot();
     const found: number[] = [];
-    const [rlo, rhi] = ranges[rarest];
+    const { lo: rlo, hi: rhi } = prefixes[rarest];
     for (let p = s.termStart[rlo]; p < s.termStart[rhi]; p++) {
       const d = s.postDoc[p];
       if (mark[d] === gen) continue;
       mark[d] = gen;
       let all = true;
-      for (let i = 0; i < ranges.length && all; i++) {
-        const [lo, hi] = ranges[i];
+      for (let i = 0; i < prefixes.length && all; i++) {
+        const { lo, hi } = prefixes[i];
         let cols = 0;
         for (let q = s.docStart[d]; q < s.docStart[d + 1]; q++) {
           const t = s.docTerm[q];
@@ -267,25 +286,48 @@ export class FtsMirror extends SteppedMirror<Snapshot> {
     return Array.from(first, (d) => s.rowids[d]);
   }
 
-  /** Distinct rows holding a term of the range: a single term's postings count, else counted once per prefix. */
-  private hitsOf(s: Snapshot, prefix: string, [lo, hi]: [number, number]): number {
+  /**
+   * A word's terms and distinct rows, remembered per snapshot (bounded): the two binary searches
+   * over the terms (string compares) and, for a prefix of several terms, the count of its rows
+   * are made once per word, not for every query and section it comes back in.
+   */
+  private prefixOf(s: Snapshot, prefix: string): Prefix {
+    let p = s.prefixes.get(prefix);
+    if (p === undefined) {
+      const [lo, hi] = this.range(s, prefix);
+      p = { lo, hi, hits: this.hitsOf(s, lo, hi) };
+      if (s.prefixes.size >= PREFIXES_KEPT) s.prefixes.clear();
+      s.prefixes.set(prefix, p);
+    }
+    return p;
+  }
+
+  /** Distinct rows holding a term of [lo, hi): a single term's postings count, else counted. */
+  private hitsOf(s: Snapshot, lo: number, hi: number): number {
     if (hi - lo <= 1) return s.termStart[hi] - s.termStart[lo];
-    let n = s.hits.get(prefix);
-    if (n === undefined) {
-      const gen = this.nextGeneration();
-      const { mark } = this.slot();
-      n = 0;
-      for (let p = s.termStart[lo]; p < s.termStart[hi]; p++) {
-        const d = s.postDoc[p];
-        if (mark[d] !== gen) {
-          mark[d] = gen;
-          n++;
-        }
+    const gen = this.nextGeneration();
+    const { mark } = this.slot();
+    let n = 0;
+    for (let p = s.termStart[lo]; p < s.termStart[hi]; p++) {
+      const d = s.postDoc[p];
+      if (mark[d] !== gen) {
+        mark[d] = gen;
+        n++;
       }
-      if (s.hits.size >= 8192) s.hits.clear();
-      s.hits.set(prefix, n);
     }
     return n;
+  }
+
+  /** The per-word scratch of rank(), grown for a caller with more than {@link MAX_WORDS} words. */
+  private prefixScratch(words: number): Prefix[] {
+    if (words > this.orderScratch.length) {
+      this.prefixesOfQuery = new Array(words);
+      this.orderScratch = new Int32Array(words);
+      this.idfScratch = new Float64Array(words);
+      this.freqScratch = new Float64Array(words);
+      this.slotScratch = new Array(words).fill(null);
+    }
+    return this.prefixesOfQuery;
   }
 
   /** Match scratch of the current snapshot: row indexes, and a score per row. */
