@@ -9,25 +9,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AnyDatabase } from '../db/engine.js';
+import { insertArtist } from '../test/catalog-rows.js';
 import { forEachEngine } from '../test/engines.js';
 import { BrowseRepository } from './browse.repository.js';
 
 async function seed(database: AnyDatabase): Promise<void> {
   const db = database.db;
-  const artist = (id: string, name: string) => ({
-    id,
-    name,
-    name_key: name.toLowerCase(),
-    sort_name: null,
-    mbz_artist_id: null,
-    artwork_id: null,
-    added_at: 0,
-    updated_at: 0,
-  });
-  await db
-    .insertInto('artists')
-    .values([artist('ar-b', 'Björk'), artist('ar-a', 'Ásgeir "A" <Trausti>'), artist('ar-c', 'Cé & Co')] as never)
-    .execute();
+  // Fixed ids: credits at the same position are read in artist-id order.
+  await insertArtist(db, 'Björk', 'ar-b');
+  await insertArtist(db, 'Ásgeir "A" <Trausti>', 'ar-a');
+  await insertArtist(db, 'Cé & Co', 'ar-c');
   await db
     .insertInto('genres')
     .values([

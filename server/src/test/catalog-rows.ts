@@ -73,8 +73,8 @@ export async function insertTrack(db: Db, f: TrackFixture): Promise<string> {
   return id;
 }
 
-export async function insertArtist(db: Db, name: string): Promise<string> {
-  const id = newId();
+/** An artist row (`id`: a fixed one where a test's order depends on it). */
+export async function insertArtist(db: Db, name: string, id = newId()): Promise<string> {
   const now = Date.now();
   await db
     .insertInto('artists')
