@@ -21,7 +21,7 @@ const MB = 1024 * 1024;
  */
 function fragment(): object[] {
   const all: object[] = [];
-  for (let i = 0; i < 300_000; i++) all.push({ i, name: `track ${i}` });
+  for (let i = 0; i < 600_000; i++) all.push({ i, name: `track ${i}` });
   // Twice: the survivors are promoted into the old generation.
   collectGarbage();
   collectGarbage();
@@ -35,16 +35,20 @@ it('a compacting collection gives back the pages a plain one keeps', () => {
   const plain = oldSpace();
   collectGarbage({ compact: true });
   const compacted = oldSpace();
-  expect(survivors).toHaveLength(180_000);
-  // The plain collection left tens of MB of pages for the survivors; compaction packs them.
-  expect(plain.committed - plain.used).toBeGreaterThan(8 * MB);
-  expect(compacted.committed - compacted.used).toBeLessThan(4 * MB);
-  expect(compacted.used).toBeGreaterThan(2 * MB); // the survivors are still there
+  expect(survivors).toHaveLength(360_000);
+  // The plain collection leaves MBs of part-filled pages (V8 itself sometimes evacuates a few of
+  // them: 17–19 MB free were seen here, 4–11 MB with half the objects); the compacting one packs
+  // the survivors into full pages (~1 MB free).
+  const plainFree = plain.committed - plain.used;
+  const compactedFree = compacted.committed - compacted.used;
+  expect(plainFree).toBeGreaterThan(6 * MB);
+  expect(compactedFree).toBeLessThan(plainFree / 3);
+  expect(compacted.used).toBeGreaterThan(4 * MB); // the survivors are still there
 });
 
 it('drops the bytecode of functions that ran once, which a plain collection keeps; they still run', () => {
   const functions = Array.from(
-    { length: 3000 },
+    { length: 10_000 },
     (_, i) => new Function('n', `let sum = 0; for (let j = 0; j < n; j++) sum += j * ${i}; return sum + ${i};`),
   ) as ((n: number) => number)[];
   for (const f of functions) f(3);
@@ -55,12 +59,14 @@ it('drops the bytecode of functions that ran once, which a plain collection keep
   const plain = used();
   collectGarbage({ dropCode: true });
   const dropped = used();
-  // A forced collection does not age code: the bytecode of 3,000 functions stays.
-  expect(Math.abs(first - plain)).toBeLessThan(100 * 1024);
-  expect(plain - dropped).toBeGreaterThan(300 * 1024);
+  // A forced collection does not age code: the bytecode of 10,000 functions (~1.6 MB) stays. The
+  // heap moves by up to ~260 KB between two plain collections in a test worker (its own RPC).
+  const codeDropped = plain - dropped;
+  expect(codeDropped).toBeGreaterThan(1024 * 1024);
+  expect(Math.abs(first - plain)).toBeLessThan(codeDropped / 3);
   // Compiled again when called.
   expect(functions[7](3)).toBe(3 * 7 + 7);
-  expect(functions.length).toBe(3000);
+  expect(functions.length).toBe(10_000);
 });
 
 it("leaves V8's flags as they were (a code cache made before is still accepted)", () => {
