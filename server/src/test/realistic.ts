@@ -171,15 +171,20 @@ export function blockPicture(image: Buffer, mime: string, width: number, height:
   ]).toString('base64');
 }
 
-/** An ffmetadata file (long values such as a base64 picture do not fit on a command line). */
-async function metadataFile(tags: Record<string, string>): Promise<string> {
+let metadataFiles = 0;
+
+/**
+ * An ffmetadata file (long values such as a base64 picture do not fit on a command line). Its name
+ * is unique per call: two fixtures with the same tags are often made at once, and each removes its
+ * file when its ffmpeg ends (a name shared by content let one remove the other's before ffmpeg read it).
+ */
+export async function metadataFile(tags: Record<string, string>): Promise<string> {
   const quote = (s: string) => s.replace(/[=;#\\\n]/g, (c) => `\\${c}`);
   const text = `;FFMETADATA1\n${Object.entries(tags)
     .map(([k, v]) => `${quote(k)}=${quote(v)}`)
     .join('\n')}\n`;
-  const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
   await mkdir(FIXTURE_CACHE, { recursive: true });
-  const path = join(FIXTURE_CACHE, `meta-${hash}-${process.pid}.txt`);
+  const path = join(FIXTURE_CACHE, `meta-${process.pid}-${++metadataFiles}.txt`);
   await writeFile(path, text);
   return path;
 }
