@@ -1,17 +1,32 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { expect, it } from 'vitest';
-import { metadataFile } from './realistic.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
 
 /**
- * Fixtures are made on a fresh machine's first run, many at once: two files with the same tags
- * each write an ffmetadata file and remove it when their ffmpeg ends. With a name derived from the
- * tags, the first to finish removed the other's before its ffmpeg opened it (CI on a new machine:
- * "meta-….txt: No such file or directory").
+ * Fixtures are made into a cache on a machine's first run, many at once. Here with an empty cache
+ * of this file's own (the module reads the temp folder when it loads), as on a fresh machine.
+ */
+const cacheRoot = mkdtempSync(join(tmpdir(), 'earshot-realistic-cache-'));
+process.env.TMPDIR = cacheRoot;
+const realistic = await import('./realistic.js');
+delete process.env.TMPDIR;
+afterAll(() => rmSync(cacheRoot, { recursive: true, force: true }));
+
+it('makes its fixtures in a cache of its own here (an empty one)', () => {
+  expect(realistic.FIXTURE_CACHE).toBe(join(cacheRoot, 'earshot-realistic-fixtures'));
+  expect(existsSync(realistic.FIXTURE_CACHE)).toBe(false);
+});
+
+/**
+ * Two files with the same tags each write an ffmetadata file and remove it when their ffmpeg ends.
+ * Named after the tags, the first to finish removed the other's before its ffmpeg opened it (CI on
+ * a new machine: "meta-….txt: No such file or directory").
  */
 it('gives two fixtures with the same tags their own metadata files', async () => {
   const tags = { title: 'Same Title', artist: 'Same Artist' };
-  const [a, b] = await Promise.all([metadataFile(tags), metadataFile(tags)]);
+  const [a, b] = await Promise.all([realistic.metadataFile(tags), realistic.metadataFile(tags)]);
   try {
     expect(a).not.toBe(b);
     await rm(a);
@@ -21,4 +36,21 @@ it('gives two fixtures with the same tags their own metadata files', async () =>
     await rm(a, { force: true });
     await rm(b, { force: true });
   }
+});
+
+/**
+ * Three files with embedded covers at once, the cover not yet made: each maker needs the cover's
+ * ffmpeg run first. When the two-at-a-time limit held whole makers, two of them waited for the
+ * cover forever (engines.test's set-up hung for 15 minutes on a fresh machine).
+ */
+it('makes several files that need the same not-yet-made cover at once', { timeout: 60_000 }, async () => {
+  const tags = { title: 'Cover Wait', artist: 'Fresh Machine' };
+  const files = await Promise.all(
+    (['flac', 'mp3-cbr', 'opus'] as const).map((kind) =>
+      realistic.realisticFile(kind, { seconds: 2, tags, cover: 'small' }),
+    ),
+  );
+  expect(new Set(files).size).toBe(3);
+  for (const file of files) expect(file.startsWith(realistic.FIXTURE_CACHE)).toBe(true);
+  for (const file of files) expect(existsSync(file)).toBe(true);
 });

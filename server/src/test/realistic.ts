@@ -76,7 +76,12 @@ export interface RealisticOptions {
   leadingSilence?: number;
 }
 
-/** At most two ffmpeg runs at a time: the machine is shared. */
+/**
+ * At most two ffmpeg runs at a time: the machine is shared. Only the ffmpeg processes wait here,
+ * never a fixture's whole making: a fixture's maker may need another fixture first (a cover), and
+ * two makers holding both slots while they wait for the cover's ffmpeg never ended (a fresh
+ * machine's empty cache: engines.test's set-up hung until its 15-minute timeout).
+ */
 let running = 0;
 const waiting: (() => void)[] = [];
 async function limited<T>(work: () => Promise<T>): Promise<T> {
@@ -98,7 +103,7 @@ async function cached(key: unknown, ext: string, make: (out: string) => Promise<
   await mkdir(FIXTURE_CACHE, { recursive: true });
   const tmp = join(FIXTURE_CACHE, `${hash}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp.${ext}`);
   try {
-    await limited(() => make(tmp));
+    await make(tmp);
     await rename(tmp, path); // atomic: parallel test files may make the same fixture
   } finally {
     await rm(tmp, { force: true });
@@ -107,7 +112,7 @@ async function cached(key: unknown, ext: string, make: (out: string) => Promise<
 }
 
 async function ffmpeg(args: string[]): Promise<void> {
-  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args], { timeout: 180_000 });
+  await limited(() => run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args], { timeout: 180_000 }));
 }
 
 /** A tone in pink noise with a slow tremolo: VBR encoders vary their bitrate over it like over music. */
