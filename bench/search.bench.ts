@@ -2,7 +2,7 @@
  * Search-only benchmark on a database a scan already made: the search half of scan.bench.ts
  * without the 30-second scan before it, for comparing search changes quickly.
  *
- *   npm run bench:search -- --db FILE --lib DIR [--rounds 3] [--clients 16] [--queries 3000] [--warmup 600] [--dist DIR]
+ *   npm run bench:search -- --db FILE --lib DIR [--rounds 3] [--clients 16] [--queries 3000] [--warmup 600] [--dist DIR …]
  *
  * FILE is an Earshot database (`<data>/db/earshot.db` after a scan, e.g. of the bench library:
  * `npx earshot scan` with EARSHOT_MUSIC_DIR=/tmp/earshot-bench-50k), DIR the music folder it was
@@ -16,9 +16,16 @@
  * API (`getAlbumList2` of every catalog-wide list type and `search3` of typed queries, f=json and
  * f=xml, each format with its own queries so both meet unseen ones, subsonic-load.ts). This
  * process also holds tsx (more memory than production, same search code).
+ *
+ * Several `--dist` builds (copies of server/dist inside the repository; a relative path is taken
+ * from the repository root, or from bench/ as before) are run alternated, round by round: round 1
+ * of each, then round 2 of each …, so each build meets the same load. The summary gives each
+ * build's median p99 of the library and unseen mixes, req/s and CPU per request, and the ratio
+ * to the last build named (the baseline).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -161,21 +168,110 @@ async function main(): Promise<void> {
       .map(([k, v]) => `${k}=${v}`)
       .join(' ')}`,
   );
-  // Each round in a fresh process with the launcher's settings (they must be set before node starts).
+  // Each round in a fresh process with the launcher's settings (they must be set before node starts);
+  // with several builds, round n of each before round n + 1 of any.
+  const dists = distsOf(argv);
+  const label = (dist: string | null) => (dist === null ? '' : dists.length > 1 ? `[${basename(dist)}] ` : '');
+  const figures = new Map<string | null, RoundFigures[]>(dists.map((d) => [d, []]));
+  const otherArgs = argv.filter((a, i) => a !== '--dist' && argv[i - 1] !== '--dist');
   for (let n = 1; n <= args.rounds; n++) {
-    const child = spawn(
-      process.execPath,
-      [...process.execArgv, fileURLToPath(import.meta.url), ...argv, '--child', String(n)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, ...settings },
-      },
+    for (const dist of dists) {
+      const child = spawn(
+        process.execPath,
+        [
+          ...process.execArgv,
+          fileURLToPath(import.meta.url),
+          ...otherArgs,
+          ...(dist === null ? [] : ['--dist', dist]),
+          '--child',
+          String(n),
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+          env: { ...process.env, ...settings },
+        },
+      );
+      const started = loadavg()[0];
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        if (isLogLine(line)) return;
+        console.log(`${label(dist)}${line}`);
+        const f = roundFigures(line, started);
+        if (f) figures.get(dist)?.push(f);
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      if (code !== 0) throw new Error(`round ${n}${dist ? ` of ${dist}` : ''} failed (exit ${code})`);
+    }
+  }
+  if (dists.length > 1 || args.rounds > 1) printSummary(dists, figures, label);
+}
+
+/** The `--dist` builds asked for, as absolute paths (null: server/dist). */
+function distsOf(argv: readonly string[]): (string | null)[] {
+  const repo = fileURLToPath(new URL('..', import.meta.url));
+  const named = argv.flatMap((a, i) => (a === '--dist' && argv[i + 1] ? [argv[i + 1]] : []));
+  if (named.length === 0) return [null];
+  return named.map((d) => {
+    const fromRepo = resolve(repo, d);
+    return existsSync(fromRepo) ? fromRepo : resolve(d);
+  });
+}
+
+/** One round's figures read back from its line. */
+interface RoundFigures {
+  libraryP99: number;
+  unseenP99: number;
+  unseenRps: number;
+  unseenCpuUs: number;
+  load: number;
+}
+
+function roundFigures(line: string, load: number): RoundFigures | null {
+  const library = /^round \d+: p50 [\d.]+ \/ p90 [\d.]+ \/ p99 ([\d.]+) ms/.exec(line);
+  const unseen =
+    /unseen mix: p50 [\d.]+ \/ p90 [\d.]+ \/ p99 ([\d.]+) ms, max \d+ ms \(\d+ queries, (\d+) req\/s, (\d+) µs CPU/.exec(
+      line,
     );
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      if (!isLogLine(line)) console.log(line);
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    if (code !== 0) throw new Error(`round ${n} failed (exit ${code})`);
+  if (!library || !unseen) return null;
+  return {
+    libraryP99: Number(library[1]),
+    unseenP99: Number(unseen[1]),
+    unseenRps: Number(unseen[2]),
+    unseenCpuUs: Number(unseen[3]),
+    load,
+  };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0
+    ? Number.NaN
+    : s.length % 2
+      ? s[(s.length - 1) / 2]
+      : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Each build's medians over its rounds, and the ratio to the last build (the baseline). */
+function printSummary(
+  dists: (string | null)[],
+  figures: Map<string | null, RoundFigures[]>,
+  label: (dist: string | null) => string,
+): void {
+  const base = figures.get(dists[dists.length - 1]) ?? [];
+  const baseUnseen = median(base.map((f) => f.unseenP99));
+  const baseLibrary = median(base.map((f) => f.libraryP99));
+  for (const dist of dists) {
+    const f = figures.get(dist) ?? [];
+    const unseen = median(f.map((x) => x.unseenP99));
+    const library = median(f.map((x) => x.libraryP99));
+    const ratio = dists.length > 1 ? ` (${(unseen / baseUnseen).toFixed(2)}× the last build's)` : '';
+    console.log(
+      `summary ${label(dist) || `${dist ?? 'server/dist'} `}over ${f.length} rounds: unseen mix p99 median ` +
+        `${unseen.toFixed(1)} ms${ratio} (rounds ${f.map((x) => x.unseenP99.toFixed(1)).join(', ')}), ` +
+        `${median(f.map((x) => x.unseenRps)).toFixed(0)} req/s, ${median(f.map((x) => x.unseenCpuUs)).toFixed(0)} µs CPU ` +
+        `per request; library mix p99 median ${library.toFixed(1)} ms` +
+        (dists.length > 1 ? ` (${(library / baseLibrary).toFixed(2)}×)` : '') +
+        `; load average at each round's start ${f.map((x) => x.load.toFixed(2)).join(', ')}`,
+    );
   }
 }
 

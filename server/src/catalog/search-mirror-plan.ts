@@ -56,19 +56,34 @@ class MirrorSection<Row extends { id: string }, Dto> {
     if (limit === 0) return [];
     const scored = this.fts.rank(folded, limit, BROAD_MATCHES);
     if (scored === null) return this.broad(folded, terms, limit);
+    const rows = this.rows;
     // Rows tied with the last one matter only to a section with its own tie-break.
-    const tie = this.spec.tie !== undefined;
-    const n = tie ? scored.length : Math.min(limit, scored.length);
-    const items: Item<Dto>[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const row = this.rows.get(scored[i].rowid);
-      if (!row) return null;
-      items[i] = item(row);
+    if (this.spec.tie === undefined) {
+      // Already in score order: every row present, or no answer.
+      const n = Math.min(limit, scored.length);
+      const items: Item<Dto>[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const at = rows.indexOf(scored[i].rowid);
+        if (at < 0) return null;
+        items[i] = rows.resultAt(at);
+      }
+      return items;
     }
-    if (!tie) return items; // already in score order, every row present
-    const byRowid = new Map<number, Item<Dto>>();
-    for (let i = 0; i < n; i++) byRowid.set(scored[i].rowid, items[i]);
-    return inScoreOrder(scored, (rowid) => byRowid.get(rowid), limit, true);
+    // Ties in score go to the higher tie value, then FTS rowid (scored's order): inScoreOrder's
+    // order, over row indexes, so only the `limit` results kept become objects (up to limit +
+    // MAX_TIES rows are scored).
+    const n = scored.length;
+    const at = new Int32Array(n);
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      at[i] = rows.indexOf(scored[i].rowid);
+      if (at[i] < 0) return null;
+      order[i] = i;
+    }
+    order.sort((a, b) => scored[a].score - scored[b].score || rows.tieAt(at[b]) - rows.tieAt(at[a]) || a - b);
+    const items: Item<Dto>[] = new Array(Math.min(limit, n));
+    for (let i = 0; i < items.length; i++) items[i] = rows.resultAt(at[order[i]]);
+    return items;
   }
 
   /** The broad plan: names from the row mirror in the name index's order, then FTS matches in rowid order. */

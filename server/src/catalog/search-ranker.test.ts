@@ -59,6 +59,13 @@ describe('search ranking plans', () => {
     const folded = toFtsQuery('ＡＢＣ ½ ﬁne ㍿') as string;
     expect(folded).toBe('"ABC"* "1"* "2"* "fine"* "株式会社"*');
     expect(termsOf(folded)).toEqual(['ABC', '1', '2', 'fine', '株式会社']);
+    // The words are cut at the query's separators: the same words as reading each quoted term.
+    const quoted = (match: string) => [...match.matchAll(/"([^"]*)"\*/g)].map((m) => m[1]);
+    for (const text of ['a', 'el ga', '"x"* OR y', 'Beyoncé\u0301 – x² ｶﾞｰﾙ 𝐁𝐨𝐥𝐝 a-b_c', '1 2 3 4 5 6 7 8 9 10']) {
+      const match = toFtsQuery(text) as string;
+      expect(termsOf(match)).toEqual(quoted(match));
+    }
+    expect(termsOf('')).toEqual([]);
   });
 
   it('ranks a narrow query by bm25: a title match before an artist match', () => {

@@ -48,9 +48,14 @@ export const BROAD_MATCHES = 1500;
 /** At most this many rows tied with the last one are kept past the limit (final order is the caller's). */
 export const MAX_TIES = 100;
 
-/** The words of an FTS query made by `toFtsQuery` (`"el"* "ga"*` → `['el', 'ga']`). */
+/**
+ * The words of an FTS query made by `toFtsQuery` (`"el"* "ga"*` → `['el', 'ga']`). Its words are
+ * letters, digits and marks only (no quote, star or space), so the query is cut at its separators:
+ * a split, not a regular expression's iterator per miss (5 µs of a miss's main-thread time).
+ */
 export function termsOf(match: string): string[] {
-  return [...match.matchAll(/"([^"]*)"\*/g)].map((m) => m[1]);
+  if (match.length < 3 || !match.startsWith('"') || !match.endsWith('"*')) return [];
+  return match.slice(1, -2).split('"* "');
 }
 
 /** A genre's DTO columns (alias `g`), in GenreDto's key order. */

@@ -184,9 +184,28 @@ export class RowMirror<Row> extends SteppedMirror<RowSnapshot> {
 
   /** The row with this FTS rowid, if the mirror has it (call only when {@link ready}). */
   get(rowid: number): MirroredRow | undefined {
+    const i = this.indexOf(rowid);
+    return i < 0 ? undefined : this.row(this.snapshot as RowSnapshot, i);
+  }
+
+  /** The index of the row with this FTS rowid, -1 if the mirror lacks it (call only when {@link ready}). */
+  indexOf(rowid: number): number {
     const s = this.snapshot as RowSnapshot;
-    const i = s.byRowid ? (s.byRowid.get(rowid) ?? -1) : indexIn(s.rowids, rowid);
-    return i < 0 ? undefined : this.row(s, i);
+    return s.byRowid ? (s.byRowid.get(rowid) ?? -1) : indexIn(s.rowids, rowid);
+  }
+
+  /** Row `i`'s tie value (an index from {@link indexOf}). */
+  tieAt(i: number): number {
+    return (this.snapshot as RowSnapshot).ties[i];
+  }
+
+  /**
+   * Row `i` as a search result (search-json.ts `Item`): its id, no DTO object, its DTO's JSON (a
+   * view of the mirror's buffer) and tie value.
+   */
+  resultAt(i: number): { id: string; dto: null; json: Buffer; tie: number } {
+    const s = this.snapshot as RowSnapshot;
+    return { id: s.ids[i], dto: null, json: s.bytes.subarray(s.starts[i], s.ends[i]), tie: s.ties[i] };
   }
 
   /**

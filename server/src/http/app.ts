@@ -15,6 +15,7 @@ import { registerHostCheck } from './host-check.js';
 import { lazySwaggerUi, registerLazyOpenApi } from './lazy-openapi.js';
 import { lazySchemas, rememberLazySchemas } from './lazy-schemas.js';
 import { registerStrictNumbers } from './params.js';
+import { lazyChildLogger } from './request-logger.js';
 import { recordRoutes } from './route-table.js';
 import { registerSecurityHeaders } from './security-headers.js';
 
@@ -60,6 +61,8 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
     // requests are logged at debug below instead, errors by the error handler as before. (Through
     // the log controller: the top-level `disableRequestLogging` is deprecated, FSTDEP023.)
     logController: new LogController({ disableRequestLogging: true }),
+    // Each request's child logger is made when it first writes a line (http/request-logger.ts).
+    childLoggerFactory: lazyChildLogger,
     ajv: { customOptions: { removeAdditional: true, coerceTypes: 'array', useDefaults: true, allErrors: true } },
   });
   rememberLazySchemas(app, schemas);
