@@ -252,22 +252,23 @@ describe('the built CLI', () => {
     const music = join(dir, 'music');
     mkdirSync(music);
     const probe = join(dir, 'probe.cjs');
-    // At the "listening" line (pino writes with fs.write/fs.writeSync on fd 1): what had loaded.
+    // When the server starts listening (its 'listening' event; the log line may be written later,
+    // pino writes asynchronously): what had loaded.
     writeFileSync(
       probe,
-      `const fs = require('node:fs'); let done = false;
-      const check = (fd, chunk) => {
-        if (done || fd !== 1 || !String(chunk).includes('Earshot is listening')) return;
-        done = true;
-        fs.writeFileSync(${JSON.stringify(join(dir, 'loaded.json'))}, JSON.stringify({
-          modules: process.moduleLoadList,
-          bindings: Object.keys(require.cache).some((f) => /[\\/]bindings[\\/]/.test(f)),
-          sqlite: Object.keys(require.cache).some((f) => f.endsWith('better_sqlite3.node')),
-        }));
-      };
-      const write = fs.write, writeSync = fs.writeSync;
-      fs.write = function (fd, chunk, ...rest) { check(fd, chunk); return write.call(this, fd, chunk, ...rest); };
-      fs.writeSync = function (fd, chunk, ...rest) { check(fd, chunk); return writeSync.call(this, fd, chunk, ...rest); };`,
+      `const fs = require('node:fs'); const net = require('node:net'); let done = false;
+      const emit = net.Server.prototype.emit;
+      net.Server.prototype.emit = function (event, ...args) {
+        if (event === 'listening' && !done) {
+          done = true;
+          fs.writeFileSync(${JSON.stringify(join(dir, 'loaded.json'))}, JSON.stringify({
+            modules: process.moduleLoadList,
+            bindings: Object.keys(require.cache).some((f) => /[\\\\/]bindings[\\\\/]/.test(f)),
+            sqlite: Object.keys(require.cache).some((f) => f.endsWith('better_sqlite3.node')),
+          }));
+        }
+        return emit.call(this, event, ...args);
+      };`,
     );
     const env = {
       PATH: process.env.PATH,
