@@ -48,7 +48,7 @@ function equalStrings(a: string, b: string): boolean {
 }
 
 export class SubsonicCredentialsService {
-  private readonly key: Buffer;
+  private subkey: Buffer | undefined;
   private readonly touched = new Map<string, number>();
   private readonly revokeListeners: (() => void)[] = [];
 
@@ -56,9 +56,13 @@ export class SubsonicCredentialsService {
     private readonly repo: SubsonicCredentialsRepository,
     private readonly users: UsersRepository,
     private readonly clock: Clock,
-    serverKey: Buffer,
-  ) {
-    this.key = Buffer.from(hkdfSync('sha256', serverKey, 'earshot', 'subsonic app passwords v1', 32));
+    private readonly serverKey: Buffer,
+  ) {}
+
+  /** Derived on first use: `node:crypto` then loads after the server listens (issue 16 item 5). */
+  private get key(): Buffer {
+    this.subkey ??= Buffer.from(hkdfSync('sha256', this.serverKey, 'earshot', 'subsonic app passwords v1', 32));
+    return this.subkey;
   }
 
   async createApiKey(userId: string, label?: string): Promise<CredentialInfo & { key: string }> {

@@ -44,17 +44,23 @@ export function invalidGrant(message: string): Invalid {
 }
 
 export class TokenService implements BearerVerifier {
-  private readonly key: Uint8Array;
+  private subkey: Uint8Array | undefined;
 
   constructor(
     private readonly refreshTokens: RefreshTokensRepository,
     private readonly sessions: SessionStore,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    serverKey: Buffer,
-  ) {
-    // A purpose-bound subkey: the raw server key also signs other things (stream tokens, shares).
-    this.key = new Uint8Array(createHmac('sha256', serverKey).update('earshot/access-jwt/v1').digest());
+    private readonly serverKey: Buffer,
+  ) {}
+
+  /**
+   * A purpose-bound subkey: the raw server key also signs other things (stream tokens, shares).
+   * Derived on first use: `node:crypto` then loads after the server listens (issue 16 item 5).
+   */
+  private get key(): Uint8Array {
+    this.subkey ??= new Uint8Array(createHmac('sha256', this.serverKey).update('earshot/access-jwt/v1').digest());
+    return this.subkey;
   }
 
   /** Starts a new family for a user who just proved their password. */

@@ -3,7 +3,7 @@
  * in this process on small bundles (what the cache does), and through the real built binary
  * (that users' commands run from the bundle, write their cache once and take it the next time).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -242,6 +242,79 @@ describe('the built CLI', () => {
     // The bundle ran (its settings printed above) and Node's CommonJS loader did all the loading.
     expect(loaded).toContain('NativeModule vm');
     expect(loaded.filter((m) => /esm\/(translators|module_job|resolve)|internal\/fs\/promises/.test(m))).toEqual([]);
+  });
+
+  it('serves until "listening" without node:crypto or the `bindings` search, then prints the setup link', async () => {
+    // Start-up (issue 16 item 5): the launcher names its cache without node:crypto, the bundle
+    // loads it on first use (keys are derived when first needed, the first-run link is made once
+    // listening), and the database opens better-sqlite3's addon by its path.
+    const dir = tempDir();
+    const music = join(dir, 'music');
+    mkdirSync(music);
+    const probe = join(dir, 'probe.cjs');
+    // When the server starts listening (its 'listening' event; the log line may be written later,
+    // pino writes asynchronously): what had loaded.
+    writeFileSync(
+      probe,
+      `const fs = require('node:fs'); const net = require('node:net'); let done = false;
+      const emit = net.Server.prototype.emit;
+      net.Server.prototype.emit = function (event, ...args) {
+        if (event === 'listening' && !done) {
+          done = true;
+          fs.writeFileSync(${JSON.stringify(join(dir, 'loaded.json'))}, JSON.stringify({
+            modules: process.moduleLoadList,
+            bindings: Object.keys(require.cache).some((f) => /[\\\\/]bindings[\\\\/]/.test(f)),
+            sqlite: Object.keys(require.cache).some((f) => f.endsWith('better_sqlite3.node')),
+          }));
+        }
+        return emit.call(this, event, ...args);
+      };`,
+    );
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      EARSHOT_DATA_DIR: join(dir, 'data'),
+      EARSHOT_MUSIC_DIR: music,
+      EARSHOT_HOST: '127.0.0.1',
+      EARSHOT_PORT: '0',
+      EARSHOT_LOG_FORMAT: 'json',
+    };
+    const serve = async () => {
+      const child = spawn(process.execPath, ['--require', probe, CLI_BIN, 'serve'], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      const exited = new Promise((resolve) => child.on('close', resolve));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          child.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            if (out.includes('/setup?token=')) resolve();
+          });
+          child.on('close', (code) => reject(new Error(`serve exited (${code}) before its setup link:\n${out}`)));
+        });
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+      }
+      return out;
+    };
+    // The first start makes the server key (random bytes: node:crypto); a restart reads it.
+    await serve();
+    const out = await serve();
+    // The link comes after the server listens, once.
+    expect(out.indexOf('Earshot is listening')).toBeGreaterThan(-1);
+    expect(out.indexOf('/setup?token=')).toBeGreaterThan(out.indexOf('Earshot is listening'));
+    const loaded = JSON.parse(readFileSync(join(dir, 'loaded.json'), 'utf8')) as {
+      modules: string[];
+      bindings: boolean;
+      sqlite: boolean;
+    };
+    expect(loaded.modules).toContain('NativeModule http');
+    expect(loaded.modules.filter((m) => /^NativeModule (crypto|internal\/crypto\/)/.test(m))).toEqual([]);
+    expect(loaded.sqlite).toBe(true);
+    expect(loaded.bindings).toBe(false);
   });
 
   it('sends every import("package") of the bundle through the launcher', () => {

@@ -17,7 +17,6 @@
  * install is read-only, the data volume is not), else next to the bundle; if neither is writable
  * the process runs without one. Caches of older bundles in that folder are removed.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -71,11 +70,25 @@ export function commandOf(argv: readonly string[]): string | undefined {
  * through the launcher must not overwrite each other's).
  */
 export function cacheName(bundleHash: string, command: string, flags: readonly string[] = currentFlags()): string {
-  const key = createHash('sha256')
-    .update([command, process.version, process.arch, ...flags].join('\0'))
-    .digest('hex')
-    .slice(0, 12);
+  const key = keyHash([command, process.version, process.arch, ...flags].join('\0'));
   return `earshot-${bundleHash}-${key}${SUFFIX}`;
+}
+
+/**
+ * 12 hex digits naming a set of settings: two 32-bit FNV-1a hashes (different offset bases) of the
+ * text. Not `node:crypto`: loading it cost the launcher ~15–19 ms of a start, and the bundle itself
+ * loads it on first use, after "listening" (bench/README.md, "boot7"). The name only tells sets
+ * of settings apart; V8 checks the data it reads against its own version and flags.
+ */
+export function keyHash(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193);
+  }
+  return ((a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0')).slice(0, 12);
 }
 
 function currentFlags(): string[] {

@@ -56,15 +56,19 @@ function cleanDescription(d: string | null | undefined): string | null | undefin
 }
 
 export class SharesService {
-  private readonly key: Buffer;
+  private subkey: Buffer | undefined;
 
   constructor(
     private readonly repo: SharesRepository,
     private readonly clock: Clock,
-    serverKey: Buffer,
+    private readonly serverKey: Buffer,
     private readonly publicUrl?: string,
-  ) {
-    this.key = Buffer.from(hkdfSync('sha256', serverKey, Buffer.alloc(0), 'earshot share-link v1', 32));
+  ) {}
+
+  /** Derived on first use: `node:crypto` then loads after the server listens (issue 16 item 5). */
+  private get key(): Buffer {
+    this.subkey ??= Buffer.from(hkdfSync('sha256', this.serverKey, Buffer.alloc(0), 'earshot share-link v1', 32));
+    return this.subkey;
   }
 
   tokenFor(id: string): string {

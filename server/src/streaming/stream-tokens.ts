@@ -19,15 +19,21 @@ export interface StreamTokenClaims {
 }
 
 export class StreamTokens {
-  private readonly key: Buffer;
+  private subkey: Buffer | undefined;
 
   constructor(
-    serverKey: Buffer,
+    private readonly serverKey: Buffer,
     private readonly clock: Clock,
     private readonly ttlMs = STREAM_TOKEN_TTL_MS,
-  ) {
-    // A purpose-bound subkey: a stream token can never be replayed as another kind of signature.
-    this.key = Buffer.from(hkdfSync('sha256', serverKey, Buffer.alloc(0), 'earshot stream-token v1', 32));
+  ) {}
+
+  /**
+   * A purpose-bound subkey: a stream token can never be replayed as another kind of signature.
+   * Derived on first use: `node:crypto` then loads after the server listens (issue 16 item 5).
+   */
+  private get key(): Buffer {
+    this.subkey ??= Buffer.from(hkdfSync('sha256', this.serverKey, Buffer.alloc(0), 'earshot stream-token v1', 32));
+    return this.subkey;
   }
 
   issue(userId: string, trackId: string): { token: string; expiresAt: number } {

@@ -17,8 +17,7 @@ export const DEFAULT_LEASE_MS = 30_000;
 export class JobsRepository {
   /** PostgreSQL: several replicas claim from one queue (FOR UPDATE SKIP LOCKED). */
   readonly shared: boolean;
-  /** This process's claims carry this id (`claimed_by`): a fresh one per process, never reused. */
-  readonly runnerId: string;
+  private ownId: string | undefined;
   readonly leaseMs: number;
 
   constructor(
@@ -27,7 +26,16 @@ export class JobsRepository {
   ) {
     this.shared = isPostgres(db);
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-    this.runnerId = options.runnerId ?? newId();
+    this.ownId = options.runnerId;
+  }
+
+  /**
+   * This process's claims carry this id (`claimed_by`): a fresh one per process, never reused.
+   * Made on first use: `node:crypto` then loads after the server listens (issue 16 item 5).
+   */
+  get runnerId(): string {
+    this.ownId ??= newId();
+    return this.ownId;
   }
 
   /**
