@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -53,4 +54,28 @@ it('makes several files that need the same not-yet-made cover at once', { timeou
   expect(new Set(files).size).toBe(3);
   for (const file of files) expect(file.startsWith(realistic.FIXTURE_CACHE)).toBe(true);
   for (const file of files) expect(existsSync(file)).toBe(true);
+});
+
+/**
+ * Two makings of the same fixture differ (the noise is random). Parallel test files make the same
+ * one on a fresh machine; when the last one in replaced the file, realistic.test's PostgreSQL half
+ * scanned other bytes than its SQLite half had, and their catalogs differed in content hashes.
+ */
+it('keeps the first making of a fixture: a file once returned never changes', { timeout: 60_000 }, async () => {
+  const seen: string[] = [];
+  const sha = async (path: string) =>
+    createHash('sha256')
+      .update(await readFile(path))
+      .digest('hex');
+  const same = { seconds: 1, frequency: 777, tags: { title: 'Made Three Times' } };
+  const paths = await Promise.all(
+    [1, 2, 3].map(async () => {
+      const path = await realistic.realisticFile('wav', same);
+      seen.push(await sha(path)); // what a test scanning it now would read
+      return path;
+    }),
+  );
+  expect(new Set(paths).size).toBe(1);
+  expect(seen).toEqual([seen[0], seen[0], seen[0]]);
+  expect(await sha(paths[0])).toBe(seen[0]);
 });

@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -104,7 +104,11 @@ async function cached(key: unknown, ext: string, make: (out: string) => Promise<
   const tmp = join(FIXTURE_CACHE, `${hash}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp.${ext}`);
   try {
     await make(tmp);
-    await rename(tmp, path); // atomic: parallel test files may make the same fixture
+    // Parallel test files may make the same fixture, and two makings differ (the noise is random):
+    // the first one in stays — a file once returned never changes under a test comparing two scans.
+    await link(tmp, path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
   } finally {
     await rm(tmp, { force: true });
   }
