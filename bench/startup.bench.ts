@@ -6,8 +6,8 @@
  *
  * Each run is a fresh process started as users start it: `serve` with the launcher's settings
  * (scripts/earshot-serve.sh: jemalloc, semi-space), `scan` as plain `node` (what `npx earshot scan`
- * does), both on a data dir that already exists and is migrated (a restart, the common case; the
- * first run of each build makes it and is not counted). A preload hook (startup-hook.cjs) stops
+ * does), both on a data dir that already exists, is migrated and has an account (a restart, the
+ * common case; the first run of each build makes it and is not counted). A preload hook (startup-hook.cjs) stops
  * the process at the first output line "Earshot is listening" / "Scanning" and reports the CPU
  * time of the whole process (all threads) and the wall time since the process started.
  *
@@ -16,7 +16,7 @@
  * load; the load average is printed with each set. `--lib` is the music folder (default: empty);
  * with a library, its first run per build is a full `earshot scan` so the database holds it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -115,8 +115,18 @@ async function main() {
         .join(' ')}`,
   );
   try {
-    // Warm-up per build: migrates the data dir (and scans the library into it).
-    for (const dist of args.dists) await runOnce(dist, args.lib ? 'scan-full' : 'scan', envFor(dist, 'scan'), false);
+    // Warm-up per build: migrates the data dir (and scans the library into it), then adds an
+    // account — a restart of a server in use (one with no account yet also makes and prints a
+    // first-run setup link at each start).
+    for (const dist of args.dists) {
+      await runOnce(dist, args.lib ? 'scan-full' : 'scan', envFor(dist, 'scan'), false);
+      const add = spawnSync(
+        process.execPath,
+        [entryOf(dist), 'user', 'add', 'bench', '--role', 'admin', '--password', 'start-up bench password'],
+        { env: envFor(dist, 'scan'), encoding: 'utf8' },
+      );
+      if (add.status !== 0) throw new Error(`earshot user add failed (${dist}):\n${add.stdout}${add.stderr}`);
+    }
     for (const command of args.commands) {
       const samples = new Map<string, Sample[]>(args.dists.map((d) => [d, []]));
       const loads: number[] = [];

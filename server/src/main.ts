@@ -196,18 +196,6 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     telemetry.gauge('earshot_leader', () => (cluster.leader.isLeader ? 1 : 0)),
   );
   let closing: Promise<void> | null = null;
-  const announceSetup = async () => {
-    const setup = await accounts.registration.issueSetupToken();
-    if (!setup) return;
-    logger.warn(
-      {
-        area: 'accounts',
-        setupUrl: setupLink(config, setup.token),
-        expiresAt: new Date(setup.expiresAt).toISOString(),
-      },
-      `No account exists yet. Open this one-time link to create the administrator: ${setupLink(config, setup.token)}`,
-    );
-  };
   if (background) {
     // Started once the server accepts connections, not before: the watcher's listing, the scan
     // on start (its tag workers) and the job runner would otherwise share the CPU with start-up
@@ -218,7 +206,6 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     const startBackground = () => {
       if (started || closing) return;
       started = true;
-      announceSetup().catch((err) => logger.error({ err, area: 'accounts' }, 'could not issue the setup link'));
       // Scans and the watcher run on the leader only (one replica at a time; always, on SQLite):
       // they start when this replica gains the lead and stop when it loses it.
       // A replica that gains the lead on PostgreSQL also rescans once its watcher is up: nobody
@@ -247,13 +234,18 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
     });
   }
 
-  // First run: while no account exists, each start prints a fresh one-time setup link. With
-  // background work on (`serve`) the new link is made and printed once the server listens, with
-  // the background work: making a token loads node:crypto, ~10 ms of start-up that nothing else
-  // before listening needs (issue 16 item 5). The previous start's link is withdrawn before
-  // listening all the same, so it never works again.
-  if (background) await accounts.registration.withdrawSetupToken();
-  else await announceSetup();
+  // First run: while no account exists, each start prints a fresh one-time setup link.
+  const setup = await accounts.registration.issueSetupToken();
+  if (setup) {
+    logger.warn(
+      {
+        area: 'accounts',
+        setupUrl: setupLink(config, setup.token),
+        expiresAt: new Date(setup.expiresAt).toISOString(),
+      },
+      `No account exists yet. Open this one-time link to create the administrator: ${setupLink(config, setup.token)}`,
+    );
+  }
 
   const earshot: Earshot = {
     app,

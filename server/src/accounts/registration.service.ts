@@ -41,14 +41,6 @@ export class RegistrationService {
   }
 
   /**
-   * Withdraws the previous start's first-run token: its link stops working. The composition root
-   * calls it before listening when it issues the new token only once listening (`serve`).
-   */
-  async withdrawSetupToken(): Promise<void> {
-    await this.settings.delete(SETUP_KEY);
-  }
-
-  /**
    * Issues a new first-run token (replacing any earlier one) and returns it; null when users
    * already exist. Called once per start by the composition root, which logs the link.
    */

@@ -244,10 +244,11 @@ describe('the built CLI', () => {
     expect(loaded.filter((m) => /esm\/(translators|module_job|resolve)|internal\/fs\/promises/.test(m))).toEqual([]);
   });
 
-  it('serves until "listening" without node:crypto or the `bindings` search, then prints the setup link', async () => {
+  it('restarts until "listening" without node:crypto or the `bindings` search', async () => {
     // Start-up (issue 16 item 5): the launcher names its cache without node:crypto, the bundle
-    // loads it on first use (keys are derived when first needed, the first-run link is made once
-    // listening), and the database opens better-sqlite3's addon by its path.
+    // loads it on first use (keys are derived when first needed), and the database opens
+    // better-sqlite3's addon by its path. A restart of a server with an account: the first start
+    // makes the server key and, with no account yet, a setup link (both need node:crypto).
     const dir = tempDir();
     const music = join(dir, 'music');
     mkdirSync(music);
@@ -279,7 +280,7 @@ describe('the built CLI', () => {
       EARSHOT_PORT: '0',
       EARSHOT_LOG_FORMAT: 'json',
     };
-    const serve = async () => {
+    const serve = async (until: string) => {
       const child = spawn(process.execPath, ['--require', probe, CLI_BIN, 'serve'], {
         env,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -290,9 +291,9 @@ describe('the built CLI', () => {
         await new Promise<void>((resolve, reject) => {
           child.stdout.on('data', (d: Buffer) => {
             out += d.toString();
-            if (out.includes('/setup?token=')) resolve();
+            if (out.includes(until)) resolve();
           });
-          child.on('close', (code) => reject(new Error(`serve exited (${code}) before its setup link:\n${out}`)));
+          child.on('close', (code) => reject(new Error(`serve exited (${code}) before "${until}":\n${out}`)));
         });
       } finally {
         child.kill('SIGTERM');
@@ -300,12 +301,19 @@ describe('the built CLI', () => {
       }
       return out;
     };
-    // The first start makes the server key (random bytes: node:crypto); a restart reads it.
-    await serve();
-    const out = await serve();
-    // The link comes after the server listens, once.
-    expect(out.indexOf('Earshot is listening')).toBeGreaterThan(-1);
-    expect(out.indexOf('/setup?token=')).toBeGreaterThan(out.indexOf('Earshot is listening'));
+    // The first start makes the server key and prints a setup link; then an account exists.
+    expect(await serve('/setup?token=')).toContain('No account exists yet');
+    const add = spawnSync(
+      process.execPath,
+      [CLI_BIN, 'user', 'add', 'admin', '--role', 'admin', '--password', 'a long enough password'],
+      {
+        env,
+        encoding: 'utf8',
+      },
+    );
+    expect(add.status, add.stderr).toBe(0);
+    const out = await serve('Earshot is listening');
+    expect(out).not.toContain('/setup?token=');
     const loaded = JSON.parse(readFileSync(join(dir, 'loaded.json'), 'utf8')) as {
       modules: string[];
       bindings: boolean;
