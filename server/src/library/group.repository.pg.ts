@@ -50,7 +50,7 @@ export class PgGroupRepository implements GroupStore {
       `update albums set
          track_count = s.n, disc_count = greatest(1, s.discs), duration = s.dur, year = coalesce(s.yr, albums.year),
          compilation = s.comp, updated_at = ${now}
-       from (select album_id, count(*) n, count(distinct coalesce(disc_number, 1)) discs, coalesce(sum(duration), 0) dur,
+       from (select album_id, count(*) n, count(distinct coalesce(disc_number, 1)) discs, round(coalesce(sum(duration), 0)::numeric, 3)::double precision dur,
                     max(year) yr, max(compilation) comp
              from tracks where album_id is not null group by album_id) s
        where s.album_id = albums.id

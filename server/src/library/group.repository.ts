@@ -52,7 +52,7 @@ export class GroupRepository {
       `update albums set
          track_count = s.n, disc_count = max(1, s.discs), duration = s.dur, year = coalesce(s.yr, albums.year),
          compilation = s.comp, updated_at = ${now}
-       from (select album_id, count(*) n, count(distinct coalesce(disc_number, 1)) discs, coalesce(sum(duration), 0) dur,
+       from (select album_id, count(*) n, count(distinct coalesce(disc_number, 1)) discs, round(coalesce(sum(duration), 0), 3) dur,
                     max(year) yr, max(compilation) comp
              from tracks where album_id is not null group by album_id) s
        where s.album_id = albums.id
