@@ -26,6 +26,7 @@ describe('crash suite: kill -9 at random moments (SECURITY.md 27, issue 13)', ()
     async () => {
       const report = await runCrashCycles({ cycles: CYCLES, seed, stopOnProblem: true });
       const replay = `seed ${seed} — replay with EARSHOT_CRASH_SEED=${seed}`;
+      if (report.jobFailures.length) console.warn(`cache job failures (${replay}):\n${report.jobFailures.join('\n')}`);
       expect(report.problems, replay).toEqual([]);
       expect(report.cycles, replay).toBe(CYCLES);
       // The cycles did real work: writes were acknowledged, scans and downloads finished at some point.

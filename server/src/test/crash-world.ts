@@ -72,6 +72,8 @@ export interface CrashWorld {
   /** Track ids clients may use (remote ones at first, local ones once a scan found them). */
   trackIds: string[];
   ledger: Ledger;
+  /** "job failed" log lines of every run, with their error. */
+  jobFailures: string[];
   addLibraryFiles(n: number): void;
 }
 
@@ -224,6 +226,7 @@ export async function createWorld(dir: string): Promise<CrashWorld> {
     libraryFiles,
     trackIds: [...remote.keys()],
     ledger,
+    jobFailures: [],
     addLibraryFiles,
   };
 }
@@ -337,8 +340,17 @@ function checkWork(world: CrashWorld, sqlite: SQLite.Database, final: boolean): 
     const indexed = new Set(local.map((r) => r.local_path.split('/').join(sep)));
     const missing = [...world.libraryFiles.keys()].filter((f) => !indexed.has(f));
     if (missing.length) problems.push(`${missing.length} library files never scanned (e.g. ${missing[0]})`);
-    const pending = sqlite.prepare("select count(*) n from jobs where state != 'done'").get() as { n: number };
-    if (pending.n) problems.push(`${pending.n} cache jobs not done`);
+    // Each job left says why: its state, attempts, when it may run next and its last error.
+    const pending = sqlite
+      .prepare("select state, attempts, run_after, last_error from jobs where state != 'done'")
+      .all() as { state: string; attempts: number; run_after: number; last_error: string | null }[];
+    if (pending.length) {
+      const why = pending.map(
+        (j) =>
+          `${j.state}, ${j.attempts} attempts, runs after ${Math.round((j.run_after - Date.now()) / 1000)} s, last error: ${j.last_error ?? 'none'}`,
+      );
+      problems.push(`${pending.length} cache jobs not done (${why.join('; ')})`);
+    }
     const notCached = sqlite
       .prepare(
         `select count(*) n from playlist_tracks pt join tracks t on t.id = pt.track_id
