@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI_BIN, SERVER_ROOT } from '../test/build.js';
-import { BUNDLE_HEADER, BUNDLE_WRAPPER, cacheDirs, commandOf, runBundle } from './launch.js';
+import { BUNDLE_HEADER, BUNDLE_WRAPPER, cacheDirs, commandOf, readWhole, runBundle } from './launch.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -134,6 +134,25 @@ describe('runBundle', () => {
     writeFileSync(join(dir, 'blocked'), '');
     const saved = runBundle(file, { EARSHOT_CACHE_DIR: join(dir, 'blocked') }, ['serve']).saveCache();
     expect(saved?.dir).toBe(join(dir, 'app'));
+  });
+
+  it('reads the code cache into the buffer the bundle was read into when it fits', () => {
+    // A fresh buffer's pages cost a first touch each (start-up, issue 16 item 5): the cache takes
+    // the bundle's buffer, which V8 no longer needs once the source text is made.
+    const dir = tempDir();
+    const big = join(dir, 'big');
+    const small = join(dir, 'small');
+    writeFileSync(big, Buffer.alloc(300_000, 1));
+    writeFileSync(small, Buffer.alloc(200_000, 2));
+    const first = readWhole(big);
+    expect(first.length).toBe(300_000);
+    const second = readWhole(small, first);
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.equals(Buffer.alloc(200_000, 2))).toBe(true);
+    // Larger than the buffer: a new one, the old one untouched.
+    const third = readWhole(big, second);
+    expect(third.buffer).not.toBe(second.buffer);
+    expect(third.equals(Buffer.alloc(300_000, 1))).toBe(true);
   });
 
   it('reads the command as the CLI does, and leaves help and version uncached', () => {
