@@ -114,6 +114,14 @@ async function main() {
         .map(([k, v]) => `${k}=${v}`)
         .join(' ')}`,
   );
+  // Node reads and parses the certificates NODE_EXTRA_CA_CERTS names before any JavaScript runs
+  // (~30 ms of CPU for Debian's 140-certificate bundle on this machine, bench/README.md "boot9"):
+  // part of every figure below when this environment sets it, and of no server that does not.
+  if (process.env.NODE_EXTRA_CA_CERTS)
+    console.log(
+      `note: NODE_EXTRA_CA_CERTS=${process.env.NODE_EXTRA_CA_CERTS} is set here and passed on; Node loads it at every start ` +
+        '(run with NODE_EXTRA_CA_CERTS= to measure a start without it)',
+    );
   try {
     // Warm-up per build: migrates the data dir (and scans the library into it), then adds an
     // account — a restart of a server in use (one with no account yet also makes and prints a

@@ -76,6 +76,25 @@ const LAZY_PRELUDE =
   'var __earshotLazy=(id,m)=>{let load=()=>m??=require(id);return new Proxy({},{get:(_,k)=>load()[k],set:(_,k,v)=>(load()[k]=v,!0),has:(_,k)=>k in load(),ownKeys:()=>Reflect.ownKeys(load()),getOwnPropertyDescriptor:(_,k)=>{let d=Reflect.getOwnPropertyDescriptor(load(),k);return d&&{...d,configurable:!0}}})};';
 
 /**
+ * Packages the ES chunks leave in node_modules (bundle-deps.mjs `EXTERNAL`) whose JavaScript the
+ * one-file bundle takes in, so it is compiled through the code cache instead of resolved, read and
+ * compiled from source file by file at every start. better-sqlite3: 12 files before the database
+ * opens (~5–10 ms of `serve`'s and `scan`'s start-up, issue 16 item 5); its addon is still loaded
+ * from node_modules, by the path `db/database.ts` gives it (`nativeBinding`), and the `bindings`
+ * search it would fall back to stays external.
+ */
+const INLINE = new Set(['better-sqlite3']);
+/**
+ * better-sqlite3 opened without `nativeBinding` (the doctor, backups, in-memory search folding)
+ * finds its addon with the `bindings` package, which starts its search at its caller's package:
+ * inlined, that is the bundle's (`server/`), where there is no addon. The bundle names the
+ * package's own folder, where the search would have started from node_modules.
+ */
+const BINDINGS_CALL = 'require("bindings")("better_sqlite3.node")';
+const BINDINGS_ROOTED =
+  'require("bindings")({bindings:"better_sqlite3.node",module_root:require("node:path").dirname(require.resolve("better-sqlite3/package.json"))})';
+
+/**
  * Every character above 0x7F as a `\\uXXXX` escape (esbuild's `charset: 'ascii'` leaves a few in
  * regular expressions and legal comments): the launcher reads the bundle as Latin-1, which is
  * cheaper than decoding UTF-8 (~15 ms for 2.8 MB) and right only for pure ASCII. The escape means
@@ -115,18 +134,24 @@ export async function bundleCli() {
     plugins: [
       {
         // Every package import left in the ESM chunks is external there too (native addons,
-        // packages that read their own files): keep it so.
+        // packages that read their own files): keep it so, except INLINE.
         name: 'keep-externals',
         setup(build) {
-          build.onResolve({ filter: /^[^./]/ }, (args) => ({ path: args.path, external: true }));
+          build.onResolve({ filter: /^[^./]/ }, (args) =>
+            INLINE.has(args.path) ? undefined : { path: args.path, external: true },
+          );
         },
       },
     ],
   });
   let imports = 0;
   let lazy = 0;
+  const built = readFileSync(OUT, 'utf8');
+  if (built.split(BINDINGS_CALL).length !== 2)
+    throw new Error(`bundle-cli: better-sqlite3's \`${BINDINGS_CALL}\` not found once in the bundle`);
   const code = asciiOnly(
-    readFileSync(OUT, 'utf8')
+    built
+      .replace(BINDINGS_CALL, BINDINGS_ROOTED)
       .replace(PACKAGE_IMPORT, (_, name) => {
         imports++;
         return `__earshotImport(${JSON.stringify(name)})`;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI_BIN, SERVER_ROOT } from '../test/build.js';
-import { BUNDLE_HEADER, BUNDLE_WRAPPER, cacheDirs, commandOf, runBundle } from './launch.js';
+import { BUNDLE_HEADER, BUNDLE_WRAPPER, cacheDirs, commandOf, readWhole, runBundle } from './launch.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -136,6 +136,25 @@ describe('runBundle', () => {
     expect(saved?.dir).toBe(join(dir, 'app'));
   });
 
+  it('reads the code cache into the buffer the bundle was read into when it fits', () => {
+    // A fresh buffer's pages cost a first touch each (start-up, issue 16 item 5): the cache takes
+    // the bundle's buffer, which V8 no longer needs once the source text is made.
+    const dir = tempDir();
+    const big = join(dir, 'big');
+    const small = join(dir, 'small');
+    writeFileSync(big, Buffer.alloc(300_000, 1));
+    writeFileSync(small, Buffer.alloc(200_000, 2));
+    const first = readWhole(big);
+    expect(first.length).toBe(300_000);
+    const second = readWhole(small, first);
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.equals(Buffer.alloc(200_000, 2))).toBe(true);
+    // Larger than the buffer: a new one, the old one untouched.
+    const third = readWhole(big, second);
+    expect(third.buffer).not.toBe(second.buffer);
+    expect(third.equals(Buffer.alloc(300_000, 1))).toBe(true);
+  });
+
   it('reads the command as the CLI does, and leaves help and version uncached', () => {
     expect(commandOf([])).toBe('serve');
     expect(commandOf(['--port', '9000'])).toBe('serve');
@@ -225,6 +244,21 @@ describe('the built CLI', () => {
     expect(second.stdout).toMatch(/ffmpeg\s.*\d+\.\d+/);
   });
 
+  it("opens databases from the bundle without an addon path (better-sqlite3's own search)", () => {
+    // better-sqlite3 is inlined in the bundle; opened without `nativeBinding` (the doctor, backups),
+    // it finds its addon through `bindings` from its package's folder, not the bundle's.
+    const data = tempDir();
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, EARSHOT_DATA_DIR: data, EARSHOT_LOG_FORMAT: 'json' };
+    const add = spawnSync(process.execPath, [CLI_BIN, 'user', 'add', 'a', '--password', 'a long enough password'], {
+      encoding: 'utf8',
+      env,
+      timeout: 60_000,
+    });
+    expect(add.status, add.stderr).toBe(0);
+    const doctor = spawnSync(process.execPath, [CLI_BIN, 'doctor'], { encoding: 'utf8', env, timeout: 60_000 });
+    expect(doctor.stdout).toContain('Database passes quick_check');
+  });
+
   it('starts from bin/earshot.js to the bundle without setting up the ES module loader', () => {
     // bin/earshot.js and dist/cli/launch.cjs are CommonJS: Node loads its ES loader's translators,
     // resolver and fs/promises only for an ES module (start-up, issue 16 item 5).
@@ -266,6 +300,7 @@ describe('the built CLI', () => {
             modules: process.moduleLoadList,
             bindings: Object.keys(require.cache).some((f) => /[\\\\/]bindings[\\\\/]/.test(f)),
             sqlite: Object.keys(require.cache).some((f) => f.endsWith('better_sqlite3.node')),
+            sqliteJs: Object.keys(require.cache).filter((f) => /[\\/]better-sqlite3[\\/]lib[\\/]/.test(f)),
           }));
         }
         return emit.call(this, event, ...args);
@@ -318,11 +353,14 @@ describe('the built CLI', () => {
       modules: string[];
       bindings: boolean;
       sqlite: boolean;
+      sqliteJs: string[];
     };
     expect(loaded.modules).toContain('NativeModule http');
     expect(loaded.modules.filter((m) => /^NativeModule (crypto|internal\/crypto\/)/.test(m))).toEqual([]);
     expect(loaded.sqlite).toBe(true);
     expect(loaded.bindings).toBe(false);
+    // better-sqlite3's JavaScript is in the bundle (under the code cache), not read from node_modules.
+    expect(loaded.sqliteJs).toEqual([]);
   });
 
   it('sends every import("package") of the bundle through the launcher', () => {

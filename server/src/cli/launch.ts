@@ -17,7 +17,18 @@
  * install is read-only, the data volume is not), else next to the bundle; if neither is writable
  * the process runs without one. Caches of older bundles in that folder are removed.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,10 +106,36 @@ function currentFlags(): string[] {
   return [...process.execArgv, process.env.NODE_OPTIONS ?? ''];
 }
 
-function readCache(dirs: string[], name: string): Buffer | undefined {
+/**
+ * The whole file, read into `into` when it fits (else into a new buffer): the part of the buffer
+ * it fills.
+ */
+export function readWhole(file: string, into?: Buffer): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = into && into.length >= size ? into.subarray(0, size) : Buffer.allocUnsafeSlow(size);
+    let read = 0;
+    while (read < size) {
+      const n = readSync(fd, buf, read, size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return buf.subarray(0, read);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The cache file, read into `into` (the bundle's file buffer, no longer needed once its text is
+ * made) when it fits. A fresh 2 MB buffer costs its first touch of every page, and on a VM that is
+ * ~5–20 µs a 4 KB page (bench/README.md, "boot9"); the bundle's buffer was touched moments ago.
+ */
+function readCache(dirs: string[], name: string, into: Buffer): Buffer | undefined {
   for (const dir of dirs) {
     try {
-      return readFileSync(join(dir, name));
+      return readWhole(join(dir, name), into);
     } catch {
       // Not there (or unreadable): try the next folder, or compile from source.
     }
@@ -161,13 +198,16 @@ export function runBundle(
 ): BundleRun {
   // Latin-1, not UTF-8: the bundle is pure ASCII (bundle-cli.mjs escapes the rest), where both
   // read the same text, and Latin-1 skips UTF-8 decoding (~15 ms of start-up for 2.8 MB).
-  const source = readFileSync(file, 'latin1');
+  const bytes = readWhole(file);
+  const source = bytes.toString('latin1');
   const firstLine = source.slice(0, source.indexOf('\n'));
   const hash = firstLine.startsWith(BUNDLE_HEADER) ? firstLine.slice(BUNDLE_HEADER.length).trim() : '';
   const dirs = cacheDirs(dirname(file), env);
   const command = commandOf(argv);
   const name = hash && command ? cacheName(hash, command) : '';
-  const cachedData = name ? readCache(dirs, name) : undefined;
+  // V8 reads the cached data only while it compiles (below), and the source text is a copy: the
+  // bundle's buffer can take the cache's bytes.
+  const cachedData = name ? readCache(dirs, name, bytes) : undefined;
   // V8 stamps cached data with a hash of its flags, and shared/heap.ts turns `--expose-gc` on at
   // run time (after a scan): data written after that would be rejected by every next start, which
   // would then write it again. Turning it on before compiling keeps one set of flags throughout.
