@@ -22,7 +22,7 @@
  * (Fastify's ran after them): those see the payload emptied on a HEAD request. None reads it today.
  */
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, RouteOptions } from 'fastify';
 
 const HEAD_AS_GET = Symbol('earshot.headAsGet');
 type Marked = IncomingMessage & { [HEAD_AS_GET]?: true };
@@ -60,36 +60,30 @@ export function registerHeadRequests(app: FastifyInstance): void {
     done();
   });
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (!(request.raw as Marked)[HEAD_AS_GET] || request.is404 || declaresHead(request.routeOptions.method))
-      return done(null, payload);
-    headOnSend(request, reply, payload, done);
+    const own = !(request.raw as Marked)[HEAD_AS_GET] || request.is404 || declaresHead(request.routeOptions.method);
+    done(null, own ? payload : headPayload(reply, payload));
   });
 }
 
-/** What Fastify's HEAD routes do to the GET handler's payload (fastify/lib/head-route.js). */
-function headOnSend(
-  _request: FastifyRequest,
-  reply: FastifyReply,
-  payload: unknown,
-  done: (err: Error | null, payload: null) => void,
-): void {
-  if (payload === undefined) {
-    reply.header('content-length', '0');
-    return done(null, null);
-  }
-  const body = payload as { resume?: () => void; on?: (e: string, f: (err: Error) => void) => void };
-  if (typeof body.resume === 'function') {
-    body.on?.('error', (err) => reply.log.error({ err }, 'Error on Stream found for HEAD route'));
-    body.resume();
-    return done(null, null);
-  }
-  const web = payload as { getReader?: unknown; cancel?: (reason: string) => Promise<void> };
-  if (typeof web.getReader === 'function') {
-    web.cancel?.('Stream cancelled by HEAD route').catch((err: unknown) => {
+/**
+ * What Fastify's HEAD routes do to the GET handler's payload (fastify/lib/head-route.js): sets
+ * `content-length` (0 for no payload; none for a stream, which is drained) and sends nothing.
+ */
+function headPayload(reply: FastifyReply, payload: unknown): null {
+  const stream = payload as {
+    resume?: () => void;
+    on?: (event: string, listener: (err: Error) => void) => void;
+    getReader?: unknown;
+    cancel?: (reason: string) => Promise<void>;
+  };
+  if (payload === undefined) reply.header('content-length', '0');
+  else if (typeof stream.resume === 'function') {
+    stream.on?.('error', (err) => reply.log.error({ err }, 'Error on Stream found for HEAD route'));
+    stream.resume();
+  } else if (typeof stream.getReader === 'function') {
+    stream.cancel?.('Stream cancelled by HEAD route').catch((err: unknown) => {
       reply.log.error({ err }, 'Error on Stream found for HEAD route');
     });
-    return done(null, null);
-  }
-  reply.header('content-length', String(Buffer.byteLength(payload as string | Buffer)));
-  done(null, null);
+  } else reply.header('content-length', String(Buffer.byteLength(payload as string | Buffer)));
+  return null;
 }
