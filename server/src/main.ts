@@ -185,8 +185,11 @@ export async function createEarshot(config: Config, options: EarshotOptions = {}
       logger,
     });
   }
+  // Each area's routes plugin runs on the root instance, not in a context of its own: it only
+  // registers its access scopes (each encapsulated), and every `register` is a Fastify context and
+  // an avvio plugin entry at start-up (issue 16).
   for (const area of [system, library, catalog, accounts, listening, streaming, sources, subsonic])
-    await app.register(area.routes);
+    await area.routes(app, {});
   // The web app (SPA fallback) is registered LAST so every API route above wins and API 404s stay JSON.
   registerWebApp(app, { logger });
 

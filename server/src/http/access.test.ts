@@ -186,6 +186,27 @@ describe('access scopes', () => {
     await app.close();
   });
 
+  it('a scope is one encapsulation context: its plugin runs in it, not in a child (start-up, issue 16)', async () => {
+    let contexts = 0;
+    const app = await appWith(async (app) => {
+      app.addHook('onRegister', () => {
+        contexts++;
+      });
+      await app.register(
+        accessScope('admin', async (scope) => {
+          scope.get('/a', async () => 'a');
+          // Encapsulation holds: what the plugin adds stays in its scope.
+          scope.decorateRequest('scoped', null);
+        }),
+      );
+      app.get('/outside', { config: { access: 'public' } }, async (request) => String('scoped' in request));
+    });
+    expect(contexts).toBe(1);
+    expect((await app.inject({ url: '/a' })).statusCode).toBe(401);
+    expect((await app.inject({ url: '/outside' })).body).toBe('false');
+    await app.close();
+  });
+
   it('a server with a route outside every scope and without a level does not start', async () => {
     const app = await appWith(async (app) => {
       app.get('/forgotten', async () => 'oops');

@@ -101,7 +101,11 @@ export function accessScope<O extends Record<string, any>>(
         done(err as Error);
       }
     });
-    await app.register(plugin, options);
+    // The plugin runs in this scope's own context, not in a child of it: the scope is already
+    // encapsulated and holds nothing else, and each `register` costs Fastify a context (its hooks,
+    // schemas, request and reply prototypes copied) and avvio a plugin entry with its timer
+    // (start-up, issue 16).
+    await plugin(app, options);
   };
   return scoped;
 }

@@ -11,6 +11,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import type { Logger } from '../shared/logger.js';
 import { accessScope, decorateAuthRequest, requireAccessLevels } from './access.js';
 import { registerErrorHandling } from './error-handler.js';
+import { registerHeadRequests, routeHeadAsGet } from './head-requests.js';
 import { registerHostCheck } from './host-check.js';
 import { lazySwaggerUi, registerLazyOpenApi } from './lazy-openapi.js';
 import { lazySchemas, rememberLazySchemas } from './lazy-schemas.js';
@@ -55,8 +56,16 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
     keepAliveTimeout: 5_000,
     http: { headersTimeout: 15_000 },
     return503OnClosing: true,
+    // No watchdog timer per plugin: avvio arms (and clears) one for every `register` and for every
+    // route's `after` (~350 at start-up, issue 16). Every plugin here only registers routes and
+    // hooks; none waits on I/O, so none can hang.
+    pluginTimeout: 0,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // HEAD is answered by the GET route of the URL, not by a HEAD route added beside each GET
+    // route (http/head-requests.ts: start-up, issue 16).
+    exposeHeadRoutes: false,
+    rewriteUrl: routeHeadAsGet,
     // Fastify's two info lines per request cost ~15 % of a cached search's CPU (JSON to stdout);
     // requests are logged at debug below instead, errors by the error handler as before. (Through
     // the log controller: the top-level `disableRequestLogging` is deprecated, FSTDEP023.)
@@ -66,6 +75,8 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
     ajv: { customOptions: { removeAdditional: true, coerceTypes: 'array', useDefaults: true, allErrors: true } },
   });
   rememberLazySchemas(app, schemas);
+  // Before any other hook: a HEAD request looked up as GET gets its method back.
+  registerHeadRequests(app);
 
   // Callback-style (not async) hooks on the hot path: no promise per request.
   app.addHook('onSend', (request, reply, payload, done) => {
@@ -85,7 +96,7 @@ export async function buildHttpApp(options: HttpOptions): Promise<App> {
 
   registerSecurityHeaders(app, { https: options.publicUrl?.startsWith('https://') ?? false });
   registerErrorHandling(app);
-  // First hook of all: a request for a host name we are not known by never reaches a route.
+  // First hook of all (after the HEAD one above): a request for a host name we are not known by never reaches a route.
   registerHostCheck(app, { publicUrl: options.publicUrl, allowedHosts: options.allowedHosts ?? [] });
   // Before any route: numbers sent as text must be plain decimals (`0x10` is not 16).
   registerStrictNumbers(app);
