@@ -338,7 +338,12 @@ async function childRun(run: number, command: string[], settings: Record<string,
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (args.dist) distRoot = pathToFileURL(`${resolve(args.dist)}/`);
+  if (args.dist) {
+    // Relative to the repository (npm runs this from bench/), as `--dist server/dist-base` is written.
+    const dir = resolve(fileURLToPath(new URL('..', import.meta.url)), args.dist);
+    if (!existsSync(join(dir, 'main.js'))) throw new Error(`--dist ${args.dist}: no build at ${dir} (main.js)`);
+    distRoot = pathToFileURL(`${dir}/`);
+  }
   const childAt = process.argv.indexOf('--child');
   if (childAt >= 0) {
     const figures = await oneRun(args, Number(process.argv[childAt + 1]));
