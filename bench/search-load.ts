@@ -2,7 +2,10 @@
  * Search load for the benchmarks (scan.bench.ts, search.bench.ts): lean keep-alive clients on
  * their own thread, queries as people type them, a warm-up, and the launcher's memory settings.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
@@ -64,80 +67,134 @@ export function launcherSettings(): Record<string, string> {
 }
 
 /**
- * N keep-alive HTTP/1.1 clients working through the query list; posts every request's latency (ms).
- * A lean client (a socket, a request line, Content-Length framing) rather than node:http: the
- * load generator shares the two cores with the server, and node:http's client costs about as much
- * CPU per request as the server itself — the figure would measure the client. (The same reason
- * wrk and autocannon exist.)
+ * N keep-alive HTTP/1.1 clients working through the query list; posts every request's latency
+ * (ms, in completion order). A lean client (a socket, a request line, Content-Length framing)
+ * rather than node:http: the load generator shares the two cores with the server, and
+ * node:http's client costs about as much CPU per request as the server itself — the figure would
+ * measure the client. (The same reason wrk and autocannon exist.)
+ *
+ * It allocates nothing per answer: each client reads into its own buffer (net's `onread`) and
+ * finds the head's end and Content-Length in the bytes. The client before this one turned every
+ * first chunk of an answer (~15 KB) into a string and got a new Buffer per read: ~120 µs of CPU
+ * per request on the cores the server needs, and garbage collections of this thread of up to
+ * 7 ms, which pause in the middle of the latencies it measures (bench/README.md, "The load
+ * generator's own pauses"). `wrkMix` below cross-checks it with wrk.
  */
 const SEARCH_CLIENTS_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
 const net = require('node:net');
 const { url, cookie, clients, paths, failedMarks } = workerData;
 const { hostname, port } = new URL(url);
-const queries = paths;
-const latencies = [];
-let next = 0;
 // Every request's bytes, made before the clock starts (the generator's CPU is not the server's).
 const requests = paths.map((p) => Buffer.from('GET ' + p + ' HTTP/1.1\\r\\nhost: ' + hostname + (cookie ? '\\r\\ncookie: ' + cookie : '') + '\\r\\n\\r\\n', 'latin1'));
+const latencies = new Float64Array(paths.length);
+let done = 0;
+let next = 0;
 // Protocols that answer errors with HTTP 200 (Subsonic): a body with one of these marks fails the run.
 const marks = (failedMarks || []).map((m) => Buffer.from(m, 'latin1'));
+const CONTENT_LENGTH = Buffer.from('\\r\\ncontent-length:', 'latin1');
+// Reads land in one buffer per client, reused (net's onread): a response allocates nothing here,
+// so this thread's own garbage collections do not pause in the middle of the latencies it measures.
 const client = () => new Promise((resolve, reject) => {
+  const readBuffer = Buffer.allocUnsafe(256 * 1024);
+  const head = Buffer.allocUnsafe(16 * 1024);
+  let headLength = 0;
+  let body = -1; // bytes of body still expected; -1 while reading the head, -2 when finished
   let bodyParts = [];
-  let socket = null;
-  let head = '';
-  let body = -1; // bytes of body still expected; -1 while reading the head
   let started = 0;
-  let q = '';
-  const connect = () => {
-    socket = net.connect(Number(port), hostname);
-    socket.setNoDelay(true);
-    socket.on('data', onData);
-    socket.on('error', reject);
-    socket.on('close', () => { if (body !== -2) connect(), send(); });
-  };
-  let request = null;
-  const send = () => {
-    head = '';
-    body = -1;
-    started = performance.now();
-    socket.write(request);
-  };
-  const nextQuery = () => {
-    if (next >= queries.length) { body = -2; socket.end(); resolve(); return; }
-    q = queries[next];
-    request = requests[next++];
-    send();
-  };
-  function onData(chunk) {
-    let rest = chunk;
-    if (body === -1) {
-      head += chunk.toString('latin1');
-      const end = head.indexOf('\\r\\n\\r\\n');
-      if (end < 0) return;
-      const status = head.slice(9, 12);
-      if (status !== '200') return reject(new Error('search ' + q + ': HTTP ' + status));
-      const m = /\\r\\ncontent-length: *(\\d+)/i.exec(head.slice(0, end));
-      if (!m) return reject(new Error('search ' + q + ': no content-length'));
-      body = Number(m[1]);
-      rest = chunk.subarray(chunk.length - (head.length - end - 4));
+  let at = -1;
+  let socket = null;
+  const fail = (why) => { body = -2; socket.destroy(); reject(new Error('request ' + paths[at] + ': ' + why)); };
+  // The head's end (CRLF CRLF) and its content-length, read from the bytes.
+  const parseHead = () => {
+    let end = -1;
+    for (let i = 3; i < headLength; i++) {
+      if (head[i] === 10 && head[i - 1] === 13 && head[i - 2] === 10 && head[i - 3] === 13) { end = i + 1; break; }
     }
-    body -= rest.length;
-    if (marks.length) bodyParts.push(rest);
+    if (end < 0) return -1;
+    if (head[9] !== 50 || head[10] !== 48 || head[11] !== 48) {
+      fail('HTTP ' + head.toString('latin1', 9, 12));
+      return -1;
+    }
+    let length = -1;
+    outer: for (let i = 0; i + CONTENT_LENGTH.length <= end; i++) {
+      for (let j = 0; j < CONTENT_LENGTH.length; j++) {
+        const c = head[i + j];
+        if ((c >= 65 && c <= 90 ? c + 32 : c) !== CONTENT_LENGTH[j]) continue outer;
+      }
+      length = 0;
+      for (let k = i + CONTENT_LENGTH.length; k < end; k++) {
+        const c = head[k];
+        if (c === 32) continue;
+        if (c < 48 || c > 57) break;
+        length = length * 10 + (c - 48);
+      }
+      break;
+    }
+    if (length < 0) {
+      fail('no content-length');
+      return -1;
+    }
+    body = length;
+    return end;
+  };
+  const onBody = (buf, from, to) => {
+    body -= to - from;
+    if (marks.length) bodyParts.push(Buffer.from(buf.subarray(from, to)));
     if (body === 0) {
-      latencies.push(performance.now() - started);
+      latencies[done++] = performance.now() - started;
       if (marks.length) {
         const all = Buffer.concat(bodyParts);
         bodyParts = [];
-        for (const m of marks) if (all.includes(m)) return reject(new Error(q + ': ' + all.toString('utf8', 0, 300)));
+        for (const m of marks) if (all.includes(m)) return fail(all.toString('utf8', 0, 300));
       }
       nextQuery();
     }
-  }
+  };
+  const onRead = (nread, buf) => {
+    if (body === -2) return;
+    let from = 0;
+    if (body === -1) {
+      const room = head.length - headLength;
+      const take = Math.min(room, nread);
+      buf.copy(head, headLength, 0, take);
+      const before = headLength;
+      headLength += take;
+      const end = parseHead();
+      if (body === -2) return;
+      if (end < 0) {
+        if (headLength === head.length) fail('response head over ' + head.length + ' bytes');
+        return;
+      }
+      from = end - before;
+    }
+    if (from < nread) onBody(buf, from, nread);
+    else if (body === 0) onBody(buf, from, from);
+  };
+  const connect = () => {
+    socket = net.connect({ port: Number(port), host: hostname, onread: { buffer: readBuffer, callback: onRead } });
+    socket.setNoDelay(true);
+    socket.on('error', reject);
+    socket.on('close', () => { if (body !== -2) connect(), send(); });
+  };
+  const send = () => {
+    headLength = 0;
+    body = -1;
+    started = performance.now();
+    socket.write(requests[at]);
+  };
+  const nextQuery = () => {
+    if (next >= requests.length) { body = -2; socket.end(); resolve(); return; }
+    at = next++;
+    send();
+  };
   connect();
   nextQuery();
 });
-Promise.all(Array.from({ length: clients }, client)).then(() => parentPort.postMessage(latencies), (err) => { throw err; });
+Promise.all(Array.from({ length: clients }, client)).then(
+  () => parentPort.postMessage(Array.from(latencies.subarray(0, done))),
+  (err) => { throw err; },
+);
 `;
 
 /**
@@ -226,6 +283,8 @@ export interface SearchFigures {
     gcPauses: number[];
     misses: MissPaths;
   } | null;
+  /** Another unseen mix (`wrkUnseen`, another seed) through wrk after an emptied cache (`--wrk`). */
+  wrk: (WrkFigures & { serverCpuPerRequestUs: number; misses: MissPaths }) | null;
 }
 
 /**
@@ -237,7 +296,20 @@ export interface SearchFigures {
  */
 export async function measureSearch(
   earshot: Server,
-  options: { clients: number; queries: number; warmup: number; sessionCookie: string; unseen?: string[] },
+  options: {
+    clients: number;
+    queries: number;
+    warmup: number;
+    sessionCookie: string;
+    unseen?: string[];
+    /**
+     * A last phase through wrk: its queries (more than wrk asks in `seconds`, so none repeats) and
+     * what runs wrk — another process (search.bench.ts's parent), never this one: a process that
+     * forks while it serves write-protects all its pages, and the page faults that follow slow it
+     * for tens of milliseconds (measured: p99 16–24 ms with a fork just before, 5.6–9.9 without).
+     */
+    wrkUnseen?: { queries: string[]; seconds: number; run: (request: WrkRequest) => Promise<WrkFigures> };
+  },
 ): Promise<SearchFigures> {
   const { sqlite } = earshot.database;
   if (!sqlite) throw new Error('the search bench reads an SQLite database');
@@ -296,7 +368,29 @@ export async function measureSearch(
   };
   const library = await measured(queriesFrom(sqlite, 0, options.queries));
   const unseen = options.unseen?.length ? await measured(options.unseen) : null;
-  return { ...library, warmup, warmWaitMs, unseen };
+  let wrk: SearchFigures['wrk'] = null;
+  if (options.wrkUnseen) {
+    earshot.catalog.search.dropAnswers();
+    const { search } = earshot.catalog;
+    const mirrors0 = search.answeredInMemory;
+    const reader0 = search.readerAnswered;
+    const { pathname } = new URL(`${address}/api/v1/search/local`);
+    const cpu0 = process.cpuUsage();
+    const figures = await options.wrkUnseen.run({
+      url: address,
+      cookie: `${options.sessionCookie}=${session.cookieValue}`,
+      clients: options.clients,
+      paths: options.wrkUnseen.queries.map((q) => `${pathname}?q=${encodeURIComponent(q)}&limit=20`),
+      seconds: options.wrkUnseen.seconds,
+    });
+    const cpu = process.cpuUsage(cpu0);
+    wrk = {
+      ...figures,
+      serverCpuPerRequestUs: (cpu.user + cpu.system) / figures.requests,
+      misses: { mirrors: search.answeredInMemory - mirrors0, reader: search.readerAnswered - reader0 },
+    };
+  }
+  return { ...library, warmup, warmWaitMs, unseen, wrk };
 }
 
 /** One line for a measured mix: p50 / p90 / p99 / max, throughput, CPU per request. */
@@ -314,4 +408,94 @@ export function describeMix(m: {
     `p50 ${f(50)} / p90 ${f(90)} / p99 ${f(99)} ms, max ${Math.max(...m.latencies).toFixed(0)} ms ` +
     `(${m.latencies.length} queries, ${m.requestsPerSecond.toFixed(0)} req/s, ${m.cpuPerRequestUs.toFixed(0)} µs CPU each${misses})`
   );
+}
+
+/** What wrk measured over one mix (latencies in ms; the server's process CPU, wrk's own excluded). */
+export interface WrkFigures {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  requests: number;
+  requestsPerSecond: number;
+  /** Errors wrk counted (connect, read, write, timeout) and answers other than 2xx/3xx. */
+  errors: number;
+}
+
+/** What wrk is asked to run (`wrkMix`). */
+export interface WrkRequest {
+  url: string;
+  cookie?: string;
+  clients: number;
+  paths: string[];
+  seconds: number;
+}
+
+/** wrk's path when installed (`apt-get install wrk`), else null. */
+export function wrkPath(): string | null {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const candidate = `${dir}/wrk`;
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+/**
+ * `paths` (path and query string) against `url` through wrk, an HTTP load generator in C, with
+ * `clients` keep-alive connections on one wrk thread for `seconds` seconds: the paths in order,
+ * from the first again when all were asked. A cross-check of the Node.js clients above: wrk runs
+ * in its own process, allocates nothing per request and has no garbage collector, so its latencies
+ * hold none of the load generator's own pauses.
+ */
+export async function wrkMix(o: WrkRequest): Promise<WrkFigures> {
+  const wrk = wrkPath();
+  if (!wrk) throw new Error('wrk is not installed (apt-get install wrk)');
+  const dir = mkdtempSync(join(tmpdir(), 'earshot-wrk-'));
+  try {
+    const pathsFile = join(dir, 'paths.txt');
+    writeFileSync(pathsFile, `${o.paths.join('\n')}\n`);
+    const script = join(dir, 'mix.lua');
+    writeFileSync(
+      script,
+      `local paths = {}
+local at = 0
+init = function(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+end
+request = function()
+  at = at + 1
+  if at > #paths then at = 1 end
+  return wrk.format("GET", paths[at])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRK {"requests":%d,"us":%d,"p50":%d,"p90":%d,"p99":%d,"max":%d,"errors":%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, e.connect + e.read + e.write + e.timeout + e.status))
+end
+`,
+    );
+    const args = ['-t', '1', '-c', String(o.clients), '-d', `${o.seconds}s`, '--timeout', '10s', '-s', script];
+    if (o.cookie) args.push('-H', `cookie: ${o.cookie}`);
+    args.push(o.url, '--', pathsFile);
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(wrk, args, { encoding: 'utf8' }, (err, stdout, stderr) =>
+        err ? reject(new Error(`wrk failed: ${stderr || err.message}`)) : resolve(stdout),
+      );
+    });
+    const line = out.split('\n').find((l) => l.startsWith('WRK '));
+    if (!line) throw new Error(`wrk printed no figures:\n${out}`);
+    const f = JSON.parse(line.slice(4)) as Record<string, number>;
+    return {
+      p50: f.p50 / 1000,
+      p90: f.p90 / 1000,
+      p99: f.p99 / 1000,
+      max: f.max / 1000,
+      requests: f.requests,
+      requestsPerSecond: f.requests / (f.us / 1e6),
+      errors: f.errors,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -2,7 +2,7 @@
  * Search-only benchmark on a database a scan already made: the search half of scan.bench.ts
  * without the 30-second scan before it, for comparing search changes quickly.
  *
- *   npm run bench:search -- --db FILE --lib DIR [--rounds 3] [--clients 16] [--queries 3000] [--warmup 600] [--dist DIR …]
+ *   npm run bench:search -- --db FILE --lib DIR [--rounds 3] [--clients 16] [--queries 3000] [--warmup 600] [--wrk] [--dist DIR …]
  *
  * FILE is an Earshot database (`<data>/db/earshot.db` after a scan, e.g. of the bench library:
  * `npx earshot scan` with EARSHOT_MUSIC_DIR=/tmp/earshot-bench-50k), DIR the music folder it was
@@ -16,6 +16,12 @@
  * API (`getAlbumList2` of every catalog-wide list type and `search3` of typed queries, f=json and
  * f=xml, each format with its own queries so both meet unseen ones, subsonic-load.ts). This
  * process also holds tsx (more memory than production, same search code).
+ *
+ * `--wrk` adds a last phase to each round: another unseen mix (another seed) for one second through
+ * wrk (`apt-get install wrk`; skipped with a note when missing), a load generator in C, run by this
+ * process — never by the measured one, whose fork would slow it (search-load.ts `wrkMix`) — as a
+ * cross-check of the Node.js clients; its line gives the server's CPU per request without the
+ * load generator's, and the summary its median p99.
  *
  * Several `--dist` builds (copies of server/dist inside the repository; a relative path is taken
  * from the repository root, or from bench/ as before) are run alternated, round by round: round 1
@@ -40,11 +46,15 @@ import {
   measureSearch,
   percentile,
   queriesFrom,
+  type WrkFigures,
+  type WrkRequest,
+  wrkMix,
+  wrkPath,
 } from './search-load.ts';
 import { measureSubsonic, subsonicMixes, unseenAfterWarmup } from './subsonic-load.ts';
 
 const argv = process.argv.slice(2);
-const { get } = flags(argv);
+const { get, has } = flags(argv);
 const args = {
   db: get('db'),
   lib: get('lib'),
@@ -54,7 +64,28 @@ const args = {
   warmup: Number(get('warmup') ?? 600),
   /** Another build (a copy of an older server/dist inside the repository: before/after in one session). */
   dist: get('dist'),
+  /** A last unseen mix through wrk (another load generator, in C, in its own process) as a cross-check. */
+  wrk: has('wrk') && !has('no-wrk'),
 };
+
+/**
+ * Runs wrk in the bench's parent process and waits for its figures (a round's child asks over
+ * IPC). The measured server's process must not fork: a fork write-protects every page of its
+ * large heap, and the page faults after it slowed the server for tens of milliseconds (p99 16–24
+ * ms with a fork just before the run against 5.6–9.9 without, same server, same session).
+ */
+function wrkInParent(request: WrkRequest): Promise<WrkFigures> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { figures?: WrkFigures; error?: string }) => {
+      process.off('message', onMessage);
+      if (m.figures) resolve(m.figures);
+      else reject(new Error(m.error ?? 'wrk gave no figures'));
+    };
+    process.on('message', onMessage);
+    if (!process.send) throw new Error('--wrk runs in a round child with an IPC channel');
+    process.send({ wrk: request });
+  });
+}
 
 async function round(n: number): Promise<void> {
   const server = await startBenchServer({
@@ -78,6 +109,8 @@ async function round(n: number): Promise<void> {
       ...args,
       sessionCookie: server.modules.SESSION_COOKIE,
       unseen: unseenQueries(args.queries, 7),
+      // Enough queries that none repeats within wrk's second (5,000–9,000 requests/s here).
+      wrkUnseen: args.wrk ? { queries: unseenQueries(15_000, 11), seconds: 1, run: wrkInParent } : undefined,
     });
     gc.disconnect();
     // The Subsonic side of search and browsing (issue 20): getAlbumList2 and search3, JSON and XML.
@@ -85,23 +118,34 @@ async function round(n: number): Promise<void> {
     const { latencies, warmup } = figures;
     const f = (p: number) => percentile(latencies, p).toFixed(1);
     const w = (p: number) => (warmup.length ? percentile(warmup, p).toFixed(1) : '–');
-    // p99 of each tenth of the run: where in the run the slow answers were.
-    const tenths: string[] = [];
-    const size = Math.ceil(latencies.length / 10);
-    for (let i = 0; i < latencies.length; i += size)
-      tenths.push(percentile(latencies.slice(i, i + size), 99).toFixed(0));
+    // p99 of each tenth of a run: where in the run the slow answers were.
+    const byTenth = (xs: number[]) => {
+      const tenths: string[] = [];
+      const size = Math.ceil(xs.length / 10);
+      for (let i = 0; i < xs.length; i += size) tenths.push(percentile(xs.slice(i, i + size), 99).toFixed(0));
+      return tenths.join(' ');
+    };
     console.log(
       `round ${n}: p50 ${f(50)} / p90 ${f(90)} / p99 ${f(99)} ms, max ${Math.max(...latencies).toFixed(0)} ms ` +
         `(${args.clients} clients, ${latencies.length} queries, ${figures.requestsPerSecond.toFixed(0)} req/s, ` +
         `${figures.cpuPerRequestUs.toFixed(0)} µs CPU each, misses ranked: ${figures.misses.mirrors} in memory, ` +
-        `${figures.misses.reader} on the reader thread); p99 by tenth ${tenths.join(' ')}; ` +
+        `${figures.misses.reader} on the reader thread); p99 by tenth ${byTenth(latencies)}; ` +
         `warm-up p50 ${w(50)} / p99 ${w(99)} ms, then ${(figures.warmWaitMs / 1000).toFixed(1)} s until the search ` +
         `mirrors were built; main-thread GC ${gcs} pauses, ${gcMs.toFixed(0)} ms in all, ${figures.gcPauses.length} while ` +
         `measuring (longest ${Math.max(0, ...figures.gcPauses).toFixed(1)} ms)` +
         (figures.unseen
-          ? `; unseen mix: ${describeMix(figures.unseen)}, longest GC pause ${Math.max(0, ...figures.unseen.gcPauses).toFixed(1)} ms`
+          ? `; unseen mix: ${describeMix(figures.unseen)}, longest GC pause ${Math.max(0, ...figures.unseen.gcPauses).toFixed(1)} ms, p99 by tenth ${byTenth(figures.unseen.latencies)}`
           : ''),
     );
+    if (figures.wrk) {
+      const k = figures.wrk;
+      console.log(
+        `round ${n}: unseen mix through wrk: p50 ${k.p50.toFixed(1)} / p90 ${k.p90.toFixed(1)} / p99 ${k.p99.toFixed(1)} ms, ` +
+          `max ${k.max.toFixed(0)} ms (${k.requests} queries in 1 s, ${k.requestsPerSecond.toFixed(0)} req/s, ` +
+          `${k.serverCpuPerRequestUs.toFixed(0)} µs of the server's CPU each, wrk's own not included, ${k.errors} errors, ` +
+          `misses ranked: ${k.misses.mirrors} in memory, ${k.misses.reader} on the reader thread)`,
+      );
+    }
     for (const line of subsonic) console.log(`round ${n}: ${line}`);
   } finally {
     await server.close();
@@ -158,9 +202,14 @@ async function main(): Promise<void> {
   const childAt = argv.indexOf('--child');
   if (childAt >= 0) {
     await round(Number(argv[childAt + 1]));
+    process.disconnect?.();
     return;
   }
   const settings = launcherSettings();
+  if (args.wrk && !wrkPath()) {
+    console.log('--wrk: wrk is not installed (apt-get install wrk): the wrk cross-check is skipped');
+    args.wrk = false;
+  }
   console.log(
     `search bench: ${args.db}, ${availableParallelism()} cores, load average ${loadavg()
       .map((l) => l.toFixed(2))
@@ -183,20 +232,33 @@ async function main(): Promise<void> {
           fileURLToPath(import.meta.url),
           ...otherArgs,
           ...(dist === null ? [] : ['--dist', dist]),
+          ...(args.wrk ? [] : ['--no-wrk']),
           '--child',
           String(n),
         ],
         {
-          stdio: ['ignore', 'pipe', 'inherit'],
+          stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
           env: { ...process.env, ...settings },
         },
       );
+      // wrk runs from here, not from the measured server's process (see wrkInParent).
+      child.on('message', (m: { wrk?: WrkRequest }) => {
+        if (!m.wrk) return;
+        wrkMix(m.wrk).then(
+          (figures) => child.send({ figures }),
+          (err: Error) => child.send({ error: err.message }),
+        );
+      });
       const started = loadavg()[0];
+      if (!child.stdout) throw new Error('the round child has no stdout');
       createInterface({ input: child.stdout }).on('line', (line) => {
         if (isLogLine(line)) return;
         console.log(`${label(dist)}${line}`);
         const f = roundFigures(line, started);
         if (f) figures.get(dist)?.push(f);
+        const wrk = /^round \d+: unseen mix through wrk: p50 [\d.]+ \/ p90 [\d.]+ \/ p99 ([\d.]+) ms/.exec(line);
+        const last = figures.get(dist)?.at(-1);
+        if (wrk && last) last.wrkP99 = Number(wrk[1]);
       });
       const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
       if (code !== 0) throw new Error(`round ${n}${dist ? ` of ${dist}` : ''} failed (exit ${code})`);
@@ -222,6 +284,8 @@ interface RoundFigures {
   unseenP99: number;
   unseenRps: number;
   unseenCpuUs: number;
+  /** The same kind of mix through wrk (`--wrk`), when run. */
+  wrkP99: number | null;
   load: number;
 }
 
@@ -237,6 +301,7 @@ function roundFigures(line: string, load: number): RoundFigures | null {
     unseenP99: Number(unseen[1]),
     unseenRps: Number(unseen[2]),
     unseenCpuUs: Number(unseen[3]),
+    wrkP99: null,
     load,
   };
 }
@@ -269,6 +334,9 @@ function printSummary(
         `${unseen.toFixed(1)} ms${ratio} (rounds ${f.map((x) => x.unseenP99.toFixed(1)).join(', ')}), ` +
         `${median(f.map((x) => x.unseenRps)).toFixed(0)} req/s, ${median(f.map((x) => x.unseenCpuUs)).toFixed(0)} µs CPU ` +
         `per request; library mix p99 median ${library.toFixed(1)} ms` +
+        (f.some((x) => x.wrkP99 !== null)
+          ? `; unseen mix through wrk p99 median ${median(f.flatMap((x) => (x.wrkP99 === null ? [] : [x.wrkP99]))).toFixed(1)} ms`
+          : '') +
         (dists.length > 1 ? ` (${(library / baseLibrary).toFixed(2)}×)` : '') +
         `; load average at each round's start ${f.map((x) => x.load.toFixed(2)).join(', ')}`,
     );

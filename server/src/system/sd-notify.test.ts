@@ -1,9 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Lifecycle } from '../shared/lifecycle.js';
 import { CLI_BIN } from '../test/build.js';
+import { startSdNotify } from './sd-notify.js';
 
 /**
  * A fake systemd: a unix datagram socket (python3, since Node has no unix datagrams) printing each
@@ -52,10 +55,18 @@ describe('sd_notify under a fake NOTIFY_SOCKET (the built CLI)', () => {
     await collect(receiver, (l) => l.includes('LISTENING'));
     const pings = collect(receiver, (l) => l.filter((x) => x.includes('WATCHDOG=1')).length >= 3);
 
+    // systemd-notify as found on PATH, behind a wrapper that notes which process ran it.
+    const real = execFileSync('sh', ['-c', 'command -v systemd-notify'], { encoding: 'utf8' }).trim();
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    const parents = join(dir, 'parents');
+    writeFileSync(join(bin, 'systemd-notify'), `#!/bin/sh\necho "$PPID" >> '${parents}'\nexec '${real}' "$@"\n`);
+    chmodSync(join(bin, 'systemd-notify'), 0o755);
+
     const server = spawn(process.execPath, [CLI_BIN, 'serve'], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: {
-        PATH: process.env.PATH,
+        PATH: `${bin}:${process.env.PATH}`,
         EARSHOT_DATA_DIR: dir,
         EARSHOT_PORT: '0',
         EARSHOT_LOG_LEVEL: 'warn',
@@ -77,11 +88,41 @@ describe('sd_notify under a fake NOTIFY_SOCKET (the built CLI)', () => {
     expect(received.findIndex((l) => l.includes('READY=1'))).toBeLessThan(
       received.findIndex((l) => l.includes('WATCHDOG=1')),
     );
+    // Every run came from one helper process, a child of the server: the server itself did not
+    // fork once per notification (a fork slows every request in flight; sd-notify.ts).
+    const ranBy = readFileSync(parents, 'utf8').trim().split('\n');
+    expect(ranBy.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(ranBy).size).toBe(1);
+    expect(ranBy[0]).not.toBe(String(server.pid));
+    const helperParent = readFileSync(`/proc/${ranBy[0]}/stat`, 'utf8').split(') ')[1].split(' ')[1];
+    expect(helperParent).toBe(String(server.pid));
 
     const stopping = collect(receiver, (l) => l.some((x) => x.includes('STOPPING=1')));
     const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
     server.kill('SIGTERM');
     expect((await stopping).find((l) => l.includes('STOPPING=1'))).toContain(mine);
     expect(await exited).toBe(0);
+  });
+});
+
+describe('sd_notify when systemd-notify cannot run', () => {
+  it('warns once, names why, and never holds up start or shutdown', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const lifecycle = new Lifecycle();
+    startSdNotify({
+      probe: async () => 1,
+      logger,
+      lifecycle,
+      env: { NOTIFY_SOCKET: '/nonexistent/notify.sock', WATCHDOG_USEC: '100000', PATH: process.env.PATH },
+      bin: '/nonexistent/systemd-notify',
+    });
+    // READY=1 and a few pings (every 50 ms) fail: one warning, with the shell's reason.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const warnings = lines.filter((l) => l.includes('systemd-notify failed'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/exit status 127.*not found/);
+    await lifecycle.stop(2000);
+    expect(lines.filter((l) => l.includes('systemd-notify failed'))).toHaveLength(1);
   });
 });

@@ -4,8 +4,15 @@
  * own tool, present wherever systemd is). With `Type=notify` + `WatchdogSec=` in the unit
  * (deploy/systemd/earshot.service), systemd restarts a server whose pings stop: a hung event loop
  * or a database that no longer answers. Without NOTIFY_SOCKET (not under systemd) this is a no-op.
+ *
+ * The runs go through one small `sh`, started with the first notification, that runs
+ * systemd-notify for each line the server writes to it and answers with its exit status: the
+ * server itself does not fork for each ping. A fork write-protects every page of the forking
+ * process, and the page faults that follow slowed the requests in flight for tens of milliseconds
+ * (bench/README.md, "The load generator's own pauses": search p99 16–24 ms after one fork against
+ * 5.6–9.9 ms without); with `WatchdogSec=30` that was one fork every 15 seconds.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { Lifecycle } from '../shared/lifecycle.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -27,19 +34,13 @@ export function startSdNotify(o: SdNotifyOptions): void {
   if (!env.NOTIFY_SOCKET) return;
   const log = o.logger.child({ area: 'systemd' });
   let warned = false;
-  const notify = (...state: string[]) =>
-    new Promise<void>((resolve) => {
-      execFile(o.bin ?? 'systemd-notify', [`--pid=${process.pid}`, ...state], { env }, (err) => {
-        if (err && !warned) {
-          warned = true; // once: a missing tool must not flood the journal
-          log.warn(
-            { err: err.message },
-            'systemd-notify failed: readiness and watchdog pings are not reaching systemd',
-          );
-        }
-        resolve();
-      });
-    });
+  const warn = (why: string) => {
+    if (warned) return;
+    warned = true; // once: a missing tool must not flood the journal
+    log.warn({ err: why }, 'systemd-notify failed: readiness and watchdog pings are not reaching systemd');
+  };
+  const notifier = startNotifier(o.bin ?? 'systemd-notify', env, warn);
+  const notify = (...state: string[]) => notifier.send(state);
 
   void notify('READY=1', 'STATUS=Serving');
   const usec = Number(env.WATCHDOG_USEC);
@@ -74,5 +75,74 @@ export function startSdNotify(o: SdNotifyOptions): void {
   o.lifecycle.onStop('systemd notify', async () => {
     clearInterval(timer);
     await notify('STOPPING=1');
+    notifier.close();
   });
+}
+
+/**
+ * Runs `<bin> --pid=<this process> <line's words>` for each line written to its stdin and prints
+ * the exit status. The words are systemd's `NAME=value` assignments (no spaces in ours), split
+ * without globbing.
+ */
+const NOTIFIER_SCRIPT = 'set -f; while IFS= read -r line; do "$0" --pid="$1" $line; echo "$?"; done';
+
+/** One long-lived `sh` that runs systemd-notify (module comment); `send` resolves when it ran. */
+function startNotifier(bin: string, env: NodeJS.ProcessEnv, warn: (why: string) => void) {
+  const waiting: (() => void)[] = [];
+  let stderr = '';
+  let out = '';
+  let gone = false;
+  const child = spawn('sh', ['-c', NOTIFIER_SCRIPT, bin, String(process.pid)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env,
+  });
+  const finishAll = () => {
+    gone = true;
+    for (const done of waiting.splice(0)) done();
+  };
+  child.on('error', (err) => {
+    warn(err.message);
+    finishAll();
+  });
+  child.on('exit', finishAll);
+  child.stdin.on('error', () => {}); // the shell gone: 'exit' answers the waiting sends
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
+    stderr = (stderr + text).slice(-500);
+  });
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (text: string) => {
+    out += text;
+    for (let end = out.indexOf('\n'); end >= 0; end = out.indexOf('\n')) {
+      const status = out.slice(0, end).trim();
+      out = out.slice(end + 1);
+      if (status !== '0') warn(`exit status ${status}${stderr ? `: ${stderr.trim()}` : ''}`);
+      waiting.shift()?.();
+      if (waiting.length === 0) pipes(false);
+    }
+  });
+  // The shell and its pipes keep the server's event loop alive only while a send waits for its
+  // answer (STOPPING=1 at shutdown is sent before the loop may end).
+  const pipes = (keep: boolean) => {
+    for (const stream of [child.stdin, child.stdout, child.stderr]) {
+      const handle = stream as unknown as { ref?: () => void; unref?: () => void };
+      if (keep) handle.ref?.();
+      else handle.unref?.();
+    }
+  };
+  child.unref();
+  pipes(false);
+  return {
+    send(state: string[]): Promise<void> {
+      if (gone) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        if (waiting.length === 0) pipes(true);
+        waiting.push(resolve);
+        child.stdin.write(`${state.join(' ')}\n`);
+      });
+    },
+    close(): void {
+      child.stdin.end();
+    },
+  };
 }
