@@ -97,6 +97,18 @@ describe('sd_notify under a fake NOTIFY_SOCKET (the built CLI)', () => {
     const helperParent = readFileSync(`/proc/${ranBy[0]}/stat`, 'utf8').split(') ')[1].split(' ')[1];
     expect(helperParent).toBe(String(server.pid));
 
+    // A helper that goes away is replaced at the next notification, and the pings go on.
+    process.kill(Number(ranBy[0]), 'SIGKILL');
+    const afterKill = collect(receiver, (l) => l.filter((x) => x.includes('WATCHDOG=1')).length >= 3);
+    const linesAfter = await afterKill;
+    expect(linesAfter.filter((l) => l.includes('WATCHDOG=1') && !l.includes(mine))).toEqual([]);
+    const ranAll = readFileSync(parents, 'utf8').trim().split('\n');
+    const helpers = [...new Set(ranAll)];
+    expect(helpers).toHaveLength(2);
+    expect(helpers[0]).toBe(ranBy[0]);
+    expect(ranAll.at(-1)).toBe(helpers[1]);
+    expect(readFileSync(`/proc/${helpers[1]}/stat`, 'utf8').split(') ')[1].split(' ')[1]).toBe(String(server.pid));
+
     const stopping = collect(receiver, (l) => l.some((x) => x.includes('STOPPING=1')));
     const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
     server.kill('SIGTERM');

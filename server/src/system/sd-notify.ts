@@ -5,9 +5,9 @@
  * (deploy/systemd/earshot.service), systemd restarts a server whose pings stop: a hung event loop
  * or a database that no longer answers. Without NOTIFY_SOCKET (not under systemd) this is a no-op.
  *
- * The runs go through one small `sh`, started with the first notification, that runs
- * systemd-notify for each line the server writes to it and answers with its exit status: the
- * server itself does not fork for each ping. A fork write-protects every page of the forking
+ * The runs go through one small `sh`, started with the first notification (and again if it goes
+ * away), that runs systemd-notify for each line the server writes to it and answers with its exit
+ * status: the server itself does not fork for each ping. A fork write-protects every page of the forking
  * process, and the page faults that follow slowed the requests in flight for tens of milliseconds
  * (bench/README.md, "The load generator's own pauses": search p99 16–24 ms after one fork against
  * 5.6–9.9 ms without); with `WatchdogSec=30` that was one fork every 15 seconds.
@@ -39,8 +39,13 @@ export function startSdNotify(o: SdNotifyOptions): void {
     warned = true; // once: a missing tool must not flood the journal
     log.warn({ err: why }, 'systemd-notify failed: readiness and watchdog pings are not reaching systemd');
   };
-  const notifier = startNotifier(o.bin ?? 'systemd-notify', env, warn);
-  const notify = (...state: string[]) => notifier.send(state);
+  let notifier = startNotifier(o.bin ?? 'systemd-notify', env, warn);
+  const notify = (...state: string[]) => {
+    // A shell that went away (killed, out of memory) is replaced: without it no ping would reach
+    // systemd again, and the watchdog would restart a healthy server.
+    if (notifier.gone) notifier = startNotifier(o.bin ?? 'systemd-notify', env, warn);
+    return notifier.send(state);
+  };
 
   void notify('READY=1', 'STATUS=Serving');
   const usec = Number(env.WATCHDOG_USEC);
@@ -81,19 +86,19 @@ export function startSdNotify(o: SdNotifyOptions): void {
 
 /**
  * Runs `<bin> --pid=<this process> <line's words>` for each line written to its stdin and prints
- * the exit status. The words are systemd's `NAME=value` assignments (no spaces in ours), split
- * without globbing.
+ * its exit status, then what it printed (one line). The words are systemd's `NAME=value`
+ * assignments (no spaces in ours), split without globbing.
  */
-const NOTIFIER_SCRIPT = 'set -f; while IFS= read -r line; do "$0" --pid="$1" $line; echo "$?"; done';
+const NOTIFIER_SCRIPT =
+  'set -f; while IFS= read -r line; do out=$("$0" --pid="$1" $line 2>&1); st=$?; echo "$st" $out; done';
 
 /** One long-lived `sh` that runs systemd-notify (module comment); `send` resolves when it ran. */
 function startNotifier(bin: string, env: NodeJS.ProcessEnv, warn: (why: string) => void) {
   const waiting: (() => void)[] = [];
-  let stderr = '';
   let out = '';
   let gone = false;
   const child = spawn('sh', ['-c', NOTIFIER_SCRIPT, bin, String(process.pid)], {
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'ignore'],
     env,
   });
   const finishAll = () => {
@@ -106,17 +111,13 @@ function startNotifier(bin: string, env: NodeJS.ProcessEnv, warn: (why: string) 
   });
   child.on('exit', finishAll);
   child.stdin.on('error', () => {}); // the shell gone: 'exit' answers the waiting sends
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => {
-    stderr = (stderr + text).slice(-500);
-  });
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (text: string) => {
     out += text;
     for (let end = out.indexOf('\n'); end >= 0; end = out.indexOf('\n')) {
-      const status = out.slice(0, end).trim();
+      const [status, ...said] = out.slice(0, end).trim().split(' ');
       out = out.slice(end + 1);
-      if (status !== '0') warn(`exit status ${status}${stderr ? `: ${stderr.trim()}` : ''}`);
+      if (status !== '0') warn(`exit status ${status}${said.length ? `: ${said.join(' ')}` : ''}`);
       waiting.shift()?.();
       if (waiting.length === 0) pipes(false);
     }
@@ -124,7 +125,7 @@ function startNotifier(bin: string, env: NodeJS.ProcessEnv, warn: (why: string) 
   // The shell and its pipes keep the server's event loop alive only while a send waits for its
   // answer (STOPPING=1 at shutdown is sent before the loop may end).
   const pipes = (keep: boolean) => {
-    for (const stream of [child.stdin, child.stdout, child.stderr]) {
+    for (const stream of [child.stdin, child.stdout]) {
       const handle = stream as unknown as { ref?: () => void; unref?: () => void };
       if (keep) handle.ref?.();
       else handle.unref?.();
@@ -133,6 +134,10 @@ function startNotifier(bin: string, env: NodeJS.ProcessEnv, warn: (why: string) 
   child.unref();
   pipes(false);
   return {
+    /** The shell has exited (or never started): sends resolve at once and reach nobody. */
+    get gone() {
+      return gone;
+    },
     send(state: string[]): Promise<void> {
       if (gone) return Promise.resolve();
       return new Promise<void>((resolve) => {
