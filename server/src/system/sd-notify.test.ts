@@ -129,9 +129,12 @@ describe('sd_notify when systemd-notify cannot run', () => {
       env: { NOTIFY_SOCKET: '/nonexistent/notify.sock', WATCHDOG_USEC: '100000', PATH: process.env.PATH },
       bin: '/nonexistent/systemd-notify',
     });
-    // READY=1 and a few pings (every 50 ms) fail: one warning, with the shell's reason.
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    const warnings = lines.filter((l) => l.includes('systemd-notify failed'));
+    // READY=1 and the pings after it (every 50 ms) fail: one warning, with the shell's reason.
+    const warned = () => lines.filter((l) => l.includes('systemd-notify failed'));
+    for (const until = Date.now() + 10_000; warned().length === 0 && Date.now() < until; )
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const warnings = warned();
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/exit status 127.*not found/);
     await lifecycle.stop(2000);
