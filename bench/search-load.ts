@@ -216,6 +216,9 @@ export function requestsWith(options: {
   });
 }
 
+/** The request path of a search for `q` at `pathname` (the REST search: 20 of each section). */
+const searchPath = (pathname: string, q: string) => `${pathname}?q=${encodeURIComponent(q)}&limit=20`;
+
 /** Runs the clients over `queries` against `url` (`?q=…&limit=20`); every request's latency (ms). */
 export function searchWith(options: { url: string; cookie: string; clients: number; queries: string[] }) {
   const { pathname } = new URL(options.url);
@@ -223,7 +226,7 @@ export function searchWith(options: { url: string; cookie: string; clients: numb
     url: options.url,
     cookie: options.cookie,
     clients: options.clients,
-    paths: options.queries.map((q) => `${pathname}?q=${encodeURIComponent(q)}&limit=20`),
+    paths: options.queries.map((q) => searchPath(pathname, q)),
   });
 }
 
@@ -380,7 +383,7 @@ export async function measureSearch(
       url: address,
       cookie: `${options.sessionCookie}=${session.cookieValue}`,
       clients: options.clients,
-      paths: options.wrkUnseen.queries.map((q) => `${pathname}?q=${encodeURIComponent(q)}&limit=20`),
+      paths: options.wrkUnseen.queries.map((q) => searchPath(pathname, q)),
       seconds: options.wrkUnseen.seconds,
     });
     const cpu = process.cpuUsage(cpu0);
@@ -410,7 +413,7 @@ export function describeMix(m: {
   );
 }
 
-/** What wrk measured over one mix (latencies in ms; the server's process CPU, wrk's own excluded). */
+/** What wrk measured over one mix (latencies in ms). */
 export interface WrkFigures {
   p50: number;
   p90: number;

@@ -65,7 +65,7 @@ const args = {
   /** Another build (a copy of an older server/dist inside the repository: before/after in one session). */
   dist: get('dist'),
   /** A last unseen mix through wrk (another load generator, in C, in its own process) as a cross-check. */
-  wrk: has('wrk') && !has('no-wrk'),
+  wrk: has('wrk'),
 };
 
 /**
@@ -222,7 +222,8 @@ async function main(): Promise<void> {
   const dists = distsOf(argv);
   const label = (dist: string | null) => (dist === null ? '' : dists.length > 1 ? `[${basename(dist)}] ` : '');
   const figures = new Map<string | null, RoundFigures[]>(dists.map((d) => [d, []]));
-  const otherArgs = argv.filter((a, i) => a !== '--dist' && argv[i - 1] !== '--dist');
+  // (`--wrk` goes on only when wrk is there: the rounds then skip it too.)
+  const otherArgs = argv.filter((a, i) => a !== '--dist' && argv[i - 1] !== '--dist' && (a !== '--wrk' || args.wrk));
   for (let n = 1; n <= args.rounds; n++) {
     for (const dist of dists) {
       const child = spawn(
@@ -232,7 +233,6 @@ async function main(): Promise<void> {
           fileURLToPath(import.meta.url),
           ...otherArgs,
           ...(dist === null ? [] : ['--dist', dist]),
-          ...(args.wrk ? [] : ['--no-wrk']),
           '--child',
           String(n),
         ],
